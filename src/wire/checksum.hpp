@@ -1,0 +1,38 @@
+// The Internet checksum (RFC 1071) used by IPv4, ICMP and TCP.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "wire/addr.hpp"
+
+namespace dtcp::wire {
+
+// Adds the bytes, as big-endian 16-bit words, to a running ones'-complement sum. An odd final
+// byte is padded with a zero byte (RFC 1071 §4.1). Only the last chunk of a multi-call sum may
+// have odd length, since a chunk always starts on a word boundary. The result is folded to at
+// most 0xffff (not complemented); pass it back in as `sum`, add it to another sum, or finish
+// with checksum_fold().
+uint32_t checksum_accumulate(std::span<const std::byte> bytes, uint32_t sum = 0);
+
+// Folds the carries into 16 bits and returns the complement: the value to store in a checksum
+// field. A buffer that includes a correct checksum folds to 0.
+inline uint16_t checksum_fold(uint32_t sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+inline uint16_t internet_checksum(std::span<const std::byte> bytes) {
+  return checksum_fold(checksum_accumulate(bytes));
+}
+
+// The TCP/UDP pseudo-header (RFC 9293 §3.1, "Checksum"): source, destination, zero, protocol,
+// L4 length. The result is unfolded; feed it to checksum_accumulate() as the starting sum.
+inline uint32_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, uint16_t l4_length) {
+  return (src.value >> 16) + (src.value & 0xffff) + (dst.value >> 16) + (dst.value & 0xffff) + protocol +
+         l4_length;
+}
+
+}  // namespace dtcp::wire
