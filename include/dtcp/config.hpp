@@ -1,0 +1,88 @@
+// dtcp runtime configuration: what an INI file (read with DPDK's rte_cfgfile) describes.
+//
+// One file describes one process: its EAL arguments, one or more ports (each a stack instance with
+// its own addresses) and the lcores that poll them. Every key is documented in README.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "wire/addr.hpp"
+
+namespace dtcp {
+
+// Thrown by load_config() and validate(): the message names the file, section, key and what was
+// expected, e.g. "config/tap.ini: [port] mtu: expected an integer in 68..9600, got 'abc'".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Fraction-based frame impairment applied by the port layer, for testing where no netem exists.
+// Every decision comes from a xorshift generator seeded with `seed`, so runs repeat exactly.
+struct ImpairmentConfig {
+  double loss = 0.0;       // drop this fraction of frames
+  double duplicate = 0.0;  // send this fraction twice
+  double reorder = 0.0;    // hold this fraction back until the next frame has passed
+  double corrupt = 0.0;    // flip one random byte past the Ethernet header
+  std::chrono::microseconds delay{0};  // fixed one-way delay added to every frame
+  uint64_t seed = 1;
+  bool enabled() const {
+    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || delay.count() > 0;
+  }
+};
+
+struct PortConfig {
+  std::string name;  // section suffix: [port] -> "", [port.client] -> "client"
+  // Exactly one of these names the device.
+  std::string vdev;  // EAL virtual device args, e.g. "net_tap0,iface=dtcp0"
+  std::string pci;   // a PCI address, passed to EAL as -a
+  std::string ring;  // "PAIR:SIDE": one end (0 or 1) of an in-process net_ring pair
+  std::optional<wire::MacAddr> mac;  // default: the port's own
+  wire::Ipv4Addr address;
+  uint8_t prefix_len = 24;
+  std::optional<wire::Ipv4Addr> gateway;
+  uint16_t mtu = 1500;
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  std::vector<unsigned> lcores;  // worker lcores that poll this port, one queue pair each
+  ImpairmentConfig rx_impairment;
+  ImpairmentConfig tx_impairment;
+  bool offloads = true;  // use checksum offloads the device reports; false forces software
+};
+
+struct ArpConfig {
+  std::chrono::seconds entry_timeout{300};          // a resolved entry is refreshed after this
+  std::chrono::milliseconds request_interval{1000};  // retry period for an unresolved next hop
+  unsigned request_retries = 3;                      // then its waiting packets are dropped
+  unsigned max_pending_per_entry = 16;               // packets queued behind one resolution
+  unsigned capacity = 1024;                          // entries per lcore
+};
+
+struct MempoolConfig {
+  unsigned mbufs = 16383;      // per NUMA socket; a power of two minus one fits rte_mempool best
+  unsigned cache = 256;        // per-lcore cache
+  uint16_t data_room = 0;      // 0: derived from the largest MTU
+};
+
+struct Config {
+  std::string source;                  // where it came from, for messages
+  std::vector<std::string> eal_args;   // default: --no-huge --no-shconf (plus --no-pci, see build_eal_args)
+  std::vector<PortConfig> ports;
+  ArpConfig arp;
+  MempoolConfig mempool;
+};
+
+// Parses an INI file. Unknown sections and keys are errors (a typo must not silently fall back
+// to a default). Throws ConfigError.
+Config load_config(const std::string& path);
+// Parses INI text held in memory (the tools' embedded defaults). `origin` names it in errors.
+Config parse_config(const std::string& text, const std::string& origin);
+
+}  // namespace dtcp

@@ -1,0 +1,77 @@
+// dtcp runtime: starts DPDK's EAL, configures the ports described by a Config, and runs one
+// run-to-completion loop per worker lcore. Each (port, worker lcore) pair is one Stack: its own
+// queue pair, L2/L3 state, TCP shard, timers and counters. Nothing is shared between lcores on
+// the packet path.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/time.hpp"
+#include "dtcp/config.hpp"
+
+namespace dtcp {
+
+namespace stack {
+struct NetCounters;
+class Interface;
+}  // namespace stack
+
+// Thrown when EAL, a port or a pool cannot be set up; the message says which and why.
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Stack;
+
+// Application code for one Stack. Every call runs on the Stack's worker lcore.
+class App {
+ public:
+  virtual ~App() = default;
+  virtual void on_start(Stack&) {}
+  // Once per loop iteration, after received packets and timers have been processed.
+  virtual void on_poll(Stack&) {}
+  virtual void on_stop(Stack&) {}
+};
+
+// Called on each worker lcore for each Stack it polls; may return nullptr for no application.
+using AppFactory = std::function<std::unique_ptr<App>(Stack&)>;
+
+// One port queue pair on one worker lcore, as an application sees it.
+class Stack {
+ public:
+  virtual ~Stack() = default;
+  virtual unsigned lcore_id() const = 0;
+  virtual uint16_t queue_id() const = 0;
+  virtual const PortConfig& port_config() const = 0;
+  virtual TimePoint now() const = 0;
+  virtual stack::Interface& interface() = 0;
+  virtual const stack::NetCounters& net_counters() const = 0;
+  // Asks the whole runtime to stop (any lcore; the loops finish their iteration).
+  virtual void request_stop() = 0;
+};
+
+class Runtime {
+ public:
+  // Starts EAL with the config's EAL arguments (or `eal_override` when not empty), adding
+  // --no-pci unless a device list is given, and sets up every port and mbuf pool.
+  static std::unique_ptr<Runtime> start(const Config& config, const std::vector<std::string>& eal_override,
+                                        const char* program_name);
+  virtual ~Runtime() = default;
+
+  // Runs every worker loop until request_stop() (or SIGINT/SIGTERM after
+  // install_signal_handlers()). Returns on the main lcore after all workers have stopped.
+  virtual void run(const AppFactory& factory) = 0;
+  virtual void request_stop() = 0;
+  // Counters summed over lcores, and per lcore when `per_lcore` is set, in `name value` lines.
+  virtual void print_counters(FILE* out, bool per_lcore) = 0;
+  // SIGINT/SIGTERM stop the loops; SIGUSR1 prints the counters while running.
+  virtual void install_signal_handlers() = 0;
+};
+
+}  // namespace dtcp

@@ -1,0 +1,335 @@
+// INI configuration through rte_cfgfile. Each section is a table of keys with a parser each, so
+// unknown keys are caught and every message has the same "file: [section] key: expected X, got Y".
+#include "dtcp/config.hpp"
+
+#include <rte_cfgfile.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "dpdk/config_keys.hpp"
+
+namespace dtcp {
+namespace {
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const auto end = s.find(sep, start);
+    const auto piece = trim(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
+    if (!piece.empty()) out.push_back(piece);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace config_keys {
+
+std::optional<std::string> parse_u64(std::string_view text, uint64_t min, uint64_t max, uint64_t& out) {
+  uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max) {
+    return "expected an integer in " + std::to_string(min) + ".." + std::to_string(max);
+  }
+  out = value;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_fraction(std::string_view text, double& out) {
+  std::string copy(text);
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || errno != 0 || *end != '\0' || !(value >= 0.0 && value <= 1.0)) {
+    return "expected a fraction in 0..1 (e.g. 0.01)";
+  }
+  out = value;
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(std::string_view text, bool& out) {
+  if (text == "1" || text == "yes" || text == "true" || text == "on") {
+    out = true;
+  } else if (text == "0" || text == "no" || text == "false" || text == "off") {
+    out = false;
+  } else {
+    return "expected yes or no";
+  }
+  return std::nullopt;
+}
+
+void apply_section(const std::string& origin, const std::string& section, const Entries& entries,
+                   const KeyTable& table) {
+  for (const auto& [key, value] : entries) {
+    const auto it = table.find(key);
+    if (it == table.end()) {
+      std::string known;
+      for (const auto& [name, parser] : table) known += (known.empty() ? "" : ", ") + name;
+      throw ConfigError(origin + ": [" + section + "] " + key + ": unknown key (known: " + known + ")");
+    }
+    if (auto error = it->second(value)) {
+      throw ConfigError(origin + ": [" + section + "] " + key + ": " + *error + ", got '" + value + "'");
+    }
+  }
+}
+
+}  // namespace config_keys
+
+namespace {
+
+using namespace config_keys;
+
+template <class T>
+Parser integer(T& field, uint64_t min, uint64_t max) {
+  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
+    uint64_t value = 0;
+    if (auto error = parse_u64(v, min, max, value)) return error;
+    field = static_cast<T>(value);
+    return std::nullopt;
+  };
+}
+
+template <class Rep, class Period>
+Parser duration(std::chrono::duration<Rep, Period>& field, uint64_t min, uint64_t max) {
+  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
+    uint64_t value = 0;
+    if (auto error = parse_u64(v, min, max, value)) return error;
+    field = std::chrono::duration<Rep, Period>(static_cast<Rep>(value));
+    return std::nullopt;
+  };
+}
+
+Parser text(std::string& field) {
+  return [&field](std::string_view v) -> std::optional<std::string> {
+    if (v.empty()) return "expected a non-empty value";
+    field = std::string(v);
+    return std::nullopt;
+  };
+}
+
+Parser lcore_list(std::vector<unsigned>& field) {
+  return [&field](std::string_view v) -> std::optional<std::string> {
+    field.clear();
+    for (const auto& item : split(v, ',')) {
+      uint64_t id = 0;
+      if (parse_u64(item, 0, 1023, id)) return "expected a comma-separated list of lcore ids (e.g. 1,2)";
+      field.push_back(static_cast<unsigned>(id));
+    }
+    if (field.empty()) return "expected at least one lcore id";
+    return std::nullopt;
+  };
+}
+
+void add_impairment_keys(KeyTable& table, const std::string& prefix, ImpairmentConfig& impairment) {
+  table[prefix + "loss"] = [&](std::string_view v) { return parse_fraction(v, impairment.loss); };
+  table[prefix + "duplicate"] = [&](std::string_view v) { return parse_fraction(v, impairment.duplicate); };
+  table[prefix + "reorder"] = [&](std::string_view v) { return parse_fraction(v, impairment.reorder); };
+  table[prefix + "corrupt"] = [&](std::string_view v) { return parse_fraction(v, impairment.corrupt); };
+  table[prefix + "delay_us"] = duration(impairment.delay, 0, 10'000'000);
+  table[prefix + "seed"] = integer(impairment.seed, 0, UINT64_MAX);
+}
+
+KeyTable port_keys(PortConfig& port) {
+  KeyTable table;
+  table["vdev"] = text(port.vdev);
+  table["pci"] = text(port.pci);
+  table["ring"] = text(port.ring);
+  table["mac"] = [&](std::string_view v) -> std::optional<std::string> {
+    auto mac = wire::MacAddr::parse(v);
+    if (!mac || mac->is_multicast() || mac->is_zero()) return "expected a unicast MAC like 02:00:00:00:00:01";
+    port.mac = *mac;
+    return std::nullopt;
+  };
+  table["address"] = [&](std::string_view v) -> std::optional<std::string> {
+    const auto parts = split(v, '/');
+    const auto address = parts.empty() ? std::nullopt : wire::Ipv4Addr::parse(parts[0]);
+    uint64_t prefix = 24;
+    if (parts.size() > 2 || !address || address->is_unspecified() || address->is_multicast() ||
+        (parts.size() == 2 && parse_u64(parts[1], 1, 32, prefix))) {
+      return "expected an IPv4 address with prefix length, like 198.18.0.1/24";
+    }
+    port.address = *address;
+    port.prefix_len = static_cast<uint8_t>(prefix);
+    return std::nullopt;
+  };
+  table["gateway"] = [&](std::string_view v) -> std::optional<std::string> {
+    auto address = wire::Ipv4Addr::parse(v);
+    if (!address || address->is_unspecified()) return "expected an IPv4 address like 198.18.0.254";
+    port.gateway = *address;
+    return std::nullopt;
+  };
+  table["mtu"] = integer(port.mtu, 68, 9600);
+  table["rx_queues"] = integer(port.rx_queues, 1, 128);
+  table["tx_queues"] = integer(port.tx_queues, 1, 128);
+  table["rx_desc"] = integer(port.rx_desc, 32, 32768);
+  table["tx_desc"] = integer(port.tx_desc, 32, 32768);
+  table["lcores"] = lcore_list(port.lcores);
+  table["offloads"] = [&](std::string_view v) { return parse_bool(v, port.offloads); };
+  add_impairment_keys(table, "rx_", port.rx_impairment);
+  add_impairment_keys(table, "tx_", port.tx_impairment);
+  return table;
+}
+
+KeyTable eal_keys(Config& config) {
+  KeyTable table;
+  table["args"] = [&](std::string_view v) -> std::optional<std::string> {
+    config.eal_args = split(v, ' ');
+    if (config.eal_args.empty()) return "expected EAL arguments, e.g. --no-huge --no-shconf";
+    return std::nullopt;
+  };
+  return table;
+}
+
+KeyTable arp_keys(ArpConfig& arp) {
+  KeyTable table;
+  table["entry_timeout_s"] = duration(arp.entry_timeout, 1, 86400);
+  table["request_interval_ms"] = duration(arp.request_interval, 10, 60000);
+  table["request_retries"] = integer(arp.request_retries, 1, 100);
+  table["max_pending_per_entry"] = integer(arp.max_pending_per_entry, 1, 4096);
+  table["capacity"] = integer(arp.capacity, 16, 1u << 20);
+  return table;
+}
+
+KeyTable mempool_keys(MempoolConfig& pool) {
+  KeyTable table;
+  table["mbufs"] = integer(pool.mbufs, 1023, 1u << 26);
+  table["cache"] = integer(pool.cache, 0, 512);  // RTE_MEMPOOL_CACHE_MAX_SIZE
+  table["data_room"] = integer(pool.data_room, 1024, 65535);
+  return table;
+}
+
+void validate_port(const std::string& origin, const std::string& section, const PortConfig& port) {
+  const int devices = !port.vdev.empty() + !port.pci.empty() + !port.ring.empty();
+  if (devices != 1) {
+    throw ConfigError(origin + ": [" + section + "]: expected exactly one of vdev, pci or ring");
+  }
+  if (port.address.is_unspecified()) {
+    throw ConfigError(origin + ": [" + section + "] address: missing; expected e.g. 198.18.0.1/24");
+  }
+  if (!port.ring.empty()) {
+    const auto parts = split(port.ring, ':');
+    if (parts.size() != 2 || (parts[1] != "0" && parts[1] != "1")) {
+      throw ConfigError(origin + ": [" + section + "] ring: expected PAIR:SIDE with SIDE 0 or 1, got '" +
+                        port.ring + "'");
+    }
+  }
+  if (port.rx_queues != port.tx_queues) {
+    throw ConfigError(origin + ": [" + section + "]: rx_queues and tx_queues must be equal (one pair per lcore)");
+  }
+  if (!port.lcores.empty() && port.lcores.size() != port.rx_queues) {
+    throw ConfigError(origin + ": [" + section + "] lcores: expected " + std::to_string(port.rx_queues) +
+                      " lcore ids, one per queue pair");
+  }
+}
+
+Entries section_entries(rte_cfgfile* file, const char* section) {
+  const int count = rte_cfgfile_section_num_entries(file, section);
+  std::vector<rte_cfgfile_entry> raw(count > 0 ? count : 0);
+  const int got = rte_cfgfile_section_entries(file, section, raw.data(), count);
+  Entries entries;
+  for (int i = 0; i < got; i++) entries.emplace_back(trim(raw[i].name), trim(raw[i].value));
+  return entries;
+}
+
+Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
+  Config config;
+  config.source = origin;
+  // DPDK 22.11 rejects --no-huge with --in-memory ("--legacy-mem is not compatible"); --no-shconf
+  // with the per-process --file-prefix that build_eal_args adds keeps no shared files either.
+  config.eal_args = {"--no-huge", "--no-shconf"};
+
+  const int count = rte_cfgfile_num_sections(file, nullptr, 0);
+  std::vector<std::array<char, CFG_NAME_LEN>> storage(count > 0 ? count : 0);
+  std::vector<char*> names;
+  for (auto& s : storage) names.push_back(s.data());
+  rte_cfgfile_sections(file, names.data(), count);
+
+  for (char* raw_name : names) {
+    const std::string section = trim(raw_name);
+    const Entries entries = section_entries(file, raw_name);
+    if (section == "eal") {
+      apply_section(origin, section, entries, eal_keys(config));
+    } else if (section == "arp") {
+      apply_section(origin, section, entries, arp_keys(config.arp));
+    } else if (section == "mempool") {
+      apply_section(origin, section, entries, mempool_keys(config.mempool));
+    } else if (section == "port" || section.rfind("port.", 0) == 0) {
+      PortConfig& port = config.ports.emplace_back();
+      port.name = section == "port" ? "" : section.substr(5);
+      apply_section(origin, section, entries, port_keys(port));
+      validate_port(origin, section, port);
+    } else if (apply_extra_section(origin, section, entries, config)) {
+      // Handled by a section owned by another layer (e.g. [tcp]).
+    } else {
+      throw ConfigError(origin + ": [" + section +
+                        "]: unknown section (known: eal, port, port.NAME, arp, mempool, tcp)");
+    }
+  }
+  if (config.ports.empty()) throw ConfigError(origin + ": no [port] section; at least one port is needed");
+  return config;
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+  std::ifstream probe(path);
+  if (!probe) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+  // rte_cfgfile reports the offending line through rte_log (stderr before EAL starts).
+  rte_cfgfile* file = rte_cfgfile_load(path.c_str(), 0);
+  if (file == nullptr) {
+    throw ConfigError(path + ": malformed INI (see the line reported above); expected [section] and key = value lines");
+  }
+  try {
+    Config config = load_from_cfgfile(file, path);
+    rte_cfgfile_close(file);
+    return config;
+  } catch (...) {
+    rte_cfgfile_close(file);
+    throw;
+  }
+}
+
+Config parse_config(const std::string& text, const std::string& origin) {
+  // rte_cfgfile reads only files; an anonymous memory file keeps embedded defaults off the disk.
+  const int fd = memfd_create("dtcp-config", 0);
+  if (fd < 0) throw ConfigError(origin + ": memfd_create failed: " + std::strerror(errno));
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (!written) {
+    close(fd);
+    throw ConfigError(origin + ": cannot stage the embedded configuration");
+  }
+  rte_cfgfile* file = rte_cfgfile_load(path.c_str(), 0);
+  close(fd);
+  if (file == nullptr) throw ConfigError(origin + ": malformed INI (see the line reported above)");
+  try {
+    Config config = load_from_cfgfile(file, origin);
+    rte_cfgfile_close(file);
+    return config;
+  } catch (...) {
+    rte_cfgfile_close(file);
+    throw;
+  }
+}
+
+}  // namespace dtcp

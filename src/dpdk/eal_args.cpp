@@ -1,0 +1,67 @@
+#include "dpdk/eal_args.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace dtcp::dpdk {
+namespace {
+
+bool has_option(const std::vector<std::string>& args, std::initializer_list<const char*> names) {
+  for (const auto& arg : args) {
+    for (const char* name : names) {
+      const std::string n(name);
+      if (arg == n || arg.rfind(n + "=", 0) == 0 || (n.size() == 2 && arg.rfind(n, 0) == 0)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> build_eal_args(const Config& config, const std::vector<std::string>& eal_override,
+                                        const char* program_name) {
+  std::vector<std::string> user = eal_override.empty() ? config.eal_args : eal_override;
+  std::vector<std::string> args{program_name};
+  const bool any_pci_port = std::any_of(config.ports.begin(), config.ports.end(),
+                                        [](const PortConfig& p) { return !p.pci.empty(); });
+  if (!any_pci_port && !has_option(user, {"-a", "--allow", "-b", "--block", "--no-pci", "-w"})) {
+    // Without it the virtio driver would take over this machine's own network card.
+    args.push_back("--no-pci");
+  }
+  for (const auto& port : config.ports) {
+    if (!port.vdev.empty()) args.push_back("--vdev=" + port.vdev);
+    if (!port.pci.empty()) {
+      args.push_back("-a");
+      args.push_back(port.pci);
+    }
+  }
+  if (!has_option(user, {"--file-prefix"})) args.push_back("--file-prefix=dtcp" + std::to_string(getpid()));
+  if (!has_option(user, {"-l", "--lcores", "-c"})) {
+    unsigned highest = 0;
+    unsigned implicit = 0;
+    for (const auto& port : config.ports) {
+      if (port.lcores.empty()) implicit += port.rx_queues;
+      for (unsigned id : port.lcores) highest = std::max(highest, id);
+    }
+    highest = std::max(highest, implicit);
+    const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+    args.push_back("--lcores=(0-" + std::to_string(highest) + ")@(0-" + std::to_string(cpus - 1) + ")");
+  }
+  // DPDK 22.11 treats --no-huge as legacy memory, which it refuses with --in-memory; there the
+  // heap is fixed at 64 MB and -m cannot be added.
+  if (has_option(user, {"--no-huge"}) && !has_option(user, {"-m", "--socket-mem", "--in-memory"})) {
+    const size_t room = config.mempool.data_room ? config.mempool.data_room : 2048 + 128;
+    size_t largest_mtu = 1500;
+    for (const auto& port : config.ports) largest_mtu = std::max<size_t>(largest_mtu, port.mtu);
+    const size_t per_mbuf = std::max(room, largest_mtu + 150) + 256;  // mbuf header and pool overhead
+    const size_t megabytes = config.mempool.mbufs * per_mbuf / (1 << 20) + 256;
+    args.push_back("-m");
+    args.push_back(std::to_string(megabytes));
+  }
+  args.insert(args.end(), user.begin(), user.end());
+  return args;
+}
+
+}  // namespace dtcp::dpdk

@@ -1,0 +1,113 @@
+// Seeded frame impairment between the device and the stack, for loss/reorder/duplication tests on
+// machines without netem. Order per frame: loss, corruption, duplication, reordering, delay.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <deque>
+
+#include "base/time.hpp"
+#include "dtcp/config.hpp"
+#include "stack/counters.hpp"
+
+namespace dtcp::dpdk {
+
+class Impairment {
+ public:
+  Impairment(const ImpairmentConfig& config, rte_mempool* pool, stack::NetCounters& counters)
+      : config_(config), pool_(pool), counters_(counters), state_(config.seed | 1) {}
+  ~Impairment() { discard(); }
+  Impairment(const Impairment&) = delete;
+  Impairment& operator=(const Impairment&) = delete;
+
+  bool enabled() const { return config_.enabled(); }
+
+  // Passes `m` through; emit(rte_mbuf*) is called for each frame that goes on, now or in release().
+  template <class Emit>
+  void process(rte_mbuf* m, TimePoint now, Emit&& emit) {
+    if (chance(config_.loss)) {
+      counters_.impair_dropped++;
+      rte_pktmbuf_free(m);
+      return;
+    }
+    if (chance(config_.corrupt) && m->data_len > 14) {
+      counters_.impair_corrupted++;
+      auto* bytes = rte_pktmbuf_mtod(m, uint8_t*);
+      bytes[14 + next() % (m->data_len - 14)] ^= static_cast<uint8_t>(1u << (next() % 8));
+    }
+    if (chance(config_.duplicate)) {
+      // A copy, not a second reference: the receiver edits headers in place.
+      if (rte_mbuf* copy = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX)) {
+        counters_.impair_duplicated++;
+        delay(copy, now, emit);
+      }
+    }
+    if (held_ == nullptr && chance(config_.reorder)) {
+      counters_.impair_reordered++;
+      held_ = m;
+      held_since_ = now;
+      return;
+    }
+    delay(m, now, emit);
+    if (held_ != nullptr) {
+      delay(held_, now, emit);
+      held_ = nullptr;
+    }
+  }
+
+  // Releases delayed frames that are due, and a held frame nothing overtook within 1 ms.
+  template <class Emit>
+  void release(TimePoint now, Emit&& emit) {
+    if (held_ != nullptr && now - held_since_ >= Duration(1000)) {
+      delay(held_, now, emit);
+      held_ = nullptr;
+    }
+    while (!delayed_.empty() && delayed_.front().due <= now) {
+      emit(delayed_.front().m);
+      delayed_.pop_front();
+    }
+  }
+
+  void discard() {
+    if (held_ != nullptr) rte_pktmbuf_free(held_);
+    held_ = nullptr;
+    for (auto& d : delayed_) rte_pktmbuf_free(d.m);
+    delayed_.clear();
+  }
+
+ private:
+  struct Delayed {
+    TimePoint due;
+    rte_mbuf* m;
+  };
+
+  template <class Emit>
+  void delay(rte_mbuf* m, TimePoint now, Emit& emit) {
+    if (config_.delay.count() == 0) {
+      emit(m);
+      return;
+    }
+    counters_.impair_delayed++;
+    delayed_.push_back({now + config_.delay, m});  // a constant delay keeps the queue sorted
+  }
+
+  // xorshift64*: cheap, seeded, identical sequence on every run.
+  uint64_t next() {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1Dull;
+  }
+  bool chance(double p) { return p > 0 && static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
+
+  ImpairmentConfig config_;
+  rte_mempool* pool_;
+  stack::NetCounters& counters_;
+  uint64_t state_;
+  rte_mbuf* held_ = nullptr;
+  TimePoint held_since_{};
+  std::deque<Delayed> delayed_;
+};
+
+}  // namespace dtcp::dpdk

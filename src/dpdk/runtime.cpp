@@ -1,0 +1,376 @@
+#include "dtcp/runtime.hpp"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <thread>
+
+#include <unistd.h>
+
+#include "dpdk/eal_args.hpp"
+#include "dpdk/worker.hpp"
+#include "stack/interface.hpp"
+
+namespace dtcp {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+std::atomic<bool> g_print_requested{false};
+
+extern "C" void handle_stop_signal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
+extern "C" void handle_print_signal(int) { g_print_requested.store(true, std::memory_order_relaxed); }
+
+std::string port_label(const PortConfig& port) { return port.name.empty() ? "[port]" : "[port." + port.name + "]"; }
+
+// Frames up to the MTU plus Ethernet header and VLAN/FCS slack must fit one mbuf: dtcp does not
+// enable scattered receive.
+uint16_t data_room_for(const Config& config) {
+  if (config.mempool.data_room != 0) return config.mempool.data_room;
+  uint16_t largest = 1500;
+  for (const auto& port : config.ports) largest = std::max(largest, port.mtu);
+  return static_cast<uint16_t>(std::max<unsigned>(RTE_MBUF_DEFAULT_BUF_SIZE, largest + 14u + 8u + RTE_PKTMBUF_HEADROOM));
+}
+
+class RuntimeImpl final : public Runtime {
+ public:
+  explicit RuntimeImpl(const Config& config) : config_(config) {}
+  ~RuntimeImpl() override;
+
+  void setup(const std::vector<std::string>& eal_override, const char* program_name);
+  void run(const AppFactory& factory) override;
+  void request_stop() override { g_stop_requested.store(true, std::memory_order_relaxed); }
+  void print_counters(FILE* out, bool per_lcore) override;
+  void install_signal_handlers() override;
+
+ private:
+  uint16_t create_ring_port(const PortConfig& port);
+  uint16_t find_port(const PortConfig& port);
+  rte_mempool* pool_for_socket(int socket);
+  void configure_port(const PortConfig& port, uint16_t port_id, dpdk::PortCapabilities& caps);
+  void assign_lcores();
+  void remove_runtime_dir();
+  std::string runtime_dir_;
+
+  Config config_;
+  bool eal_started_ = false;
+  std::map<int, rte_mempool*> pools_;
+  std::map<std::string, std::vector<rte_ring*>> ring_pairs_;  // pair -> [a->b rings..., b->a rings...]
+  std::vector<uint16_t> port_ids_;
+  std::vector<dpdk::PortCapabilities> port_caps_;
+  std::vector<std::unique_ptr<dpdk::Worker>> workers_;
+};
+
+RuntimeImpl::~RuntimeImpl() {
+  workers_.clear();  // frees every mbuf the stacks hold before the pools go
+  for (uint16_t id : port_ids_) {
+    rte_eth_dev_stop(id);
+    rte_eth_dev_close(id);
+  }
+  for (auto& [name, rings] : ring_pairs_) {
+    for (rte_ring* r : rings) {
+      // Frames still in flight between two ring ports.
+      void* obj = nullptr;
+      while (rte_ring_dequeue(r, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+      rte_ring_free(r);
+    }
+  }
+  for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
+  if (eal_started_) {
+    rte_eal_cleanup();
+    remove_runtime_dir();
+  }
+}
+
+std::string g_runtime_dir;
+
+extern "C" void remove_runtime_dir_at_exit() {
+  if (!g_runtime_dir.empty()) rmdir(g_runtime_dir.c_str());
+}
+
+void RuntimeImpl::remove_runtime_dir() {
+  // EAL leaves its (by now empty) runtime directory behind; a long CI run would collect thousands.
+  // Telemetry removes its socket from an atexit handler registered during rte_eal_init, so ours,
+  // registered before, runs after it.
+  if (runtime_dir_.empty()) return;
+  rmdir(runtime_dir_.c_str());
+  if (g_runtime_dir.empty()) {
+    g_runtime_dir = runtime_dir_;
+    std::atexit(remove_runtime_dir_at_exit);
+  }
+}
+
+rte_mempool* RuntimeImpl::pool_for_socket(int socket) {
+  if (socket < 0) socket = 0;
+  if (auto it = pools_.find(socket); it != pools_.end()) return it->second;
+  const std::string name = "dtcp_mbufs_s" + std::to_string(socket);
+  rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), config_.mempool.mbufs, config_.mempool.cache, 0,
+                                              data_room_for(config_), socket);
+  if (pool == nullptr) {
+    throw RuntimeError("mbuf pool on socket " + std::to_string(socket) + " (" + std::to_string(config_.mempool.mbufs) +
+                       " mbufs of " + std::to_string(data_room_for(config_)) +
+                       " bytes): " + rte_strerror(rte_errno) +
+                       "; lower [mempool] mbufs or give EAL more memory (with --no-huge, --in-memory caps it at 64 MB;"
+                       " use --no-huge --no-shconf -m MB, or hugepages)");
+  }
+  pools_[socket] = pool;
+  return pool;
+}
+
+uint16_t RuntimeImpl::create_ring_port(const PortConfig& port) {
+  const auto colon = port.ring.find(':');
+  const std::string pair = port.ring.substr(0, colon);
+  const int side = port.ring[colon + 1] - '0';
+  const unsigned queues = port.rx_queues;
+  auto& rings = ring_pairs_[pair];
+  if (rings.empty()) {
+    for (unsigned i = 0; i < 2 * queues; i++) {
+      const std::string name = "dtcp_" + pair + "_" + std::to_string(i);
+      rte_ring* r = rte_ring_create(name.c_str(), 4096, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (r == nullptr) throw RuntimeError(port_label(port) + " ring: cannot create ring " + name + ": " + rte_strerror(rte_errno));
+      rings.push_back(r);
+    }
+  } else if (rings.size() != 2 * queues) {
+    throw RuntimeError(port_label(port) + " ring: both sides of pair '" + pair + "' need the same queue count");
+  }
+  // Side 0 sends on the first half and receives on the second; side 1 the other way round.
+  std::vector<rte_ring*> tx(rings.begin() + (side == 0 ? 0 : queues), rings.begin() + (side == 0 ? queues : 2 * queues));
+  std::vector<rte_ring*> rx(rings.begin() + (side == 0 ? queues : 0), rings.begin() + (side == 0 ? 2 * queues : queues));
+  const std::string name = "net_ring_" + pair + "_" + std::to_string(side);
+  const int id = rte_eth_from_rings(name.c_str(), rx.data(), queues, tx.data(), queues, rte_socket_id());
+  if (id < 0) throw RuntimeError(port_label(port) + " ring: rte_eth_from_rings failed: " + rte_strerror(rte_errno));
+  return static_cast<uint16_t>(id);
+}
+
+uint16_t RuntimeImpl::find_port(const PortConfig& port) {
+  if (!port.ring.empty()) return create_ring_port(port);
+  const std::string name = !port.vdev.empty() ? port.vdev.substr(0, port.vdev.find(',')) : port.pci;
+  uint16_t id = 0;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+    throw RuntimeError(port_label(port) + ": no DPDK port named '" + name +
+                       "' after EAL start (is its driver available, and the device not excluded by -a/-b?)");
+  }
+  return id;
+}
+
+void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk::PortCapabilities& caps) {
+  const std::string label = port_label(port);
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(port_id, &info); rc != 0) {
+    throw RuntimeError(label + ": rte_eth_dev_info_get: " + rte_strerror(-rc));
+  }
+  if (port.rx_queues > info.max_rx_queues || port.tx_queues > info.max_tx_queues) {
+    throw RuntimeError(label + ": " + std::to_string(port.rx_queues) + " queue pairs requested, the device has " +
+                       std::to_string(info.max_rx_queues) + " rx and " + std::to_string(info.max_tx_queues) + " tx");
+  }
+  if (port.mtu > info.max_mtu || port.mtu < info.min_mtu) {
+    throw RuntimeError(label + " mtu: " + std::to_string(port.mtu) + " is outside the device's range " +
+                       std::to_string(info.min_mtu) + ".." + std::to_string(info.max_mtu));
+  }
+  rte_eth_conf conf{};
+  conf.rxmode.mtu = port.mtu;
+  if (port.offloads) {
+    const uint64_t rx_wanted = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    const uint64_t tx_wanted = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+    conf.rxmode.offloads = info.rx_offload_capa & rx_wanted;
+    conf.txmode.offloads = info.tx_offload_capa & tx_wanted;
+  }
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  caps.tx_ip_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  caps.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  caps.rx_checksum = conf.rxmode.offloads != 0;
+  caps.driver = info.driver_name ? info.driver_name : "?";
+
+  if (int rc = rte_eth_dev_configure(port_id, port.rx_queues, port.tx_queues, &conf); rc != 0) {
+    throw RuntimeError(label + ": rte_eth_dev_configure: " + rte_strerror(-rc));
+  }
+  uint16_t rx_desc = port.rx_desc;
+  uint16_t tx_desc = port.tx_desc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
+  const int socket = rte_eth_dev_socket_id(port_id);
+  rte_mempool* pool = pool_for_socket(socket);
+  for (uint16_t q = 0; q < port.rx_queues; q++) {
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    if (int rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, &rxconf, pool); rc != 0) {
+      throw RuntimeError(label + ": rx queue " + std::to_string(q) + ": " + rte_strerror(-rc));
+    }
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    if (int rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, socket, &txconf); rc != 0) {
+      throw RuntimeError(label + ": tx queue " + std::to_string(q) + ": " + rte_strerror(-rc));
+    }
+  }
+  if (port.mac) {
+    rte_ether_addr mac;
+    std::memcpy(mac.addr_bytes, port.mac->bytes.data(), 6);
+    if (int rc = rte_eth_dev_default_mac_addr_set(port_id, &mac); rc != 0) {
+      throw RuntimeError(label + " mac: the device refused " + port.mac->to_string() + ": " + rte_strerror(-rc));
+    }
+  }
+  if (int rc = rte_eth_dev_start(port_id); rc != 0) {
+    throw RuntimeError(label + ": rte_eth_dev_start: " + rte_strerror(-rc));
+  }
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(port_id, &mac);
+  std::memcpy(caps.mac.bytes.data(), mac.addr_bytes, 6);
+  caps.pool = pool;
+
+  // Wait for the link up to 3 s; virtual devices are up at once. A NIC whose link stays down is
+  // reported and still used (the cable may come later).
+  rte_eth_link link{};
+  for (int i = 0; i < 30; i++) {
+    rte_eth_link_get_nowait(port_id, &link);
+    if (link.link_status == RTE_ETH_LINK_UP) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  char status[RTE_ETH_LINK_MAX_STR_LEN];
+  rte_eth_link_to_str(status, sizeof(status), &link);
+  std::fprintf(stderr, "dtcp: %s port %u (%s) mac %s mtu %u, %u queue pair(s), offloads rx-csum=%s tx-ip-csum=%s tx-tcp-csum=%s; %s\n",
+               label.c_str(), port_id, caps.driver.c_str(), caps.mac.to_string().c_str(), port.mtu, port.rx_queues,
+               caps.rx_checksum ? "yes" : "no", caps.tx_ip_checksum ? "yes" : "no", caps.tx_tcp_checksum ? "yes" : "no",
+               status);
+}
+
+void RuntimeImpl::assign_lcores() {
+  // Ports without explicit lcores take worker lcores in order, one per queue pair.
+  unsigned next = rte_get_next_lcore(-1, 1, 0);
+  for (auto& port : config_.ports) {
+    if (!port.lcores.empty()) continue;
+    for (unsigned q = 0; q < port.rx_queues; q++) {
+      if (next >= RTE_MAX_LCORE) {
+        throw RuntimeError(port_label(port) + ": not enough worker lcores; enable more with EAL -l/--lcores or set lcores");
+      }
+      port.lcores.push_back(next);
+      next = rte_get_next_lcore(next, 1, 0);
+    }
+  }
+  for (const auto& port : config_.ports) {
+    for (unsigned id : port.lcores) {
+      if (!rte_lcore_is_enabled(id) || id == rte_get_main_lcore()) {
+        throw RuntimeError(port_label(port) + " lcores: lcore " + std::to_string(id) +
+                           " is not an enabled worker lcore (the main lcore " + std::to_string(rte_get_main_lcore()) +
+                           " only controls; enable workers with EAL -l/--lcores)");
+      }
+    }
+  }
+}
+
+void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char* program_name) {
+  std::vector<std::string> args = dpdk::build_eal_args(config_, eal_override, program_name);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (const auto& a : args) {
+    if (a.rfind("--file-prefix=", 0) == 0) runtime_dir_ = "/var/run/dpdk/" + a.substr(14);
+  }
+  remove_runtime_dir();  // registers the exit-time removal before EAL registers its own handlers
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    std::string joined;
+    for (const auto& a : args) joined += " " + a;
+    throw RuntimeError("EAL initialisation failed (" + std::string(rte_strerror(rte_errno)) + ") with arguments:" + joined);
+  }
+  eal_started_ = true;
+  assign_lcores();
+  for (const auto& port : config_.ports) {
+    const uint16_t id = find_port(port);
+    port_ids_.push_back(id);
+    configure_port(port, id, port_caps_.emplace_back());
+  }
+  // One Worker per lcore, polling every (port, queue) assigned to it.
+  std::map<unsigned, dpdk::Worker*> by_lcore;
+  for (size_t p = 0; p < config_.ports.size(); p++) {
+    const auto& port = config_.ports[p];
+    for (uint16_t q = 0; q < port.rx_queues; q++) {
+      const unsigned lcore = port.lcores[q];
+      auto& worker = by_lcore[lcore];
+      if (worker == nullptr) {
+        workers_.push_back(std::make_unique<dpdk::Worker>(lcore, g_stop_requested));
+        worker = workers_.back().get();
+      }
+      worker->add_queue(config_, port, port_ids_[p], q, port_caps_[p]);
+    }
+  }
+}
+
+void RuntimeImpl::install_signal_handlers() {
+  struct sigaction action{};
+  action.sa_handler = handle_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  action.sa_handler = handle_print_signal;
+  sigaction(SIGUSR1, &action, nullptr);
+}
+
+void RuntimeImpl::run(const AppFactory& factory) {
+  for (auto& worker : workers_) worker->set_factory(&factory);
+  for (auto& worker : workers_) {
+    if (int rc = rte_eal_remote_launch(&dpdk::Worker::launch, worker.get(), worker->lcore_id()); rc != 0) {
+      request_stop();
+      rte_eal_mp_wait_lcore();
+      throw RuntimeError("cannot launch lcore " + std::to_string(worker->lcore_id()) + ": " + rte_strerror(-rc));
+    }
+  }
+  // The main lcore only controls: it waits for stop and serves on-demand counter printing.
+  while (!g_stop_requested.load(std::memory_order_relaxed)) {
+    if (g_print_requested.exchange(false)) print_counters(stdout, true);
+    bool all_exited = true;
+    for (auto& worker : workers_) all_exited &= worker->exited();
+    if (all_exited) break;
+    timespec pause{0, 20'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  request_stop();
+  rte_eal_mp_wait_lcore();
+}
+
+void RuntimeImpl::print_counters(FILE* out, bool per_lcore) {
+  stack::NetCounters total;
+  std::vector<std::pair<unsigned, stack::NetCounters>> each;
+  for (auto& worker : workers_) {
+    stack::NetCounters c = worker->counters_snapshot();
+    total += c;
+    each.emplace_back(worker->lcore_id(), c);
+  }
+  std::fprintf(out, "# dtcp counters (all lcores)\n");
+#define DTCP_PRINT_TOTAL(name, description) \
+  if (total.name != 0) std::fprintf(out, "%-28s %20llu  # %s\n", #name, static_cast<unsigned long long>(total.name), description);
+  DTCP_NET_COUNTERS(DTCP_PRINT_TOTAL)
+#undef DTCP_PRINT_TOTAL
+  for (auto& worker : workers_) worker->print_extra(out);
+  if (per_lcore && each.size() > 1) {
+    for (const auto& [lcore, c] : each) {
+      std::fprintf(out, "# lcore %u\n", lcore);
+#define DTCP_PRINT_LCORE(name, description) \
+  if (c.name != 0) std::fprintf(out, "%-28s %20llu\n", #name, static_cast<unsigned long long>(c.name));
+      DTCP_NET_COUNTERS(DTCP_PRINT_LCORE)
+#undef DTCP_PRINT_LCORE
+    }
+  }
+  std::fflush(out);
+}
+
+}  // namespace
+
+std::unique_ptr<Runtime> Runtime::start(const Config& config, const std::vector<std::string>& eal_override,
+                                        const char* program_name) {
+  g_stop_requested.store(false);
+  auto runtime = std::make_unique<RuntimeImpl>(config);
+  runtime->setup(eal_override, program_name);
+  return runtime;
+}
+
+}  // namespace dtcp

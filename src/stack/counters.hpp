@@ -1,0 +1,80 @@
+// Per-lcore L2/L3 counters: one per packet type and one per drop reason (FreeBSD style), kept in
+// the lcore's own cache lines and only ever written by that lcore.
+#pragma once
+
+#include <cstdint>
+
+// X(name, description)
+#define DTCP_NET_COUNTERS(X)                                                                    \
+  X(rx_frames, "frames received")                                                               \
+  X(rx_bytes, "bytes received")                                                                 \
+  X(tx_frames, "frames handed to the device")                                                   \
+  X(tx_bytes, "bytes handed to the device")                                                     \
+  X(rx_arp, "ARP packets received")                                                             \
+  X(rx_arp_request, "ARP requests for our address")                                             \
+  X(rx_arp_reply, "ARP replies received")                                                       \
+  X(rx_ipv4, "IPv4 packets received")                                                           \
+  X(rx_icmp, "ICMP messages received")                                                          \
+  X(rx_icmp_echo_request, "ICMP echo requests received")                                        \
+  X(rx_icmp_other, "ICMP messages of other types (accepted, not acted on)")                     \
+  X(rx_tcp, "TCP segments handed to TCP")                                                       \
+  X(rx_ip_ttl_zero, "IPv4 packets with TTL 0 (accepted, RFC 1122 3.2.1.7)")                     \
+  X(rx_ip_options, "IPv4 packets carrying options (tolerated)")                                 \
+  X(tx_arp_request, "ARP requests sent")                                                        \
+  X(tx_arp_reply, "ARP replies sent")                                                           \
+  X(tx_arp_gratuitous, "gratuitous ARPs sent")                                                  \
+  X(tx_icmp_echo_reply, "ICMP echo replies sent")                                               \
+  X(tx_icmp_unreachable, "ICMP destination unreachable sent")                                   \
+  X(tx_tcp, "TCP segments sent")                                                                \
+  X(arp_entries_added, "ARP cache entries created")                                             \
+  X(arp_entries_expired, "ARP cache entries removed after failed refresh")                      \
+  X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                          \
+  X(drop_eth_not_for_us, "drop: unicast to another MAC")                                       \
+  X(drop_eth_multicast, "drop: multicast frame (no multicast groups joined)")                   \
+  X(drop_eth_vlan, "drop: VLAN-tagged frame (not supported)")                                   \
+  X(drop_eth_unsupported_type, "drop: EtherType other than IPv4 or ARP")                        \
+  X(drop_rx_chained, "drop: received frame in several mbufs (scattered rx unsupported)")        \
+  X(drop_arp_malformed, "drop: malformed ARP packet")                                           \
+  X(drop_arp_not_for_us, "drop: ARP for another address")                                       \
+  X(drop_arp_cache_full, "drop: ARP cache full")                                                \
+  X(drop_arp_pending_full, "drop: too many packets waiting for ARP")                            \
+  X(drop_arp_unresolved, "drop: next hop never answered ARP")                                   \
+  X(drop_ip_truncated, "drop: IPv4 packet truncated")                                           \
+  X(drop_ip_bad_version, "drop: IP version not 4")                                              \
+  X(drop_ip_bad_header_length, "drop: IPv4 IHL invalid")                                        \
+  X(drop_ip_bad_total_length, "drop: IPv4 total length beyond frame or below header")           \
+  X(drop_ip_bad_checksum, "drop: IPv4 header checksum wrong")                                   \
+  X(drop_ip_fragment, "drop: IPv4 fragment (reassembly not supported)")                         \
+  X(drop_ip_not_for_us, "drop: IPv4 destination not ours")                                      \
+  X(drop_ip_bad_source, "drop: IPv4 source multicast, broadcast or ours")                       \
+  X(drop_ip_no_route, "drop: destination off-link and no gateway")                              \
+  X(drop_icmp_malformed, "drop: malformed ICMP message")                                        \
+  X(drop_icmp_bad_checksum, "drop: ICMP checksum wrong")                                        \
+  X(drop_icmp_rate_limited, "ICMP errors not sent because of the rate limit")                   \
+  X(drop_tcp_malformed, "drop: malformed TCP header or options")                                \
+  X(drop_tcp_bad_checksum, "drop: TCP checksum wrong")                                          \
+  X(drop_tcp_no_stack, "drop: TCP segment with no TCP instance attached")                       \
+  X(drop_no_mbuf, "drop: mbuf pool empty when building a packet")                               \
+  X(drop_tx_full, "drop: device transmit queue full")                                           \
+  X(impair_dropped, "impairment: frames dropped")                                               \
+  X(impair_duplicated, "impairment: frames duplicated")                                         \
+  X(impair_reordered, "impairment: frames held back for reordering")                            \
+  X(impair_corrupted, "impairment: frames corrupted")                                           \
+  X(impair_delayed, "impairment: frames delayed")
+
+namespace dtcp::stack {
+
+struct alignas(64) NetCounters {
+#define DTCP_DECLARE_COUNTER(name, description) uint64_t name = 0;
+  DTCP_NET_COUNTERS(DTCP_DECLARE_COUNTER)
+#undef DTCP_DECLARE_COUNTER
+
+  NetCounters& operator+=(const NetCounters& other) {
+#define DTCP_ADD_COUNTER(name, description) name += other.name;
+    DTCP_NET_COUNTERS(DTCP_ADD_COUNTER)
+#undef DTCP_ADD_COUNTER
+    return *this;
+  }
+};
+
+}  // namespace dtcp::stack

@@ -1,0 +1,371 @@
+#include "stack/interface.hpp"
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/arp.hpp"
+#include "wire/bytes.hpp"
+#include "wire/checksum.hpp"
+#include "wire/ethernet.hpp"
+#include "wire/icmp.hpp"
+#include "wire/ipv4.hpp"
+
+namespace dtcp::stack {
+namespace {
+
+std::span<const std::byte> frame_bytes(const rte_mbuf* m) {
+  return {rte_pktmbuf_mtod(m, const std::byte*), m->data_len};
+}
+
+std::span<std::byte> frame_bytes_mut(rte_mbuf* m) {
+  return {rte_pktmbuf_mtod(m, std::byte*), m->data_len};
+}
+
+// RFC 792: an ICMP error quotes the offending header and at least 8 bytes of its data; like
+// Linux we quote as much as keeps the error within the 576-byte minimum datagram.
+constexpr size_t kIcmpErrorMaxQuote = 576 - wire::kIpv4MinHeaderLen - wire::kIcmpHeaderLen;
+
+}  // namespace
+
+Interface::Interface(const InterfaceSetup& setup, FrameSink& sink, NetCounters& counters, TimePoint now)
+    : setup_(setup),
+      sink_(sink),
+      counters_(counters),
+      arp_(setup.arp),
+      netmask_(setup.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - setup.prefix_len)),
+      now_(now),
+      icmp_refill_(now) {}
+
+Interface::~Interface() {
+  arp_.clear([](rte_mbuf* m) { rte_pktmbuf_free(m); });
+}
+
+void Interface::drop(rte_mbuf* m, uint64_t& counter) {
+  counter++;
+  rte_pktmbuf_free(m);
+}
+
+bool Interface::on_link(wire::Ipv4Addr a) const {
+  return (a.value & netmask_) == (setup_.address.value & netmask_);
+}
+
+void Interface::input(rte_mbuf* frame, TimePoint now) {
+  now_ = now;
+  counters_.rx_frames++;
+  counters_.rx_bytes += frame->pkt_len;
+  if (frame->nb_segs != 1) return drop(frame, counters_.drop_rx_chained);
+
+  const auto eth = wire::EthernetView::parse(frame_bytes(frame));
+  if (!eth) return drop(frame, counters_.drop_eth_truncated);
+  const wire::MacAddr dst = eth->dst();
+  if (dst != setup_.mac && !dst.is_broadcast()) {
+    return drop(frame, dst.is_multicast() ? counters_.drop_eth_multicast : counters_.drop_eth_not_for_us);
+  }
+
+  switch (eth->ether_type()) {
+    case static_cast<uint16_t>(wire::EtherType::ipv4):
+      return ipv4_input(frame, wire::kEthernetHeaderLen, now);
+    case static_cast<uint16_t>(wire::EtherType::arp):
+      return arp_input(frame, wire::kEthernetHeaderLen, now);
+    case static_cast<uint16_t>(wire::EtherType::vlan):
+      return drop(frame, counters_.drop_eth_vlan);
+    default:
+      return drop(frame, counters_.drop_eth_unsupported_type);
+  }
+}
+
+void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
+  counters_.rx_arp++;
+  const auto arp = wire::parse_arp(frame_bytes(frame).subspan(offset));
+  if (!arp) return drop(frame, counters_.drop_arp_malformed);
+
+  const bool for_us = arp->target_ip == setup_.address;
+  // RFC 826 merge: refresh a sender we already know; learn it when the packet is for us.
+  // A sender of 0.0.0.0 is an RFC 5227 probe and teaches nothing.
+  if (!arp->sender_ip.is_unspecified() && arp->sender_ip != setup_.address) {
+    arp_.update(arp->sender_ip, arp->sender_mac, for_us, now, [this](rte_mbuf* m, wire::MacAddr mac) {
+      transmit_to(m, mac);
+    });
+  }
+  if (!for_us) return drop(frame, counters_.drop_arp_not_for_us);
+
+  if (arp->op == wire::ArpOp::reply) {
+    counters_.rx_arp_reply++;
+    rte_pktmbuf_free(frame);
+    return;
+  }
+  counters_.rx_arp_request++;
+  // Answer in place: the request mbuf becomes the reply.
+  const wire::ArpRepr reply{
+      .op = wire::ArpOp::reply,
+      .sender_mac = setup_.mac,
+      .sender_ip = setup_.address,
+      .target_mac = arp->sender_mac,
+      .target_ip = arp->sender_ip,
+  };
+  auto bytes = frame_bytes_mut(frame);
+  wire::write_ethernet(bytes, arp->sender_mac, setup_.mac, static_cast<uint16_t>(wire::EtherType::arp));
+  wire::write_arp(bytes.subspan(offset), reply);
+  rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - (offset + wire::kArpLen)));
+  frame->ol_flags = 0;
+  counters_.tx_arp_reply++;
+  counters_.tx_frames++;
+  counters_.tx_bytes += frame->pkt_len;
+  sink_.transmit(frame);
+}
+
+void Interface::ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now) {
+  const uint64_t ip_flags = frame->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(frame, counters_.drop_ip_bad_checksum);
+  const bool verify = ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  const auto ip = wire::Ipv4View::parse(frame_bytes(frame).subspan(offset), verify);
+  if (!ip) {
+    switch (ip.error()) {
+      case wire::ParseError::bad_version: return drop(frame, counters_.drop_ip_bad_version);
+      case wire::ParseError::bad_header_length: return drop(frame, counters_.drop_ip_bad_header_length);
+      case wire::ParseError::bad_total_length: return drop(frame, counters_.drop_ip_bad_total_length);
+      case wire::ParseError::bad_checksum: return drop(frame, counters_.drop_ip_bad_checksum);
+      default: return drop(frame, counters_.drop_ip_truncated);
+    }
+  }
+  counters_.rx_ipv4++;
+  if (!ip->options().empty()) counters_.rx_ip_options++;
+  if (ip->ttl() == 0) counters_.rx_ip_ttl_zero++;
+  if (ip->is_fragment()) return drop(frame, counters_.drop_ip_fragment);
+  if (ip->dst() != setup_.address) return drop(frame, counters_.drop_ip_not_for_us);
+  // RFC 1122 3.2.1.3: a source that is multicast, broadcast or our own address is discarded.
+  const wire::Ipv4Addr src = ip->src();
+  const bool directed_broadcast = (src.value | netmask_) == ~uint32_t{0} && setup_.prefix_len < 31;
+  if (src.is_multicast() || src.is_broadcast() || directed_broadcast || src == setup_.address) {
+    return drop(frame, counters_.drop_ip_bad_source);
+  }
+
+  const size_t l4_offset = offset + ip->header_len();
+  const size_t l4_len = ip->total_length() - ip->header_len();
+  switch (ip->protocol()) {
+    case static_cast<uint8_t>(wire::IpProtocol::icmp):
+      return icmp_input(frame, offset, l4_offset, l4_len);
+    case static_cast<uint8_t>(wire::IpProtocol::tcp):
+      return tcp_input(frame, offset, l4_offset, l4_len, src, ip->dst(), now);
+    default:
+      return send_protocol_unreachable(frame, offset, ip->total_length());
+  }
+}
+
+void Interface::tcp_input(rte_mbuf* frame, size_t ip_offset, size_t tcp_offset, size_t tcp_len,
+                          wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
+  (void)ip_offset;
+  if (tcp_len < 20) return drop(frame, counters_.drop_tcp_malformed);
+  const uint64_t l4_flags = frame->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
+  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+    const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
+    const uint32_t sum = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp),
+                                                 static_cast<uint16_t>(tcp_len));
+    if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
+      return drop(frame, counters_.drop_tcp_bad_checksum);
+    }
+  }
+  if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
+  counters_.rx_tcp++;
+  rte_pktmbuf_adj(frame, static_cast<uint16_t>(tcp_offset));
+  rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - tcp_len));
+  tcp_->tcp_input(frame, src, dst, now);
+}
+
+void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len) {
+  counters_.rx_icmp++;
+  auto bytes = frame_bytes_mut(frame);
+  const auto icmp = wire::IcmpView::parse(bytes.subspan(icmp_offset, icmp_len), true);
+  if (!icmp) {
+    return drop(frame, icmp.error() == wire::ParseError::bad_checksum ? counters_.drop_icmp_bad_checksum
+                                                                       : counters_.drop_icmp_malformed);
+  }
+  if (icmp->type() != static_cast<uint8_t>(wire::IcmpType::echo_request) || icmp->code() != 0) {
+    // FIXME: destination-unreachable for our TCP connections (RFC 5927 soft errors) is not acted on.
+    counters_.rx_icmp_other++;
+    rte_pktmbuf_free(frame);
+    return;
+  }
+  counters_.rx_icmp_echo_request++;
+  // Reply in place (RFC 792: the reply carries the request's identifier, sequence and data).
+  const wire::Ipv4Addr peer = wire::Ipv4View::parse(bytes.subspan(ip_offset), false)->src();
+  const size_t header_len = icmp_offset - ip_offset;
+  std::byte* ip_start = bytes.data() + ip_offset;
+  // The request may carry IP options; the reply has none, so the ICMP part moves up.
+  if (header_len != wire::kIpv4MinHeaderLen) std::memmove(ip_start + wire::kIpv4MinHeaderLen, ip_start + header_len, icmp_len);
+  rte_pktmbuf_adj(frame, static_cast<uint16_t>(ip_offset));
+  rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - (wire::kIpv4MinHeaderLen + icmp_len)));
+  std::byte* base = rte_pktmbuf_mtod(frame, std::byte*);
+  std::byte* icmp_bytes = base + wire::kIpv4MinHeaderLen;
+  icmp_bytes[0] = std::byte{static_cast<uint8_t>(wire::IcmpType::echo_reply)};
+  wire::store_be16(icmp_bytes + 2, 0);
+  wire::store_be16(icmp_bytes + 2, wire::internet_checksum({icmp_bytes, icmp_len}));
+  wire::write_ipv4({base, wire::kIpv4MinHeaderLen},
+                   wire::Ipv4Header{.src = setup_.address,
+                                    .dst = peer,
+                                    .protocol = static_cast<uint8_t>(wire::IpProtocol::icmp),
+                                    .ttl = 64,
+                                    .identification = next_ip_id_++,
+                                    .dont_fragment = false,
+                                    .payload_len = static_cast<uint16_t>(icmp_len)});
+  frame->ol_flags = 0;
+  counters_.tx_icmp_echo_reply++;
+  ip_output(frame, peer);
+}
+
+bool Interface::icmp_error_allowed() {
+  const double elapsed_s = std::chrono::duration<double>(now_ - icmp_refill_).count();
+  icmp_refill_ = now_;
+  icmp_tokens_ = std::min(50.0, icmp_tokens_ + elapsed_s * 1000.0);
+  if (icmp_tokens_ < 1.0) return false;
+  icmp_tokens_ -= 1.0;
+  return true;
+}
+
+void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len) {
+  // RFC 1122 3.2.2: never in answer to a broadcast; the source was checked by ipv4_input.
+  if (!icmp_error_allowed()) return drop(frame, counters_.drop_icmp_rate_limited);
+  rte_mbuf* reply = rte_pktmbuf_alloc(setup_.pool);
+  if (reply == nullptr) return drop(frame, counters_.drop_no_mbuf);
+  const auto original = frame_bytes(frame).subspan(ip_offset, ip_len);
+  const auto ip = wire::Ipv4View::parse(original, false);
+  const size_t quote = std::min(original.size(), kIcmpErrorMaxQuote);
+  const size_t icmp_len = wire::kIcmpHeaderLen + quote;
+  auto* out = reinterpret_cast<std::byte*>(
+      rte_pktmbuf_append(reply, static_cast<uint16_t>(wire::kIpv4MinHeaderLen + icmp_len)));
+  if (out == nullptr) {
+    rte_pktmbuf_free(reply);
+    return drop(frame, counters_.drop_no_mbuf);
+  }
+  // Type 3 code 2: protocol unreachable (RFC 792).
+  wire::write_icmp({out + wire::kIpv4MinHeaderLen, icmp_len},
+                   static_cast<uint8_t>(wire::IcmpType::dest_unreachable), 2, 0, original.first(quote));
+  wire::write_ipv4({out, wire::kIpv4MinHeaderLen},
+                   wire::Ipv4Header{.src = setup_.address,
+                                    .dst = ip->src(),
+                                    .protocol = static_cast<uint8_t>(wire::IpProtocol::icmp),
+                                    .ttl = 64,
+                                    .identification = next_ip_id_++,
+                                    .dont_fragment = false,
+                                    .payload_len = static_cast<uint16_t>(icmp_len)});
+  const wire::Ipv4Addr dst = ip->src();
+  rte_pktmbuf_free(frame);
+  counters_.tx_icmp_unreachable++;
+  ip_output(reply, dst);
+}
+
+void Interface::send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst) {
+  const uint16_t tcp_len = static_cast<uint16_t>(segment->pkt_len);
+  auto* ip = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(segment, wire::kIpv4MinHeaderLen));
+  if (ip == nullptr) return drop(segment, counters_.drop_no_mbuf);
+  wire::write_ipv4({ip, wire::kIpv4MinHeaderLen},
+                   wire::Ipv4Header{.src = src,
+                                    .dst = dst,
+                                    .protocol = static_cast<uint8_t>(wire::IpProtocol::tcp),
+                                    .ttl = 64,
+                                    .identification = next_ip_id_++,
+                                    .dont_fragment = true,
+                                    .payload_len = tcp_len},
+                   !setup_.tx_ip_checksum_offload);
+  auto* ip_hdr = reinterpret_cast<rte_ipv4_hdr*>(ip);
+  auto* tcp_checksum = reinterpret_cast<uint16_t*>(ip + wire::kIpv4MinHeaderLen + 16);
+  segment->l2_len = wire::kEthernetHeaderLen;
+  segment->l3_len = wire::kIpv4MinHeaderLen;
+  if (setup_.tx_ip_checksum_offload) segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  if (setup_.tx_tcp_checksum_offload) {
+    segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+    *tcp_checksum = rte_ipv4_phdr_cksum(ip_hdr, segment->ol_flags);
+  } else {
+    *tcp_checksum = 0;
+    *tcp_checksum = rte_ipv4_udptcp_cksum_mbuf(segment, ip_hdr, wire::kIpv4MinHeaderLen);
+  }
+  counters_.tx_tcp++;
+  ip_output(segment, dst);
+}
+
+void Interface::ip_output(rte_mbuf* packet, wire::Ipv4Addr dst) {
+  wire::Ipv4Addr next_hop = dst;
+  if (!on_link(dst)) {
+    if (!setup_.gateway) return drop(packet, counters_.drop_ip_no_route);
+    next_hop = *setup_.gateway;
+  }
+  if (dst.is_broadcast()) return transmit_to(packet, wire::MacAddr::broadcast());
+
+  wire::MacAddr mac;
+  switch (arp_.lookup(next_hop, packet, now_, mac)) {
+    case ArpCache::Verdict::send:
+      return transmit_to(packet, mac);
+    case ArpCache::Verdict::send_and_refresh:
+      // RFC 1122 2.3.2.1: refresh by unicast to the cached address first.
+      send_arp(static_cast<uint16_t>(wire::ArpOp::request), mac, wire::MacAddr{}, next_hop);
+      return transmit_to(packet, mac);
+    case ArpCache::Verdict::queued_and_request:
+      counters_.arp_entries_added++;
+      send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{},
+               next_hop);
+      return;
+    case ArpCache::Verdict::queued:
+      return;
+    case ArpCache::Verdict::drop_full:
+      return drop(packet, counters_.drop_arp_cache_full);
+    case ArpCache::Verdict::drop_pending_full:
+      return drop(packet, counters_.drop_arp_pending_full);
+  }
+}
+
+void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac) {
+  auto* eth = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(packet, wire::kEthernetHeaderLen));
+  if (eth == nullptr) return drop(packet, counters_.drop_no_mbuf);
+  wire::write_ethernet({eth, wire::kEthernetHeaderLen}, dst_mac, setup_.mac,
+                       static_cast<uint16_t>(wire::EtherType::ipv4));
+  packet->l2_len = wire::kEthernetHeaderLen;
+  counters_.tx_frames++;
+  counters_.tx_bytes += packet->pkt_len;
+  sink_.transmit(packet);
+}
+
+void Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip) {
+  rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
+  if (m == nullptr) {
+    counters_.drop_no_mbuf++;
+    return;
+  }
+  auto* out = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, wire::kEthernetHeaderLen + wire::kArpLen));
+  wire::write_ethernet({out, wire::kEthernetHeaderLen}, eth_dst, setup_.mac,
+                       static_cast<uint16_t>(wire::EtherType::arp));
+  wire::write_arp({out + wire::kEthernetHeaderLen, wire::kArpLen},
+                  wire::ArpRepr{.op = static_cast<wire::ArpOp>(op),
+                                .sender_mac = setup_.mac,
+                                .sender_ip = setup_.address,
+                                .target_mac = target_mac,
+                                .target_ip = target_ip});
+  counters_.tx_arp_request += op == static_cast<uint16_t>(wire::ArpOp::request);
+  counters_.tx_frames++;
+  counters_.tx_bytes += m->pkt_len;
+  sink_.transmit(m);
+}
+
+void Interface::send_gratuitous_arp() {
+  counters_.tx_arp_gratuitous++;
+  send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{},
+           setup_.address);
+  counters_.tx_arp_request--;  // counted as gratuitous, not as a resolution request
+}
+
+void Interface::advance(TimePoint now) {
+  now_ = now;
+  arp_.advance(
+      now,
+      [this](wire::Ipv4Addr ip, const wire::MacAddr* unicast) {
+        send_arp(static_cast<uint16_t>(wire::ArpOp::request), unicast ? *unicast : wire::MacAddr::broadcast(),
+                 wire::MacAddr{}, ip);
+      },
+      [this](rte_mbuf* m) { drop(m, counters_.drop_arp_unresolved); },
+      [this] { counters_.arp_entries_expired++; });
+}
+
+}  // namespace dtcp::stack

@@ -1,0 +1,99 @@
+// One IPv4 interface as seen by one lcore: Ethernet demux, ARP, IPv4 validation, ICMP, and the
+// IPv4 output path that TCP sends through. Owned and used by a single lcore; no locks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "base/time.hpp"
+#include "dtcp/config.hpp"
+#include "stack/arp_cache.hpp"
+#include "stack/counters.hpp"
+#include "wire/addr.hpp"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace dtcp::stack {
+
+// Where finished frames go (the port layer's transmit buffer). Takes ownership.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  virtual void transmit(rte_mbuf* frame) = 0;
+};
+
+// Where verified TCP segments go. `segment` starts at the TCP header and holds exactly the
+// segment (IP padding trimmed); its checksum has been verified. Takes ownership.
+class TcpReceiver {
+ public:
+  virtual ~TcpReceiver() = default;
+  virtual void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) = 0;
+};
+
+struct InterfaceSetup {
+  wire::MacAddr mac;
+  wire::Ipv4Addr address;
+  uint8_t prefix_len = 24;
+  std::optional<wire::Ipv4Addr> gateway;
+  uint16_t mtu = 1500;
+  bool tx_ip_checksum_offload = false;
+  bool tx_tcp_checksum_offload = false;
+  ArpConfig arp;
+  rte_mempool* pool = nullptr;
+};
+
+class Interface {
+ public:
+  Interface(const InterfaceSetup& setup, FrameSink& sink, NetCounters& counters, TimePoint now);
+  ~Interface();
+  Interface(const Interface&) = delete;
+  Interface& operator=(const Interface&) = delete;
+
+  void attach_tcp(TcpReceiver* tcp) { tcp_ = tcp; }
+
+  // One received frame; the interface owns it afterwards.
+  void input(rte_mbuf* frame, TimePoint now);
+  // ARP retries and expiry; call once per loop iteration.
+  void advance(TimePoint now);
+  // Announces our address (RFC 5227 2.3 announcement).
+  void send_gratuitous_arp();
+
+  // TCP output: `segment` starts at the TCP header with its checksum field zero and
+  // segment->l4_len set. Prepends IPv4 and Ethernet, fills checksums (offload or software),
+  // resolves the next hop and transmits. Takes ownership.
+  void send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst);
+
+  const InterfaceSetup& setup() const { return setup_; }
+  const ArpCache& arp_cache() const { return arp_; }
+  uint16_t tcp_mss() const { return static_cast<uint16_t>(setup_.mtu - 40); }
+
+ private:
+  void arp_input(rte_mbuf* frame, size_t offset, TimePoint now);
+  void ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now);
+  void icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len);
+  void tcp_input(rte_mbuf* frame, size_t ip_offset, size_t tcp_offset, size_t tcp_len,
+                 wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  void send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len);
+  void send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip);
+  // `packet` starts at the IPv4 header. Routes, resolves and transmits.
+  void ip_output(rte_mbuf* packet, wire::Ipv4Addr dst);
+  void transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac);
+  bool on_link(wire::Ipv4Addr a) const;
+  bool icmp_error_allowed();
+  void drop(rte_mbuf* m, uint64_t& counter);
+
+  InterfaceSetup setup_;
+  FrameSink& sink_;
+  NetCounters& counters_;
+  ArpCache arp_;
+  TcpReceiver* tcp_ = nullptr;
+  uint32_t netmask_;
+  uint16_t next_ip_id_ = 1;
+  TimePoint now_;
+  // ICMP error token bucket: 1000 per second, bursts of 50 (Linux's icmp_msgs_per_sec/burst).
+  double icmp_tokens_ = 50;
+  TimePoint icmp_refill_{};
+};
+
+}  // namespace dtcp::stack

@@ -1,0 +1,71 @@
+// dtcp-node: brings up the configured ports and runs the stack (ARP, ICMP echo, TCP endpoints
+// with no application) until SIGINT/SIGTERM or --duration; prints counters at exit and on SIGUSR1.
+#include <cstdio>
+
+#include "common/cli.hpp"
+#include "dtcp/runtime.hpp"
+
+namespace {
+
+constexpr const char* kEmbeddedConfig = R"(
+; The default: one net_tap port, so the Linux kernel on the other side can ping us.
+[port]
+vdev = net_tap0,iface=dtcp0
+address = 198.18.0.1/24
+)";
+
+constexpr const char* kUsage = R"(Usage: dtcp-node [--config FILE] [--duration SECONDS] [--per-lcore] [-- EAL ARGS...]
+Runs the dtcp stack on the configured ports until interrupted (Ctrl-C, SIGTERM) or
+--duration passes. Prints counters at exit; SIGUSR1 prints them while running.
+  --config FILE      INI configuration (default: a net_tap port dtcp0 with 198.18.0.1/24)
+  --duration SECONDS stop after this long (default: run until interrupted)
+  --per-lcore        also print counters per lcore
+  -- EAL ARGS        replace the configured EAL arguments (default --no-huge --no-shconf; --no-pci is
+                     added unless a device list is given)
+)";
+
+class StopAfter final : public dtcp::App {
+ public:
+  explicit StopAfter(dtcp::Duration limit) : limit_(limit) {}
+  void on_poll(dtcp::Stack& stack) override {
+    if (limit_.count() > 0 && stack.now().time_since_epoch() >= limit_) stack.request_stop();
+  }
+
+ private:
+  dtcp::Duration limit_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* program = "dtcp-node";
+  auto args = dtcp::tools::split_args(argc, argv);
+  uint64_t duration_s = 0;
+  bool per_lcore = false;
+  for (size_t i = 0; i < args.rest.size(); i++) {
+    if (args.rest[i] == "--help" || args.rest[i] == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (auto v = dtcp::tools::flag_value(program, args.rest, i, "--duration")) {
+      duration_s = dtcp::tools::parse_number(program, "--duration", *v, 1, 86400 * 365);
+    } else if (args.rest[i] == "--per-lcore") {
+      per_lcore = true;
+    } else {
+      dtcp::tools::usage_error(program, "unknown option '" + args.rest[i] + "'");
+    }
+  }
+  const dtcp::Config config = dtcp::tools::load_config_or_default(program, args, kEmbeddedConfig, "<embedded default>");
+  try {
+    auto runtime = dtcp::Runtime::start(config, args.eal_args, program);
+    runtime->install_signal_handlers();
+    std::fprintf(stderr, "%s: running; Ctrl-C stops, SIGUSR1 prints counters\n", program);
+    const dtcp::Duration limit = std::chrono::seconds(duration_s);
+    runtime->run([limit](dtcp::Stack&) { return std::make_unique<StopAfter>(limit); });
+    runtime->print_counters(stdout, per_lcore);
+  } catch (const dtcp::RuntimeError& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  return 0;
+}
