@@ -69,16 +69,15 @@ class RuntimeImpl final : public Runtime {
   std::map<int, rte_mempool*> pools_;
   std::map<std::string, std::vector<rte_ring*>> ring_pairs_;  // pair -> [a->b rings..., b->a rings...]
   std::vector<uint16_t> port_ids_;
+  std::vector<uint16_t> started_ports_;
   std::vector<dpdk::PortCapabilities> port_caps_;
   std::vector<std::unique_ptr<dpdk::Worker>> workers_;
 };
 
 RuntimeImpl::~RuntimeImpl() {
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
-  for (uint16_t id : port_ids_) {
-    rte_eth_dev_stop(id);
-    rte_eth_dev_close(id);
-  }
+  for (uint16_t id : started_ports_) rte_eth_dev_stop(id);
+  for (uint16_t id : port_ids_) rte_eth_dev_close(id);
   for (auto& [name, rings] : ring_pairs_) {
     for (rte_ring* r : rings) {
       // Frames still in flight between two ring ports.
@@ -213,19 +212,24 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
       throw RuntimeError(label + ": tx queue " + std::to_string(q) + ": " + rte_strerror(-rc));
     }
   }
-  if (port.mac) {
-    rte_ether_addr mac;
-    std::memcpy(mac.addr_bytes, port.mac->bytes.data(), 6);
-    if (int rc = rte_eth_dev_default_mac_addr_set(port_id, &mac); rc != 0) {
-      throw RuntimeError(label + " mac: the device refused " + port.mac->to_string() + ": " + rte_strerror(-rc));
-    }
-  }
   if (int rc = rte_eth_dev_start(port_id); rc != 0) {
     throw RuntimeError(label + ": rte_eth_dev_start: " + rte_strerror(-rc));
   }
+  started_ports_.push_back(port_id);
   rte_ether_addr mac{};
   rte_eth_macaddr_get(port_id, &mac);
   std::memcpy(caps.mac.bytes.data(), mac.addr_bytes, 6);
+  if (port.mac && *port.mac != caps.mac) {
+    std::memcpy(mac.addr_bytes, port.mac->bytes.data(), 6);
+    // Devices that cannot change their address (net_ring) either do not filter at all or can
+    // take it as a secondary address; failing both, promiscuous mode lets the frames in.
+    if (rte_eth_dev_default_mac_addr_set(port_id, &mac) != 0 && rte_eth_dev_mac_addr_add(port_id, &mac, 0) != 0 &&
+        rte_eth_promiscuous_enable(port_id) != 0 && caps.driver != "net_ring") {
+      std::fprintf(stderr, "dtcp: %s mac: the device keeps its own address and cannot go promiscuous; frames to %s may "
+                   "be filtered\n", label.c_str(), port.mac->to_string().c_str());
+    }
+    caps.mac = *port.mac;
+  }
   caps.pool = pool;
 
   // Wait for the link up to 3 s; virtual devices are up at once. A NIC whose link stays down is

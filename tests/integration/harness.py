@@ -1,0 +1,172 @@
+"""Integration test harness: runs dtcp tools against the Linux kernel in network namespaces.
+
+Every name (namespace, interface, EAL file prefix) carries the test's PID so meson can run tests
+in parallel, and everything a test creates is removed in `finally`, even when it fails.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BUILD_DIR = os.environ.get("DTCP_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def wait_until(predicate, timeout, what, interval=0.02):
+    """Polls predicate until it returns a true value or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TestFailure(f"timed out after {timeout}s waiting for {what}")
+        pause.wait(interval)
+
+
+def run(cmd, check_rc=True, timeout=60, **kwargs):
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if check_rc and result.returncode != 0:
+        raise TestFailure(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def tool(name):
+    path = os.path.join(BUILD_DIR, "tools", name)
+    check(os.access(path, os.X_OK), f"{path} is not built")
+    return path
+
+
+class Namespace:
+    """A network namespace holding the kernel side of a net_tap link."""
+
+    def __init__(self, tag):
+        self.name = f"dtcp-{tag}-{os.getpid()}"
+        run(["ip", "netns", "add", self.name])
+
+    def exec(self, cmd, **kwargs):
+        return run(["ip", "netns", "exec", self.name] + cmd, **kwargs)
+
+    def popen(self, cmd, **kwargs):
+        return subprocess.Popen(["ip", "netns", "exec", self.name] + cmd, **kwargs)
+
+    def adopt_tap(self, ifname, address, mac):
+        """Moves a dtcp net_tap interface in and gives it an address and its own MAC.
+
+        net_tap gives the kernel side the DPDK port's MAC; ARP needs them to differ.
+        """
+        run(["ip", "link", "set", ifname, "netns", self.name])
+        self.exec(["ip", "link", "set", ifname, "address", mac])
+        self.exec(["ip", "addr", "add", address, "dev", ifname])
+        self.exec(["ip", "link", "set", ifname, "up"])
+        self.exec(["ip", "link", "set", "lo", "up"])
+
+    def delete(self):
+        # Processes left inside would keep the namespace alive.
+        subprocess.run(["ip", "netns", "pids", self.name], capture_output=True)
+        pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+class DtcpProcess:
+    """A dtcp tool running with a generated config file; stdout/stderr are captured to files."""
+
+    def __init__(self, tool_name, config_text, args=(), tag="node"):
+        self.config = tempfile.NamedTemporaryFile("w", suffix=".ini", prefix=f"dtcp-{tag}-", delete=False)
+        self.config.write(config_text)
+        self.config.close()
+        self.stdout_path = self.config.name + ".out"
+        self.stderr_path = self.config.name + ".err"
+        self.stdout = open(self.stdout_path, "w")
+        self.stderr = open(self.stderr_path, "w")
+        cmd = [tool(tool_name), "--config", self.config.name] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=self.stderr)
+
+    def stderr_text(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stdout_text(self):
+        with open(self.stdout_path) as f:
+            return f.read()
+
+    def wait_running(self, timeout=20):
+        def ready():
+            check(self.proc.poll() is None, f"dtcp exited early ({self.proc.returncode}):\n{self.stderr_text()}")
+            return "running" in self.stderr_text()
+        wait_until(ready, timeout, "dtcp to start")
+
+    def port_mac(self):
+        m = re.search(r"mac ([0-9a-f:]{17})", self.stderr_text())
+        check(m is not None, "dtcp did not report its MAC")
+        return m.group(1)
+
+    def stop(self, timeout=20):
+        """SIGINT, then wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise TestFailure("dtcp did not stop within %ss of SIGINT" % timeout)
+        return self.proc.returncode
+
+    def counters(self):
+        """Parses the `name value  # description` lines printed at exit."""
+        values = {}
+        for line in self.stdout_text().splitlines():
+            m = re.match(r"^([a-z_0-9]+)\s+(\d+)", line)
+            if m:
+                values.setdefault(m.group(1), int(m.group(2)))
+        return values
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stdout.close()
+        self.stderr.close()
+        for path in (self.config.name, self.stdout_path, self.stderr_path):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+def tap_ifname(tag):
+    # Interface names are at most 15 characters.
+    return f"dt{tag}{os.getpid() % 100000}"[:15]
+
+
+def main(test_function):
+    """Runs one test function; prints its outcome and exits 0 on success, 1 on failure."""
+    try:
+        test_function()
+    except TestFailure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    print("PASS")
+    sys.exit(0)
