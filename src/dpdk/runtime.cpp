@@ -10,6 +10,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_telemetry.h>
 
 #include <atomic>
 #include <csignal>
@@ -44,8 +45,18 @@ uint16_t data_room_for(const Config& config) {
   return static_cast<uint16_t>(std::max<unsigned>(RTE_MBUF_DEFAULT_BUF_SIZE, largest + 14u + 8u + RTE_PKTMBUF_HEADROOM));
 }
 
+class RuntimeImpl;
+// The telemetry thread reads counters through this; set while a runtime exists.
+std::atomic<RuntimeImpl*> g_telemetry_runtime{nullptr};
+
 class RuntimeImpl final : public Runtime {
  public:
+  stack::NetCounters counters_total() const {
+    stack::NetCounters total;
+    for (const auto& worker : workers_) total += worker->counters_snapshot();
+    return total;
+  }
+
   explicit RuntimeImpl(const Config& config) : config_(config) {}
   ~RuntimeImpl() override;
 
@@ -74,7 +85,21 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::unique_ptr<dpdk::Worker>> workers_;
 };
 
+// `--telemetry` clients (dpdk-telemetry.py) read "/dtcp/counters": the published per-lcore
+// snapshots summed, every counter including zeros, so monitoring sees a fixed schema.
+int telemetry_counters(const char*, const char*, rte_tel_data* data) {
+  RuntimeImpl* runtime = g_telemetry_runtime.load();
+  if (runtime == nullptr) return -1;
+  const stack::NetCounters total = runtime->counters_total();
+  rte_tel_data_start_dict(data);
+#define DTCP_TELEMETRY_COUNTER(name, description) rte_tel_data_add_dict_u64(data, #name, total.name);
+  DTCP_NET_COUNTERS(DTCP_TELEMETRY_COUNTER)
+#undef DTCP_TELEMETRY_COUNTER
+  return 0;
+}
+
 RuntimeImpl::~RuntimeImpl() {
+  g_telemetry_runtime.store(nullptr);
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
   for (uint16_t id : started_ports_) rte_eth_dev_stop(id);
   for (uint16_t id : port_ids_) rte_eth_dev_close(id);
@@ -287,6 +312,9 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
     throw RuntimeError("EAL initialisation failed (" + std::string(rte_strerror(rte_errno)) + ") with arguments:" + joined);
   }
   eal_started_ = true;
+  g_telemetry_runtime.store(this);
+  rte_telemetry_register_cmd("/dtcp/counters", telemetry_counters,
+                             "dtcp L2/L3 counters summed over lcores. Takes no parameters");
   assign_lcores();
   for (const auto& port : config_.ports) {
     const uint16_t id = find_port(port);

@@ -122,6 +122,16 @@ class DtcpProcess:
         check(m is not None, "dtcp did not report its MAC")
         return m.group(1)
 
+    def telemetry(self, command):
+        """Sends one command to the process's DPDK telemetry socket and returns the parsed reply."""
+        import socket
+        path = f"/var/run/dpdk/dtcp{self.proc.pid}/dpdk_telemetry.v2"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+            sock.connect(path)
+            json.loads(sock.recv(16384).decode())  # greeting with version and limits
+            sock.send(command.encode())
+            return json.loads(sock.recv(65536).decode())
+
     def stop(self, timeout=20):
         """SIGINT, then wait; returns the exit code."""
         if self.proc.poll() is None:

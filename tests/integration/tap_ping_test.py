@@ -5,7 +5,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, tap_ifname  # noqa: E402
+from harness import DtcpProcess, Namespace, check, main, tap_ifname, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.0.1"
 KERNEL_IP = "198.18.0.2"
@@ -34,6 +34,10 @@ address = {DTCP_IP}/24
 
         got = ping(ns, 20)
         check(got == 20, f"ping: {got} of 20 replies")
+        # The same counters, read from outside the process through DPDK telemetry.
+        def telemetry_echoes():
+            return node.telemetry("/dtcp/counters")["/dtcp/counters"]["rx_icmp_echo_request"] == 20
+        wait_until(telemetry_echoes, 5, "telemetry to report 20 echo requests")
         neigh = ns.exec(["ip", "neigh", "show", DTCP_IP]).stdout
         check(dtcp_mac in neigh.lower(), f"kernel neighbour entry {neigh!r} lacks dtcp's MAC {dtcp_mac}")
 
