@@ -1,0 +1,251 @@
+// dtcp TCP: what an application uses.
+//
+// Model. Every connection belongs to one shard (one lcore). All calls below are made on that lcore,
+// run to completion and never block. The stack tells the application what happened through a
+// ConnectionHandler (event callbacks); the application acts through Connection (the public face of
+// the connection's control block). Errors are enums, never exceptions; nothing here allocates on
+// the heap after the shard is built.
+//
+// Re-entrancy. Callbacks may call any function below on any connection of the same shard,
+// including close()/abort() on the connection being notified or on another one, and send() from
+// on_readable(). Memory of a connection is reclaimed only after the outermost call into the shard
+// returns, so a Connection& stays addressable for the rest of the callback that closed it (but
+// every call on it is then a no-op).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "base/time.hpp"
+#include "wire/addr.hpp"
+
+struct rte_mbuf;
+
+namespace dtcp {
+
+// Per-shard TCP settings; the INI section [tcp] maps `name = value` one-to-one onto these fields.
+// Durations are dtcp::Duration (microseconds). Defaults are chosen for a data-centre stack that
+// must still interoperate with Linux over the Internet.
+struct TcpConfig {
+  // TCBs preallocated per shard (about sizeof(Tcb) ~ 0.5 KiB each plus buffers in mbufs).
+  uint32_t max_connections = 16384;
+  // TIME-WAIT records per shard (64 bytes each). When full, a connection entering TIME-WAIT is
+  // closed at once (counted as time_wait_overflow), as Linux does on tw bucket overflow.
+  uint32_t max_time_wait = 16384;
+  // Default per-listener limit of connections in SYN-RECEIVED (ListenOptions may override).
+  uint32_t syn_backlog = 1024;
+  // Listening ports per shard.
+  uint32_t max_listeners = 64;
+  // MSS we announce (RFC 9293 §3.7.1): MTU - 40 for IPv4 without options. 1460 for Ethernet.
+  uint16_t mss = 1460;
+  // Maximum segment lifetime; TIME-WAIT lasts 2*msl (RFC 9293 §3.4.2; Linux uses a fixed 60 s
+  // TIME-WAIT, i.e. msl = 30 s).
+  Duration msl = std::chrono::seconds(30);
+  // How long FIN-WAIT-2 may last once the application has fully closed (Linux tcp_fin_timeout).
+  Duration fin_wait_2_timeout = std::chrono::seconds(60);
+  // RFC 6298 §2.4 recommends a 1 s floor for the Internet; dtcp targets data centres where RTTs
+  // are tens of microseconds, so the default floor is 10 ms (still far above the TSC jitter and
+  // the 1 ms timer tick). Use 200 ms for Linux-like behaviour on WAN paths.
+  Duration min_rto = std::chrono::milliseconds(10);
+  // RFC 6298 §2.5 allows an upper bound provided it is at least 60 s.
+  Duration max_rto = std::chrono::seconds(60);
+  // RFC 6298 §2.1: 1 s before the first RTT sample.
+  Duration initial_rto = std::chrono::seconds(1);
+  // Retransmissions of data/FIN before the connection is reset with timed_out (RFC 1122 4.2.3.5
+  // R2; Linux tcp_retries2 = 15).
+  uint32_t max_retries = 15;
+  // Retransmissions of SYN and SYN-ACK before giving up (Linux tcp_syn_retries = 6).
+  uint32_t max_syn_retries = 6;
+  // Bytes the application may queue for sending (unacknowledged + unsent). 256 KiB covers the
+  // bandwidth-delay product of 10 Gbit/s at 200 µs RTT, the data-centre case we aim at, and keeps
+  // 10k connections within a few GiB of mbufs in the worst case.
+  uint32_t send_buffer = 256 * 1024;
+  // Bytes received but not yet read. Same reasoning. Until window scaling is negotiated the
+  // advertised window is capped at 65535 by the header field.
+  uint32_t recv_buffer = 256 * 1024;
+  // Out-of-order segments held per connection; more are dropped and counted (drop_ooo_full).
+  uint32_t max_ooo_segments = 64;
+  // What a SYN gets when the TCB pool is full: true = RST (the client fails fast), false = a
+  // counted silent drop (the client retries its SYN, riding out a burst). Existing connections
+  // are never affected.
+  bool rst_on_full = false;
+  // RFC 5961 §7: challenge ACKs per second per shard (Linux tcp_challenge_ack_limit was 100,
+  // now 1000 per socket).
+  uint32_t challenge_ack_limit = 1000;
+  // Ephemeral ports for connect() (RFC 6056; Linux ip_local_port_range default).
+  uint16_t ephemeral_port_min = 32768;
+  uint16_t ephemeral_port_max = 60999;
+};
+
+// The eleven states of RFC 9293 §3.3.2.
+enum class TcpState : uint8_t {
+  closed,
+  listen,
+  syn_sent,
+  syn_received,
+  established,
+  fin_wait_1,
+  fin_wait_2,
+  close_wait,
+  closing,
+  last_ack,
+  time_wait,
+};
+// "ESTABLISHED", "SYN-SENT", ... as RFC 9293 spells them. Never null.
+const char* to_string(TcpState);
+
+// Why a connection ended (the argument of on_closed()).
+enum class CloseReason : uint8_t {
+  normal,         // both FINs exchanged and acknowledged (or TIME-WAIT entered)
+  reset_by_peer,  // RST received in a synchronized state
+  refused,        // RST in answer to our SYN (active open)
+  timed_out,      // retransmission limit reached (data, FIN or SYN)
+  aborted,        // abort() by the application, or the stack reset it (data after close, ...)
+  no_memory,      // could not proceed for lack of mbufs for too long (reserved; not used yet)
+};
+const char* to_string(CloseReason);
+
+class Connection;
+
+// Receives the events of one connection. All callbacks run on the shard's lcore from inside
+// Shard::input(), Shard::advance() or an API call; they may call back into the API (see top).
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Active open only: the handshake completed (ESTABLISHED). A passive connection is announced
+  // by ListenHandler::on_accept() instead.
+  virtual void on_connected(Connection&) {}
+  // New in-order bytes were queued for reading. Edge-triggered: called once per arrival of new
+  // data; bytes the application leaves unread do not cause further calls.
+  virtual void on_readable(Connection&) {}
+  // Send space became available after a send()/send_mbuf() that could not take everything.
+  virtual void on_writable(Connection&) {}
+  // The peer's FIN arrived: after the bytes already readable, nothing more will come.
+  virtual void on_peer_closed(Connection&) {}
+  // The last call for this connection; the Connection is invalid once it returns. Not made
+  // after the application itself called close() or abort() (those end the relationship).
+  virtual void on_closed(Connection&, CloseReason) {}
+};
+
+// Decides about connections completing their handshake on a listening port.
+class ListenHandler {
+ public:
+  virtual ~ListenHandler() = default;
+  // The connection is ESTABLISHED (the peer's ACK of our SYN-ACK arrived). Return the handler for
+  // its events, or nullptr to refuse it (the stack sends RST and forgets it). Bytes that arrived
+  // with the ACK are reported by an on_readable() right after this returns.
+  virtual ConnectionHandler* on_accept(Connection&) = 0;
+};
+
+struct ListenOptions {
+  uint32_t syn_backlog = 0;  // connections in SYN-RECEIVED for this port; 0 = TcpConfig::syn_backlog
+  bool nodelay = false;      // initial nodelay of accepted connections
+};
+
+struct ConnectOptions {
+  uint16_t local_port = 0;  // 0 = choose an ephemeral port (RFC 6056 style, skips tuples in use)
+  bool nodelay = false;
+  void* user_data = nullptr;  // initial Connection::user_data
+};
+
+enum class ListenError : uint8_t { ok, port_in_use, invalid_port, too_many_listeners };
+const char* to_string(ListenError);
+
+enum class ConnectError : uint8_t {
+  ok,
+  invalid_address,    // destination 0.0.0.0, broadcast, multicast, or port 0
+  no_ephemeral_port,  // every port in the range is in use towards this destination
+  address_in_use,     // the explicit local_port is in use towards this destination
+  no_connection,      // the TCB pool is full
+  no_mbuf,            // no mbuf for the SYN
+};
+const char* to_string(ConnectError);
+
+struct ListenResult {
+  ListenError error = ListenError::ok;
+  bool ok() const { return error == ListenError::ok; }
+};
+
+struct ConnectResult {
+  ConnectError error = ConnectError::ok;
+  Connection* connection = nullptr;  // set iff ok(); state SYN-SENT; events go to the handler
+  bool ok() const { return error == ConnectError::ok; }
+};
+
+struct Endpoint {
+  wire::Ipv4Addr addr;
+  uint16_t port = 0;
+};
+
+// The public face of a TCP control block. Obtained from on_accept()/connect(); valid until
+// on_closed() returns or until close()/abort() is called, whichever is first.
+class Connection {
+ public:
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // ---- receiving (zero-copy: bytes stay in the received mbufs until consumed) ----
+
+  // Bytes ready to read.
+  size_t readable() const;
+  // Copies up to out.size() readable bytes into `out` and consumes them. Returns the count.
+  size_t read(std::span<std::byte> out);
+  // Fills iov[0..k) with views of the first readable bytes, in order, without consuming them;
+  // returns k (<= iov.size()). The views stay valid until the next consume()/read()/close() or
+  // the return of the current callback, whichever comes first.
+  size_t peek(std::span<std::span<const std::byte>> iov) const;
+  // Discards the first min(n, readable()) bytes, freeing their mbufs; may send a window update.
+  void consume(size_t n);
+
+  // ---- sending ----
+
+  // Bytes send() would accept now (send buffer free space), 0 once the write side is shut.
+  size_t send_space() const;
+  // Copies up to send_space() bytes of `data` into the send buffer and starts transmission if the
+  // window allows. Returns how many bytes were taken (possibly 0); if fewer than data.size(),
+  // on_writable() follows once space frees up.
+  size_t send(std::span<const std::byte> data);
+  // Queues the bytes of `m` (may be a chain) without copying them into the buffer. On success the
+  // connection owns `m` and returns true; returns false (caller keeps `m`) if m->pkt_len exceeds
+  // send_space() or the write side is shut. Segments are built by copying out of `m`, so `m` may
+  // come from any pool.
+  bool send_mbuf(rte_mbuf* m);
+  // Disables (true) or enables (false, the default) Nagle's algorithm (RFC 9293 §3.7.4).
+  void set_nodelay(bool on);
+  // Keep-alive (RFC 9293 §3.8.4, RFC 1122 4.2.3.6; off by default): after `idle` without
+  // receiving anything, probe every `interval`; after `probes` unanswered probes the connection
+  // is reset and on_closed(timed_out) follows. idle == 0 turns it off. Linux defaults are
+  // 7200 s / 75 s / 9.
+  void set_keepalive(Duration idle, Duration interval = std::chrono::seconds(75), uint32_t probes = 9);
+
+  // ---- closing ----
+
+  // Half-close: sends FIN after the queued bytes; receiving continues (CLOSE-WAIT/FIN-WAIT-*).
+  // Callbacks continue, including on_closed().
+  void shutdown_write();
+  // Full close: like shutdown_write(), then the application is done with the connection: no
+  // more callbacks, the Connection is invalid when close() returns, and the stack completes the
+  // close on its own (retransmitting the FIN, TIME-WAIT). If unread bytes remain, or bytes arrive
+  // later, the connection is reset instead (RFC 9293 §3.10.4, RFC 1122 4.2.2.13).
+  void close();
+  // Sends RST (when synchronized) and discards everything queued. No more callbacks; the
+  // Connection is invalid when abort() returns.
+  void abort();
+
+  // ---- information ----
+  Endpoint local() const;
+  Endpoint remote() const;
+  TcpState state() const;
+
+  // Free for the application; the stack never reads it.
+  void* user_data = nullptr;
+
+ protected:
+  Connection() = default;
+  ~Connection() = default;
+};
+
+}  // namespace dtcp

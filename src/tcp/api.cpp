@@ -1,0 +1,198 @@
+// Connection's methods: static_casts to the Tcb, then the shard does the work inside an Entry so
+// that output, events and reclamation happen once the outermost call returns.
+#include <algorithm>
+#include <cstring>
+
+#include "tcp/core.hpp"
+
+namespace dtcp {
+
+using tcp::ShardCore;
+using tcp::Tcb;
+
+namespace {
+Tcb& tcb(Connection& c) { return static_cast<Tcb&>(c); }
+const Tcb& tcb(const Connection& c) { return static_cast<const Tcb&>(c); }
+}  // namespace
+
+size_t Connection::readable() const { return tcb(*this).rcv_buf.bytes(); }
+
+size_t Connection::read(std::span<std::byte> out) { return tcb(*this).core->api_read(tcb(*this), out); }
+
+size_t Connection::peek(std::span<std::span<const std::byte>> iov) const {
+  size_t k = 0;
+  for (const rte_mbuf* m = tcb(*this).rcv_buf.head(); m && k < iov.size(); m = m->next)
+    iov[k++] = tcp::mbuf_span(m);
+  return k;
+}
+
+void Connection::consume(size_t n) { tcb(*this).core->api_consume(tcb(*this), n); }
+size_t Connection::send_space() const { return tcb(*this).core->api_send_space(tcb(*this)); }
+size_t Connection::send(std::span<const std::byte> data) { return tcb(*this).core->api_send(tcb(*this), data); }
+bool Connection::send_mbuf(rte_mbuf* m) { return tcb(*this).core->api_send_mbuf(tcb(*this), m); }
+void Connection::set_nodelay(bool on) {
+  tcb(*this).nodelay = on;
+  if (on && !tcb(*this).zombie) {
+    ShardCore::Entry entry(*tcb(*this).core);
+    tcb(*this).core->api_consume(tcb(*this), 0);  // schedules output of what Nagle held back
+  }
+}
+void Connection::set_keepalive(Duration idle, Duration interval, uint32_t probes) {
+  tcb(*this).core->api_set_keepalive(tcb(*this), idle, interval, probes);
+}
+void Connection::shutdown_write() { tcb(*this).core->api_shutdown_write(tcb(*this)); }
+void Connection::close() { tcb(*this).core->api_close(tcb(*this)); }
+void Connection::abort() { tcb(*this).core->api_abort(tcb(*this)); }
+Endpoint Connection::local() const { return tcb(*this).tuple.local_endpoint(); }
+Endpoint Connection::remote() const { return tcb(*this).tuple.remote_endpoint(); }
+TcpState Connection::state() const { return tcb(*this).state; }
+
+}  // namespace dtcp
+
+namespace dtcp::tcp {
+
+size_t ShardCore::api_read(Tcb& t, std::span<std::byte> out) {
+  Entry entry(*this);
+  const auto n = static_cast<uint32_t>(std::min<size_t>(out.size(), t.rcv_buf.bytes()));
+  if (n == 0) return 0;
+  t.rcv_buf.copy_out(0, out.first(n));
+  t.rcv_buf.drop_front(n);
+  if (!t.zombie) maybe_window_update(t);
+  return n;
+}
+
+void ShardCore::api_consume(Tcb& t, size_t n) {
+  Entry entry(*this);
+  const auto k = static_cast<uint32_t>(std::min<size_t>(n, t.rcv_buf.bytes()));
+  t.rcv_buf.drop_front(k);
+  if (t.zombie) return;
+  if (k > 0) maybe_window_update(t);
+  schedule(t);
+}
+
+size_t ShardCore::api_send_space(const Tcb& t) const {
+  if (t.zombie || t.fin_queued) return 0;
+  switch (t.state) {
+    case TcpState::syn_sent:
+    case TcpState::syn_received:
+    case TcpState::established:
+    case TcpState::close_wait:
+      break;
+    default:
+      return 0;
+  }
+  const uint32_t used = t.snd_buf.bytes();
+  return config.send_buffer > used ? config.send_buffer - used : 0;
+}
+
+// Copies into the send queue: first into the tail mbuf's free room, then into fresh mbufs used
+// from their first byte (no headroom: segments are built into separate mbufs anyway).
+size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
+  Entry entry(*this);
+  const size_t space = api_send_space(t);
+  const size_t want = std::min(space, data.size());
+  size_t done = 0;
+  if (want > 0) {
+    rte_mbuf* tail = t.snd_buf.tail();
+    if (tail && mbuf_writable(tail) && mbuf_tailroom(tail) > 0) {
+      const size_t n = std::min<size_t>(mbuf_tailroom(tail), want);
+      t.snd_buf.append_to_tail(data.first(n));
+      done = n;
+    }
+    while (done < want) {
+      rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
+      if (!m) {
+        ++counters.tx_no_mbuf;
+        break;
+      }
+      m->data_off = 0;
+      const size_t n = std::min<size_t>(mbuf_tailroom(m), want - done);
+      t.snd_buf.push_back(m);
+      t.snd_buf.append_to_tail(data.subspan(done, n));
+      done += n;
+    }
+    schedule(t);
+  }
+  if (done < data.size()) t.want_writable = true;
+  return done;
+}
+
+bool ShardCore::api_send_mbuf(Tcb& t, rte_mbuf* m) {
+  Entry entry(*this);
+  if (!m || m->pkt_len > api_send_space(t) || api_send_space(t) == 0) {
+    t.want_writable = true;
+    return false;
+  }
+  t.snd_buf.push_chain(m);
+  schedule(t);
+  return true;
+}
+
+void ShardCore::api_shutdown_write(Tcb& t) {
+  Entry entry(*this);
+  if (t.zombie || t.fin_queued) return;
+  switch (t.state) {
+    case TcpState::syn_sent:
+      break;  // the FIN follows the handshake (establish() moves to FIN-WAIT-1)
+    case TcpState::syn_received:
+    case TcpState::established:
+      set_state(t, TcpState::fin_wait_1);
+      break;
+    case TcpState::close_wait:
+      set_state(t, TcpState::last_ack);
+      break;
+    default:
+      return;
+  }
+  // RFC 9293 §3.10.4: the FIN is queued behind the data already sent or queued.
+  t.fin_seq = t.data_end();
+  t.fin_queued = true;
+  schedule(t);
+}
+
+void ShardCore::api_close(Tcb& t) {
+  Entry entry(*this);
+  if (t.zombie || t.app_closed) return;
+  t.handler = nullptr;  // no more callbacks
+  t.app_closed = true;
+  if (t.rcv_buf.bytes() > 0) {
+    // Unread data: reset rather than pretend a graceful close (RFC 9293 §3.10.4, RFC 1122
+    // 4.2.2.13; Linux does the same).
+    reset_connection(t, CloseReason::aborted);
+    return;
+  }
+  switch (t.state) {
+    case TcpState::syn_sent:
+      close_connection(t, CloseReason::aborted);  // "delete the TCB"
+      return;
+    case TcpState::fin_wait_2:
+      t.fin_wait_2_deadline = now_ + config.fin_wait_2_timeout;
+      schedule(t);
+      return;
+    default:
+      break;
+  }
+  api_shutdown_write(t);
+}
+
+void ShardCore::api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes) {
+  Entry entry(*this);
+  if (t.zombie) return;
+  t.keepalive_idle = std::max(idle, Duration::zero());
+  t.keepalive_interval = std::max(interval, Duration(std::chrono::milliseconds(1)));
+  t.keepalive_probes = probes;
+  t.keepalive_sent = 0;
+  if (t.last_rx < now_) t.last_rx = now_;
+  t.keepalive_deadline = t.keepalive_idle.count() > 0 ? t.last_rx + t.keepalive_idle : kNever;
+  schedule(t);
+}
+
+void ShardCore::api_abort(Tcb& t) {
+  Entry entry(*this);
+  if (t.zombie) return;
+  t.handler = nullptr;
+  t.app_closed = true;
+  reset_connection(t, CloseReason::aborted);
+}
+
+}  // namespace dtcp::tcp

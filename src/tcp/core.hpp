@@ -1,0 +1,233 @@
+// Internals of a shard. The member functions are split by role, gVisor style:
+//   shard.cpp      pools, tables, listeners, connect(), event delivery (drain), TIME-WAIT records
+//   input.cpp      segment arrival: RFC 9293 §3.10.7 per state, each check a verdict
+//   receive.cpp    the receiver: trimming, reassembly, receive queue, window advertisement
+//   output.cpp     the sender: segment building, SWS/Nagle, options, RST/ACK replies
+//   timers.cpp     retransmission (RFC 6298), persist, FIN-WAIT-2, the one wheel entry per TCB
+//   api.cpp        Connection's methods
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <boost/intrusive/list.hpp>
+
+#include "base/seq.hpp"
+#include "base/time.hpp"
+#include "base/timer_wheel.hpp"
+#include "dtcp/tcp.hpp"
+#include "tcp/counters.hpp"
+#include "tcp/isn.hpp"
+#include "tcp/mbuf.hpp"
+#include "tcp/shard.hpp"
+#include "tcp/table.hpp"
+#include "tcp/tcb.hpp"
+#include "tcp/time_wait.hpp"
+#include "wire/tcp.hpp"
+
+namespace dtcp::tcp {
+
+// TCP timers run on a wheel of 1 ms ticks.
+inline constexpr int64_t kMicrosPerTick = 1000;
+inline Tick tick_floor(TimePoint t) { return static_cast<Tick>(t.time_since_epoch().count() / kMicrosPerTick); }
+inline Tick tick_ceil(TimePoint t) {
+  return static_cast<Tick>((t.time_since_epoch().count() + kMicrosPerTick - 1) / kMicrosPerTick);
+}
+// RFC 6298 §2: G, the clock granularity, is one timer tick.
+inline constexpr Duration kClockGranularity = std::chrono::milliseconds(1);
+// RFC 9293 §3.7.1 / RFC 1122 4.2.2.6: the MSS assumed when the peer sends no MSS option.
+inline constexpr uint16_t kDefaultMss = 536;
+// Receive queue: payloads up to this size are copied into the tail mbuf when it has room, so a
+// peer trickling tiny segments cannot pin one mbuf per byte (see receive.cpp).
+inline constexpr uint32_t kCoalesceMax = 1024;
+
+struct Listener {
+  uint16_t port = 0;
+  bool active = false;
+  ListenHandler* handler = nullptr;
+  uint32_t syn_backlog = 0;
+  uint32_t syn_received = 0;  // TCBs in SYN-RECEIVED counted against syn_backlog
+  bool nodelay = false;
+};
+
+// An incoming segment after parsing: the TCP header is stripped from `payload`, whose data is
+// exactly the segment text (len bytes; possibly 0).
+struct Segment {
+  SeqNum seq;
+  SeqNum ack;
+  wire::TcpFlags flags = wire::TcpFlags::none;
+  uint16_t wnd = 0;  // raw header field (unscaled)
+  wire::TcpOptions options;
+  uint32_t len = 0;
+  MbufPtr payload;
+
+  bool has(wire::TcpFlags f) const { return wire::has(flags, f); }
+  // SEG.LEN of RFC 9293: payload plus one for each of SYN and FIN.
+  SeqLen seg_len() const {
+    return SeqLen(len + (has(wire::TcpFlags::syn) ? 1u : 0u) + (has(wire::TcpFlags::fin) ? 1u : 0u));
+  }
+};
+
+// What one step of segment processing decided (RFC 9293 §3.10.7.4).
+enum class Verdict : uint8_t {
+  proceed,       // go on to the next check
+  drop,          // discard the segment (replies already queued, if any)
+  drop_and_ack,  // discard it and send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+  done,          // the segment was fully handled (e.g. the connection closed)
+};
+
+class ShardCore {
+ public:
+  ShardCore(const TcpConfig& config, const ShardEnv& env, TimePoint now);
+  ~ShardCore();
+
+  // ---- entry points (Shard forwards here) ----
+  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  void advance(TimePoint now);
+  ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options);
+  void unlisten(uint16_t port);
+  ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+                        const ConnectOptions& options, TimePoint now);
+  void for_each_connection(void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+  TimePoint next_deadline() const;
+  void abort_all();
+
+  // ---- Connection API (api.cpp) ----
+  size_t api_read(Tcb& t, std::span<std::byte> out);
+  void api_consume(Tcb& t, size_t n);
+  size_t api_send_space(const Tcb& t) const;
+  size_t api_send(Tcb& t, std::span<const std::byte> data);
+  bool api_send_mbuf(Tcb& t, rte_mbuf* m);
+  void api_shutdown_write(Tcb& t);
+  void api_close(Tcb& t);
+  void api_abort(Tcb& t);
+
+  // Every call from outside (input, advance, connect, API) holds one of these; when the outermost
+  // one ends, drain() delivers events, flushes output and reclaims closed TCBs. This is what makes
+  // re-entrant callbacks safe.
+  class Entry {
+   public:
+    explicit Entry(ShardCore& core) : core_(core) { ++core_.depth_; }
+    ~Entry() {
+      if (core_.depth_ == 1) core_.drain();
+      --core_.depth_;
+    }
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
+
+   private:
+    ShardCore& core_;
+  };
+
+  const TcpConfig config;
+  const ShardEnv env;
+  TcpCounters counters;
+
+ private:
+  friend class Shard;
+  using TcbList = boost::intrusive::list<
+      Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::pending_hook>>;
+  using TimeWaitList = boost::intrusive::list<
+      TimeWaitRecord, boost::intrusive::member_hook<TimeWaitRecord, boost::intrusive::list_member_hook<>,
+                                                    &TimeWaitRecord::expiry_hook>>;
+
+  // ---- shard.cpp: pools, events ----
+  Tcb* alloc_tcb(const FourTuple& tuple, TimePoint now);
+  void release_tcb(Tcb& t);
+  void schedule(Tcb& t);
+  void raise(Tcb& t, uint8_t events) {
+    t.events |= events;
+    schedule(t);
+  }
+  void drain();
+  void deliver_events(Tcb& t);
+  Listener* find_listener(uint16_t port);
+  bool tuple_in_use(const FourTuple& t) const;
+  uint16_t pick_ephemeral_port(wire::Ipv4Addr remote, uint16_t remote_port);
+  void set_state(Tcb& t, TcpState next);
+  // Ends the connection: out of the table, buffers freed, timers stopped, state CLOSED;
+  // on_closed(reason) is raised if the application is still attached.
+  void close_connection(Tcb& t, CloseReason reason);
+  // Sends RST <SEQ=SND.NXT> (when synchronized) and closes with `reason`.
+  void reset_connection(Tcb& t, CloseReason reason);
+  void enter_time_wait(Tcb& t, TimePoint now);
+  void time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now);
+  void expire_time_wait(TimePoint now);
+  void free_time_wait(TimeWaitRecord& tw);
+
+  // ---- input.cpp: segment arrival ----
+  void closed_segment_arrives(const FourTuple& tuple, const Segment& seg);
+  void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
+                              const SeqNum* time_wait_snd_nxt);
+  void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
+  void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
+  Verdict check_sequence(Tcb& t, Segment& seg);
+  Verdict check_rst(Tcb& t, const Segment& seg);
+  Verdict check_syn(Tcb& t, const Segment& seg);
+  Verdict check_ack(Tcb& t, const Segment& seg, TimePoint now);
+  void ack_advances(Tcb& t, SeqNum ack, TimePoint now);
+  void update_send_window(Tcb& t, const Segment& seg);
+  void establish(Tcb& t, const Segment& seg, TimePoint now);
+  void challenge_ack(Tcb& t, TimePoint now);
+  bool challenge_ack_allowed(TimePoint now);
+
+  // ---- receive.cpp ----
+  Verdict process_text(Tcb& t, Segment& seg);
+  Verdict process_fin(Tcb& t, Segment& seg, TimePoint now);
+  void fin_arrived(Tcb& t, TimePoint now);
+  void queue_in_order(Tcb& t, MbufPtr m);
+  void queue_out_of_order(Tcb& t, Segment& seg);
+  // Moves segments that became in-order from the reassembly queue; true if a FIN was reached.
+  bool pull_reassembly(Tcb& t);
+  // The window field for an outgoing segment; moves rcv_adv per receiver SWS avoidance.
+  uint16_t advertise_window(Tcb& t);
+  // How far the window could open now (for window updates after reads).
+  uint32_t window_opening(const Tcb& t) const;
+  void maybe_window_update(Tcb& t);
+
+  // ---- output.cpp ----
+  void output(Tcb& t, TimePoint now, bool force = false);
+  bool send_syn(Tcb& t, TimePoint now);  // SYN or SYN-ACK, per state
+  bool send_ack(Tcb& t);
+  bool send_segment(Tcb& t, SeqNum seq, wire::TcpFlags flags, uint32_t data_offset, uint32_t len);
+  bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window);
+  void send_reset_for(const FourTuple& tuple, const Segment& seg);
+  wire::TcpOptions build_options(const Tcb& t, wire::TcpFlags flags) const;
+  void send_window_probe(Tcb& t);
+
+  // ---- timers.cpp ----
+  void update_timer(Tcb& t);
+  void on_timer(Tcb& t, TimePoint now);
+  void on_rexmit_timeout(Tcb& t, TimePoint now);
+  void on_persist_timeout(Tcb& t, TimePoint now);
+  void on_keepalive_timeout(Tcb& t, TimePoint now);
+ public:
+  void api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes);
+ private:
+  void rtt_sample(Tcb& t, Duration r);
+  void restart_rexmit(Tcb& t, TimePoint now) { t.rexmit_deadline = now + t.rto; }
+  void stop_rexmit(Tcb& t) { t.rexmit_deadline = kNever; }
+
+  // ---- state ----
+  SecretKeys keys_;
+  std::unique_ptr<Tcb[]> tcbs_;
+  std::vector<Tcb*> free_tcbs_;
+  TupleTable<Tcb> table_;
+  std::unique_ptr<TimeWaitRecord[]> tw_records_;
+  std::vector<TimeWaitRecord*> free_tw_;
+  TupleTable<TimeWaitRecord> tw_table_;
+  TimeWaitList tw_expiry_;
+  std::vector<Listener> listeners_;
+  TimerWheel wheel_;
+  TcbList pending_;
+  TcbList reap_;
+  TimePoint now_;
+  int depth_ = 0;
+  uint32_t port_counter_ = 0;
+  TimePoint challenge_window_start_;
+  uint32_t challenge_acks_in_window_ = 0;
+};
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,79 @@
+// Per-shard TCP counters: one per event of interest and one per drop reason (FreeBSD style),
+// written only by the shard's lcore. X(name, description), like DTCP_NET_COUNTERS.
+#pragma once
+
+#include <cstdint>
+
+#define DTCP_TCP_COUNTERS(X)                                                                          \
+  X(rx_segments, "TCP segments received")                                                             \
+  X(rx_payload_bytes, "payload bytes received in sequence")                                           \
+  X(rx_out_of_order, "segments queued for reassembly")                                                \
+  X(rx_coalesced, "small payloads copied into the tail mbuf of the receive queue")                    \
+  X(tx_segments, "TCP segments sent")                                                                 \
+  X(tx_payload_bytes, "payload bytes sent (including retransmissions)")                               \
+  X(tx_rst, "RST segments sent")                                                                      \
+  X(tx_challenge_ack, "challenge ACKs sent (RFC 5961)")                                               \
+  X(tx_retransmits, "data/FIN retransmission timeouts")                                               \
+  X(tx_syn_retransmits, "SYN or SYN-ACK retransmissions")                                             \
+  X(tx_syn_ack_duplicate_syn, "SYN-ACKs resent for a retransmitted SYN")                              \
+  X(tx_window_probes, "zero-window probes sent")                                                      \
+  X(tx_keepalive_probes, "keep-alive probes sent")                                                   \
+  X(tx_window_updates, "window updates sent after the application read")                              \
+  X(tx_no_mbuf, "segments not built for lack of mbufs (retried later)")                               \
+  X(conn_active_opens, "connect() calls that sent a SYN")                                             \
+  X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
+  X(conn_established, "connections that reached ESTABLISHED")                                         \
+  X(conn_accept_refused, "connections refused by ListenHandler::on_accept")                           \
+  X(conn_closed, "connections whose control block was released")                                      \
+  X(conn_reset_by_peer, "connections reset by the peer")                                              \
+  X(conn_timed_out, "connections given up after the retransmission limit")                            \
+  X(conn_aborted, "connections aborted locally (abort(), close with unread data, ...)")               \
+  X(conn_keepalive_timeout, "connections reset after unanswered keep-alive probes")                   \
+  X(conn_fin_wait_2_timeout, "connections closed by the FIN-WAIT-2 timer")                            \
+  X(time_wait_entered, "TIME-WAIT records created")                                                   \
+  X(time_wait_expired, "TIME-WAIT records expired after 2*MSL")                                       \
+  X(time_wait_reused, "TIME-WAIT records replaced by a new incarnation (SYN)")                        \
+  X(time_wait_overflow, "connections closed at once because the TIME-WAIT pool was full")             \
+  X(drop_malformed, "drop: TCP header or options failed to parse")                                    \
+  X(drop_bad_address, "drop: source broadcast/multicast/unspecified, or a port 0")                    \
+  X(drop_closed_port, "drop: no connection or listener (RST sent unless the segment was RST)")        \
+  X(drop_listen_rst, "drop: RST to a listener")                                                       \
+  X(drop_listen_ack, "drop: ACK to a listener (RST sent)")                                            \
+  X(drop_listen_no_syn, "drop: segment without SYN to a listener")                                    \
+  X(drop_syn_pool_full, "drop: SYN while the connection pool was full")                               \
+  X(drop_syn_backlog_full, "drop: SYN while the listener's SYN backlog was full")                     \
+  X(drop_syn_sent_bad_ack, "drop: SYN-SENT got an unacceptable ACK (RST sent unless RST)")            \
+  X(drop_syn_sent_other, "drop: SYN-SENT got a segment with neither SYN nor acceptable RST")          \
+  X(drop_unacceptable, "drop: sequence number outside the receive window (ACK sent unless RST)")      \
+  X(drop_rst_out_of_window, "drop: RST outside the receive window")                                   \
+  X(drop_rst_in_window, "drop: RST in window but not exact (challenge ACK, RFC 5961 3.2)")            \
+  X(drop_syn_synchronized, "drop: SYN in a synchronized state (challenge ACK, RFC 5961 4.2)")         \
+  X(drop_challenge_ack_limited, "challenge ACKs not sent because of the rate limit")                  \
+  X(drop_no_ack_flag, "drop: segment without ACK in a synchronized state")                            \
+  X(drop_ack_too_old, "drop: ACK below SND.UNA - MAX.SND.WND (challenge ACK, RFC 5961 5.2)")          \
+  X(drop_ack_unsent, "drop: ACK of data never sent (ACK sent)")                                       \
+  X(drop_syn_received_bad_ack, "drop: SYN-RECEIVED got an unacceptable ACK (RST sent)")               \
+  X(drop_zero_window_data, "payload dropped because the receive window was zero")                     \
+  X(drop_ooo_full, "drop: reassembly queue full")                                                     \
+  X(drop_ooo_duplicate, "drop: out-of-order segment already held")                                    \
+  X(drop_data_after_close, "drop: data after the application closed (connection reset)")             \
+  X(drop_data_after_fin, "drop: data after the peer's FIN")                                           \
+  X(drop_time_wait_rst, "drop: RST in TIME-WAIT (ignored, RFC 1337)")                                 \
+  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")
+
+namespace dtcp::tcp {
+
+struct alignas(64) TcpCounters {
+#define DTCP_DECLARE_TCP_COUNTER(name, description) uint64_t name = 0;
+  DTCP_TCP_COUNTERS(DTCP_DECLARE_TCP_COUNTER)
+#undef DTCP_DECLARE_TCP_COUNTER
+
+  TcpCounters& operator+=(const TcpCounters& other) {
+#define DTCP_ADD_TCP_COUNTER(name, description) name += other.name;
+    DTCP_TCP_COUNTERS(DTCP_ADD_TCP_COUNTER)
+#undef DTCP_ADD_TCP_COUNTER
+    return *this;
+  }
+};
+
+}  // namespace dtcp::tcp

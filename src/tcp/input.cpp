@@ -1,0 +1,454 @@
+// Segment arrival, RFC 9293 §3.10.7: CLOSED, LISTEN and SYN-SENT have their own handlers; the
+// synchronized states (and SYN-RECEIVED) run the numbered checks in order, each returning a
+// verdict. RFC 5961 hardens the RST, SYN and ACK checks.
+#include <algorithm>
+#include <cassert>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+using wire::TcpFlags;
+
+namespace {
+
+// RFC 1122 3.2.1.3 / 4.2.3.10: never answer segments from addresses that are not unicast.
+bool bad_source(wire::Ipv4Addr src) { return src.is_unspecified() || src.is_broadcast() || src.is_multicast(); }
+
+}  // namespace
+
+void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
+  Entry entry(*this);
+  now_ = now;
+  MbufPtr owner(m);
+  ++counters.rx_segments;
+  const auto view = wire::TcpView::parse(mbuf_span(m));
+  if (!view) {
+    ++counters.drop_malformed;
+    return;
+  }
+  const FourTuple tuple{dst, src, view->dst_port(), view->src_port()};
+  if (bad_source(src) || tuple.local_port == 0 || tuple.remote_port == 0) {
+    ++counters.drop_bad_address;
+    return;
+  }
+  Segment seg;
+  seg.seq = SeqNum(view->seq());
+  seg.ack = SeqNum(view->ack());
+  seg.flags = view->flags();
+  seg.wnd = view->window();
+  seg.options = view->options();
+  seg.len = static_cast<uint32_t>(view->payload().size());
+  mbuf_trim_front(m, static_cast<uint16_t>(view->header_len()));
+  seg.payload = std::move(owner);
+
+  if (Tcb* t = table_.find(tuple)) {
+    segment_arrives(*t, seg, now);
+  } else if (TimeWaitRecord* tw = tw_table_.find(tuple)) {
+    time_wait_segment_arrives(*tw, seg, tuple, now);
+  } else if (Listener* l = find_listener(tuple.local_port)) {
+    listen_segment_arrives(*l, tuple, seg, now, nullptr);
+  } else {
+    closed_segment_arrives(tuple, seg);
+  }
+}
+
+void ShardCore::advance(TimePoint now) {
+  Entry entry(*this);
+  now_ = now;
+  wheel_.advance(tick_floor(now), [&](TimerEntry& e) { on_timer(owner_of(e, &Tcb::timer), now); });
+  expire_time_wait(now);
+}
+
+// RFC 9293 §3.10.7.1: CLOSED (no TCB, no listener).
+void ShardCore::closed_segment_arrives(const FourTuple& tuple, const Segment& seg) {
+  ++counters.drop_closed_port;
+  send_reset_for(tuple, seg);
+}
+
+// RFC 9293 §3.10.7.2: LISTEN.
+void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
+                                       const SeqNum* time_wait_snd_nxt) {
+  if (seg.has(TcpFlags::rst)) {
+    ++counters.drop_listen_rst;
+    return;
+  }
+  if (seg.has(TcpFlags::ack)) {
+    ++counters.drop_listen_ack;
+    send_bare(tuple, seg.ack.value(), 0, TcpFlags::rst, 0);  // <SEQ=SEG.ACK><CTL=RST>
+    return;
+  }
+  if (!seg.has(TcpFlags::syn)) {
+    ++counters.drop_listen_no_syn;
+    return;
+  }
+  if (l.syn_received >= l.syn_backlog) {
+    // Like Linux: silently drop, the client retransmits its SYN. FIXME: SYN cookies.
+    ++counters.drop_syn_backlog_full;
+    return;
+  }
+  Tcb* t = alloc_tcb(tuple, now);
+  if (!t) {
+    ++counters.drop_syn_pool_full;
+    if (config.rst_on_full) send_reset_for(tuple, seg);
+    return;
+  }
+  t->passive = true;
+  t->listener = &l;
+  t->accept_from = &l;
+  ++l.syn_received;
+  t->nodelay = l.nodelay;
+  // Text and FIN on a SYN are not taken (no TCP Fast Open): RCV.NXT covers only the SYN, so the
+  // peer retransmits them after the handshake. RFC 9293 allows queueing them instead.
+  t->irs = seg.seq;
+  t->rcv_nxt = seg.seq + SeqLen(1);
+  t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
+  SeqNum iss(keys_.isn(tuple, now));
+  // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
+  if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
+  t->iss = iss;
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = iss;
+  const uint16_t peer_mss = seg.options.mss ? std::max<uint16_t>(*seg.options.mss, 64) : kDefaultMss;
+  t->snd_mss = std::min(peer_mss, config.mss);
+  t->snd_wnd = seg.wnd;  // windows in SYNs are never scaled (RFC 7323 §2.2)
+  t->max_snd_wnd = t->snd_wnd;
+  t->snd_wl1 = seg.seq;
+  t->snd_wl2 = iss;
+  set_state(*t, TcpState::syn_received);
+  table_.insert(*t);
+  ++counters.conn_passive_opens;
+  send_syn(*t, now);  // on mbuf exhaustion the retransmission timer sends it later
+  restart_rexmit(*t, now);
+  schedule(*t);
+}
+
+// RFC 9293 §3.10.7.3: SYN-SENT.
+void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
+  bool ack_ok = false;
+  if (seg.has(TcpFlags::ack)) {
+    if (seg.ack <= t.iss || seg.ack > t.snd_max) {
+      ++counters.drop_syn_sent_bad_ack;
+      if (!seg.has(TcpFlags::rst)) send_bare(t.tuple, seg.ack.value(), 0, TcpFlags::rst, 0);
+      return;
+    }
+    ack_ok = t.snd_una < seg.ack && seg.ack <= t.snd_max;
+  }
+  if (seg.has(TcpFlags::rst)) {
+    // RFC 5961 §3.2 keeps RFC 793's rule here: the RST counts only if it acknowledges our SYN.
+    if (!ack_ok) {
+      ++counters.drop_syn_sent_other;
+      return;
+    }
+    ++counters.conn_reset_by_peer;
+    close_connection(t, CloseReason::refused);
+    return;
+  }
+  if (!seg.has(TcpFlags::syn)) {
+    ++counters.drop_syn_sent_other;
+    return;
+  }
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + SeqLen(1);
+  t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
+  const uint16_t peer_mss = seg.options.mss ? std::max<uint16_t>(*seg.options.mss, 64) : kDefaultMss;
+  t.snd_mss = std::min(peer_mss, config.mss);
+  t.snd_wnd = seg.wnd;
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_wl1 = seg.seq;
+  t.snd_wl2 = seg.ack;
+  if (ack_ok) {
+    ack_advances(t, seg.ack, now);
+    establish(t, seg, now);
+    t.ack_now = true;
+    // Text or FIN carried by the SYN-ACK is processed as in the sixth step onwards.
+    seg.flags = seg.flags & ~TcpFlags::syn;
+    seg.seq = seg.seq + SeqLen(1);
+    if (seg.len > t.rcv_wnd()) {
+      mbuf_trim_back(seg.payload.get(), static_cast<uint16_t>(seg.len - t.rcv_wnd()));
+      seg.len = t.rcv_wnd();
+      seg.flags = seg.flags & ~TcpFlags::fin;
+    }
+    if (process_text(t, seg) == Verdict::proceed) process_fin(t, seg, now);
+  } else {
+    // Simultaneous open: SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    set_state(t, TcpState::syn_received);
+    send_syn(t, now);
+  }
+  schedule(t);
+}
+
+void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
+  (void)seg;
+  (void)now;
+  if (t.listener) {
+    --t.listener->syn_received;
+    t.listener = nullptr;
+  }
+  set_state(t, TcpState::established);
+  t.cc.init(t.snd_mss);
+  t.retries = 0;
+  // RFC 6298 §5.7: after a retransmitted SYN, start data transfer with RTO = 3 s unless an RTT
+  // sample was taken (Karn's rule forbids one from a retransmitted SYN). Linux does not do this.
+  if (t.syn_retransmitted && !t.have_rtt)
+    t.rto = std::clamp<Duration>(std::chrono::seconds(3), config.min_rto, config.max_rto);
+  // An application that shut the write side during the handshake gets its FIN now.
+  if (t.fin_queued) set_state(t, TcpState::fin_wait_1);
+  raise(t, t.passive ? kEventAccept : kEventConnected);
+}
+
+bool ShardCore::challenge_ack_allowed(TimePoint now) {
+  // RFC 5961 §7: at most challenge_ack_limit per second (per shard; Linux keeps it global).
+  if (now - challenge_window_start_ >= std::chrono::seconds(1)) {
+    challenge_window_start_ = now;
+    challenge_acks_in_window_ = 0;
+  }
+  if (challenge_acks_in_window_ >= config.challenge_ack_limit) {
+    ++counters.drop_challenge_ack_limited;
+    return false;
+  }
+  ++challenge_acks_in_window_;
+  return true;
+}
+
+void ShardCore::challenge_ack(Tcb& t, TimePoint now) {
+  if (!challenge_ack_allowed(now)) return;
+  ++counters.tx_challenge_ack;
+  t.ack_now = true;
+}
+
+void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
+  if (t.state == TcpState::syn_sent) {
+    syn_sent_segment_arrives(t, seg, now);
+    return;
+  }
+  // A retransmission of the SYN we answered: our SYN-ACK was probably lost, send it again now
+  // (Linux does the same; RFC 9293 would just ACK, which a peer in SYN-SENT drops).
+  if (t.state == TcpState::syn_received && seg.has(TcpFlags::syn) && !seg.has(TcpFlags::ack) &&
+      !seg.has(TcpFlags::rst) && seg.seq == t.irs) {
+    ++counters.tx_syn_ack_duplicate_syn;
+    send_syn(t, now);
+    return;
+  }
+  // Simultaneous open: the peer's SYN-ACK repeats its SYN (seq = IRS) and acknowledges ours.
+  // RFC 9293 would call it unacceptable and ACK it; like Linux, take its ACK so both ends reach
+  // ESTABLISHED without waiting for the ACK exchange.
+  if (t.state == TcpState::syn_received && !t.passive && seg.has(TcpFlags::syn | TcpFlags::ack) &&
+      !seg.has(TcpFlags::rst) && seg.seq == t.irs && seg.len == 0 && seg.ack == t.snd_max) {
+    seg.flags = seg.flags & ~TcpFlags::syn;
+    seg.seq = t.rcv_nxt;
+  }
+  Verdict v = check_sequence(t, seg);                        // first
+  if (v == Verdict::proceed) v = check_rst(t, seg);          // second (third, security: none)
+  if (v == Verdict::proceed) v = check_syn(t, seg);          // fourth
+  if (v == Verdict::proceed) v = check_ack(t, seg, now);     // fifth
+  // Sixth, URG: ignored. The urgent pointer is not delivered out of band (RFC 6093 advises
+  // against new uses); the bytes are delivered in line.
+  if (v == Verdict::proceed) v = process_text(t, seg);       // seventh
+  if (v == Verdict::proceed) v = process_fin(t, seg, now);   // eighth
+  if (v == Verdict::drop_and_ack) t.ack_now = true;
+  if (!t.zombie) schedule(t);
+}
+
+// First: RFC 9293 §3.10.7.4 acceptability (the four-case table), then trimming to the window.
+Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
+  const uint32_t wnd = t.rcv_wnd();
+  const SeqLen len = seg.seg_len();
+  bool ok;
+  if (len.value() == 0) {
+    ok = wnd == 0 ? seg.seq == t.rcv_nxt : seq_in_window(seg.seq, t.rcv_nxt, SeqLen(wnd));
+  } else {
+    ok = wnd != 0 && (seq_in_window(seg.seq, t.rcv_nxt, SeqLen(wnd)) ||
+                      seq_in_window(seg.seq + len - SeqLen(1), t.rcv_nxt, SeqLen(wnd)));
+  }
+  if (!ok) {
+    if (wnd == 0 && seg.seq == t.rcv_nxt && !seg.has(TcpFlags::rst) && !seg.has(TcpFlags::syn)) {
+      // Zero window: RFC 9293 asks to still process the ACK (and RST/URG) of such a segment. The
+      // text is dropped; a bare FIN is taken, as Linux does (it needs no buffer).
+      if (seg.len > 0) {
+        ++counters.drop_zero_window_data;
+        seg.payload.reset();
+        seg.len = 0;
+        seg.flags = seg.flags & ~TcpFlags::fin;
+      }
+      t.ack_now = true;
+      return Verdict::proceed;
+    }
+    if (seg.has(TcpFlags::rst)) {
+      ++counters.drop_rst_out_of_window;
+      return Verdict::drop;
+    }
+    ++counters.drop_unacceptable;
+    return Verdict::drop_and_ack;
+  }
+  if (seg.has(TcpFlags::syn) || seg.has(TcpFlags::rst)) return Verdict::proceed;  // dropped below
+  // Trim the front (already received) and the back (beyond the window).
+  if (seg.seq < t.rcv_nxt) {
+    const uint32_t cut = (t.rcv_nxt - seg.seq).value();
+    if (cut >= seg.len) {
+      // Only a FIN (at or past RCV.NXT, since the segment was acceptable) remains.
+      seg.payload.reset();
+      seg.len = 0;
+    } else {
+      mbuf_trim_front(seg.payload.get(), static_cast<uint16_t>(cut));
+      seg.len -= cut;
+    }
+    seg.seq = t.rcv_nxt;
+    t.ack_now = true;
+  }
+  const SeqNum window_end = t.rcv_nxt + SeqLen(wnd);
+  if (seg.seq + SeqLen(seg.len) > window_end) {
+    const uint32_t excess = (seg.seq + SeqLen(seg.len) - window_end).value();
+    mbuf_trim_back(seg.payload.get(), static_cast<uint16_t>(excess));
+    seg.len -= excess;
+    seg.flags = seg.flags & ~TcpFlags::fin;
+    t.ack_now = true;
+  }
+  return Verdict::proceed;
+}
+
+// Second: RST, RFC 5961 §3.2 (the segment passed the window test already).
+Verdict ShardCore::check_rst(Tcb& t, const Segment& seg) {
+  if (!seg.has(TcpFlags::rst)) return Verdict::proceed;
+  if (seg.seq != t.rcv_nxt) {
+    ++counters.drop_rst_in_window;
+    challenge_ack(t, now_);
+    return Verdict::drop;
+  }
+  if (t.state == TcpState::syn_received && t.passive) {
+    // "Return this connection to LISTEN": the listener is still there; forget the TCB.
+    close_connection(t, CloseReason::reset_by_peer);
+    return Verdict::done;
+  }
+  ++counters.conn_reset_by_peer;
+  close_connection(t, t.state == TcpState::syn_received ? CloseReason::refused : CloseReason::reset_by_peer);
+  return Verdict::done;
+}
+
+// Fourth: SYN in a synchronized state, RFC 5961 §4.2 challenge ACK (RFC 9293 §3.10.7.4).
+Verdict ShardCore::check_syn(Tcb& t, const Segment& seg) {
+  if (!seg.has(TcpFlags::syn)) return Verdict::proceed;
+  if (t.state == TcpState::syn_received && t.passive) {
+    // A different SYN for a passive SYN-RECEIVED: "return this connection to the LISTEN state".
+    ++counters.drop_syn_synchronized;
+    close_connection(t, CloseReason::reset_by_peer);
+    return Verdict::done;
+  }
+  ++counters.drop_syn_synchronized;
+  challenge_ack(t, now_);
+  return Verdict::drop;
+}
+
+// Fifth: ACK (RFC 9293 §3.10.7.4 with RFC 5961 §5.2).
+Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
+  if (!seg.has(TcpFlags::ack)) {
+    ++counters.drop_no_ack_flag;
+    return Verdict::drop;
+  }
+  if (t.state == TcpState::syn_received) {
+    if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
+      ++counters.drop_syn_received_bad_ack;
+      send_bare(t.tuple, seg.ack.value(), 0, TcpFlags::rst, 0);  // <SEQ=SEG.ACK><CTL=RST>
+      return Verdict::drop;
+    }
+    t.snd_wnd = static_cast<uint32_t>(seg.wnd) << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    ack_advances(t, seg.ack, now);
+    establish(t, seg, now);
+    // Fall through: the ACK may also acknowledge a FIN sent from SYN-RECEIVED (close()).
+  }
+  // RFC 5961 §5.2: acceptable iff SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (SND.NXT here is
+  // the highest sequence sent, snd_max, since go-back-N may have pulled snd_nxt back).
+  t.last_rx = now;  // the peer is alive (keep-alive)
+  t.keepalive_sent = 0;
+  if (seg.ack > t.snd_max) {
+    ++counters.drop_ack_unsent;
+    return Verdict::drop_and_ack;
+  }
+  if (seg.ack < t.snd_una - SeqLen(t.max_snd_wnd)) {
+    ++counters.drop_ack_too_old;
+    challenge_ack(t, now);
+    return Verdict::drop;
+  }
+  if (seg.ack > t.snd_una) {
+    // close() in SYN-RECEIVED moved to FIN-WAIT-1 before our SYN was acknowledged: this ACK
+    // completes the handshake too.
+    const bool completes_handshake = t.syn_unacked();
+    ack_advances(t, seg.ack, now);
+    if (completes_handshake) {
+      t.cc.init(t.snd_mss);
+      raise(t, t.passive ? kEventAccept : kEventConnected);
+    }
+  } else if (seg.ack == t.snd_una && seg.len == 0 && t.flight_size() > 0 &&
+             !seg.has(TcpFlags::fin) && (uint32_t{seg.wnd} << t.snd_wscale) == t.snd_wnd) {
+    // A duplicate ACK (RFC 5681 §2). FIXME(next issue): NewReno fast retransmit when it says so.
+    (void)t.cc.on_dup_ack(t.flight_size());
+  }
+  if (seg.ack >= t.snd_una) update_send_window(t, seg);
+
+  switch (t.state) {
+    case TcpState::fin_wait_1:
+      if (t.fin_acked()) {
+        set_state(t, TcpState::fin_wait_2);
+        // Only an application that is gone bounds FIN-WAIT-2 (a half-closed one may still read).
+        if (t.app_closed) t.fin_wait_2_deadline = now + config.fin_wait_2_timeout;
+      }
+      break;
+    case TcpState::closing:
+      if (t.fin_acked()) {
+        enter_time_wait(t, now);
+        return Verdict::done;
+      }
+      break;
+    case TcpState::last_ack:
+      if (t.fin_acked()) {
+        close_connection(t, CloseReason::normal);
+        return Verdict::done;
+      }
+      break;
+    default:
+      break;
+  }
+  return Verdict::proceed;
+}
+
+// SND.UNA moves to `ack` (snd_una < ack <= snd_max): free acknowledged data, sample the RTT,
+// feed congestion control and manage the retransmission timer (RFC 6298 §5.2, §5.3).
+void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now) {
+  const uint32_t acked = (ack - t.snd_una).value();
+  uint32_t data = acked;
+  if (t.syn_unacked()) --data;
+  if (t.fin_queued && t.snd_una <= t.fin_seq && ack > t.fin_seq) --data;
+  assert(data <= t.snd_buf.bytes());
+  t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()));
+  t.snd_una = ack;
+  if (t.snd_nxt < ack) t.snd_nxt = ack;
+  if (t.rtt_timing && ack > t.rtt_seq) {
+    t.rtt_timing = false;
+    rtt_sample(t, now - t.rtt_sent);
+  }
+  t.retries = 0;
+  if (t.synchronized()) t.cc.on_ack(acked, t.flight_size());
+  if (t.snd_una == t.snd_max) stop_rexmit(t); else restart_rexmit(t, now);
+  if (t.want_writable && api_send_space(t) > 0) {
+    t.want_writable = false;
+    raise(t, kEventWritable);
+  }
+}
+
+// RFC 9293 §3.10.7.4: update the send window from segments not older than the last update.
+void ShardCore::update_send_window(Tcb& t, const Segment& seg) {
+  if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
+    t.snd_wnd = static_cast<uint32_t>(seg.wnd) << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    if (t.snd_wnd > 0 && t.persist_deadline != kNever) {
+      t.persist_deadline = kNever;
+      t.persist_backoff = 0;
+    }
+  }
+}
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,67 @@
+#include "tcp/isn.hpp"
+
+namespace dtcp::tcp {
+
+namespace {
+
+constexpr uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+struct SipState {
+  uint64_t v0, v1, v2, v3;
+  void round() {
+    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
+    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+  }
+  void absorb(uint64_t m) {
+    v3 ^= m;
+    round();
+    round();
+    v0 ^= m;
+  }
+};
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+uint64_t siphash_2_4(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1) {
+  SipState s{k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull, k0 ^ 0x6c7967656e657261ull,
+             k1 ^ 0x7465646279746573ull};
+  s.absorb(m0);
+  s.absorb(m1);
+  s.absorb(uint64_t{16} << 56);  // message length 16 bytes, no tail
+  s.v2 ^= 0xff;
+  for (int i = 0; i < 4; ++i) s.round();
+  return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+SecretKeys::SecretKeys(uint64_t seed) {
+  uint64_t state = seed;
+  isn_k0_ = splitmix64(state);
+  isn_k1_ = splitmix64(state);
+  port_k0_ = splitmix64(state);
+  port_k1_ = splitmix64(state);
+  table_key_ = splitmix64(state);
+}
+
+uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
+  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m1 = uint64_t{t.local_port} << 16 | t.remote_port;
+  const auto f = static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1));
+  const auto m = static_cast<uint32_t>(now.time_since_epoch().count() / 4);  // 4 µs ticks
+  return m + f;
+}
+
+uint32_t SecretKeys::port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const {
+  const uint64_t m0 = uint64_t{local.value} << 32 | remote.value;
+  return static_cast<uint32_t>(siphash_2_4(port_k0_, port_k1_, m0, remote_port));
+}
+
+}  // namespace dtcp::tcp

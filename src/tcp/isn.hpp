@@ -1,0 +1,37 @@
+// Keyed hashes for values an attacker must not predict: initial sequence numbers (RFC 6528) and
+// ephemeral port offsets (RFC 6056 §3.3.3), plus the connection-table hash.
+#pragma once
+
+#include <cstdint>
+
+#include "base/time.hpp"
+#include "tcp/tuple.hpp"
+
+namespace dtcp::tcp {
+
+// SipHash-2-4 (Aumasson & Bernstein) of two 64-bit words under a 128-bit key.
+uint64_t siphash_2_4(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1);
+
+class SecretKeys {
+ public:
+  explicit SecretKeys(uint64_t seed);
+  // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
+  uint32_t isn(const FourTuple& t, TimePoint now) const;
+  // RFC 6056 algorithm 3: the starting offset for ports towards (remote, remote_port).
+  uint32_t port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const;
+  // Keyed hash of a 4-tuple for the connection tables (cheap, not cryptographic; keyed so a peer
+  // cannot aim many tuples at one bucket without knowing the seed).
+  size_t table_hash(const FourTuple& t) const {
+    const uint64_t a = (uint64_t{t.local.value} << 32 | t.remote.value) ^ table_key_;
+    const uint64_t b = (uint64_t{t.local_port} << 16 | t.remote_port);
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    h *= 0x165667B19E3779F9ull;
+    return static_cast<size_t>(h ^ (h >> 32));
+  }
+
+ private:
+  uint64_t isn_k0_, isn_k1_, port_k0_, port_k1_, table_key_;
+};
+
+}  // namespace dtcp::tcp

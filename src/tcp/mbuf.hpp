@@ -1,0 +1,174 @@
+// The thin adapter between TCP and DPDK mbufs: the only place in src/tcp that touches rte_mbuf
+// fields. Everything here is inline and allocation-free.
+//
+// Queues. TCP keeps mbufs in FIFO queues (receive, send, reassembly) linked through m->next. A
+// queue is not a DPDK packet chain: every element is treated as one stand-alone segment (its own
+// data_off/data_len), the head's pkt_len/nb_segs are not maintained, and elements are freed one at
+// a time with rte_pktmbuf_free_seg() (which resets next/nb_segs itself). A caller's chain handed
+// to send_mbuf() is flattened into the queue segment by segment.
+//
+// Scratch metadata. Mbufs held in the reassembly queue carry their starting sequence number and
+// FIN flag in m->hash.fdir (lo = seq, hi = flags): the RSS hash in that union has been consumed by
+// then and the mbuf is ours. (A registered dynfield would need EAL at runtime; FIXME if the stack
+// ever keeps the RSS hash past TCP input.)
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+namespace dtcp::tcp {
+
+struct MbufDeleter {
+  void operator()(rte_mbuf* m) const { rte_pktmbuf_free(m); }
+};
+// Owning pointer for an mbuf (chain) that is not in a queue.
+using MbufPtr = std::unique_ptr<rte_mbuf, MbufDeleter>;
+
+inline std::byte* mbuf_data(rte_mbuf* m) { return rte_pktmbuf_mtod(m, std::byte*); }
+inline const std::byte* mbuf_data(const rte_mbuf* m) { return rte_pktmbuf_mtod(m, const std::byte*); }
+inline std::span<const std::byte> mbuf_span(const rte_mbuf* m) { return {mbuf_data(m), m->data_len}; }
+inline uint16_t mbuf_tailroom(const rte_mbuf* m) { return rte_pktmbuf_tailroom(m); }
+// True if we may write into the mbuf's buffer (not shared, not attached to another's buffer).
+inline bool mbuf_writable(const rte_mbuf* m) { return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1; }
+
+inline uint32_t mbuf_scratch_seq(const rte_mbuf* m) { return m->hash.fdir.lo; }
+inline uint32_t mbuf_scratch_flags(const rte_mbuf* m) { return m->hash.fdir.hi; }
+inline void mbuf_set_scratch(rte_mbuf* m, uint32_t seq, uint32_t flags) {
+  m->hash.fdir.lo = seq;
+  m->hash.fdir.hi = flags;
+}
+
+// Removes `n` bytes from the front of a single segment (n <= data_len); keeps pkt_len in step.
+inline void mbuf_trim_front(rte_mbuf* m, uint16_t n) {
+  m->data_off = static_cast<uint16_t>(m->data_off + n);
+  m->data_len = static_cast<uint16_t>(m->data_len - n);
+  m->pkt_len = m->data_len;
+}
+// Removes `n` bytes from the back of a single segment (n <= data_len).
+inline void mbuf_trim_back(rte_mbuf* m, uint16_t n) {
+  m->data_len = static_cast<uint16_t>(m->data_len - n);
+  m->pkt_len = m->data_len;
+}
+
+// FIFO of stand-alone mbuf segments linked through m->next (see top of file).
+class MbufQueue {
+ public:
+  MbufQueue() = default;
+  MbufQueue(const MbufQueue&) = delete;
+  MbufQueue& operator=(const MbufQueue&) = delete;
+  ~MbufQueue() { clear(); }
+
+  bool empty() const { return head_ == nullptr; }
+  rte_mbuf* head() const { return head_; }
+  rte_mbuf* tail() const { return tail_; }
+  uint32_t bytes() const { return bytes_; }
+  uint32_t count() const { return count_; }
+
+  // Appends one segment (m->next must be null). Takes ownership.
+  void push_back(rte_mbuf* m) {
+    m->next = nullptr;
+    if (tail_) tail_->next = m; else head_ = m;
+    tail_ = m;
+    bytes_ += m->data_len;
+    ++count_;
+  }
+  // Appends every segment of a chain. Takes ownership.
+  void push_chain(rte_mbuf* m) {
+    while (m) {
+      rte_mbuf* next = m->next;
+      m->next = nullptr;
+      m->nb_segs = 1;
+      m->pkt_len = m->data_len;
+      if (m->data_len == 0) rte_pktmbuf_free_seg(m); else push_back(m);
+      m = next;
+    }
+  }
+  // Copies bytes to the end of the tail segment (requires len <= tailroom of tail).
+  void append_to_tail(std::span<const std::byte> bytes) {
+    std::byte* dst = reinterpret_cast<std::byte*>(rte_pktmbuf_append(tail_, static_cast<uint16_t>(bytes.size())));
+    std::memcpy(dst, bytes.data(), bytes.size());
+    bytes_ += static_cast<uint32_t>(bytes.size());
+  }
+  // Unlinks and returns the head segment (caller owns it).
+  rte_mbuf* pop_front() {
+    rte_mbuf* m = head_;
+    head_ = m->next;
+    if (!head_) tail_ = nullptr;
+    m->next = nullptr;
+    bytes_ -= m->data_len;
+    --count_;
+    return m;
+  }
+  // Drops the first n bytes (n <= bytes()), freeing emptied segments.
+  void drop_front(uint32_t n) {
+    while (n > 0) {
+      rte_mbuf* m = head_;
+      if (n >= m->data_len) {
+        n -= m->data_len;
+        rte_pktmbuf_free_seg(pop_front());
+      } else {
+        mbuf_trim_front(m, static_cast<uint16_t>(n));
+        bytes_ -= n;
+        n = 0;
+      }
+    }
+  }
+  // Copies `out.size()` bytes starting `offset` bytes into the queue (requires offset + size <=
+  // bytes()).
+  void copy_out(uint32_t offset, std::span<std::byte> out) const {
+    const rte_mbuf* m = head_;
+    while (offset >= m->data_len) {
+      offset -= m->data_len;
+      m = m->next;
+    }
+    size_t done = 0;
+    while (done < out.size()) {
+      const size_t n = std::min<size_t>(m->data_len - offset, out.size() - done);
+      std::memcpy(out.data() + done, mbuf_data(m) + offset, n);
+      done += n;
+      offset = 0;
+      m = m->next;
+    }
+  }
+  void clear() {
+    while (head_) rte_pktmbuf_free_seg(pop_front());
+  }
+  // For the reassembly queue: links m after `prev` (nullptr = at the head).
+  void insert_after(rte_mbuf* prev, rte_mbuf* m) {
+    if (!prev) {
+      m->next = head_;
+      head_ = m;
+    } else {
+      m->next = prev->next;
+      prev->next = m;
+    }
+    if (!m->next) tail_ = m;
+    bytes_ += m->data_len;
+    ++count_;
+  }
+  // Unlinks m, whose predecessor is `prev` (nullptr when m is the head). Caller owns m.
+  void erase_after(rte_mbuf* prev, rte_mbuf* m) {
+    if (prev) prev->next = m->next; else head_ = m->next;
+    if (tail_ == m) tail_ = prev;
+    m->next = nullptr;
+    bytes_ -= m->data_len;
+    --count_;
+  }
+  // Call after changing data_len of a queued segment by `delta` bytes (negative = shrank).
+  void adjust_bytes(int32_t delta) { bytes_ = static_cast<uint32_t>(static_cast<int64_t>(bytes_) + delta); }
+
+ private:
+  rte_mbuf* head_ = nullptr;
+  rte_mbuf* tail_ = nullptr;
+  uint32_t bytes_ = 0;
+  uint32_t count_ = 0;
+};
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,222 @@
+// The sender: what to send now (window, congestion window, Nagle and sender-side SWS avoidance),
+// building segments into fresh mbufs, and the bare replies (RST, ACK) that need no TCB.
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+using wire::TcpFlags;
+
+namespace {
+
+bool sends_data(TcpState s) {
+  switch (s) {
+    case TcpState::established:
+    case TcpState::close_wait:
+    case TcpState::fin_wait_1:
+    case TcpState::closing:
+    case TcpState::last_ack:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Writes `header` at the start of a fresh mbuf; nullptr if the pool is empty.
+rte_mbuf* start_segment(rte_mempool* pool, const wire::TcpHeader& header) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (!m) return nullptr;
+  const size_t hlen = wire::tcp_header_len(header);
+  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen)));
+  assert(p && "mbuf too small for a TCP header");
+  wire::write_tcp_header({p, hlen}, header);
+  m->l4_len = hlen;
+  return m;
+}
+
+}  // namespace
+
+// The one place options are assembled. SYN and SYN-ACK carry MSS (RFC 9293 §3.7.1).
+// FIXME(next issue): window scale and SACK-permitted on SYNs (RFC 7323 §2, RFC 2018), timestamps
+// on every segment once negotiated (ts_ok), SACK blocks on ACKs (sack_ok).
+wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags) const {
+  (void)t;
+  wire::TcpOptions o;
+  if (wire::has(flags, TcpFlags::syn)) o.mss = config.mss;
+  return o;
+}
+
+bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_offset, uint32_t len) {
+  wire::TcpHeader h;
+  h.src_port = t.tuple.local_port;
+  h.dst_port = t.tuple.remote_port;
+  h.seq = seq.value();
+  h.flags = flags;
+  if (wire::has(flags, TcpFlags::ack)) h.ack = t.rcv_nxt.value();
+  // Windows in SYN segments are never scaled (RFC 7323 §2.2).
+  h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff))
+                                             : advertise_window(t);
+  h.options = build_options(t, flags);
+  rte_mbuf* m = start_segment(env.pool, h);
+  if (!m) {
+    ++counters.tx_no_mbuf;
+    return false;
+  }
+  // Copy the payload out of the send queue, chaining more mbufs when one is full.
+  rte_mbuf* last = m;
+  uint32_t copied = 0;
+  while (copied < len) {
+    if (rte_pktmbuf_tailroom(last) == 0) {
+      rte_mbuf* next = rte_pktmbuf_alloc(env.pool);
+      if (!next) {
+        rte_pktmbuf_free(m);
+        ++counters.tx_no_mbuf;
+        return false;
+      }
+      next->data_off = 0;  // a continuation needs no headroom
+      last->next = next;
+      ++m->nb_segs;
+      last = next;
+    }
+    const uint32_t n = std::min<uint32_t>(rte_pktmbuf_tailroom(last), len - copied);
+    std::byte* dst = mbuf_data(last) + last->data_len;
+    t.snd_buf.copy_out(data_offset + copied, {dst, n});
+    last->data_len = static_cast<uint16_t>(last->data_len + n);
+    m->pkt_len += n;
+    copied += n;
+  }
+  ++counters.tx_segments;
+  counters.tx_payload_bytes += len;
+  if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
+  env.output->send_segment(m, t.tuple.local, t.tuple.remote);
+  return true;
+}
+
+bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, TcpFlags flags, uint16_t window) {
+  wire::TcpHeader h;
+  h.src_port = tuple.local_port;
+  h.dst_port = tuple.remote_port;
+  h.seq = seq;
+  h.ack = ack;
+  h.flags = flags;
+  h.window = window;
+  rte_mbuf* m = start_segment(env.pool, h);
+  if (!m) {
+    ++counters.tx_no_mbuf;
+    return false;
+  }
+  ++counters.tx_segments;
+  if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
+  env.output->send_segment(m, tuple.local, tuple.remote);
+  return true;
+}
+
+// RFC 9293 §3.10.7.1: the reset for a segment that has no connection. Never a reset for a reset.
+void ShardCore::send_reset_for(const FourTuple& tuple, const Segment& seg) {
+  if (seg.has(TcpFlags::rst)) return;
+  if (seg.has(TcpFlags::ack)) {
+    send_bare(tuple, seg.ack.value(), 0, TcpFlags::rst, 0);  // <SEQ=SEG.ACK><CTL=RST>
+  } else {
+    // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    send_bare(tuple, 0, (seg.seq + seg.seg_len()).value(), TcpFlags::rst | TcpFlags::ack, 0);
+  }
+}
+
+bool ShardCore::send_syn(Tcb& t, TimePoint now) {
+  const bool active = t.state == TcpState::syn_sent;
+  const TcpFlags flags = active ? TcpFlags::syn : (TcpFlags::syn | TcpFlags::ack);
+  if (!send_segment(t, t.iss, flags, 0, 0)) return false;
+  if (t.snd_nxt == t.iss) t.snd_nxt = t.iss + SeqLen(1);
+  t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+  if (!t.syn_retransmitted && !t.rtt_timing) {
+    t.rtt_timing = true;
+    t.rtt_seq = t.iss;
+    t.rtt_sent = now;
+  }
+  t.ack_now = false;
+  return true;
+}
+
+// A bare ACK carries SEQ = the highest sequence number sent (RFC 9293's SND.NXT; our snd_nxt may
+// have been pulled back by go-back-N). A lower one could fall below the peer's RCV.NXT, making
+// the ACK unacceptable there and its acknowledgment lost (Linux: tcp_acceptable_seq()).
+bool ShardCore::send_ack(Tcb& t) {
+  if (!send_segment(t, t.snd_max, TcpFlags::ack, 0, 0)) {
+    t.tx_retry_deadline = now_ + kClockGranularity;
+    return false;
+  }
+  t.ack_now = false;
+  return true;
+}
+
+// Zero-window probe, Linux style: an ACK with SEG.SEQ = SND.UNA - 1, which the receiver finds
+// unacceptable and answers with an ACK carrying its current window (RFC 9293 §3.8.6.1 requires
+// probing; it does not prescribe the probe's content). Consumes no sequence space.
+void ShardCore::send_window_probe(Tcb& t) {
+  ++counters.tx_window_probes;
+  send_segment(t, t.snd_una - SeqLen(1), TcpFlags::ack, 0, 0);
+}
+
+// Sends what the windows allow: new data, retransmissions after a go-back-N timeout, the FIN,
+// and a bare ACK if one is owed and nothing else carried it. `force` overrides SWS avoidance
+// (persist timer fired with a small non-zero window).
+void ShardCore::output(Tcb& t, TimePoint now, bool force) {
+  if (sends_data(t.state)) {
+    for (;;) {
+      const SeqNum end = t.data_end();
+      const uint32_t unsent = t.snd_nxt < end ? (end - t.snd_nxt).value() : 0;
+      const uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd());
+      const uint32_t in_flight = (t.snd_nxt - t.snd_una).value();
+      const uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+      // No data before our SYN is acknowledged (close() in SYN-RECEIVED may still send a FIN).
+      uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, uint32_t{t.snd_mss}});
+      const bool fin = t.fin_queued && !t.fin_acked() && t.snd_nxt + SeqLen(len) == t.fin_seq &&
+                       (len == unsent);
+      if (len == 0 && !fin) break;
+      const bool retransmission = t.snd_nxt < t.snd_max;
+      if (len > 0 && len < t.snd_mss && !force && !retransmission) {
+        // RFC 9293 §3.8.6.2.1 (sender SWS) with Nagle (§3.7.4): a short segment goes only if it
+        // empties the queue and Nagle allows it, or if it is at least half the largest window
+        // the peer offered. Nagle is Minshall's variant, as in Linux (tcp_minshall_check()):
+        // hold a short segment only while an earlier *short* segment is unacknowledged, so the
+        // tail of a bulk write is not delayed by a full RTT.
+        const bool empties_queue = len == unsent;
+        const bool nagle_ok = t.nodelay || t.fin_queued || t.snd_sml <= t.snd_una;
+        const bool half_window = t.max_snd_wnd > 0 && len >= t.max_snd_wnd / 2;
+        if (!((empties_queue && nagle_ok) || half_window)) break;
+      }
+      const uint32_t offset = (t.snd_nxt - t.snd_una).value() - (t.syn_unacked() ? 1u : 0u);
+      TcpFlags flags = TcpFlags::ack;
+      if (len > 0 && len == unsent) flags |= TcpFlags::psh;
+      if (fin) flags |= TcpFlags::fin;
+      if (!send_segment(t, t.snd_nxt, flags, offset, len)) {
+        t.tx_retry_deadline = now + kClockGranularity;  // survive mbuf exhaustion: retry soon
+        return;
+      }
+      if (!retransmission && !t.rtt_timing && len > 0) {
+        t.rtt_timing = true;  // one timed segment at a time (RFC 6298 §3, Karn)
+        t.rtt_seq = t.snd_nxt;
+        t.rtt_sent = now;
+      }
+      if (len > 0 && len < t.snd_mss) t.snd_sml = t.snd_nxt + SeqLen(len);
+      t.snd_nxt += SeqLen(len + (fin ? 1 : 0));
+      t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+      t.ack_now = false;
+      if (t.rexmit_deadline == kNever) restart_rexmit(t, now);  // RFC 6298 §5.1
+      if (fin) break;
+    }
+    // Data waits but nothing is in flight to bring an ACK: the persist timer probes the window
+    // (zero window) or overrides SWS avoidance (small window) so the connection cannot stall.
+    const bool waiting = t.snd_nxt < t.data_end() || (t.fin_queued && !t.fin_sent());
+    if (waiting && t.snd_una == t.snd_max && t.rexmit_deadline == kNever && t.persist_deadline == kNever) {
+      const Duration backoff = std::min<Duration>(t.rto * (1 << std::min<uint32_t>(t.persist_backoff, 16)), config.max_rto);
+      t.persist_deadline = now + backoff;
+    }
+  }
+  if (t.ack_now && t.state != TcpState::syn_sent) send_ack(t);
+}
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,218 @@
+// The receiver: segment text (seventh step), FIN (eighth step), reassembly, the zero-copy receive
+// queue and the advertised window with receiver-side SWS avoidance.
+#include <algorithm>
+#include <cassert>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+using wire::TcpFlags;
+
+namespace {
+
+constexpr uint32_t kScratchFin = 1;
+
+SeqNum ooo_seq(const rte_mbuf* m) { return SeqNum(mbuf_scratch_seq(m)); }
+SeqNum ooo_end(const rte_mbuf* m) { return ooo_seq(m) + SeqLen(m->data_len); }
+bool ooo_fin(const rte_mbuf* m) { return (mbuf_scratch_flags(m) & kScratchFin) != 0; }
+
+bool receiving_text(TcpState s) {
+  return s == TcpState::established || s == TcpState::fin_wait_1 || s == TcpState::fin_wait_2;
+}
+
+}  // namespace
+
+// Seventh: segment text (RFC 9293 §3.10.7.4). `seg` is trimmed to the window already.
+Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
+  if (seg.len == 0) return Verdict::proceed;
+  if (!receiving_text(t.state)) {
+    // CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN was received, nothing can follow it.
+    ++counters.drop_data_after_fin;
+    seg.payload.reset();
+    seg.len = 0;
+    return Verdict::proceed;
+  }
+  if (t.app_closed) {
+    // Nobody will read it: RFC 9293 §3.10.4 / RFC 1122 4.2.2.13 reset (Linux does the same for
+    // orphaned sockets in FIN-WAIT-1/2).
+    ++counters.drop_data_after_close;
+    reset_connection(t, CloseReason::aborted);
+    return Verdict::done;
+  }
+  t.ack_now = true;
+  if (seg.seq != t.rcv_nxt) {
+    queue_out_of_order(t, seg);
+    // RFC 5681 §4.2: an out-of-order segment gets an immediate (duplicate) ACK.
+    seg.flags = seg.flags & ~TcpFlags::fin;  // kept with the segment in the reassembly queue
+    return Verdict::proceed;
+  }
+  const bool fin = seg.has(TcpFlags::fin);
+  t.rcv_nxt += SeqLen(seg.len);
+  counters.rx_payload_bytes += seg.len;
+  queue_in_order(t, std::move(seg.payload));
+  raise(t, kEventReadable);
+  if (fin) return Verdict::proceed;  // the eighth step takes it; nothing may follow the FIN
+  if (pull_reassembly(t)) {
+    fin_arrived(t, now_);
+    seg.flags = seg.flags & ~TcpFlags::fin;
+    return t.zombie ? Verdict::done : Verdict::proceed;
+  }
+  return Verdict::proceed;
+}
+
+// Eighth: FIN (RFC 9293 §3.10.7.4).
+Verdict ShardCore::process_fin(Tcb& t, Segment& seg, TimePoint now) {
+  if (!seg.has(TcpFlags::fin)) return Verdict::proceed;
+  const SeqNum fin_at = seg.seq + SeqLen(seg.len);
+  if (fin_at == t.rcv_nxt && !t.fin_received) {
+    fin_arrived(t, now);
+    return t.zombie ? Verdict::done : Verdict::proceed;
+  }
+  if (fin_at > t.rcv_nxt && seg.len == 0 && receiving_text(t.state)) {
+    // A bare FIN beyond a hole: hold it in the reassembly queue as an empty segment.
+    queue_out_of_order(t, seg);
+    t.ack_now = true;
+  }
+  return Verdict::proceed;
+}
+
+void ShardCore::fin_arrived(Tcb& t, TimePoint now) {
+  t.rcv_nxt += SeqLen(1);
+  t.fin_received = true;
+  t.ack_now = true;
+  t.ooo.clear();  // nothing beyond the FIN can be real
+  raise(t, kEventPeerClosed);
+  switch (t.state) {
+    case TcpState::syn_received:
+    case TcpState::established:
+      set_state(t, TcpState::close_wait);
+      break;
+    case TcpState::fin_wait_1:
+      if (t.fin_acked()) enter_time_wait(t, now); else set_state(t, TcpState::closing);
+      break;
+    case TcpState::fin_wait_2:
+      enter_time_wait(t, now);
+      break;
+    default:
+      break;  // CLOSE-WAIT, CLOSING, LAST-ACK: remain
+  }
+}
+
+// Appends in-order text to the receive queue. Payloads up to kCoalesceMax that fit in the tail
+// mbuf are copied there: a peer trickling tiny segments then costs about one mbuf per mbuf-full
+// of bytes, not one per segment, while full-size segments stay zero-copy. Bound: two consecutive
+// queued mbufs hold more than min(kCoalesceMax, tail room) bytes, so the count stays within
+// about 2 * recv_buffer / kCoalesceMax. FIXME: a shard-wide receive memory budget (Linux
+// tcp_mem) would bound the pool use across connections.
+void ShardCore::queue_in_order(Tcb& t, MbufPtr m) {
+  if (!m || m->data_len == 0) return;
+  rte_mbuf* tail = t.rcv_buf.tail();
+  if (tail && m->data_len <= kCoalesceMax && m->data_len <= mbuf_tailroom(tail) && mbuf_writable(tail)) {
+    t.rcv_buf.append_to_tail(mbuf_span(m.get()));
+    ++counters.rx_coalesced;
+    return;
+  }
+  t.rcv_buf.push_back(m.release());
+}
+
+// Inserts an out-of-order segment into the sorted, disjoint reassembly queue, trimming whatever
+// overlaps data already held (old data wins, as in Linux). Bounded by max_ooo_segments.
+void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
+  if (t.ooo.count() >= config.max_ooo_segments) {
+    ++counters.drop_ooo_full;
+    return;
+  }
+  rte_mbuf* m = seg.payload.get();
+  if (!m) return;
+  SeqNum s = seg.seq;
+  uint32_t len = seg.len;
+  bool fin = seg.has(TcpFlags::fin);
+  rte_mbuf* prev = nullptr;
+  rte_mbuf* cur = t.ooo.head();
+  while (cur && ooo_end(cur) <= s) {
+    prev = cur;
+    cur = cur->next;
+  }
+  if (cur && ooo_seq(cur) <= s) {
+    const uint32_t overlap = (ooo_end(cur) - s).value();
+    if (overlap >= len) {
+      ++counters.drop_ooo_duplicate;
+      return;  // everything is held already (seg.payload frees it)
+    }
+    mbuf_trim_front(m, static_cast<uint16_t>(overlap));
+    s += SeqLen(overlap);
+    len -= overlap;
+    prev = cur;
+    cur = cur->next;
+  }
+  const SeqNum e = s + SeqLen(len);
+  while (cur && ooo_end(cur) <= e) {
+    rte_mbuf* next = cur->next;
+    t.ooo.erase_after(prev, cur);
+    rte_pktmbuf_free_seg(cur);
+    cur = next;
+  }
+  if (cur && ooo_seq(cur) < e) {
+    mbuf_trim_back(m, static_cast<uint16_t>((e - ooo_seq(cur)).value()));
+    len = m->data_len;
+    fin = false;
+  }
+  if (len == 0 && !fin) return;
+  mbuf_set_scratch(m, s.value(), fin ? kScratchFin : 0);
+  t.ooo.insert_after(prev, seg.payload.release());
+  ++counters.rx_out_of_order;
+}
+
+bool ShardCore::pull_reassembly(Tcb& t) {
+  while (!t.ooo.empty()) {
+    rte_mbuf* head = t.ooo.head();
+    if (ooo_seq(head) > t.rcv_nxt) break;
+    MbufPtr m(t.ooo.pop_front());
+    const bool fin = ooo_fin(m.get());
+    const SeqNum end = ooo_end(m.get());
+    if (end > t.rcv_nxt) {
+      mbuf_trim_front(m.get(), static_cast<uint16_t>((t.rcv_nxt - ooo_seq(m.get())).value()));
+      counters.rx_payload_bytes += m->data_len;
+      t.rcv_nxt = end;
+      queue_in_order(t, std::move(m));
+      raise(t, kEventReadable);
+    }
+    if (fin && end == t.rcv_nxt) return true;
+  }
+  return false;
+}
+
+// RFC 9293 §3.8.6.2.2 (RFC 1122 4.2.3.3): the right edge RCV.NXT + RCV.WND moves only when it can
+// move by at least min(recv_buffer / 2, MSS), and it never moves left (no window shrinking).
+uint32_t ShardCore::window_opening(const Tcb& t) const {
+  const uint32_t used = t.rcv_buf.bytes();
+  const uint32_t free_space = config.recv_buffer > used ? config.recv_buffer - used : 0;
+  const uint32_t wnd = std::min<uint32_t>(free_space, uint32_t{0xffff} << t.rcv_wscale);
+  const SeqNum edge = t.rcv_nxt + SeqLen(wnd);
+  if (!(edge > t.rcv_adv)) return 0;
+  const uint32_t grow = (edge - t.rcv_adv).value();
+  const uint32_t threshold = std::min<uint32_t>(config.recv_buffer / 2, config.mss);
+  return grow >= threshold ? grow : 0;
+}
+
+uint16_t ShardCore::advertise_window(Tcb& t) {
+  if (const uint32_t grow = window_opening(t)) t.rcv_adv += SeqLen(grow);
+  return static_cast<uint16_t>(std::min<uint32_t>(t.rcv_wnd() >> t.rcv_wscale, 0xffff));
+}
+
+// After the application read: tell the peer when the window opened enough to matter (the window
+// doubled or was below one MSS), as Linux's tcp_cleanup_rbuf() does.
+void ShardCore::maybe_window_update(Tcb& t) {
+  if (!receiving_text(t.state) || t.fin_received) return;
+  const uint32_t opening = window_opening(t);
+  if (opening == 0) return;
+  const uint32_t current = t.rcv_wnd();
+  if (current < config.mss || opening >= current) {
+    ++counters.tx_window_updates;
+    t.ack_now = true;
+    schedule(t);
+  }
+}
+
+}  // namespace dtcp::tcp

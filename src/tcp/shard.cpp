@@ -1,0 +1,501 @@
+// Pools, tables, listeners, active open, event delivery and TIME-WAIT records.
+#include <algorithm>
+#include <cassert>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+using wire::TcpFlags;
+
+namespace {
+
+void validate(const TcpConfig& c, const ShardEnv& env) {
+  auto fail = [](const std::string& what) { throw std::invalid_argument("tcp config: " + what); };
+  if (!env.pool) fail("ShardEnv.pool is null");
+  if (!env.output) fail("ShardEnv.output is null");
+  if (c.max_connections == 0) fail("max_connections must be at least 1");
+  if (c.max_listeners == 0) fail("max_listeners must be at least 1");
+  if (c.mss < 64) fail("mss must be at least 64, got " + std::to_string(c.mss));
+  if (c.min_rto.count() <= 0 || c.min_rto > c.max_rto)
+    fail("min_rto must be positive and not above max_rto");
+  if (c.initial_rto < c.min_rto || c.initial_rto > c.max_rto)
+    fail("initial_rto must lie between min_rto and max_rto");
+  if (c.msl.count() < 0) fail("msl must not be negative");
+  if (c.send_buffer == 0 || c.recv_buffer == 0) fail("send_buffer and recv_buffer must be positive");
+  if (c.ephemeral_port_min == 0 || c.ephemeral_port_min > c.ephemeral_port_max)
+    fail("ephemeral_port_min must be in 1..ephemeral_port_max");
+  if (rte_pktmbuf_data_room_size(env.pool) < RTE_PKTMBUF_HEADROOM + 64)
+    fail("mbuf pool data room too small for TCP segments");
+}
+
+}  // namespace
+
+const char* state_name(TcpState s) { return to_string(s); }
+
+ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
+    : config((validate(cfg, e), cfg)),
+      env(e),
+      keys_(e.secret_seed ^ (uint64_t{e.shard_id} << 48)),
+      tcbs_(new Tcb[cfg.max_connections]),
+      table_(cfg.max_connections, keys_),
+      tw_records_(new TimeWaitRecord[std::max<uint32_t>(cfg.max_time_wait, 1)]),
+      tw_table_(std::max<uint32_t>(cfg.max_time_wait, 1), keys_),
+      wheel_(tick_floor(now)),
+      now_(now),
+      challenge_window_start_(now) {
+  free_tcbs_.reserve(cfg.max_connections);
+  for (uint32_t i = cfg.max_connections; i-- > 0;) free_tcbs_.push_back(&tcbs_[i]);
+  free_tw_.reserve(cfg.max_time_wait);
+  for (uint32_t i = cfg.max_time_wait; i-- > 0;) free_tw_.push_back(&tw_records_[i]);
+  listeners_.reserve(cfg.max_listeners);
+}
+
+ShardCore::~ShardCore() {
+  // No callbacks, nothing sent: just give every mbuf back and unlink every hook.
+  pending_.clear();
+  reap_.clear();
+  for (uint32_t i = 0; i < config.max_connections; ++i) {
+    Tcb& t = tcbs_[i];
+    if (t.table_hook.is_linked()) table_.erase(t);
+    t.timer.cancel();
+    t.snd_buf.clear();
+    t.rcv_buf.clear();
+    t.ooo.clear();
+  }
+  tw_expiry_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// TCB pool and events
+
+Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
+  if (free_tcbs_.empty()) return nullptr;
+  Tcb* t = free_tcbs_.back();
+  free_tcbs_.pop_back();
+  t->~Tcb();
+  new (t) Tcb();
+  t->core = this;
+  t->tuple = tuple;
+  t->rto = config.initial_rto;
+  t->snd_mss = kDefaultMss;
+  (void)now;
+  return t;
+}
+
+void ShardCore::release_tcb(Tcb& t) {
+  assert(!t.table_hook.is_linked() && !t.pending_hook.is_linked());
+  t.timer.cancel();
+  t.snd_buf.clear();
+  t.rcv_buf.clear();
+  t.ooo.clear();
+  ++counters.conn_closed;
+  free_tcbs_.push_back(&t);
+}
+
+void ShardCore::schedule(Tcb& t) {
+  if (!t.pending_hook.is_linked()) pending_.push_back(t);
+}
+
+void ShardCore::drain() {
+  while (!pending_.empty()) {
+    Tcb& t = pending_.front();
+    pending_.pop_front();
+    if (t.events) deliver_events(t);
+    if (!t.zombie) {
+      output(t, now_);
+      update_timer(t);
+    }
+    if (t.zombie && !t.pending_hook.is_linked()) reap_.push_back(t);
+  }
+  while (!reap_.empty()) {
+    Tcb& t = reap_.front();
+    reap_.pop_front();
+    release_tcb(t);
+  }
+}
+
+// Callbacks in a fixed order; after each one the application may have closed the connection
+// (handler cleared), which ends delivery.
+void ShardCore::deliver_events(Tcb& t) {
+  const uint8_t ev = t.events;
+  t.events = 0;
+  if (ev & kEventAccept) {
+    Listener* l = t.accept_from;
+    t.accept_from = nullptr;
+    ConnectionHandler* h = (l && l->active && !t.zombie) ? l->handler->on_accept(t) : nullptr;
+    if (!h) {
+      if (!t.zombie) {
+        ++counters.conn_accept_refused;
+        reset_connection(t, CloseReason::aborted);
+      }
+      return;
+    }
+    if (t.zombie && t.app_closed) return;  // closed from inside on_accept
+    if (!t.app_closed) t.handler = h;
+  }
+  if ((ev & kEventConnected) && t.handler) t.handler->on_connected(t);
+  if ((ev & kEventReadable) && t.handler && t.rcv_buf.bytes() > 0) t.handler->on_readable(t);
+  if ((ev & kEventPeerClosed) && t.handler) t.handler->on_peer_closed(t);
+  if ((ev & kEventWritable) && t.handler && !t.zombie) t.handler->on_writable(t);
+  if ((ev & kEventClosed) && t.handler) {
+    ConnectionHandler* h = t.handler;
+    t.handler = nullptr;
+    h->on_closed(t, t.close_reason);
+  }
+}
+
+void ShardCore::set_state(Tcb& t, TcpState next) {
+  // The one place state changes: a tracer hooks in here (old -> new).
+  if (next == TcpState::established && t.state != TcpState::established) ++counters.conn_established;
+  t.state = next;
+}
+
+void ShardCore::close_connection(Tcb& t, CloseReason reason) {
+  if (t.zombie) return;
+  if (t.table_hook.is_linked()) table_.erase(t);
+  t.timer.cancel();
+  t.rexmit_deadline = t.persist_deadline = t.fin_wait_2_deadline = t.tx_retry_deadline = kNever;
+  t.snd_buf.clear();
+  t.ooo.clear();
+  // After a normal close the bytes already received stay readable until on_closed() returns.
+  if (reason != CloseReason::normal) t.rcv_buf.clear();
+  if (t.listener) {
+    --t.listener->syn_received;
+    t.listener = nullptr;
+  }
+  set_state(t, TcpState::closed);
+  t.zombie = true;
+  t.close_reason = reason;
+  if (t.handler) t.events |= kEventClosed;
+  schedule(t);
+}
+
+void ShardCore::reset_connection(Tcb& t, CloseReason reason) {
+  if (t.zombie) return;
+  // RFC 9293 §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST> unless in SYN-SENT. (Linux sends RST|ACK;
+  // both are accepted since the receiver only checks SEG.SEQ against RCV.NXT.)
+  if (t.state != TcpState::syn_sent && t.state != TcpState::closed)
+    send_bare(t.tuple, t.snd_max.value(), 0, TcpFlags::rst, 0);
+  if (reason == CloseReason::aborted) ++counters.conn_aborted;
+  close_connection(t, reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listeners and active open
+
+Listener* ShardCore::find_listener(uint16_t port) {
+  for (Listener& l : listeners_)
+    if (l.active && l.port == port) return &l;
+  return nullptr;
+}
+
+ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
+  if (port == 0) return {ListenError::invalid_port};
+  if (find_listener(port)) return {ListenError::port_in_use};
+  Listener* slot = nullptr;
+  for (Listener& l : listeners_)
+    if (!l.active && l.syn_received == 0) slot = &l;
+  if (!slot) {
+    if (listeners_.size() >= config.max_listeners) return {ListenError::too_many_listeners};
+    slot = &listeners_.emplace_back();  // within the reserved capacity: pointers stay valid
+  }
+  *slot = Listener{port, true, &handler, options.syn_backlog ? options.syn_backlog : config.syn_backlog, 0,
+                   options.nodelay};
+  return {};
+}
+
+void ShardCore::unlisten(uint16_t port) {
+  Entry entry(*this);
+  Listener* l = find_listener(port);
+  if (!l) return;
+  l->active = false;
+  // Connections not yet accepted are reset (as Linux does when a listener closes).
+  for (uint32_t i = 0; i < config.max_connections; ++i) {
+    Tcb& t = tcbs_[i];
+    if (!t.zombie && t.core && (t.listener == l || t.accept_from == l)) {
+      t.accept_from = nullptr;
+      reset_connection(t, CloseReason::aborted);
+    }
+  }
+}
+
+bool ShardCore::tuple_in_use(const FourTuple& t) const {
+  return table_.contains(t) || tw_table_.contains(t);
+}
+
+// RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination plus a counter, walk
+// the range, skip 4-tuples in use (TIME-WAIT included) and ports the stack vetoes.
+uint16_t ShardCore::pick_ephemeral_port(wire::Ipv4Addr remote, uint16_t remote_port) {
+  const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
+  const uint32_t offset = keys_.port_offset(env.local_addr, remote, remote_port) + port_counter_;
+  for (uint32_t i = 0; i < range; ++i) {
+    const auto port = static_cast<uint16_t>(config.ephemeral_port_min + (offset + i) % range);
+    const FourTuple t{env.local_addr, remote, port, remote_port};
+    if (tuple_in_use(t) || find_listener(port)) continue;
+    if (env.port_filter && !env.port_filter(env.port_filter_ctx, env.local_addr, port, remote, remote_port)) continue;
+    port_counter_ += i + 1;
+    return port;
+  }
+  return 0;
+}
+
+ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+                                 const ConnectOptions& options, TimePoint now) {
+  Entry entry(*this);
+  now_ = now;
+  if (dst.is_unspecified() || dst.is_broadcast() || dst.is_multicast() || dst_port == 0)
+    return {ConnectError::invalid_address};
+  uint16_t port = options.local_port;
+  if (port == 0) {
+    port = pick_ephemeral_port(dst, dst_port);
+    if (port == 0) return {ConnectError::no_ephemeral_port};
+  }
+  const FourTuple tuple{env.local_addr, dst, port, dst_port};
+  if (tuple_in_use(tuple)) return {ConnectError::address_in_use};
+  Tcb* t = alloc_tcb(tuple, now);
+  if (!t) return {ConnectError::no_connection};
+  t->handler = &handler;
+  t->user_data = options.user_data;
+  t->nodelay = options.nodelay;
+  t->iss = SeqNum(keys_.isn(tuple, now));
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->iss;
+  set_state(*t, TcpState::syn_sent);
+  if (!send_syn(*t, now)) {
+    set_state(*t, TcpState::closed);
+    free_tcbs_.push_back(t);
+    return {ConnectError::no_mbuf};
+  }
+  table_.insert(*t);
+  restart_rexmit(*t, now);
+  schedule(*t);
+  ++counters.conn_active_opens;
+  return {ConnectError::ok, t};
+}
+
+// ---------------------------------------------------------------------------------------------
+// TIME-WAIT
+
+void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
+  // The ACK of the peer's FIN goes out before the TCB disappears.
+  if (t.ack_now) send_ack(t);
+  set_state(t, TcpState::time_wait);
+  const FourTuple tuple = t.tuple;
+  const SeqNum snd_nxt = t.snd_max;
+  const SeqNum rcv_nxt = t.rcv_nxt;
+  const auto window = static_cast<uint16_t>(std::min<uint32_t>(t.rcv_wnd() >> t.rcv_wscale, 0xffff));
+  const bool has_ts = t.ts_ok;
+  const uint32_t ts_recent = t.ts_recent;
+  close_connection(t, CloseReason::normal);
+  if (free_tw_.empty()) {
+    ++counters.time_wait_overflow;
+    return;
+  }
+  TimeWaitRecord* tw = free_tw_.back();
+  free_tw_.pop_back();
+  tw->tuple = tuple;
+  tw->snd_nxt = snd_nxt;
+  tw->rcv_nxt = rcv_nxt;
+  tw->rcv_wnd = window;
+  tw->has_ts = has_ts;
+  tw->ts_recent = ts_recent;
+  tw->deadline = now + 2 * config.msl;
+  tw_table_.insert(*tw);
+  tw_expiry_.push_back(*tw);
+  ++counters.time_wait_entered;
+}
+
+void ShardCore::free_time_wait(TimeWaitRecord& tw) {
+  tw_table_.erase(tw);
+  tw_expiry_.erase(tw_expiry_.iterator_to(tw));
+  free_tw_.push_back(&tw);
+}
+
+void ShardCore::expire_time_wait(TimePoint now) {
+  while (!tw_expiry_.empty() && tw_expiry_.front().deadline <= now) {
+    free_time_wait(tw_expiry_.front());
+    ++counters.time_wait_expired;
+  }
+}
+
+// RFC 9293 §3.10.7.4 for TIME-WAIT, on the compact record.
+void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now) {
+  if (seg.has(TcpFlags::rst)) {
+    // RFC 1337 (TIME-WAIT assassination): ignore RST in TIME-WAIT. Linux, by default
+    // (tcp_rfc1337 = 0), closes the TIME-WAIT instead.
+    ++counters.drop_time_wait_rst;
+    return;
+  }
+  if (seg.has(TcpFlags::syn) && !seg.has(TcpFlags::ack)) {
+    // RFC 9293 §3.10.7.4 / RFC 1122 4.2.2.13: a SYN may reopen the connection if its ISN is above
+    // the old RCV.NXT; with timestamps, RFC 6191 lets a newer timestamp decide.
+    const bool newer_ts = tw.has_ts && seg.options.timestamps &&
+                          static_cast<int32_t>(seg.options.timestamps->tsval - tw.ts_recent) > 0;
+    Listener* l = find_listener(tuple.local_port);
+    if (l && (seg.seq > tw.rcv_nxt || newer_ts)) {
+      const SeqNum old_snd_nxt = tw.snd_nxt;
+      free_time_wait(tw);
+      ++counters.time_wait_reused;
+      listen_segment_arrives(*l, tuple, seg, now, &old_snd_nxt);
+      return;
+    }
+  }
+  ++counters.drop_time_wait_segment;
+  if (seg.has(TcpFlags::syn)) {
+    // Old duplicate SYN: challenge ACK (RFC 5961 §4.2), rate-limited.
+    if (!challenge_ack_allowed(now)) return;
+    ++counters.tx_challenge_ack;
+  } else if (seg.has(TcpFlags::fin)) {
+    // "The only thing that can arrive in this state is a retransmission of the remote FIN.
+    // Acknowledge it, and restart the 2 MSL timeout."
+    tw.deadline = now + 2 * config.msl;
+    tw_expiry_.erase(tw_expiry_.iterator_to(tw));
+    tw_expiry_.push_back(tw);
+  } else if (seg.seq == tw.rcv_nxt && seg.len == 0) {
+    return;  // an acceptable bare ACK: nothing to answer (never ACK an ACK)
+  }
+  send_bare(tuple, tw.snd_nxt.value(), tw.rcv_nxt.value(), TcpFlags::ack, tw.rcv_wnd);
+}
+
+void ShardCore::abort_all() {
+  Entry entry(*this);
+  for (uint32_t i = 0; i < config.max_connections; ++i) {
+    Tcb& t = tcbs_[i];
+    if (t.table_hook.is_linked()) reset_connection(t, CloseReason::aborted);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observability
+
+void ShardCore::for_each_connection(void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
+  table_.for_each([&](const Tcb& t) {
+    ConnectionInfo info;
+    info.local = t.tuple.local_endpoint();
+    info.remote = t.tuple.remote_endpoint();
+    info.state = t.state;
+    info.state_name = to_string(t.state);
+    info.snd_una = t.snd_una.value();
+    info.snd_nxt = t.snd_nxt.value();
+    info.rcv_nxt = t.rcv_nxt.value();
+    info.snd_wnd = t.snd_wnd;
+    info.rcv_wnd = t.rcv_wnd();
+    info.cwnd = t.cc.cwnd();
+    info.ssthresh = t.cc.ssthresh();
+    info.send_queued = t.snd_buf.bytes();
+    info.recv_queued = t.rcv_buf.bytes();
+    info.ooo_segments = t.ooo.count();
+    info.srtt = t.srtt;
+    info.rto = t.rto;
+    fn(ctx, info);
+  });
+  tw_table_.for_each([&](const TimeWaitRecord& tw) {
+    ConnectionInfo info;
+    info.local = tw.tuple.local_endpoint();
+    info.remote = tw.tuple.remote_endpoint();
+    info.state = TcpState::time_wait;
+    info.state_name = to_string(TcpState::time_wait);
+    info.time_wait_record = true;
+    info.snd_una = info.snd_nxt = tw.snd_nxt.value();
+    info.rcv_nxt = tw.rcv_nxt.value();
+    fn(ctx, info);
+  });
+}
+
+TimePoint ShardCore::next_deadline() const {
+  TimePoint next = kNever;
+  if (auto hint = wheel_.next_expiry_hint())
+    next = TimePoint(Duration(static_cast<int64_t>(*hint) * kMicrosPerTick));
+  if (!tw_expiry_.empty()) next = std::min(next, tw_expiry_.front().deadline);
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shard: the stack-facing wrapper
+
+Shard::Shard(const TcpConfig& config, const ShardEnv& env, TimePoint now)
+    : core_(std::make_unique<ShardCore>(config, env, now)) {}
+Shard::~Shard() = default;
+void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) { core_->input(m, src, dst, now); }
+void Shard::advance(TimePoint now) { core_->advance(now); }
+ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
+  return core_->listen(port, handler, options);
+}
+void Shard::unlisten(uint16_t port) { core_->unlisten(port); }
+ConnectResult Shard::connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+                             const ConnectOptions& options, TimePoint now) {
+  return core_->connect(dst, dst_port, handler, options, now);
+}
+void Shard::abort_all() { core_->abort_all(); }
+const TcpCounters& Shard::counters() const { return core_->counters; }
+size_t Shard::connections_in_use() const { return core_->config.max_connections - core_->free_tcbs_.size(); }
+size_t Shard::connection_capacity() const { return core_->config.max_connections; }
+size_t Shard::time_wait_count() const { return core_->tw_table_.size(); }
+TimePoint Shard::next_deadline() const { return core_->next_deadline(); }
+void Shard::for_each_connection_impl(void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
+  core_->for_each_connection(fn, ctx);
+}
+
+}  // namespace dtcp::tcp
+
+// The public names live in namespace dtcp.
+namespace dtcp {
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+const char* to_string(TcpState s) {
+  switch (s) {
+    case TcpState::closed: return "CLOSED";
+    case TcpState::listen: return "LISTEN";
+    case TcpState::syn_sent: return "SYN-SENT";
+    case TcpState::syn_received: return "SYN-RECEIVED";
+    case TcpState::established: return "ESTABLISHED";
+    case TcpState::fin_wait_1: return "FIN-WAIT-1";
+    case TcpState::fin_wait_2: return "FIN-WAIT-2";
+    case TcpState::close_wait: return "CLOSE-WAIT";
+    case TcpState::closing: return "CLOSING";
+    case TcpState::last_ack: return "LAST-ACK";
+    case TcpState::time_wait: return "TIME-WAIT";
+  }
+  return "?";
+}
+
+const char* to_string(CloseReason r) {
+  switch (r) {
+    case CloseReason::normal: return "normal";
+    case CloseReason::reset_by_peer: return "reset_by_peer";
+    case CloseReason::refused: return "refused";
+    case CloseReason::timed_out: return "timed_out";
+    case CloseReason::aborted: return "aborted";
+    case CloseReason::no_memory: return "no_memory";
+  }
+  return "?";
+}
+
+const char* to_string(ListenError e) {
+  switch (e) {
+    case ListenError::ok: return "ok";
+    case ListenError::port_in_use: return "port_in_use";
+    case ListenError::invalid_port: return "invalid_port";
+    case ListenError::too_many_listeners: return "too_many_listeners";
+  }
+  return "?";
+}
+
+const char* to_string(ConnectError e) {
+  switch (e) {
+    case ConnectError::ok: return "ok";
+    case ConnectError::invalid_address: return "invalid_address";
+    case ConnectError::no_ephemeral_port: return "no_ephemeral_port";
+    case ConnectError::address_in_use: return "address_in_use";
+    case ConnectError::no_connection: return "no_connection";
+    case ConnectError::no_mbuf: return "no_mbuf";
+  }
+  return "?";
+}
+
+}  // namespace dtcp

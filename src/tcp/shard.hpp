@@ -1,0 +1,114 @@
+// The TCP layer of one lcore: every connection, listener and TIME-WAIT record of a shard, and the
+// entry points the lcore loop calls. Single-threaded: every call is made on the owning lcore.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+
+#include "base/time.hpp"
+#include "dtcp/tcp.hpp"
+#include "tcp/counters.hpp"
+#include "wire/addr.hpp"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace dtcp::tcp {
+
+// Where the shard sends segments. `m` starts at the TCP header, pkt_len is the whole segment
+// (header + payload, possibly chained), the checksum field is 0, m->l4_len is the header length
+// and the headroom is at least 64 bytes (the pool's RTE_PKTMBUF_HEADROOM, 128 by default). The
+// implementation fills the checksum, prepends IPv4/Ethernet, resolves ARP and transmits or counts
+// a drop. Ownership passes.
+class SegmentOutput {
+ public:
+  virtual ~SegmentOutput() = default;
+  virtual void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) = 0;
+};
+
+// Optional veto on ephemeral ports, e.g. to pick a source port whose RSS hash lands on this
+// shard's queue (as Seastar's connect() does). Return true if the port may be used.
+using PortFilter = bool (*)(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
+                            uint16_t remote_port);
+
+struct ShardEnv {
+  rte_mempool* pool = nullptr;        // segments are built from it (headroom >= 64)
+  SegmentOutput* output = nullptr;
+  wire::Ipv4Addr local_addr;
+  uint32_t shard_id = 0;
+  uint64_t secret_seed = 0;           // keys ISNs (RFC 6528) and port selection; random in production
+  PortFilter port_filter = nullptr;   // nullptr = every port in the range is fine
+  void* port_filter_ctx = nullptr;
+};
+
+// A snapshot of one connection or TIME-WAIT record, for the counters printer.
+struct ConnectionInfo {
+  Endpoint local, remote;
+  TcpState state = TcpState::closed;
+  const char* state_name = "";
+  bool time_wait_record = false;  // from the compact TIME-WAIT table (no buffers, no windows)
+  uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
+  uint32_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0;
+  uint32_t send_queued = 0, recv_queued = 0, ooo_segments = 0;
+  Duration srtt{0}, rto{0};
+};
+
+class ShardCore;
+
+class Shard {
+ public:
+  // Preallocates every TCB, TIME-WAIT record, the tables and the timer wheel. May throw
+  // std::invalid_argument naming a bad config field (setup path only).
+  Shard(const TcpConfig& config, const ShardEnv& env, TimePoint now);
+  // Frees every mbuf and connection it holds, without callbacks and without sending anything.
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // One received segment. `m`: single-segment mbuf whose data starts at the TCP header, pkt_len
+  // trimmed to the segment, checksum already verified, dst is (one of) our address(es). The shard
+  // owns `m` afterwards (queues it zero-copy or frees it). Handler callbacks run inside.
+  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  // Runs expired timers (retransmission, persist, FIN-WAIT-2, TIME-WAIT); call once per loop
+  // iteration with a non-decreasing `now`.
+  void advance(TimePoint now);
+
+  ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options = {});
+  // Stops accepting on `port`; connections still in SYN-RECEIVED are reset. Established
+  // connections are not affected.
+  void unlisten(uint16_t port);
+  // Active open: sends a SYN now. On success the connection is in SYN-SENT; on_connected() or
+  // on_closed(refused / timed_out) follows.
+  ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+                        const ConnectOptions& options, TimePoint now);
+
+  // Resets every connection (RST to the peer, on_closed(aborted) to attached handlers), e.g. when
+  // the stack stops. TIME-WAIT records stay until they expire or the shard is destroyed.
+  void abort_all();
+
+  const TcpCounters& counters() const;
+  // Calls fn(const ConnectionInfo&) for every live connection, then every TIME-WAIT record.
+  template <class Fn>
+  void for_each_connection(Fn&& fn) const {
+    using F = std::remove_reference_t<Fn>;
+    for_each_connection_impl([](void* ctx, const ConnectionInfo& info) { (*static_cast<F*>(ctx))(info); },
+                             const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+  size_t connections_in_use() const;
+  size_t connection_capacity() const;
+  size_t time_wait_count() const;
+  // Earliest time advance() has work to do, or TimePoint::max() when nothing is pending; lets
+  // the lcore loop sleep when idle. A lower bound (1 ms tick).
+  TimePoint next_deadline() const;
+
+  ShardCore& core() { return *core_; }
+
+ private:
+  void for_each_connection_impl(void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+
+  std::unique_ptr<ShardCore> core_;
+};
+
+}  // namespace dtcp::tcp

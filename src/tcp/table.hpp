@@ -1,0 +1,71 @@
+// Per-shard hash tables keyed by 4-tuple: Boost.Intrusive unordered_set with the hook inside the
+// element (TCB or TIME-WAIT record) and a bucket array sized once at construction, so neither
+// insert nor lookup allocates.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <memory>
+
+#include <boost/intrusive/unordered_set.hpp>
+
+#include "tcp/isn.hpp"
+#include "tcp/tuple.hpp"
+
+namespace dtcp::tcp {
+
+template <class T>
+class TupleTable {
+ public:
+  // `capacity`: how many elements the table may hold; buckets are the next power of two.
+  TupleTable(size_t capacity, const SecretKeys& keys)
+      : bucket_count_(std::bit_ceil(std::max<size_t>(capacity, 16))),
+        buckets_(new BucketType[bucket_count_]),
+        set_(typename Set::bucket_traits(buckets_.get(), bucket_count_), Hash{&keys}, Equal{}),
+        keys_(&keys) {}
+  ~TupleTable() { set_.clear(); }
+
+  T* find(const FourTuple& t) {
+    auto it = set_.find(t, KeyHash{keys_}, KeyEqual{});
+    return it == set_.end() ? nullptr : &*it;
+  }
+  bool contains(const FourTuple& t) const {
+    return set_.find(t, KeyHash{keys_}, KeyEqual{}) != set_.end();
+  }
+  void insert(T& e) { set_.insert(e); }
+  void erase(T& e) { set_.erase(set_.iterator_to(e)); }
+  size_t size() const { return set_.size(); }
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (const T& e : set_) fn(e);
+  }
+
+ private:
+  struct Hash {
+    const SecretKeys* keys;
+    size_t operator()(const T& e) const { return keys->table_hash(e.tuple); }
+  };
+  struct Equal {
+    bool operator()(const T& a, const T& b) const { return a.tuple == b.tuple; }
+  };
+  struct KeyHash {
+    const SecretKeys* keys;
+    size_t operator()(const FourTuple& t) const { return keys->table_hash(t); }
+  };
+  struct KeyEqual {
+    bool operator()(const FourTuple& t, const T& e) const { return t == e.tuple; }
+    bool operator()(const T& e, const FourTuple& t) const { return t == e.tuple; }
+  };
+  using Set = boost::intrusive::unordered_set<
+      T, boost::intrusive::member_hook<T, decltype(T::table_hook), &T::table_hook>,
+      boost::intrusive::hash<Hash>, boost::intrusive::equal<Equal>, boost::intrusive::power_2_buckets<true>,
+      boost::intrusive::constant_time_size<true>>;
+  using BucketType = typename Set::bucket_type;
+
+  size_t bucket_count_;
+  std::unique_ptr<BucketType[]> buckets_;
+  Set set_;
+  const SecretKeys* keys_;
+};
+
+}  // namespace dtcp::tcp

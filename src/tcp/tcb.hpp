@@ -1,0 +1,137 @@
+// The transmission control block (RFC 9293 §3.3.1), one per connection, preallocated in the
+// shard's pool. Field names follow the RFC (snd.una -> snd_una, ...). Tcb derives from the public
+// Connection, which has no state of its own beyond user_data, so API calls are static_casts.
+#pragma once
+
+#include <cstdint>
+
+#include <boost/intrusive/list_hook.hpp>
+#include <boost/intrusive/unordered_set_hook.hpp>
+
+#include "base/seq.hpp"
+#include "base/time.hpp"
+#include "base/timer_wheel.hpp"
+#include "dtcp/tcp.hpp"
+#include "tcp/congestion.hpp"
+#include "tcp/mbuf.hpp"
+#include "tcp/tuple.hpp"
+
+namespace dtcp::tcp {
+
+class ShardCore;
+struct Listener;
+
+inline constexpr TimePoint kNever = TimePoint::max();
+
+// Events the state machine raises for the application; delivered by ShardCore::drain() after the
+// segment or timer has been fully processed, so callbacks always see a consistent TCB.
+enum Event : uint8_t {
+  kEventAccept = 1 << 0,
+  kEventConnected = 1 << 1,
+  kEventReadable = 1 << 2,
+  kEventPeerClosed = 1 << 3,
+  kEventWritable = 1 << 4,
+  kEventClosed = 1 << 5,
+};
+
+struct Tcb final : Connection {
+  Tcb() = default;
+
+  // ---- identity, state ----
+  ShardCore* core = nullptr;
+  FourTuple tuple;
+  TcpState state = TcpState::closed;
+  bool passive = false;  // created by a listener (SYN-RECEIVED -> LISTEN rules of RFC 9293)
+  Listener* listener = nullptr;     // set while counted in the listener's SYN backlog
+  Listener* accept_from = nullptr;  // passive: whose on_accept() announces it
+  ConnectionHandler* handler = nullptr;  // nullptr: not accepted yet, or detached by close()/abort()
+
+  // ---- send sequence space (RFC 9293 §3.3.1) ----
+  SeqNum iss;
+  SeqNum snd_una;
+  SeqNum snd_nxt;
+  SeqNum snd_max;  // highest sequence number sent + 1 (snd_nxt drops back on go-back-N)
+  uint32_t snd_wnd = 0;
+  uint32_t max_snd_wnd = 0;  // largest window the peer offered (RFC 5961 §5.2, SWS avoidance)
+  SeqNum snd_wl1;
+  SeqNum snd_wl2;
+  uint16_t snd_mss = 536;  // effective send MSS (RFC 9293 §3.7.1, RFC 6691)
+  bool fin_queued = false;  // the application shut the write side; FIN goes at fin_seq
+  SeqNum fin_seq;           // sequence number of our FIN (valid when fin_queued)
+  bool nodelay = false;
+  SeqNum snd_sml;  // end of the last segment shorter than snd_mss (Minshall's Nagle variant)
+
+  // ---- receive sequence space ----
+  SeqNum irs;
+  SeqNum rcv_nxt;
+  SeqNum rcv_adv;  // right edge of the window we last advertised (never moves left)
+  bool fin_received = false;
+
+  // ---- negotiated options (next issue: window scale, timestamps, SACK) ----
+  uint8_t snd_wscale = 0;  // shift applied to windows the peer sends (0 until RFC 7323 is done)
+  uint8_t rcv_wscale = 0;  // shift applied to windows we send
+  bool ts_ok = false;
+  uint32_t ts_recent = 0;
+  bool sack_ok = false;
+
+  // ---- application side ----
+  bool app_closed = false;     // close() called: no reads any more, data arriving => RST
+  bool want_writable = false;  // a send did not fit; raise kEventWritable when space frees
+  uint8_t events = 0;          // pending Event bits
+  CloseReason close_reason = CloseReason::normal;
+  bool zombie = false;  // closed; memory returns to the pool after the current drain
+
+  // ---- buffers ----
+  MbufQueue snd_buf;  // data from snd_una (after the SYN) to the end of what the app queued
+  MbufQueue rcv_buf;  // in-order data not yet read
+  MbufQueue ooo;      // out-of-order segments, sorted, disjoint (seq in mbuf scratch)
+
+  // ---- retransmission (RFC 6298) ----
+  Duration srtt{0};
+  Duration rttvar{0};
+  Duration rto{0};
+  bool have_rtt = false;
+  bool rtt_timing = false;  // a segment is being timed (one at a time, Karn's rule)
+  SeqNum rtt_seq;           // ... the one starting here
+  TimePoint rtt_sent;
+  uint32_t retries = 0;          // consecutive timeouts of the oldest unacknowledged segment
+  bool syn_retransmitted = false;  // RFC 6298 §5.7
+  uint32_t persist_backoff = 0;
+  bool ack_now = false;  // an ACK must go out (with data if any)
+
+  RenoCongestion cc;
+
+  // ---- timers: deadlines as fields, one wheel entry armed for the earliest ----
+  TimePoint rexmit_deadline = kNever;
+  TimePoint persist_deadline = kNever;     // zero-window probe / SWS override
+  TimePoint fin_wait_2_deadline = kNever;
+  TimePoint tx_retry_deadline = kNever;    // retry after mbuf exhaustion
+  TimePoint keepalive_deadline = kNever;   // lazily re-armed from last_rx (see timers.cpp)
+  // FIXME: delayed ACK (RFC 9293 §3.8.6.3); ACKs go out at once for now.
+
+  // ---- keep-alive ----
+  Duration keepalive_idle{0};  // 0 = off
+  Duration keepalive_interval{0};
+  uint32_t keepalive_probes = 0;
+  uint32_t keepalive_sent = 0;  // unanswered probes
+  TimePoint last_rx;            // last acceptable ACK from the peer
+  TimerEntry timer;
+
+  // ---- intrusive hooks ----
+  boost::intrusive::unordered_set_member_hook<> table_hook;
+  boost::intrusive::list_member_hook<> pending_hook;  // drain() / reap lists
+
+  bool synchronized() const { return state != TcpState::syn_sent && state != TcpState::syn_received; }
+  // SYN not yet acknowledged: it occupies snd_una.
+  bool syn_unacked() const { return snd_una == iss; }
+  // Sequence number after the last byte the application queued.
+  SeqNum data_end() const { return snd_una + SeqLen((syn_unacked() ? 1u : 0u) + snd_buf.bytes()); }
+  bool fin_sent() const { return fin_queued && snd_max > fin_seq; }
+  bool fin_acked() const { return fin_queued && snd_una > fin_seq; }
+  uint32_t rcv_wnd() const { return rcv_adv > rcv_nxt ? (rcv_adv - rcv_nxt).value() : 0; }
+  uint32_t flight_size() const { return (snd_max - snd_una).value(); }
+};
+
+const char* state_name(TcpState s);
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,137 @@
+// Timers: each TCB keeps its deadlines as fields and arms one wheel entry for the earliest. When
+// the entry fires, every deadline is re-checked against `now`; a deadline that moved later (or
+// was cleared) since the entry was armed is simply re-armed by update_timer() (gVisor/FreeBSD
+// style: cancel lazily, verify on expiry).
+#include <algorithm>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+void ShardCore::update_timer(Tcb& t) {
+  const TimePoint earliest = std::min(
+      {t.rexmit_deadline, t.persist_deadline, t.fin_wait_2_deadline, t.tx_retry_deadline, t.keepalive_deadline});
+  if (earliest == kNever) {
+    t.timer.cancel();
+    return;
+  }
+  const Tick tick = tick_ceil(earliest);  // never early: fires once now >= earliest
+  if (!t.timer.armed() || t.timer.expiry != tick) wheel_.arm(t.timer, tick);
+}
+
+// Called from the wheel; must not re-arm (drain() does that once the wheel is done).
+void ShardCore::on_timer(Tcb& t, TimePoint now) {
+  if (t.zombie) return;
+  if (t.tx_retry_deadline <= now) t.tx_retry_deadline = kNever;  // drain()'s output() retries
+  if (t.rexmit_deadline <= now) on_rexmit_timeout(t, now);
+  if (!t.zombie && t.persist_deadline <= now) on_persist_timeout(t, now);
+  if (!t.zombie && t.fin_wait_2_deadline <= now) {
+    t.fin_wait_2_deadline = kNever;
+    if (t.state == TcpState::fin_wait_2) {
+      // Linux (tcp_fin_timeout on an orphan) resets the peer too, so it leaves CLOSE-WAIT.
+      ++counters.conn_fin_wait_2_timeout;
+      reset_connection(t, CloseReason::timed_out);
+    }
+  }
+  if (!t.zombie && t.keepalive_deadline <= now) on_keepalive_timeout(t, now);
+  if (!t.zombie) schedule(t);
+}
+
+// Keep-alive: the deadline is not moved on every segment (that would re-arm the wheel per
+// packet); instead a fire re-checks last_rx and re-arms if the peer was heard from meanwhile.
+void ShardCore::on_keepalive_timeout(Tcb& t, TimePoint now) {
+  t.keepalive_deadline = kNever;
+  const bool eligible = t.keepalive_idle.count() > 0 &&
+                        (t.state == TcpState::established || t.state == TcpState::close_wait ||
+                         t.state == TcpState::fin_wait_2);
+  if (!eligible) return;
+  if (t.keepalive_sent == 0 && now - t.last_rx < t.keepalive_idle) {
+    t.keepalive_deadline = t.last_rx + t.keepalive_idle;  // heard from the peer: not idle yet
+    return;
+  }
+  if (t.snd_una != t.snd_max || t.persist_deadline != kNever) {
+    // Retransmission or persist timers already test the peer's liveness.
+    t.keepalive_deadline = now + t.keepalive_idle;
+    return;
+  }
+  if (t.keepalive_sent >= t.keepalive_probes) {
+    ++counters.conn_keepalive_timeout;
+    reset_connection(t, CloseReason::timed_out);
+    return;
+  }
+  // Linux's probe: SEG.SEQ = SND.UNA - 1, no data (RFC 1122 4.2.3.6 allows either form); the
+  // peer finds it unacceptable and answers with an ACK.
+  ++t.keepalive_sent;
+  ++counters.tx_keepalive_probes;
+  send_segment(t, t.snd_una - SeqLen(1), wire::TcpFlags::ack, 0, 0);
+  t.keepalive_deadline = now + t.keepalive_interval;
+}
+
+// RFC 6298 §5.4-5.7, for SYN, SYN-ACK, data and FIN.
+void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
+  t.rexmit_deadline = kNever;
+  const bool handshake = t.state == TcpState::syn_sent || (t.state == TcpState::syn_received && t.syn_unacked());
+  if (handshake) {
+    if (t.retries >= config.max_syn_retries) {
+      ++counters.conn_timed_out;
+      close_connection(t, CloseReason::timed_out);  // a passive one has no handler: silent
+      return;
+    }
+    ++t.retries;
+    ++counters.tx_syn_retransmits;
+    t.rto = std::min(t.rto * 2, config.max_rto);
+    t.syn_retransmitted = true;
+    t.rtt_timing = false;  // Karn
+    send_syn(t, now);
+    restart_rexmit(t, now);
+    return;
+  }
+  if (t.snd_una == t.snd_max) return;  // everything was acknowledged meanwhile
+  if (t.retries >= config.max_retries) {
+    ++counters.conn_timed_out;
+    reset_connection(t, CloseReason::timed_out);
+    return;
+  }
+  ++t.retries;
+  ++counters.tx_retransmits;
+  t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off
+  t.cc.on_timeout(t.flight_size());
+  t.rtt_timing = false;  // Karn: no sample from what is retransmitted
+  t.snd_nxt = t.snd_una;  // go-back-N from the first unacknowledged byte
+  restart_rexmit(t, now);  // §5.6
+  output(t, now);
+}
+
+void ShardCore::on_persist_timeout(Tcb& t, TimePoint now) {
+  t.persist_deadline = kNever;
+  if (t.snd_una != t.snd_max) return;  // data in flight: the retransmission timer covers it
+  if (t.snd_wnd == 0) {
+    // FIXME: like Linux, count unanswered probes against max_retries (RFC 1122 4.2.2.17 only
+    // forbids closing while the receiver keeps answering).
+    send_window_probe(t);
+    ++t.persist_backoff;
+    const Duration backoff =
+        std::min<Duration>(t.rto * (1 << std::min<uint32_t>(t.persist_backoff, 16)), config.max_rto);
+    t.persist_deadline = now + backoff;
+    return;
+  }
+  output(t, now, /*force=*/true);  // SWS override timeout (RFC 9293 §3.8.6.2.1)
+}
+
+// RFC 6298 §2.2, §2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick), clamped per §2.4, §2.5.
+void ShardCore::rtt_sample(Tcb& t, Duration r) {
+  if (r.count() < 0) return;
+  if (!t.have_rtt) {
+    t.srtt = r;
+    t.rttvar = r / 2;
+    t.have_rtt = true;
+  } else {
+    const Duration delta = t.srtt > r ? t.srtt - r : r - t.srtt;
+    t.rttvar = (3 * t.rttvar + delta) / 4;
+    t.srtt = (7 * t.srtt + r) / 8;
+  }
+  t.rto = std::clamp<Duration>(t.srtt + std::max<Duration>(kClockGranularity, 4 * t.rttvar), config.min_rto,
+                               config.max_rto);
+}
+
+}  // namespace dtcp::tcp

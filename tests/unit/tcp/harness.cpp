@@ -1,0 +1,256 @@
+#include "harness.hpp"
+
+#include <cstring>
+#include <sstream>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+namespace dtcp::tcp::test {
+
+std::string describe(const Sent& s) {
+  std::ostringstream os;
+  os << s.src.to_string() << ":" << s.src_port << " > " << s.dst.to_string() << ":" << s.dst_port << " ["
+     << wire::to_string(s.flags) << "] seq " << s.seq << " ack " << s.ack << " win " << s.window << " len "
+     << s.payload.size();
+  if (s.options.mss) os << " mss " << *s.options.mss;
+  return os.str();
+}
+
+void RecordingWire::send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) {
+  EXPECT_GE(rte_pktmbuf_headroom(m), 64u) << "segments need headroom for IPv4 + Ethernet";
+  EXPECT_EQ(m->pkt_len, rte_pktmbuf_pkt_len(m));
+  if (forward) {
+    forward(m, src, dst);
+    return;
+  }
+  std::vector<std::byte> bytes(m->pkt_len);
+  // rte_pktmbuf_read() copies only when the data is not contiguous; it returns where it is.
+  const void* data = rte_pktmbuf_read(m, 0, m->pkt_len, bytes.data());
+  if (data != bytes.data()) std::memcpy(bytes.data(), data, bytes.size());
+  const uint16_t l4_len = static_cast<uint16_t>(m->l4_len);
+  rte_pktmbuf_free(m);
+  EXPECT_EQ(bytes[16], std::byte{0});
+  EXPECT_EQ(bytes[17], std::byte{0}) << "checksum must be left 0 for the stack";
+  wire::fill_tcp_checksum(bytes, src, dst);
+  auto view = wire::TcpView::parse(bytes);
+  ASSERT_TRUE(view.ok()) << "shard sent an unparsable segment: " << wire::to_string(view.error());
+  EXPECT_TRUE(view->verify_checksum(src, dst));
+  EXPECT_EQ(l4_len, view->header_len());
+  Sent s;
+  s.src = src;
+  s.dst = dst;
+  s.src_port = view->src_port();
+  s.dst_port = view->dst_port();
+  s.seq = view->seq();
+  s.ack = view->ack();
+  s.flags = view->flags();
+  s.window = view->window();
+  s.options = view->options();
+  s.payload.assign(view->payload().begin(), view->payload().end());
+  s.l4_len = l4_len;
+  sent.push_back(std::move(s));
+}
+
+ConnectionHandler* Recorder::on_accept(Connection& c) {
+  events.push_back("accept");
+  if (on_accept_hook) on_accept_hook(c);
+  if (refuse) return nullptr;
+  conn = &c;
+  return this;
+}
+void Recorder::on_connected(Connection& c) {
+  events.push_back("connected");
+  conn = &c;
+}
+void Recorder::on_readable(Connection& c) {
+  events.push_back("readable");
+  if (on_readable_hook) {
+    on_readable_hook(c);
+    return;
+  }
+  if (!auto_read) return;
+  std::byte buf[4096];
+  while (size_t n = c.read(buf)) received.append(reinterpret_cast<const char*>(buf), n);
+}
+void Recorder::on_writable(Connection& c) {
+  events.push_back("writable");
+  if (on_writable_hook) on_writable_hook(c);
+}
+void Recorder::on_peer_closed(Connection& c) {
+  events.push_back("peer_closed");
+  if (on_peer_closed_hook) on_peer_closed_hook(c);
+}
+void Recorder::on_closed(Connection& c, CloseReason reason) {
+  events.push_back(std::string("closed:") + to_string(reason));
+  if (on_closed_hook) on_closed_hook(c, reason);
+  if (conn == &c) conn = nullptr;
+}
+
+void TcpTest::SetUp() {
+  config = TcpConfig{};
+  // Small pools keep each test's shard cheap to build (pool-size tests lower them further).
+  config.max_connections = 64;
+  config.max_time_wait = 64;
+  make_shard();
+}
+
+void TcpTest::make_shard() {
+  shard.reset();
+  wire.sent.clear();
+  ShardEnv env;
+  env.pool = g_pool;
+  env.output = &wire;
+  env.local_addr = kLocalAddr;
+  env.secret_seed = 42;
+  shard = std::make_unique<Shard>(config, env, now_);
+}
+
+void TcpTest::TearDown() {
+  if (shard) {
+    shard->abort_all();
+    EXPECT_EQ(shard->connections_in_use(), 0u) << "TCBs not returned to the pool";
+    shard.reset();
+  }
+  wire.sent.clear();
+  if (check_no_leaks) {
+    EXPECT_EQ(rte_mempool_avail_count(g_pool), g_pool->size)
+        << "mbufs leaked";
+  }
+}
+
+void TcpTest::at_us(int64_t us) {
+  now_ = TimePoint(Duration(us));
+  shard->advance(now_);
+}
+
+void TcpTest::at(int64_t ms) { at_us(ms * 1000); }
+
+void TcpTest::inject(int64_t ms, const In& in) {
+  at(ms);
+  wire::TcpHeader h;
+  h.src_port = in.src_port;
+  h.dst_port = in.dst_port;
+  h.seq = in.seq;
+  h.ack = in.ack;
+  h.flags = in.flags;
+  h.window = in.window;
+  h.options = in.options;
+  const size_t hlen = wire::tcp_header_len(h);
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  ASSERT_NE(m, nullptr);
+  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen + in.data.size())));
+  ASSERT_NE(p, nullptr);
+  wire::write_tcp_header({p, hlen}, h);
+  std::memcpy(p + hlen, in.data.data(), in.data.size());
+  wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
+  shard->input(m, kRemoteAddr, kLocalAddr, now_);
+}
+
+Sent TcpTest::expect_reply(const Out& out) {
+  if (wire.sent.empty()) {
+    ADD_FAILURE() << "expected a segment [" << wire::to_string(out.flags) << "] at " << now_ms() << " ms, got none";
+    return {};
+  }
+  Sent s = std::move(wire.sent.front());
+  wire.sent.pop_front();
+  const std::string got = describe(s);
+  EXPECT_EQ(wire::to_string(s.flags), wire::to_string(out.flags)) << got;
+  if (out.seq != kAnySeq) {
+    EXPECT_EQ(s.seq, static_cast<uint32_t>(out.seq)) << got;
+  }
+  EXPECT_EQ(s.ack, out.ack) << got;
+  if (out.window) {
+    EXPECT_EQ(s.window, *out.window) << got;
+  }
+  EXPECT_EQ(s.options.mss, out.options.mss) << got;
+  EXPECT_EQ(s.options.window_scale, out.options.window_scale) << got;
+  EXPECT_EQ(s.options.sack_permitted, out.options.sack_permitted) << got;
+  EXPECT_EQ(s.options.timestamps.has_value(), out.options.timestamps.has_value()) << got;
+  EXPECT_EQ(s.payload.size(), out.len) << got;
+  EXPECT_EQ(s.src_port, out.src_port) << got;
+  EXPECT_EQ(s.dst_port, out.dst_port) << got;
+  EXPECT_EQ(s.src, kLocalAddr);
+  EXPECT_EQ(s.dst, kRemoteAddr);
+  return s;
+}
+
+void TcpTest::expect_nothing() {
+  if (!wire.sent.empty()) ADD_FAILURE() << "expected nothing at " << now_ms() << " ms, got " << describe(wire.sent.front());
+  wire.sent.clear();
+}
+
+uint32_t TcpTest::listen_and_syn_received() {
+  EXPECT_TRUE(shard->listen(kLocalPort, rec).ok());
+  inject({.flags = SYN, .seq = 1000, .window = 65535, .options = {.mss = 1460}});
+  const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = {.mss = 1460}});
+  return synack.seq;
+}
+
+uint32_t TcpTest::established() {
+  const uint32_t iss = listen_and_syn_received();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1});
+  expect_nothing();
+  EXPECT_NE(rec.conn, nullptr);
+  EXPECT_EQ(rec.conn ? rec.conn->state() : TcpState::closed, TcpState::established);
+  rec.events.clear();
+  return iss;
+}
+
+uint32_t TcpTest::close_wait() {
+  const uint32_t iss = established();
+  inject({.flags = FIN | ACK, .seq = 1001, .ack = iss + 1});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1002});
+  EXPECT_EQ(rec.conn->state(), TcpState::close_wait);
+  rec.events.clear();
+  return iss;
+}
+
+uint32_t TcpTest::fin_wait_1() {
+  const uint32_t iss = established();
+  rec.conn->shutdown_write();
+  expect_reply({.flags = FIN | ACK, .seq = iss + 1, .ack = 1001});
+  EXPECT_EQ(rec.conn->state(), TcpState::fin_wait_1);
+  return iss;
+}
+
+uint32_t TcpTest::fin_wait_2() {
+  const uint32_t iss = fin_wait_1();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 2});
+  expect_nothing();
+  EXPECT_EQ(rec.conn->state(), TcpState::fin_wait_2);
+  return iss;
+}
+
+uint32_t TcpTest::last_ack() {
+  const uint32_t iss = close_wait();
+  rec.conn->shutdown_write();
+  expect_reply({.flags = FIN | ACK, .seq = iss + 1, .ack = 1002});
+  EXPECT_EQ(rec.conn->state(), TcpState::last_ack);
+  return iss;
+}
+
+uint32_t TcpTest::syn_sent() {
+  const ConnectResult r =
+      shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_);
+  EXPECT_TRUE(r.ok()) << to_string(r.error);
+  rec.conn = r.connection;
+  const Sent syn = expect_reply({.flags = SYN, .ack = 0, .window = 65535, .options = {.mss = 1460}});
+  EXPECT_EQ(r.connection->state(), TcpState::syn_sent);
+  return syn.seq;
+}
+
+rte_mbuf* make_mbuf(std::string_view bytes) {
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  auto* p = rte_pktmbuf_append(m, static_cast<uint16_t>(bytes.size()));
+  std::memcpy(p, bytes.data(), bytes.size());
+  return m;
+}
+
+std::string pattern(size_t n, size_t offset) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i + offset) % 26);
+  return s;
+}
+
+}  // namespace dtcp::tcp::test

@@ -1,0 +1,154 @@
+// Test harness for the TCP layer: an in-memory wire, a virtual clock and literal segments.
+//
+//   inject(0, {.flags = SYN, .seq = 1000, .options = {.mss = 1460}});
+//   auto synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = {.mss = 1460}});
+//
+// Every segment the shard sends is checksummed (fill_tcp_checksum), parsed back with TcpView and
+// verified, then queued; expect_reply() pops the oldest and compares flags, seq, ack, window,
+// options and payload length (seq is not compared when it is kAnySeq, e.g. for an ISN).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dtcp/tcp.hpp"
+#include "tcp/shard.hpp"
+#include "wire/tcp.hpp"
+
+struct rte_mempool;
+
+namespace dtcp::tcp::test {
+
+inline constexpr unsigned kPoolSize = 16383;
+extern rte_mempool* g_pool;
+
+using wire::TcpFlags;
+inline constexpr TcpFlags SYN = TcpFlags::syn;
+inline constexpr TcpFlags ACK = TcpFlags::ack;
+inline constexpr TcpFlags FIN = TcpFlags::fin;
+inline constexpr TcpFlags RST = TcpFlags::rst;
+inline constexpr TcpFlags PSH = TcpFlags::psh;
+inline constexpr TcpFlags NONE = TcpFlags::none;
+
+inline const wire::Ipv4Addr kLocalAddr = wire::Ipv4Addr::from_octets(10, 0, 0, 1);
+inline const wire::Ipv4Addr kRemoteAddr = wire::Ipv4Addr::from_octets(10, 0, 0, 2);
+inline constexpr uint16_t kLocalPort = 80;
+inline constexpr uint16_t kRemotePort = 40000;
+inline constexpr uint64_t kAnySeq = ~uint64_t{0};
+
+// A segment to inject (from the peer to us).
+struct In {
+  TcpFlags flags = NONE;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint16_t window = 65535;
+  wire::TcpOptions options{};
+  std::string data;
+  uint16_t src_port = kRemotePort;
+  uint16_t dst_port = kLocalPort;
+};
+
+// What we expect the shard to send.
+struct Out {
+  TcpFlags flags = NONE;
+  uint64_t seq = kAnySeq;
+  uint32_t ack = 0;
+  std::optional<uint16_t> window;  // checked when set
+  wire::TcpOptions options{};
+  uint32_t len = 0;
+  uint16_t src_port = kLocalPort;
+  uint16_t dst_port = kRemotePort;
+};
+
+// A segment the shard sent, parsed back.
+struct Sent {
+  wire::Ipv4Addr src, dst;
+  uint16_t src_port = 0, dst_port = 0;
+  uint32_t seq = 0, ack = 0;
+  TcpFlags flags = NONE;
+  uint16_t window = 0;
+  wire::TcpOptions options;
+  std::vector<std::byte> payload;
+  uint16_t l4_len = 0;
+};
+std::string describe(const Sent& s);
+
+// SegmentOutput that checksums, parses, verifies and records.
+class RecordingWire : public SegmentOutput {
+ public:
+  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) override;
+  std::deque<Sent> sent;
+  // When set, segments go here instead of the queue (two-shard tests).
+  std::function<void(rte_mbuf*, wire::Ipv4Addr, wire::Ipv4Addr)> forward;
+};
+
+// Records callbacks as text ("connected", "readable", "peer_closed", "writable", "closed:reset_by_peer")
+// and hands out connections. Hooks let a test act from inside a callback.
+class Recorder : public ConnectionHandler, public ListenHandler {
+ public:
+  ConnectionHandler* on_accept(Connection& c) override;
+  void on_connected(Connection& c) override;
+  void on_readable(Connection& c) override;
+  void on_writable(Connection& c) override;
+  void on_peer_closed(Connection& c) override;
+  void on_closed(Connection& c, CloseReason reason) override;
+
+  std::vector<std::string> events;
+  Connection* conn = nullptr;  // the latest accepted/connected connection; cleared by on_closed
+  bool refuse = false;         // on_accept returns nullptr
+  std::function<void(Connection&)> on_readable_hook, on_writable_hook, on_peer_closed_hook, on_accept_hook;
+  std::function<void(Connection&, CloseReason)> on_closed_hook;
+  std::string received;  // on_readable reads everything into here unless a hook is set
+  bool auto_read = true;
+};
+
+class TcpTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Builds the shard (call again after changing config; the default one is built by SetUp).
+  void make_shard();
+  // Moves the virtual clock to `ms` milliseconds and runs timers.
+  void at(int64_t ms);
+  void at_us(int64_t us);
+  // Injects a segment from the peer at time `ms`.
+  void inject(int64_t ms, const In& in);
+  void inject(const In& in) { inject(now_ms(), in); }
+  // Pops the oldest sent segment and checks it against `out`; returns it.
+  Sent expect_reply(const Out& out);
+  // Nothing was sent (up to now).
+  void expect_nothing();
+  int64_t now_ms() const { return now_.time_since_epoch().count() / 1000; }
+
+  // Per-state setups (passive side, us = port 80, peer ISN 1000, peer window 65535).
+  // Each returns our ISN; `rec.conn` is the connection.
+  uint32_t listen_and_syn_received();
+  uint32_t established();
+  uint32_t close_wait();    // + peer FIN
+  uint32_t fin_wait_1();    // + our close(): FIN sent, not acked (app keeps the handler: shutdown_write)
+  uint32_t fin_wait_2();    // + ACK of our FIN
+  uint32_t last_ack();      // close_wait + shutdown_write
+  // Active open: connect() and take the SYN; returns our ISN.
+  uint32_t syn_sent();
+
+  TcpConfig config;
+  RecordingWire wire;
+  Recorder rec;
+  std::unique_ptr<Shard> shard;
+  TimePoint now_{};
+  bool check_no_leaks = true;
+};
+
+// rte_mbuf holding `bytes` (for send_mbuf tests).
+rte_mbuf* make_mbuf(std::string_view bytes);
+std::string pattern(size_t n, size_t offset = 0);
+
+}  // namespace dtcp::tcp::test
