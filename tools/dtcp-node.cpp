@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
     const dtcp::Duration limit = std::chrono::seconds(duration_s);
     runtime->run([limit](dtcp::Stack&) { return std::make_unique<StopAfter>(limit); });
     runtime->print_counters(stdout, per_lcore);
+    runtime->print_connections(stdout);
+    const size_t leaked = runtime->shutdown();
+    std::printf("mbufs_in_use_after_shutdown %zu\n", leaked);
   } catch (const dtcp::RuntimeError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 1;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dtcp/tcp.hpp"
 #include "wire/addr.hpp"
 
 namespace dtcp {
@@ -77,6 +78,7 @@ struct Config {
   std::vector<PortConfig> ports;
   ArpConfig arp;
   MempoolConfig mempool;
+  TcpConfig tcp;  // [tcp]; mss is lowered to each port's MTU - 40 when larger
 };
 
 // Parses an INI file. Unknown sections and keys are errors (a typo must not silently fall back

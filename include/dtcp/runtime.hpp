@@ -13,6 +13,7 @@
 
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
+#include "dtcp/tcp.hpp"
 
 namespace dtcp {
 
@@ -52,6 +53,17 @@ class Stack {
   virtual TimePoint now() const = 0;
   virtual stack::Interface& interface() = 0;
   virtual const stack::NetCounters& net_counters() const = 0;
+  // This Stack's IPv4 address (the port's).
+  virtual wire::Ipv4Addr address() const = 0;
+
+  // TCP on this lcore (see dtcp/tcp.hpp). A listener installed here accepts the connections
+  // whose segments arrive on this Stack's queue.
+  virtual ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) = 0;
+  virtual void unlisten(uint16_t port) = 0;
+  virtual ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+                                const ConnectOptions& options) = 0;
+  // Connections and TIME-WAIT records, one line each (like `ss -tan`), after a header.
+  virtual void print_connections(FILE* out) const = 0;
   // Asks the whole runtime to stop (any lcore; the loops finish their iteration).
   virtual void request_stop() = 0;
 };
@@ -70,7 +82,13 @@ class Runtime {
   virtual void request_stop() = 0;
   // Counters summed over lcores, and per lcore when `per_lcore` is set, in `name value` lines.
   virtual void print_counters(FILE* out, bool per_lcore) = 0;
-  // SIGINT/SIGTERM stop the loops; SIGUSR1 prints the counters while running.
+  // Every Stack's connection listing (after run() returns, or from SIGUSR1 while running).
+  virtual void print_connections(FILE* out) = 0;
+  // After run(): releases every Stack (their connections and buffers), closes the ports and
+  // drains in-flight frames, then returns how many mbufs are still out of their pools; anything
+  // but 0 is a leak. Idempotent; the destructor calls it too.
+  virtual size_t shutdown() = 0;
+  // SIGINT/SIGTERM stop the loops; SIGUSR1 prints the counters and connections while running.
   virtual void install_signal_handlers() = 0;
 };
 

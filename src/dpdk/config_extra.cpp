@@ -1,8 +1,86 @@
-// Sections owned by other layers. [tcp] joins here once the TCP layer's config exists.
+// [tcp]: every TcpConfig field under its own name. Durations take a unit: 200ms, 30s, 500us.
+#include <limits>
+
 #include "dpdk/config_keys.hpp"
 
 namespace dtcp::config_keys {
+namespace {
 
-bool apply_extra_section(const std::string&, const std::string&, const Entries&, Config&) { return false; }
+std::optional<std::string> parse_duration(std::string_view text, Duration min, Duration max, Duration& out) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') digits++;
+  const std::string_view unit = text.substr(digits);
+  uint64_t value = 0;
+  const auto expected = "expected a duration with unit (us, ms or s) in " + std::to_string(min.count()) + "us.." +
+                        std::to_string(max.count() / 1'000'000) + "s, e.g. 200ms";
+  if (digits == 0 || parse_u64(text.substr(0, digits), 0, std::numeric_limits<uint32_t>::max(), value)) return expected;
+  Duration d;
+  if (unit == "us") {
+    d = Duration(value);
+  } else if (unit == "ms") {
+    d = std::chrono::milliseconds(value);
+  } else if (unit == "s") {
+    d = std::chrono::seconds(value);
+  } else {
+    return expected;
+  }
+  if (d < min || d > max) return expected;
+  out = d;
+  return std::nullopt;
+}
+
+template <class T>
+Parser integer(T& field, uint64_t min, uint64_t max) {
+  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
+    uint64_t value = 0;
+    if (auto error = parse_u64(v, min, max, value)) return error;
+    field = static_cast<T>(value);
+    return std::nullopt;
+  };
+}
+
+Parser duration(Duration& field, Duration min, Duration max) {
+  return [&field, min, max](std::string_view v) { return parse_duration(v, min, max, field); };
+}
+
+KeyTable tcp_keys(TcpConfig& tcp) {
+  using namespace std::chrono_literals;
+  KeyTable table;
+  table["max_connections"] = integer(tcp.max_connections, 1, 1u << 24);
+  table["max_time_wait"] = integer(tcp.max_time_wait, 0, 1u << 24);
+  table["syn_backlog"] = integer(tcp.syn_backlog, 1, 1u << 24);
+  table["max_listeners"] = integer(tcp.max_listeners, 1, 65535);
+  table["mss"] = integer(tcp.mss, 88, 9460);
+  table["msl"] = duration(tcp.msl, 0s, 3600s);
+  table["fin_wait_2_timeout"] = duration(tcp.fin_wait_2_timeout, 1s, 3600s);
+  table["min_rto"] = duration(tcp.min_rto, 1ms, 60s);
+  table["max_rto"] = duration(tcp.max_rto, 10ms, 3600s);
+  table["initial_rto"] = duration(tcp.initial_rto, 1ms, 60s);
+  table["max_retries"] = integer(tcp.max_retries, 1, 100);
+  table["max_syn_retries"] = integer(tcp.max_syn_retries, 1, 100);
+  table["send_buffer"] = integer(tcp.send_buffer, 1024, 1u << 30);
+  table["recv_buffer"] = integer(tcp.recv_buffer, 1024, 1u << 30);
+  table["max_ooo_segments"] = integer(tcp.max_ooo_segments, 0, 65535);
+  table["rst_on_full"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.rst_on_full); };
+  table["challenge_ack_limit"] = integer(tcp.challenge_ack_limit, 1, 1u << 20);
+  table["ephemeral_port_min"] = integer(tcp.ephemeral_port_min, 1024, 65535);
+  table["ephemeral_port_max"] = integer(tcp.ephemeral_port_max, 1024, 65535);
+  return table;
+}
+
+}  // namespace
+
+bool apply_extra_section(const std::string& origin, const std::string& section, const Entries& entries,
+                         Config& config) {
+  if (section != "tcp") return false;
+  apply_section(origin, section, entries, tcp_keys(config.tcp));
+  if (config.tcp.ephemeral_port_min > config.tcp.ephemeral_port_max) {
+    throw ConfigError(origin + ": [tcp] ephemeral_port_min: must not exceed ephemeral_port_max");
+  }
+  if (config.tcp.min_rto > config.tcp.max_rto) {
+    throw ConfigError(origin + ": [tcp] min_rto: must not exceed max_rto");
+  }
+  return true;
+}
 
 }  // namespace dtcp::config_keys

@@ -51,8 +51,8 @@ std::atomic<RuntimeImpl*> g_telemetry_runtime{nullptr};
 
 class RuntimeImpl final : public Runtime {
  public:
-  stack::NetCounters counters_total() const {
-    stack::NetCounters total;
+  dpdk::StackCounters counters_total() const {
+    dpdk::StackCounters total;
     for (const auto& worker : workers_) total += worker->counters_snapshot();
     return total;
   }
@@ -64,6 +64,8 @@ class RuntimeImpl final : public Runtime {
   void run(const AppFactory& factory) override;
   void request_stop() override { g_stop_requested.store(true, std::memory_order_relaxed); }
   void print_counters(FILE* out, bool per_lcore) override;
+  void print_connections(FILE* out) override;
+  size_t shutdown() override;
   void install_signal_handlers() override;
 
  private:
@@ -90,19 +92,24 @@ class RuntimeImpl final : public Runtime {
 int telemetry_counters(const char*, const char*, rte_tel_data* data) {
   RuntimeImpl* runtime = g_telemetry_runtime.load();
   if (runtime == nullptr) return -1;
-  const stack::NetCounters total = runtime->counters_total();
+  const dpdk::StackCounters total = runtime->counters_total();
   rte_tel_data_start_dict(data);
-#define DTCP_TELEMETRY_COUNTER(name, description) rte_tel_data_add_dict_u64(data, #name, total.name);
-  DTCP_NET_COUNTERS(DTCP_TELEMETRY_COUNTER)
-#undef DTCP_TELEMETRY_COUNTER
+#define DTCP_TELEMETRY_NET(name, description) rte_tel_data_add_dict_u64(data, #name, total.net.name);
+  DTCP_NET_COUNTERS(DTCP_TELEMETRY_NET)
+#undef DTCP_TELEMETRY_NET
+#define DTCP_TELEMETRY_TCP(name, description) rte_tel_data_add_dict_u64(data, "tcp_" #name, total.tcp.name);
+  DTCP_TCP_COUNTERS(DTCP_TELEMETRY_TCP)
+#undef DTCP_TELEMETRY_TCP
   return 0;
 }
 
-RuntimeImpl::~RuntimeImpl() {
+size_t RuntimeImpl::shutdown() {
   g_telemetry_runtime.store(nullptr);
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
   for (uint16_t id : started_ports_) rte_eth_dev_stop(id);
-  for (uint16_t id : port_ids_) rte_eth_dev_close(id);
+  started_ports_.clear();
+  for (uint16_t id : port_ids_) rte_eth_dev_close(id);  // releases the mbufs posted for receive
+  port_ids_.clear();
   for (auto& [name, rings] : ring_pairs_) {
     for (rte_ring* r : rings) {
       // Frames still in flight between two ring ports.
@@ -111,6 +118,14 @@ RuntimeImpl::~RuntimeImpl() {
       rte_ring_free(r);
     }
   }
+  ring_pairs_.clear();
+  size_t in_use = 0;
+  for (auto& [socket, pool] : pools_) in_use += rte_mempool_in_use_count(pool);
+  return in_use;
+}
+
+RuntimeImpl::~RuntimeImpl() {
+  shutdown();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
   if (eal_started_) {
     rte_eal_cleanup();
@@ -314,7 +329,7 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
   eal_started_ = true;
   g_telemetry_runtime.store(this);
   rte_telemetry_register_cmd("/dtcp/counters", telemetry_counters,
-                             "dtcp L2/L3 counters summed over lcores. Takes no parameters");
+                             "dtcp L2/L3 and TCP (tcp_*) counters summed over lcores. Takes no parameters");
   assign_lcores();
   for (const auto& port : config_.ports) {
     const uint16_t id = find_port(port);
@@ -358,7 +373,10 @@ void RuntimeImpl::run(const AppFactory& factory) {
   }
   // The main lcore only controls: it waits for stop and serves on-demand counter printing.
   while (!g_stop_requested.load(std::memory_order_relaxed)) {
-    if (g_print_requested.exchange(false)) print_counters(stdout, true);
+    if (g_print_requested.exchange(false)) {
+      print_counters(stdout, true);
+      for (auto& worker : workers_) worker->request_connection_dump();  // each lcore prints its own
+    }
     bool all_exited = true;
     for (auto& worker : workers_) all_exited &= worker->exited();
     if (all_exited) break;
@@ -370,29 +388,43 @@ void RuntimeImpl::run(const AppFactory& factory) {
 }
 
 void RuntimeImpl::print_counters(FILE* out, bool per_lcore) {
-  stack::NetCounters total;
-  std::vector<std::pair<unsigned, stack::NetCounters>> each;
+  dpdk::StackCounters total;
+  std::vector<std::pair<unsigned, dpdk::StackCounters>> each;
   for (auto& worker : workers_) {
-    stack::NetCounters c = worker->counters_snapshot();
+    const dpdk::StackCounters c = worker->counters_snapshot();
     total += c;
     each.emplace_back(worker->lcore_id(), c);
   }
+  // `name value  # meaning`, zeros left out; TCP counters carry a tcp_ prefix.
+  auto print = [out](const dpdk::StackCounters& c, bool describe) {
+#define DTCP_PRINT_NET(name, description)                                                              \
+  if (c.net.name != 0)                                                                                 \
+    std::fprintf(out, "%-32s %20llu%s%s\n", #name, static_cast<unsigned long long>(c.net.name),         \
+                 describe ? "  # " : "", describe ? description : "");
+    DTCP_NET_COUNTERS(DTCP_PRINT_NET)
+#undef DTCP_PRINT_NET
+#define DTCP_PRINT_TCP(name, description)                                                              \
+  if (c.tcp.name != 0)                                                                                 \
+    std::fprintf(out, "%-32s %20llu%s%s\n", "tcp_" #name, static_cast<unsigned long long>(c.tcp.name), \
+                 describe ? "  # " : "", describe ? description : "");
+    DTCP_TCP_COUNTERS(DTCP_PRINT_TCP)
+#undef DTCP_PRINT_TCP
+  };
   std::fprintf(out, "# dtcp counters (all lcores)\n");
-#define DTCP_PRINT_TOTAL(name, description) \
-  if (total.name != 0) std::fprintf(out, "%-28s %20llu  # %s\n", #name, static_cast<unsigned long long>(total.name), description);
-  DTCP_NET_COUNTERS(DTCP_PRINT_TOTAL)
-#undef DTCP_PRINT_TOTAL
-  for (auto& worker : workers_) worker->print_extra(out);
+  print(total, true);
   if (per_lcore && each.size() > 1) {
     for (const auto& [lcore, c] : each) {
       std::fprintf(out, "# lcore %u\n", lcore);
-#define DTCP_PRINT_LCORE(name, description) \
-  if (c.name != 0) std::fprintf(out, "%-28s %20llu\n", #name, static_cast<unsigned long long>(c.name));
-      DTCP_NET_COUNTERS(DTCP_PRINT_LCORE)
-#undef DTCP_PRINT_LCORE
+      print(c, false);
     }
   }
   std::fflush(out);
+}
+
+void RuntimeImpl::print_connections(FILE* out) {
+  for (auto& worker : workers_) {
+    if (worker->exited()) worker->print_connections(out);
+  }
 }
 
 }  // namespace

@@ -146,8 +146,12 @@ class DtcpProcess:
 
     def counters(self):
         """Parses the `name value  # description` lines printed at exit."""
+        return DtcpProcess.parse_counters(self.stdout_text())
+
+    @staticmethod
+    def parse_counters(text):
         values = {}
-        for line in self.stdout_text().splitlines():
+        for line in text.splitlines():
             m = re.match(r"^([a-z_0-9]+)\s+(\d+)", line)
             if m:
                 values.setdefault(m.group(1), int(m.group(2)))

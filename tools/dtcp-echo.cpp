@@ -1,0 +1,522 @@
+// dtcp-echo: TCP echo, sink and source servers, and clients that verify every byte.
+//
+// Servers (any number, each on every Stack or on the named port's Stacks):
+//   --serve [NAME:]PORT    echo back everything; close after the peer closes
+//   --sink [NAME:]PORT     read and discard; print bytes and sha256 per connection at the peer's FIN
+//   --source [NAME:]PORT   send --bytes of the --seed pattern, then close
+// Client (on the first Stack, or the named port's first Stack):
+//   --connect [NAME:]ADDR:PORT --mode echo|send|recv --connections N --concurrency C --bytes B
+//   echo: send B pattern bytes, verify the echo byte for byte, half-close, wait for the peer's FIN
+//   send: send B pattern bytes, half-close, wait for the peer's FIN; print sha256 of what was sent
+//   recv: read until the peer's FIN; print bytes and sha256
+// Exit status: 0 when every client connection succeeded (or no client ran), 1 otherwise.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "common/sha256.hpp"
+#include "dtcp/runtime.hpp"
+
+namespace {
+
+using dtcp::Connection;
+using dtcp::tools::fill_pattern;
+using dtcp::tools::Sha256;
+
+constexpr const char* kEmbeddedConfig = R"(
+[port.a]
+ring = pair0:0
+address = 198.18.1.1/24
+mac = 02:00:00:00:01:01
+[port.b]
+ring = pair0:1
+address = 198.18.1.2/24
+mac = 02:00:00:00:01:02
+)";
+
+constexpr const char* kUsage = R"(Usage: dtcp-echo [--config FILE] [SERVERS...] [CLIENT] [--duration S] [-- EAL ARGS]
+Servers (each on every Stack, or only on port NAME's):
+  --serve [NAME:]PORT      echo server
+  --sink [NAME:]PORT       discard server; prints bytes and sha256 when the peer closes
+  --source [NAME:]PORT     sends --bytes of the --seed pattern, then closes
+Client (on port NAME's first Stack, default the first Stack):
+  --connect [NAME:]ADDR:PORT
+  --mode echo|send|recv    echo: send and verify the echo; send: send only; recv: receive only
+  --connections N          connections in total (default 1)
+  --concurrency N          at most N open at once (default: all)
+  --bytes N                bytes per connection (default 1048576; suffixes K, M, G)
+  --seed N                 pattern seed (default 1; connection i uses seed+i)
+Other:
+  --duration S             give up after S seconds (client: counts as failure; default 120)
+  --config FILE            INI configuration (default: two stacks a=198.18.1.1, b=198.18.1.2 over net_ring)
+Without --config the embedded two-stack net_ring configuration is used, e.g.
+  dtcp-echo --serve a:7 --connect b:198.18.1.1:7 --connections 100 --bytes 1M
+)";
+
+struct Endpoint {
+  std::string port_name;  // empty: every port
+  dtcp::wire::Ipv4Addr addr;
+  uint16_t port = 0;
+};
+
+enum class ServerMode { echo, sink, source };
+enum class ClientMode { echo, send, recv };
+
+struct Options {
+  std::vector<std::pair<ServerMode, Endpoint>> servers;
+  std::optional<Endpoint> target;
+  ClientMode client_mode = ClientMode::echo;
+  uint32_t connections = 1;
+  uint32_t concurrency = 0;
+  uint64_t bytes = 1 << 20;
+  uint64_t seed = 1;
+  uint64_t duration_s = 120;
+};
+
+// Shared by all lcores; written only by the client's lcore before it stops the runtime.
+struct ClientReport {
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  bool finished = false;
+};
+
+uint64_t parse_size(const char* program, const std::string& flag, std::string text) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K': case 'k': scale = 1ull << 10; break;
+      case 'M': case 'm': scale = 1ull << 20; break;
+      case 'G': case 'g': scale = 1ull << 30; break;
+      default: break;
+    }
+    if (scale != 1) text.pop_back();
+  }
+  return dtcp::tools::parse_number(program, flag, text, 0, (1ull << 40) / scale) * scale;
+}
+
+Endpoint parse_endpoint(const char* program, const std::string& flag, const std::string& text, bool with_addr) {
+  Endpoint ep;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t colon; (colon = text.find(':', start)) != std::string::npos; start = colon + 1) {
+    parts.push_back(text.substr(start, colon - start));
+  }
+  parts.push_back(text.substr(start));
+  const size_t needed = with_addr ? 2 : 1;
+  if (parts.size() != needed && parts.size() != needed + 1) {
+    dtcp::tools::usage_error(program, flag + ": expected " + (with_addr ? "[NAME:]ADDR:PORT" : "[NAME:]PORT") +
+                                          ", got '" + text + "'");
+  }
+  if (parts.size() == needed + 1) ep.port_name = parts[0];
+  ep.port = static_cast<uint16_t>(dtcp::tools::parse_number(program, flag + " port", parts.back(), 1, 65535));
+  if (with_addr) {
+    auto addr = dtcp::wire::Ipv4Addr::parse(parts[parts.size() - 2]);
+    if (!addr) dtcp::tools::usage_error(program, flag + ": bad IPv4 address '" + parts[parts.size() - 2] + "'");
+    ep.addr = *addr;
+  }
+  return ep;
+}
+
+// ---- servers ----
+
+class ServerConnection final : public dtcp::ConnectionHandler {
+ public:
+  ServerConnection(ServerMode mode, uint64_t bytes, uint64_t seed) : mode_(mode), bytes_(bytes), seed_(seed) {}
+
+  void start(Connection& c) {
+    if (mode_ == ServerMode::source) pump_source(c);
+  }
+  void on_readable(Connection& c) override {
+    if (mode_ == ServerMode::echo) return pump_echo(c);
+    // sink, and a source that is sent data: hash and discard.
+    std::array<std::span<const std::byte>, 16> iov;
+    size_t total = 0;
+    const size_t n = c.peek(iov);
+    for (size_t i = 0; i < n; i++) {
+      sha_.update(iov[i]);
+      total += iov[i].size();
+    }
+    received_ += total;
+    c.consume(total);
+  }
+  void on_writable(Connection& c) override {
+    if (mode_ == ServerMode::echo) pump_echo(c);
+    else if (mode_ == ServerMode::source) pump_source(c);
+  }
+  void on_peer_closed(Connection& c) override {
+    peer_closed_ = true;
+    if (mode_ == ServerMode::sink) {
+      on_readable(c);
+      const auto remote = c.remote();
+      std::printf("sink: %s:%u bytes=%llu sha256=%s\n", remote.addr.to_string().c_str(), remote.port,
+                  static_cast<unsigned long long>(received_), sha_.hex_digest().c_str());
+      std::fflush(stdout);
+    }
+    maybe_close(c);
+  }
+  void on_closed(Connection&, dtcp::CloseReason reason) override {
+    if (reason != dtcp::CloseReason::normal) std::fprintf(stderr, "server connection ended: %s\n", to_string(reason));
+    delete this;
+  }
+
+ private:
+  void pump_echo(Connection& c) {
+    std::array<std::span<const std::byte>, 16> iov;
+    while (c.readable() > 0 && c.send_space() > 0) {
+      const size_t n = c.peek(iov);
+      size_t moved = 0;
+      for (size_t i = 0; i < n; i++) {
+        const size_t took = c.send(iov[i]);
+        moved += took;
+        if (took < iov[i].size()) break;
+      }
+      c.consume(moved);
+      if (moved == 0) break;
+    }
+    maybe_close(c);
+  }
+  void pump_source(Connection& c) {
+    std::array<std::byte, 16384> chunk;
+    while (sent_ < bytes_ && c.send_space() > 0) {
+      const size_t len = std::min<uint64_t>({chunk.size(), bytes_ - sent_, c.send_space()});
+      fill_pattern(seed_, sent_, std::span(chunk).first(len));
+      sent_ += c.send(std::span(chunk).first(len));
+    }
+    if (sent_ == bytes_) finish(c);
+  }
+  void maybe_close(Connection& c) {
+    if (peer_closed_ && c.readable() == 0 && mode_ != ServerMode::source) finish(c);
+  }
+  void finish(Connection& c) {
+    // close() ends our relationship with the connection: no on_closed() follows.
+    c.close();
+    delete this;
+  }
+
+  ServerMode mode_;
+  uint64_t bytes_;
+  uint64_t seed_;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+  bool peer_closed_ = false;
+  Sha256 sha_;
+};
+
+class Listener final : public dtcp::ListenHandler {
+ public:
+  Listener(ServerMode mode, uint64_t bytes, uint64_t seed) : mode_(mode), bytes_(bytes), seed_(seed) {}
+  dtcp::ConnectionHandler* on_accept(Connection& c) override {
+    auto* handler = new ServerConnection(mode_, bytes_, seed_ + accepted_++);
+    c.user_data = handler;
+    handler->start(c);
+    return handler;
+  }
+
+ private:
+  ServerMode mode_;
+  uint64_t bytes_;
+  uint64_t seed_;
+  uint64_t accepted_ = 0;
+};
+
+// ---- client ----
+
+class ClientApp;
+
+class ClientConnection final : public dtcp::ConnectionHandler {
+ public:
+  ClientConnection(ClientApp& app, uint32_t index, uint64_t seed);
+  void on_connected(Connection& c) override { pump(c); }
+  void on_readable(Connection& c) override { drain(c); }
+  void on_writable(Connection& c) override { pump(c); }
+  void on_peer_closed(Connection& c) override;
+  void on_closed(Connection& c, dtcp::CloseReason reason) override;
+
+ private:
+  void pump(Connection& c);
+  // Reads and checks what arrived; false when the connection failed (and `this` is gone).
+  bool drain(Connection& c);
+  void fail(Connection* c, const std::string& why);
+
+  ClientApp& app_;
+  uint32_t index_;
+  uint64_t seed_;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+  bool write_shut_ = false;
+  Sha256 sent_sha_;
+  Sha256 received_sha_;
+};
+
+class ClientApp final : public dtcp::App {
+ public:
+  ClientApp(const Options& options, ClientReport& report) : options_(options), report_(report) {}
+
+  void on_start(dtcp::Stack& stack) override {
+    started_ = stack.now();
+    open_more(stack);
+  }
+  void on_poll(dtcp::Stack& stack) override {
+    if (done_at_) {
+      // Linger so the last ACKs and FINs reach the peer before the runtime stops.
+      if (stack.now() - *done_at_ >= std::chrono::milliseconds(200)) stack.request_stop();
+      return;
+    }
+    open_more(stack);
+    if (stack.now() - started_ >= std::chrono::seconds(options_.duration_s)) {
+      std::fprintf(stderr, "client: gave up after %llus with %llu of %u connections finished\n",
+                   static_cast<unsigned long long>(options_.duration_s),
+                   static_cast<unsigned long long>(report_.ok + report_.failed), options_.connections);
+      report_.failed += options_.connections - (report_.ok + report_.failed);
+      finish(stack);
+    }
+  }
+
+  void connection_done(bool ok, uint64_t sent, uint64_t received) {
+    (ok ? report_.ok : report_.failed)++;
+    report_.bytes_sent += sent;
+    report_.bytes_received += received;
+    active_--;
+  }
+  const Options& options() const { return options_; }
+
+ private:
+  void open_more(dtcp::Stack& stack) {
+    const uint32_t limit = options_.concurrency ? options_.concurrency : options_.connections;
+    while (opened_ < options_.connections && active_ < limit) {
+      auto* handler = new ClientConnection(*this, opened_, options_.seed + opened_);
+      const auto result = stack.connect(options_.target->addr, options_.target->port, *handler, {});
+      if (!result.ok()) {
+        std::fprintf(stderr, "client: connect %u failed: %s\n", opened_, to_string(result.error));
+        delete handler;
+        report_.failed++;
+      } else {
+        active_++;
+      }
+      opened_++;
+    }
+    if (opened_ == options_.connections && active_ == 0 && !done_at_) finish(stack);
+  }
+  void finish(dtcp::Stack& stack) {
+    report_.finished = true;
+    done_at_ = stack.now();
+  }
+
+  const Options& options_;
+  ClientReport& report_;
+  uint32_t opened_ = 0;
+  uint32_t active_ = 0;
+  dtcp::TimePoint started_{};
+  std::optional<dtcp::TimePoint> done_at_;
+};
+
+ClientConnection::ClientConnection(ClientApp& app, uint32_t index, uint64_t seed)
+    : app_(app), index_(index), seed_(seed) {}
+
+void ClientConnection::pump(Connection& c) {
+  const auto mode = app_.options().client_mode;
+  if (mode == ClientMode::recv || write_shut_) return;
+  const uint64_t total = app_.options().bytes;
+  std::array<std::byte, 16384> chunk;
+  while (sent_ < total && c.send_space() > 0) {
+    const size_t len = std::min<uint64_t>({chunk.size(), total - sent_, c.send_space()});
+    fill_pattern(seed_, sent_, std::span(chunk).first(len));
+    const size_t took = c.send(std::span(chunk).first(len));
+    sent_sha_.update(std::span(chunk).first(took));
+    sent_ += took;
+  }
+  if (sent_ == total) {
+    write_shut_ = true;
+    c.shutdown_write();
+  }
+}
+
+bool ClientConnection::drain(Connection& c) {
+  std::array<std::span<const std::byte>, 16> iov;
+  std::array<std::byte, 4096> expected;
+  const bool verify = app_.options().client_mode == ClientMode::echo;
+  while (c.readable() > 0) {
+    const size_t n = c.peek(iov);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+      received_sha_.update(iov[i]);
+      if (verify) {
+        for (size_t off = 0; off < iov[i].size(); off += expected.size()) {
+          const size_t len = std::min(expected.size(), iov[i].size() - off);
+          fill_pattern(seed_, received_ + total + off, std::span(expected).first(len));
+          if (std::memcmp(expected.data(), iov[i].data() + off, len) != 0) {
+            c.consume(total);
+            fail(&c, "echoed bytes differ near offset " + std::to_string(received_ + total + off));
+            return false;
+          }
+        }
+      }
+      total += iov[i].size();
+    }
+    received_ += total;
+    c.consume(total);
+  }
+  if (verify && received_ > app_.options().bytes) {
+    fail(&c, "more bytes echoed than sent");
+    return false;
+  }
+  return true;
+}
+
+void ClientConnection::on_peer_closed(Connection& c) {
+  if (!drain(c)) return;
+  const auto mode = app_.options().client_mode;
+  const uint64_t total = app_.options().bytes;
+  if (mode == ClientMode::echo && received_ != total) {
+    return fail(&c, "peer closed after " + std::to_string(received_) + " of " + std::to_string(total) + " bytes");
+  }
+  if (mode != ClientMode::recv && sent_ != total) return fail(&c, "peer closed before we sent everything");
+  if (mode == ClientMode::send) {
+    std::printf("client: connection %u sent bytes=%llu sha256=%s\n", index_, static_cast<unsigned long long>(sent_),
+                sent_sha_.hex_digest().c_str());
+  }
+  if (mode == ClientMode::recv) {
+    std::printf("client: connection %u received bytes=%llu sha256=%s\n", index_,
+                static_cast<unsigned long long>(received_), received_sha_.hex_digest().c_str());
+  }
+  app_.connection_done(true, sent_, received_);
+  c.close();
+  delete this;
+}
+
+void ClientConnection::on_closed(Connection&, dtcp::CloseReason reason) {
+  fail(nullptr, std::string("connection ended: ") + to_string(reason));
+}
+
+void ClientConnection::fail(Connection* c, const std::string& why) {
+  std::fprintf(stderr, "client: connection %u failed: %s\n", index_, why.c_str());
+  app_.connection_done(false, sent_, received_);
+  if (c != nullptr) c->abort();
+  delete this;
+}
+
+// ---- servers per Stack ----
+
+class ServerApp final : public dtcp::App {
+ public:
+  ServerApp(std::vector<std::pair<ServerMode, uint16_t>> listens, uint64_t bytes, uint64_t seed) {
+    for (auto [mode, port] : listens) listeners_.emplace_back(port, std::make_unique<Listener>(mode, bytes, seed));
+  }
+  void on_start(dtcp::Stack& stack) override {
+    for (auto& [port, listener] : listeners_) {
+      const auto result = stack.listen(port, *listener, {});
+      if (!result.ok()) {
+        std::fprintf(stderr, "listen on port %u failed: %s\n", port, to_string(result.error));
+        stack.request_stop();
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<uint16_t, std::unique_ptr<Listener>>> listeners_;
+};
+
+// Both roles on one Stack.
+class ComboApp final : public dtcp::App {
+ public:
+  void add(std::unique_ptr<dtcp::App> app) { apps_.push_back(std::move(app)); }
+  void on_start(dtcp::Stack& s) override { for (auto& a : apps_) a->on_start(s); }
+  void on_poll(dtcp::Stack& s) override { for (auto& a : apps_) a->on_poll(s); }
+  void on_stop(dtcp::Stack& s) override { for (auto& a : apps_) a->on_stop(s); }
+
+ private:
+  std::vector<std::unique_ptr<dtcp::App>> apps_;
+};
+
+Options parse_options(const char* program, const std::vector<std::string>& rest) {
+  Options o;
+  for (size_t i = 0; i < rest.size(); i++) {
+    if (rest[i] == "--help" || rest[i] == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (auto v = dtcp::tools::flag_value(program, rest, i, "--serve")) {
+      o.servers.emplace_back(ServerMode::echo, parse_endpoint(program, "--serve", *v, false));
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--sink")) {
+      o.servers.emplace_back(ServerMode::sink, parse_endpoint(program, "--sink", *v, false));
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--source")) {
+      o.servers.emplace_back(ServerMode::source, parse_endpoint(program, "--source", *v, false));
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--connect")) {
+      o.target = parse_endpoint(program, "--connect", *v, true);
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--mode")) {
+      if (*v == "echo") o.client_mode = ClientMode::echo;
+      else if (*v == "send") o.client_mode = ClientMode::send;
+      else if (*v == "recv") o.client_mode = ClientMode::recv;
+      else dtcp::tools::usage_error(program, "--mode: expected echo, send or recv, got '" + *v + "'");
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--connections")) {
+      o.connections = static_cast<uint32_t>(dtcp::tools::parse_number(program, "--connections", *v, 1, 10'000'000));
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--concurrency")) {
+      o.concurrency = static_cast<uint32_t>(dtcp::tools::parse_number(program, "--concurrency", *v, 1, 10'000'000));
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--bytes")) {
+      o.bytes = parse_size(program, "--bytes", *v);
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--seed")) {
+      o.seed = dtcp::tools::parse_number(program, "--seed", *v, 0, UINT64_MAX / 2);
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--duration")) {
+      o.duration_s = dtcp::tools::parse_number(program, "--duration", *v, 1, 86400 * 365);
+    } else {
+      dtcp::tools::usage_error(program, "unknown option '" + rest[i] + "'");
+    }
+  }
+  if (o.servers.empty() && !o.target) dtcp::tools::usage_error(program, "nothing to do: give --serve/--sink/--source or --connect");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* program = "dtcp-echo";
+  auto args = dtcp::tools::split_args(argc, argv);
+  const Options options = parse_options(program, args.rest);
+  const dtcp::Config config = dtcp::tools::load_config_or_default(program, args, kEmbeddedConfig, "<embedded two-stack ring>");
+  for (const auto& [mode, ep] : options.servers) {
+    if (!ep.port_name.empty() && std::none_of(config.ports.begin(), config.ports.end(),
+                                              [&](const auto& p) { return p.name == ep.port_name; })) {
+      dtcp::tools::usage_error(program, "no [port." + ep.port_name + "] in the configuration");
+    }
+  }
+  ClientReport report;
+  std::atomic<bool> client_placed{false};
+  int status = 0;
+  try {
+    auto runtime = dtcp::Runtime::start(config, args.eal_args, program);
+    runtime->install_signal_handlers();
+    std::fprintf(stderr, "%s: running\n", program);
+    runtime->run([&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
+      auto combo = std::make_unique<ComboApp>();
+      std::vector<std::pair<ServerMode, uint16_t>> listens;
+      for (const auto& [mode, ep] : options.servers) {
+        if (ep.port_name.empty() || ep.port_name == stack.port_config().name) listens.emplace_back(mode, ep.port);
+      }
+      if (!listens.empty()) combo->add(std::make_unique<ServerApp>(listens, options.bytes, options.seed));
+      const bool client_here = options.target && stack.queue_id() == 0 &&
+                               (options.target->port_name.empty() || options.target->port_name == stack.port_config().name);
+      if (client_here && !client_placed.exchange(true)) combo->add(std::make_unique<ClientApp>(options, report));
+      return combo;
+    });
+    runtime->print_counters(stdout, false);
+    runtime->print_connections(stdout);
+    const size_t leaked = runtime->shutdown();
+    std::printf("mbufs_in_use_after_shutdown %zu\n", leaked);
+    if (options.target) {
+      std::printf("client: connections=%u ok=%llu failed=%llu bytes_sent=%llu bytes_received=%llu\n", options.connections,
+                  static_cast<unsigned long long>(report.ok), static_cast<unsigned long long>(report.failed),
+                  static_cast<unsigned long long>(report.bytes_sent), static_cast<unsigned long long>(report.bytes_received));
+      if (!report.finished || report.failed > 0 || report.ok != options.connections) status = 1;
+    }
+  } catch (const dtcp::RuntimeError& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  return status;
+}
