@@ -13,7 +13,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
+#include <algorithm>
 
 #include "dpdk/config_keys.hpp"
 
@@ -162,6 +164,9 @@ KeyTable port_keys(PortConfig& port) {
   };
   table["address"] = [&](std::string_view v) -> std::optional<std::string> {
     const auto parts = split(v, '/');
+    if (std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) {
+      return "expected an IPv4 address with prefix length, like 198.18.0.1/24";
+    }
     const auto address = parts.empty() ? std::nullopt : wire::Ipv4Addr::parse(parts[0]);
     uint64_t prefix = 24;
     if (parts.size() > 2 || !address || address->is_unspecified() || address->is_multicast() ||
@@ -251,6 +256,44 @@ Entries section_entries(rte_cfgfile* file, const char* section) {
   return entries;
 }
 
+// rte_cfgfile skips lines without '=' and truncates long values without a word, and looks up
+// repeated sections by their first copy; so the text is checked here first, with line numbers.
+void check_ini_text(const std::string& text, const std::string& origin) {
+  std::set<std::string> sections;
+  std::string section;
+  size_t line_no = 0;
+  std::istringstream lines(text);
+  for (std::string raw; std::getline(lines, raw);) {
+    line_no++;
+    std::string line = raw.substr(0, raw.find(';'));  // ';' starts a comment, as in rte_cfgfile
+    line = trim(line);
+    if (!line.empty() && line.back() == '\r') line = trim(line.substr(0, line.size() - 1));
+    if (line.empty()) continue;
+    const std::string where = origin + ":" + std::to_string(line_no) + ": ";
+    if (line.front() == '[') {
+      if (line.back() != ']' || line.size() < 3) throw ConfigError(where + "expected [section], got '" + line + "'");
+      section = trim(line.substr(1, line.size() - 2));
+      if (!sections.insert(section).second) {
+        throw ConfigError(where + "[" + section + "]: section repeated; merge its keys into the first one");
+      }
+      continue;
+    }
+    const auto equals = line.find('=');
+    if (equals == std::string::npos) {
+      throw ConfigError(where + "expected 'key = value' or '[section]', got '" + line + "' (comments start with ';')");
+    }
+    const std::string key = trim(line.substr(0, equals));
+    const std::string value = trim(line.substr(equals + 1));
+    if (section.empty()) throw ConfigError(where + key + ": key outside any [section]");
+    if (key.empty()) throw ConfigError(where + "[" + section + "]: missing key before '='");
+    if (key.size() >= CFG_NAME_LEN || value.size() >= CFG_VALUE_LEN) {
+      throw ConfigError(where + "[" + section + "] " + key + ": longer than rte_cfgfile's limit (" +
+                        std::to_string(CFG_NAME_LEN - 1) + " characters per key, " + std::to_string(CFG_VALUE_LEN - 1) +
+                        " per value)");
+    }
+  }
+}
+
 Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
   Config config;
   config.source = origin;
@@ -294,6 +337,9 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
 Config load_config(const std::string& path) {
   std::ifstream probe(path);
   if (!probe) throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << probe.rdbuf();
+  check_ini_text(text.str(), path);
   // rte_cfgfile reports the offending line through rte_log (stderr before EAL starts).
   rte_cfgfile* file = rte_cfgfile_load(path.c_str(), 0);
   if (file == nullptr) {
@@ -310,6 +356,7 @@ Config load_config(const std::string& path) {
 }
 
 Config parse_config(const std::string& text, const std::string& origin) {
+  check_ini_text(text, origin);
   // rte_cfgfile reads only files; an anonymous memory file keeps embedded defaults off the disk.
   const int fd = memfd_create("dtcp-config", 0);
   if (fd < 0) throw ConfigError(origin + ": memfd_create failed: " + std::strerror(errno));

@@ -66,6 +66,11 @@ ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now
     }
     return Verdict::send;
   }
+  // Check the queue limits before creating anything: an entry made for a packet that is then
+  // dropped would sit unresolved with no request sent.
+  if (pending_.size() >= pending_limit_ || (e != nullptr && e->pending >= config_.max_pending_per_entry)) {
+    return Verdict::drop_pending_full;
+  }
   bool created = false;
   if (e == nullptr) {
     e = insert(ip);
@@ -74,9 +79,6 @@ ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now
     e->requests_sent = 1;
     e->deadline = now + config_.request_interval;
     created = true;
-  }
-  if (e->pending >= config_.max_pending_per_entry || pending_.size() >= pending_limit_) {
-    return Verdict::drop_pending_full;
   }
   e->pending++;
   pending_.push_back({ip, m});

@@ -39,9 +39,10 @@ class ArpCache {
   Verdict lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now, wire::MacAddr& mac_out);
 
   // Records ip->mac (RFC 826 merge). create: add when absent (the packet was addressed to us).
-  // Returns the packets that were waiting, in arrival order, through `release`.
+  // Returns the packets that were waiting, in arrival order, through `release`. Returns true when
+  // it created the entry.
   template <class Release>
-  void update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoint now, Release&& release);
+  bool update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoint now, Release&& release);
 
   // Retries and expiry. For each entry needing a request, calls request(ip, unicast_mac_or_null);
   // for each queued packet dropped because its entry failed, calls drop(m); for each entry
@@ -78,18 +79,20 @@ class ArpCache {
 };
 
 template <class Release>
-void ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoint now, Release&& release) {
+bool ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoint now, Release&& release) {
   Entry* e = find_mutable(ip);
+  bool created = false;
   if (e == nullptr) {
-    if (!create) return;
+    if (!create) return false;
     e = insert(ip);
-    if (e == nullptr) return;
+    if (e == nullptr) return false;
+    created = true;
   }
   e->mac = mac;
   e->state = State::reachable;
   e->requests_sent = 0;
   e->deadline = now + config_.entry_timeout;
-  if (e->pending == 0) return;
+  if (e->pending == 0) return created;
   e->pending = 0;
   size_t kept = 0;
   for (const auto& p : pending_) {
@@ -100,6 +103,7 @@ void ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoi
     }
   }
   pending_.resize(kept);
+  return created;
 }
 
 template <class Request, class Drop, class Removed>

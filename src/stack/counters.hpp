@@ -39,7 +39,7 @@
   X(drop_arp_cache_full, "drop: ARP cache full")                                                \
   X(drop_arp_pending_full, "drop: too many packets waiting for ARP")                            \
   X(drop_arp_unresolved, "drop: next hop never answered ARP")                                   \
-  X(drop_ip_truncated, "drop: IPv4 packet truncated")                                           \
+  X(drop_ip_truncated, "drop: IPv4 packet shorter than its header")                             \
   X(drop_ip_bad_version, "drop: IP version not 4")                                              \
   X(drop_ip_bad_header_length, "drop: IPv4 IHL invalid")                                        \
   X(drop_ip_bad_total_length, "drop: IPv4 total length beyond frame or below header")           \
@@ -48,6 +48,7 @@
   X(drop_ip_not_for_us, "drop: IPv4 destination not ours")                                      \
   X(drop_ip_bad_source, "drop: IPv4 source multicast, broadcast or ours")                       \
   X(drop_ip_no_route, "drop: destination off-link and no gateway")                              \
+  X(drop_ip_unknown_protocol, "drop: unknown protocol in a link-layer broadcast (no ICMP error)")  \
   X(drop_icmp_malformed, "drop: malformed ICMP message")                                        \
   X(drop_icmp_bad_checksum, "drop: ICMP checksum wrong")                                        \
   X(drop_icmp_rate_limited, "ICMP errors not sent because of the rate limit")                   \

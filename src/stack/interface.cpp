@@ -67,7 +67,7 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
 
   switch (eth->ether_type()) {
     case static_cast<uint16_t>(wire::EtherType::ipv4):
-      return ipv4_input(frame, wire::kEthernetHeaderLen, now);
+      return ipv4_input(frame, wire::kEthernetHeaderLen, dst.is_broadcast(), now);
     case static_cast<uint16_t>(wire::EtherType::arp):
       return arp_input(frame, wire::kEthernetHeaderLen, now);
     case static_cast<uint16_t>(wire::EtherType::vlan):
@@ -86,9 +86,9 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   // RFC 826 merge: refresh a sender we already know; learn it when the packet is for us.
   // A sender of 0.0.0.0 is an RFC 5227 probe and teaches nothing.
   if (!arp->sender_ip.is_unspecified() && arp->sender_ip != setup_.address) {
-    arp_.update(arp->sender_ip, arp->sender_mac, for_us, now, [this](rte_mbuf* m, wire::MacAddr mac) {
-      transmit_to(m, mac);
-    });
+    const bool created = arp_.update(arp->sender_ip, arp->sender_mac, for_us, now,
+                                     [this](rte_mbuf* m, wire::MacAddr mac) { transmit_to(m, mac); });
+    counters_.arp_entries_added += created;
   }
   if (!for_us) return drop(frame, counters_.drop_arp_not_for_us);
 
@@ -117,7 +117,7 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   sink_.transmit(frame);
 }
 
-void Interface::ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now) {
+void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now) {
   const uint64_t ip_flags = frame->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(frame, counters_.drop_ip_bad_checksum);
   const bool verify = ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
@@ -128,7 +128,14 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now) {
       case wire::ParseError::bad_header_length: return drop(frame, counters_.drop_ip_bad_header_length);
       case wire::ParseError::bad_total_length: return drop(frame, counters_.drop_ip_bad_total_length);
       case wire::ParseError::bad_checksum: return drop(frame, counters_.drop_ip_bad_checksum);
-      default: return drop(frame, counters_.drop_ip_truncated);
+      default: {
+        // The parser says `truncated` both for a frame shorter than its header and for a total
+        // length beyond the frame; only the first is truncation.
+        const auto bytes = frame_bytes(frame).subspan(offset);
+        const size_t header_len = bytes.empty() ? 0 : (std::to_integer<size_t>(bytes[0]) & 0xf) * 4;
+        const bool header_fits = bytes.size() >= wire::kIpv4MinHeaderLen && header_len <= bytes.size();
+        return drop(frame, header_fits ? counters_.drop_ip_bad_total_length : counters_.drop_ip_truncated);
+      }
     }
   }
   counters_.rx_ipv4++;
@@ -136,10 +143,14 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   if (ip->ttl() == 0) counters_.rx_ip_ttl_zero++;
   if (ip->is_fragment()) return drop(frame, counters_.drop_ip_fragment);
   if (ip->dst() != setup_.address) return drop(frame, counters_.drop_ip_not_for_us);
-  // RFC 1122 3.2.1.3: a source that is multicast, broadcast or our own address is discarded.
+  // RFC 1122 3.2.1.3: a source that is unspecified, loopback, multicast, broadcast (limited or
+  // our subnet's), or our own address is discarded. Off-link subnets are unknown to us, so their
+  // broadcast addresses cannot be told from hosts.
   const wire::Ipv4Addr src = ip->src();
-  const bool directed_broadcast = (src.value | netmask_) == ~uint32_t{0} && setup_.prefix_len < 31;
-  if (src.is_multicast() || src.is_broadcast() || directed_broadcast || src == setup_.address) {
+  const bool directed_broadcast =
+      on_link(src) && (src.value | netmask_) == ~uint32_t{0} && setup_.prefix_len < 31;
+  if (src.is_unspecified() || src.is_loopback() || src.is_multicast() || src.is_broadcast() || directed_broadcast ||
+      src == setup_.address) {
     return drop(frame, counters_.drop_ip_bad_source);
   }
 
@@ -151,6 +162,8 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, TimePoint now) {
     case static_cast<uint8_t>(wire::IpProtocol::tcp):
       return tcp_input(frame, offset, l4_offset, l4_len, src, ip->dst(), now);
     default:
+      // RFC 1122 3.2.2: no ICMP error for a datagram sent as a link-layer broadcast.
+      if (link_broadcast) return drop(frame, counters_.drop_ip_unknown_protocol);
       return send_protocol_unreachable(frame, offset, ip->total_length());
   }
 }
@@ -227,7 +240,7 @@ bool Interface::icmp_error_allowed() {
 }
 
 void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len) {
-  // RFC 1122 3.2.2: never in answer to a broadcast; the source was checked by ipv4_input.
+  // RFC 1122 3.2.2: never in answer to a broadcast; ipv4_input checked the addresses.
   if (!icmp_error_allowed()) return drop(frame, counters_.drop_icmp_rate_limited);
   rte_mbuf* reply = rte_pktmbuf_alloc(setup_.pool);
   if (reply == nullptr) return drop(frame, counters_.drop_no_mbuf);
@@ -301,12 +314,11 @@ void Interface::ip_output(rte_mbuf* packet, wire::Ipv4Addr dst) {
       return transmit_to(packet, mac);
     case ArpCache::Verdict::send_and_refresh:
       // RFC 1122 2.3.2.1: refresh by unicast to the cached address first.
-      send_arp(static_cast<uint16_t>(wire::ArpOp::request), mac, wire::MacAddr{}, next_hop);
+      send_arp_request(mac, next_hop);
       return transmit_to(packet, mac);
     case ArpCache::Verdict::queued_and_request:
       counters_.arp_entries_added++;
-      send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{},
-               next_hop);
+      send_arp_request(wire::MacAddr::broadcast(), next_hop);
       return;
     case ArpCache::Verdict::queued:
       return;
@@ -328,11 +340,11 @@ void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac) {
   sink_.transmit(packet);
 }
 
-void Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip) {
+bool Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip) {
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
     counters_.drop_no_mbuf++;
-    return;
+    return false;
   }
   auto* out = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, wire::kEthernetHeaderLen + wire::kArpLen));
   wire::write_ethernet({out, wire::kEthernetHeaderLen}, eth_dst, setup_.mac,
@@ -343,17 +355,19 @@ void Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr targe
                                 .sender_ip = setup_.address,
                                 .target_mac = target_mac,
                                 .target_ip = target_ip});
-  counters_.tx_arp_request += op == static_cast<uint16_t>(wire::ArpOp::request);
   counters_.tx_frames++;
   counters_.tx_bytes += m->pkt_len;
   sink_.transmit(m);
+  return true;
 }
 
 void Interface::send_gratuitous_arp() {
-  counters_.tx_arp_gratuitous++;
-  send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{},
-           setup_.address);
-  counters_.tx_arp_request--;  // counted as gratuitous, not as a resolution request
+  counters_.tx_arp_gratuitous +=
+      send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{}, setup_.address);
+}
+
+void Interface::send_arp_request(wire::MacAddr eth_dst, wire::Ipv4Addr target_ip) {
+  counters_.tx_arp_request += send_arp(static_cast<uint16_t>(wire::ArpOp::request), eth_dst, wire::MacAddr{}, target_ip);
 }
 
 void Interface::advance(TimePoint now) {
@@ -361,8 +375,7 @@ void Interface::advance(TimePoint now) {
   arp_.advance(
       now,
       [this](wire::Ipv4Addr ip, const wire::MacAddr* unicast) {
-        send_arp(static_cast<uint16_t>(wire::ArpOp::request), unicast ? *unicast : wire::MacAddr::broadcast(),
-                 wire::MacAddr{}, ip);
+        send_arp_request(unicast ? *unicast : wire::MacAddr::broadcast(), ip);
       },
       [this](rte_mbuf* m) { drop(m, counters_.drop_arp_unresolved); },
       [this] { counters_.arp_entries_expired++; });

@@ -1,0 +1,545 @@
+// The INI loader: the repository's own files load, every key reaches its field, defaults are
+// the documented ones, and every error names the file, the section and the key and says what
+// was expected. rte_cfgfile needs no EAL, so this binary never starts one.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dtcp/config.hpp"
+
+namespace dtcp {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr std::string_view kOrigin = "test.ini";
+// The smallest valid file: one port with a device and an address.
+constexpr std::string_view kMinimalPort = "[port]\nvdev = net_null0\naddress = 198.18.0.1/24\n";
+
+Config parse(std::string_view text) { return parse_config(std::string(text), std::string(kOrigin)); }
+
+// The message of the ConfigError that parsing `text` throws ("" and a failure if none).
+std::string error_of(std::string_view text) {
+  try {
+    parse(text);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError for:\n" << text;
+  return {};
+}
+
+void expect_error(std::string_view text, std::initializer_list<std::string_view> parts) {
+  const std::string message = error_of(text);
+  for (std::string_view part : parts) {
+    EXPECT_NE(message.find(part), std::string::npos) << "message: " << message << "\nlacks: " << part;
+  }
+}
+
+// A file in the test's own temporary directory, removed with the object.
+class TempFile {
+ public:
+  TempFile(std::string_view name, std::string_view text)
+      : path_(fs::temp_directory_path() / ("config_test_" + std::to_string(getpid()) + "_" + std::string(name))) {
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// The key lists every section is expected to have; the unknown-key message lists the real
+// ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test.
+const std::vector<std::string> kPortKeys = {
+    "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci",
+    "ring",        "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
+    "rx_reorder",  "rx_seed",  "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
+    "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
+const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
+                                           "request_interval_ms", "request_retries"};
+const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
+const std::vector<std::string> kEalKeys = {"args"};
+
+std::string joined(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+// --- the repository's files -----------------------------------------------------------------
+
+TEST(ConfigFiles, RepositoryConfigs_AllLoad) {
+  const char* root = std::getenv("DTCP_SOURCE_ROOT");
+  if (root == nullptr) GTEST_SKIP() << "DTCP_SOURCE_ROOT not set (meson test sets it)";
+  const fs::path dir = fs::path(root) / "config";
+  std::vector<fs::path> files;
+  if (fs::is_directory(dir)) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.path().extension() == ".ini") files.push_back(entry.path());
+    }
+  }
+  if (files.empty()) GTEST_SKIP() << "no config/*.ini in " << root;
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.string());
+    try {
+      const Config config = load_config(file.string());
+      EXPECT_EQ(config.source, file.string());
+      ASSERT_FALSE(config.ports.empty());
+      for (const auto& port : config.ports) EXPECT_FALSE(port.address.is_unspecified());
+    } catch (const ConfigError& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+}
+
+// --- values ---------------------------------------------------------------------------------
+
+TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
+  const Config c = parse(kMinimalPort);
+  EXPECT_EQ(c.source, kOrigin);
+  EXPECT_EQ(c.eal_args, (std::vector<std::string>{"--no-huge", "--no-shconf"}));
+  ASSERT_EQ(c.ports.size(), 1u);
+  const PortConfig& p = c.ports[0];
+  EXPECT_EQ(p.name, "");
+  EXPECT_EQ(p.vdev, "net_null0");
+  EXPECT_EQ(p.pci, "");
+  EXPECT_EQ(p.ring, "");
+  EXPECT_FALSE(p.mac);
+  EXPECT_EQ(p.address, wire::Ipv4Addr::from_octets(198, 18, 0, 1));
+  EXPECT_EQ(p.prefix_len, 24);
+  EXPECT_FALSE(p.gateway);
+  EXPECT_EQ(p.mtu, 1500);
+  EXPECT_EQ(p.rx_queues, 1);
+  EXPECT_EQ(p.tx_queues, 1);
+  EXPECT_EQ(p.rx_desc, 1024);
+  EXPECT_EQ(p.tx_desc, 1024);
+  EXPECT_TRUE(p.lcores.empty());
+  EXPECT_TRUE(p.offloads);
+  EXPECT_FALSE(p.rx_impairment.enabled());
+  EXPECT_FALSE(p.tx_impairment.enabled());
+  EXPECT_EQ(p.rx_impairment.seed, 1u);
+  EXPECT_EQ(c.arp.entry_timeout, 300s);
+  EXPECT_EQ(c.arp.request_interval, 1000ms);
+  EXPECT_EQ(c.arp.request_retries, 3u);
+  EXPECT_EQ(c.arp.max_pending_per_entry, 16u);
+  EXPECT_EQ(c.arp.capacity, 1024u);
+  EXPECT_EQ(c.mempool.mbufs, 16383u);
+  EXPECT_EQ(c.mempool.cache, 256u);
+  EXPECT_EQ(c.mempool.data_room, 0);
+}
+
+// Every key of every section set to a value other than its default.
+constexpr std::string_view kEveryKey = R"(; every key, none at its default
+[eal]
+args = --no-huge  --no-shconf --log-level=*:debug
+
+[port.client]
+vdev = net_tap0,iface=dtcp0
+mac = 02:AA:bb:cc:dd:ee
+address = 10.1.2.3/16
+gateway = 10.1.0.254
+mtu = 9000
+rx_queues = 2
+tx_queues = 2
+rx_desc = 512
+tx_desc = 256
+lcores = 3, 5
+offloads = no
+rx_loss = 0.01
+rx_duplicate = 0.02
+rx_reorder = 0.03
+rx_corrupt = 0.04
+rx_delay_us = 1500
+rx_seed = 42
+tx_loss = 0.5
+tx_duplicate = 1
+tx_reorder = 0
+tx_corrupt = 1e-3
+tx_delay_us = 10000000
+tx_seed = 18446744073709551615
+
+[port.server]
+ring = pair0:1
+address = 10.1.2.4/32
+
+[port.nic]
+pci = 0000:01:00.0
+address = 192.0.2.1
+offloads = yes
+
+[arp]
+entry_timeout_s = 60
+request_interval_ms = 250
+request_retries = 5
+max_pending_per_entry = 8
+capacity = 4096
+
+[mempool]
+mbufs = 8191
+cache = 128
+data_room = 4096
+)";
+
+TEST(ConfigParse, EveryKey_ReachesItsField) {
+  const Config c = parse(kEveryKey);
+  EXPECT_EQ(c.eal_args, (std::vector<std::string>{"--no-huge", "--no-shconf", "--log-level=*:debug"}));
+  ASSERT_EQ(c.ports.size(), 3u);
+
+  const PortConfig& client = c.ports[0];
+  EXPECT_EQ(client.name, "client");
+  EXPECT_EQ(client.vdev, "net_tap0,iface=dtcp0");
+  ASSERT_TRUE(client.mac);
+  EXPECT_EQ(*client.mac, (wire::MacAddr{{0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}}));
+  EXPECT_EQ(client.address, wire::Ipv4Addr::from_octets(10, 1, 2, 3));
+  EXPECT_EQ(client.prefix_len, 16);
+  ASSERT_TRUE(client.gateway);
+  EXPECT_EQ(*client.gateway, wire::Ipv4Addr::from_octets(10, 1, 0, 254));
+  EXPECT_EQ(client.mtu, 9000);
+  EXPECT_EQ(client.rx_queues, 2);
+  EXPECT_EQ(client.tx_queues, 2);
+  EXPECT_EQ(client.rx_desc, 512);
+  EXPECT_EQ(client.tx_desc, 256);
+  EXPECT_EQ(client.lcores, (std::vector<unsigned>{3, 5}));
+  EXPECT_FALSE(client.offloads);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.loss, 0.01);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.reorder, 0.03);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.corrupt, 0.04);
+  EXPECT_EQ(client.rx_impairment.delay, 1500us);
+  EXPECT_EQ(client.rx_impairment.seed, 42u);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.loss, 0.5);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.duplicate, 1.0);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.reorder, 0.0);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.corrupt, 0.001);
+  EXPECT_EQ(client.tx_impairment.delay, 10s);
+  EXPECT_EQ(client.tx_impairment.seed, UINT64_MAX);
+  EXPECT_TRUE(client.rx_impairment.enabled());
+
+  const PortConfig& server = c.ports[1];
+  EXPECT_EQ(server.name, "server");
+  EXPECT_EQ(server.ring, "pair0:1");
+  EXPECT_EQ(server.vdev, "");
+  EXPECT_EQ(server.prefix_len, 32);
+  EXPECT_EQ(server.mtu, 1500) << "ports do not share values";
+
+  const PortConfig& nic = c.ports[2];
+  EXPECT_EQ(nic.name, "nic");
+  EXPECT_EQ(nic.pci, "0000:01:00.0");
+  EXPECT_EQ(nic.address, wire::Ipv4Addr::from_octets(192, 0, 2, 1));
+  EXPECT_EQ(nic.prefix_len, 24) << "no prefix means /24";
+  EXPECT_TRUE(nic.offloads);
+
+  EXPECT_EQ(c.arp.entry_timeout, 60s);
+  EXPECT_EQ(c.arp.request_interval, 250ms);
+  EXPECT_EQ(c.arp.request_retries, 5u);
+  EXPECT_EQ(c.arp.max_pending_per_entry, 8u);
+  EXPECT_EQ(c.arp.capacity, 4096u);
+  EXPECT_EQ(c.mempool.mbufs, 8191u);
+  EXPECT_EQ(c.mempool.cache, 128u);
+  EXPECT_EQ(c.mempool.data_room, 4096);
+}
+
+TEST(ConfigParse, KnownKeys_MatchTheKeysThisFileTests) {
+  const std::pair<std::string, const std::vector<std::string>*> sections[] = {
+      {"[port]\nvdev = x\naddress = 198.18.0.1\n", &kPortKeys},
+      {"[arp]\n", &kArpKeys},
+      {"[mempool]\n", &kMempoolKeys},
+      {"[eal]\n", &kEalKeys},
+  };
+  for (const auto& [head, keys] : sections) {
+    SCOPED_TRACE(head);
+    // The unknown key goes in the section under test; [port] itself is that section once.
+    const std::string rest = head.rfind("[port]", 0) == 0 ? "" : std::string(kMinimalPort);
+    const std::string message = error_of(head + "no_such_key = 1\n" + rest);
+    EXPECT_NE(message.find("(known: " + joined(*keys) + ")"), std::string::npos) << message;
+  }
+}
+
+TEST(ConfigParse, BoundaryValues_Accepted) {
+  const Config c = parse(
+      "[port]\nvdev = v\naddress = 198.18.0.1/1\nmtu = 68\nrx_desc = 32\ntx_desc = 32768\n"
+      "rx_queues = 128\ntx_queues = 128\nrx_loss = 0\ntx_loss = 1\nrx_delay_us = 0\nrx_seed = 0\n"
+      "[arp]\nentry_timeout_s = 86400\nrequest_interval_ms = 10\nrequest_retries = 100\n"
+      "max_pending_per_entry = 4096\ncapacity = 16\n"
+      "[mempool]\nmbufs = 1023\ncache = 0\ndata_room = 65535\n");
+  EXPECT_EQ(c.ports[0].prefix_len, 1);
+  EXPECT_EQ(c.ports[0].mtu, 68);
+  EXPECT_EQ(c.ports[0].rx_queues, 128);
+  EXPECT_EQ(c.arp.entry_timeout, 86400s);
+  EXPECT_EQ(c.arp.capacity, 16u);
+  EXPECT_EQ(c.mempool.cache, 0u);
+  EXPECT_EQ(c.mempool.data_room, 65535);
+}
+
+TEST(ConfigParse, BooleanSpellings_Accepted) {
+  for (const char* yes : {"1", "yes", "true", "on"}) {
+    EXPECT_TRUE(parse(std::string(kMinimalPort) + "offloads = " + yes + "\n").ports[0].offloads) << yes;
+  }
+  for (const char* no : {"0", "no", "false", "off"}) {
+    EXPECT_FALSE(parse(std::string(kMinimalPort) + "offloads = " + no + "\n").ports[0].offloads) << no;
+  }
+}
+
+TEST(ConfigParse, WhitespaceAndComments_Ignored) {
+  const Config c = parse("; leading comment\n\n[port]\n  vdev   =   net_null0   \n\taddress\t=\t198.18.0.9/25\n"
+                         "mtu = 1400 ; trailing comment\n");
+  EXPECT_EQ(c.ports[0].vdev, "net_null0");
+  EXPECT_EQ(c.ports[0].address, wire::Ipv4Addr::from_octets(198, 18, 0, 9));
+  EXPECT_EQ(c.ports[0].prefix_len, 25);
+  EXPECT_EQ(c.ports[0].mtu, 1400);
+}
+
+TEST(ConfigParse, RepeatedKey_LastWins) {
+  const Config c = parse(std::string(kMinimalPort) + "mtu = 1400\nmtu = 1300\n");
+  EXPECT_EQ(c.ports[0].mtu, 1300);
+}
+
+TEST(ConfigLoad, File_SameResultAsTextAndNamedAfterPath) {
+  const TempFile file("every.ini", kEveryKey);
+  const Config from_file = load_config(file.path());
+  const Config from_text = parse(kEveryKey);
+  EXPECT_EQ(from_file.source, file.path());
+  ASSERT_EQ(from_file.ports.size(), from_text.ports.size());
+  EXPECT_EQ(from_file.eal_args, from_text.eal_args);
+  for (size_t i = 0; i < from_file.ports.size(); ++i) {
+    EXPECT_EQ(from_file.ports[i].name, from_text.ports[i].name);
+    EXPECT_EQ(from_file.ports[i].address, from_text.ports[i].address);
+    EXPECT_EQ(from_file.ports[i].lcores, from_text.ports[i].lcores);
+  }
+  EXPECT_EQ(from_file.arp.capacity, from_text.arp.capacity);
+}
+
+// --- errors: files and syntax ---------------------------------------------------------------
+
+TEST(ConfigErrors, MissingFile_NamesPathAndReason) {
+  const std::string path = (fs::temp_directory_path() / "config_test_no_such_file.ini").string();
+  try {
+    load_config(path);
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(path + ": cannot open", 0), 0u) << message;
+    EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+  }
+}
+
+TEST(ConfigErrors, MalformedLine_UnterminatedSection_NamesFile) {
+  const TempFile file("malformed.ini", "[port\nvdev = x\n");
+  try {
+    load_config(file.path());
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    // The loader checks the text itself, so the message has the line number too.
+    EXPECT_EQ(std::string(e.what()).rfind(file.path() + ":1: expected [section]", 0), 0u) << e.what();
+  }
+  expect_error("[port\nvdev = x\n", {"test.ini:1: expected [section], got '[port'"});
+}
+
+TEST(ConfigErrors, MalformedLine_KeyBeforeAnySection_NamesFile) {
+  expect_error("vdev = x\n[port]\n", {"test.ini:1: vdev: key outside any [section]"});
+}
+
+TEST(ConfigErrors, UnknownSection_NamesSectionAndKnownOnes) {
+  expect_error(std::string(kMinimalPort) + "[bogus]\nx = 1\n",
+               {"test.ini: [bogus]: unknown section", "known: eal, port, port.NAME, arp, mempool"});
+  expect_error(std::string(kMinimalPort) + "[ports]\n", {"test.ini: [ports]: unknown section"});
+}
+
+TEST(ConfigErrors, UnknownKey_NamesSectionAndKey) {
+  expect_error(std::string(kMinimalPort) + "speed = 10G\n", {"test.ini: [port] speed: unknown key", "address"});
+  expect_error("[port.east]\nvdev = x\naddress = 198.18.0.1\nmut = 1500\n",
+               {"test.ini: [port.east] mut: unknown key"});
+  expect_error(std::string(kMinimalPort) + "[arp]\ntimeout = 5\n", {"test.ini: [arp] timeout: unknown key"});
+  expect_error(std::string(kMinimalPort) + "[mempool]\nsize = 5\n", {"test.ini: [mempool] size: unknown key"});
+  expect_error(std::string(kMinimalPort) + "[eal]\narg = -l 1\n", {"test.ini: [eal] arg: unknown key"});
+}
+
+// rte_cfgfile (loaded without CFG_FLAG_EMPTY_VALUES) refuses "key =" itself and reports the line
+// number through rte_log; the exception names the file only.
+TEST(ConfigErrors, EmptyValue_MalformedNamesFile) {
+  expect_error(std::string(kMinimalPort) + "[eal]\nargs =\n", {"test.ini: malformed INI"});
+  expect_error(std::string(kMinimalPort) + "mtu =\n", {"test.ini: malformed INI"});
+  expect_error(std::string(kMinimalPort) + "vdev = ; only a comment\n", {"test.ini: malformed INI"});
+}
+
+// --- errors: values -------------------------------------------------------------------------
+
+struct BadValue {
+  std::string_view section;  // "port" uses kMinimalPort's [port]
+  std::string_view key;
+  std::string_view value;
+  std::string_view expected;
+};
+
+const BadValue kBadValues[] = {
+    {"port", "mtu", "abc", "expected an integer in 68..9600"},
+    {"port", "mtu", "67", "expected an integer in 68..9600"},
+    {"port", "mtu", "9601", "expected an integer in 68..9600"},
+    {"port", "mtu", "-1", "expected an integer in 68..9600"},
+    {"port", "mtu", "+1500", "expected an integer in 68..9600"},
+    {"port", "mtu", "1500x", "expected an integer in 68..9600"},
+    {"port", "mtu", "0x5dc", "expected an integer in 68..9600"},
+    {"port", "mtu", "1 500", "expected an integer in 68..9600"},
+    {"port", "mtu", "99999999999999999999999", "expected an integer in 68..9600"},
+    {"port", "rx_queues", "0", "expected an integer in 1..128"},
+    {"port", "tx_queues", "129", "expected an integer in 1..128"},
+    {"port", "rx_desc", "31", "expected an integer in 32..32768"},
+    {"port", "tx_desc", "32769", "expected an integer in 32..32768"},
+    {"port", "rx_delay_us", "10000001", "expected an integer in 0..10000000"},
+    {"port", "tx_seed", "18446744073709551616", "expected an integer in 0..18446744073709551615"},
+    {"port", "rx_loss", "1.5", "expected a fraction in 0..1"},
+    {"port", "rx_duplicate", "-0.1", "expected a fraction in 0..1"},
+    {"port", "tx_reorder", "abc", "expected a fraction in 0..1"},
+    {"port", "tx_corrupt", "nan", "expected a fraction in 0..1"},
+    {"port", "tx_loss", "0.5%", "expected a fraction in 0..1"},
+    {"port", "offloads", "maybe", "expected yes or no"},
+    {"port", "offloads", "YES", "expected yes or no"},
+    {"port", "lcores", "a", "expected a comma-separated list of lcore ids"},
+    {"port", "lcores", "1 2", "expected a comma-separated list of lcore ids"},
+    {"port", "lcores", "1024", "expected a comma-separated list of lcore ids"},
+    {"port", "lcores", ",", "expected at least one lcore id"},
+    {"port", "mac", "02:00:00:00:00", "expected a unicast MAC like 02:00:00:00:00:01"},
+    {"port", "mac", "02:00:00:00:00:01:02", "expected a unicast MAC"},
+    {"port", "mac", "02-00-00-00-00-01", "expected a unicast MAC"},
+    {"port", "mac", "02:00:00:00:00:0g", "expected a unicast MAC"},
+    {"port", "mac", "01:00:5e:00:00:01", "expected a unicast MAC"},
+    {"port", "mac", "ff:ff:ff:ff:ff:ff", "expected a unicast MAC"},
+    {"port", "mac", "00:00:00:00:00:00", "expected a unicast MAC"},
+    {"port", "address", "198.18.0.1/33", "expected an IPv4 address with prefix length, like 198.18.0.1/24"},
+    {"port", "address", "198.18.0.1/0", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.18.0.1/x", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.18.0.1/24/8", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.18.0.256/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.18.0/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.018.0.1/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "224.0.0.1/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "0.0.0.0/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "/24", "expected an IPv4 address with prefix length"},
+    {"port", "address", "host.example", "expected an IPv4 address with prefix length"},
+    {"port", "gateway", "0.0.0.0", "expected an IPv4 address like 198.18.0.254"},
+    {"port", "gateway", "198.18.0.254/24", "expected an IPv4 address like 198.18.0.254"},
+    {"port", "gateway", "gw", "expected an IPv4 address like 198.18.0.254"},
+    {"arp", "entry_timeout_s", "0", "expected an integer in 1..86400"},
+    {"arp", "entry_timeout_s", "86401", "expected an integer in 1..86400"},
+    {"arp", "request_interval_ms", "9", "expected an integer in 10..60000"},
+    {"arp", "request_interval_ms", "60001", "expected an integer in 10..60000"},
+    {"arp", "request_retries", "0", "expected an integer in 1..100"},
+    {"arp", "request_retries", "101", "expected an integer in 1..100"},
+    {"arp", "max_pending_per_entry", "0", "expected an integer in 1..4096"},
+    {"arp", "capacity", "15", "expected an integer in 16..1048576"},
+    {"arp", "capacity", "1048577", "expected an integer in 16..1048576"},
+    {"mempool", "mbufs", "1022", "expected an integer in 1023..67108864"},
+    {"mempool", "cache", "513", "expected an integer in 0..512"},
+    {"mempool", "data_room", "1023", "expected an integer in 1024..65535"},
+    {"mempool", "data_room", "65536", "expected an integer in 1024..65535"},
+};
+
+TEST(ConfigErrors, BadValues_NameFileSectionKeyExpectationAndValue) {
+  for (const BadValue& bad : kBadValues) {
+    SCOPED_TRACE("[" + std::string(bad.section) + "] " + std::string(bad.key) + " = '" + std::string(bad.value) + "'");
+    std::string text(kMinimalPort);
+    if (bad.section != "port") text += "[" + std::string(bad.section) + "]\n";
+    text += std::string(bad.key) + " = " + std::string(bad.value) + "\n";
+    const std::string prefix = "test.ini: [" + std::string(bad.section) + "] " + std::string(bad.key) + ": ";
+    expect_error(text, {prefix, bad.expected, ", got '" + std::string(bad.value) + "'"});
+  }
+}
+
+// --- errors: whole-port checks --------------------------------------------------------------
+
+TEST(ConfigErrors, TwoDevicesInOnePort_NamesSection) {
+  expect_error("[port.a]\nvdev = net_null0\nring = pair0:0\naddress = 198.18.0.1\n",
+               {"test.ini: [port.a]: expected exactly one of vdev, pci or ring"});
+  expect_error("[port]\nvdev = net_null0\npci = 0000:01:00.0\naddress = 198.18.0.1\n",
+               {"test.ini: [port]: expected exactly one of vdev, pci or ring"});
+}
+
+TEST(ConfigErrors, NoDevice_NamesSection) {
+  expect_error("[port.b]\naddress = 198.18.0.1\n", {"test.ini: [port.b]: expected exactly one of vdev, pci or ring"});
+}
+
+TEST(ConfigErrors, NoAddress_NamesSectionAndKey) {
+  expect_error("[port]\nvdev = net_null0\n", {"test.ini: [port] address: missing", "198.18.0.1/24"});
+}
+
+TEST(ConfigErrors, BadRingSide_NamesSectionKeyAndValue) {
+  for (const char* ring : {"pair0:2", "pair0", "pair0:", "pair0:0:1", "pair0:-1"}) {
+    SCOPED_TRACE(ring);
+    expect_error(std::string("[port]\nring = ") + ring + "\naddress = 198.18.0.1\n",
+                 {"test.ini: [port] ring: expected PAIR:SIDE with SIDE 0 or 1", std::string("got '") + ring + "'"});
+  }
+}
+
+TEST(ConfigErrors, RxQueuesNotEqualTxQueues_NamesSectionAndKeys) {
+  expect_error(std::string(kMinimalPort) + "rx_queues = 2\n",
+               {"test.ini: [port]: ", "rx_queues and tx_queues must be equal"});
+}
+
+TEST(ConfigErrors, LcoresCountMismatch_NamesSectionAndKey) {
+  expect_error(std::string(kMinimalPort) + "rx_queues = 2\ntx_queues = 2\nlcores = 1\n",
+               {"test.ini: [port] lcores: expected 2 lcore ids, one per queue pair"});
+  expect_error(std::string(kMinimalPort) + "lcores = 1,2\n", {"test.ini: [port] lcores: expected 1 lcore ids"});
+}
+
+TEST(ConfigErrors, NoPortSection_NamesFile) {
+  expect_error("[eal]\nargs = --no-huge\n", {"test.ini: no [port] section"});
+  expect_error("", {"test.ini: no [port] section"});
+}
+
+TEST(ConfigErrors, SecondPortBad_NamesThatPort) {
+  expect_error("[port.a]\nvdev = x\naddress = 198.18.0.1\n[port.b]\nvdev = y\naddress = 198.18.0.2\nmtu = 1\n",
+               {"test.ini: [port.b] mtu: "});
+}
+
+// BUG: rte_cfgfile keeps both copies of a repeated section, but rte_cfgfile_section_entries()
+// looks a section up by name and always returns the first, so load_from_cfgfile() builds two
+// ports from the first [port.a] and the second one's keys (here its address) vanish without an
+// error. A repeated section name should be a ConfigError naming it.
+TEST(ConfigErrors, DuplicateSection_Rejected) {
+  expect_error("[port.a]\nvdev = x\naddress = 198.18.0.1\n[port.a]\nvdev = y\naddress = 198.18.0.2\n",
+               {"test.ini:4: [port.a]: section repeated"});
+}
+
+// BUG: DPDK 22.11's rte_cfgfile silently skips a line that has no '=' (it is neither a
+// section nor a key), so the typo "mtu 9000" leaves mtu at its default 1500 with no error,
+// against config.hpp's "a typo must not silently fall back to a default". The loader would
+// have to reject such lines itself.
+TEST(ConfigErrors, LineWithoutEquals_Rejected) {
+  expect_error(std::string(kMinimalPort) + "mtu 9000\n", {"test.ini", "mtu 9000"});
+}
+
+// BUG: rte_cfgfile stores values in CFG_VALUE_LEN (256) bytes and truncates longer ones
+// silently; a 300-character [eal] args line reaches EAL cut at 255 characters. The loader
+// should reject the value (or read it itself) instead.
+TEST(ConfigErrors, ValueLongerThan255_RejectedNotTruncated) {
+  const std::string vdev = "net_pcap0,rx_pcap=/" + std::string(280, 'p') + ".pcap";
+  try {
+    const Config c = parse("[port]\nvdev = " + vdev + "\naddress = 198.18.0.1\n");
+    EXPECT_EQ(c.ports[0].vdev, vdev) << "truncated to " << c.ports[0].vdev.size() << " characters";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("[port] vdev"), std::string::npos) << e.what();
+  }
+}
+
+// BUG: the address parser splits on '/' and drops empty pieces, so "198.18.0.1/" (a prefix
+// length forgotten after the slash) is accepted as /24 instead of being an error.
+TEST(ConfigErrors, AddressWithEmptyPrefix_Rejected) {
+  expect_error(std::string("[port]\nvdev = x\naddress = 198.18.0.1/\n"),
+               {"test.ini: [port] address: expected an IPv4 address with prefix length"});
+}
+
+}  // namespace
+}  // namespace dtcp
