@@ -30,13 +30,7 @@ void Connection::consume(size_t n) { tcb(*this).core->api_consume(tcb(*this), n)
 size_t Connection::send_space() const { return tcb(*this).core->api_send_space(tcb(*this)); }
 size_t Connection::send(std::span<const std::byte> data) { return tcb(*this).core->api_send(tcb(*this), data); }
 bool Connection::send_mbuf(rte_mbuf* m) { return tcb(*this).core->api_send_mbuf(tcb(*this), m); }
-void Connection::set_nodelay(bool on) {
-  tcb(*this).nodelay = on;
-  if (on && !tcb(*this).zombie) {
-    ShardCore::Entry entry(*tcb(*this).core);
-    tcb(*this).core->api_consume(tcb(*this), 0);  // schedules output of what Nagle held back
-  }
-}
+void Connection::set_nodelay(bool on) { tcb(*this).core->api_set_nodelay(tcb(*this), on); }
 void Connection::set_keepalive(Duration idle, Duration interval, uint32_t probes) {
   tcb(*this).core->api_set_keepalive(tcb(*this), idle, interval, probes);
 }
@@ -152,8 +146,10 @@ void ShardCore::api_shutdown_write(Tcb& t) {
 
 void ShardCore::api_close(Tcb& t) {
   Entry entry(*this);
+  // No more callbacks, even when the connection already ended and on_closed() is still queued:
+  // the application may free its handler as soon as close() returns.
+  t.handler = nullptr;
   if (t.zombie || t.app_closed) return;
-  t.handler = nullptr;  // no more callbacks
   t.app_closed = true;
   if (t.rcv_buf.bytes() > 0) {
     // Unread data: reset rather than pretend a graceful close (RFC 9293 §3.10.4, RFC 1122
@@ -175,6 +171,12 @@ void ShardCore::api_close(Tcb& t) {
   api_shutdown_write(t);
 }
 
+void ShardCore::api_set_nodelay(Tcb& t, bool on) {
+  Entry entry(*this);
+  t.nodelay = on;
+  if (on && !t.zombie) schedule(t);  // sends what Nagle held back
+}
+
 void ShardCore::api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes) {
   Entry entry(*this);
   if (t.zombie) return;
@@ -189,8 +191,8 @@ void ShardCore::api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint
 
 void ShardCore::api_abort(Tcb& t) {
   Entry entry(*this);
+  t.handler = nullptr;  // as in api_close: no callback may follow abort()
   if (t.zombie) return;
-  t.handler = nullptr;
   t.app_closed = true;
   reset_connection(t, CloseReason::aborted);
 }

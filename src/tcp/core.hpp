@@ -103,6 +103,8 @@ class ShardCore {
   void api_shutdown_write(Tcb& t);
   void api_close(Tcb& t);
   void api_abort(Tcb& t);
+  void api_set_nodelay(Tcb& t, bool on);
+  void api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes);
 
   // Every call from outside (input, advance, connect, API) holds one of these; when the outermost
   // one ends, drain() delivers events, flushes output and reclaims closed TCBs. This is what makes
@@ -203,9 +205,6 @@ class ShardCore {
   void on_rexmit_timeout(Tcb& t, TimePoint now);
   void on_persist_timeout(Tcb& t, TimePoint now);
   void on_keepalive_timeout(Tcb& t, TimePoint now);
- public:
-  void api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes);
- private:
   void rtt_sample(Tcb& t, Duration r);
   void restart_rexmit(Tcb& t, TimePoint now) { t.rexmit_deadline = now + t.rto; }
   void stop_rexmit(Tcb& t) { t.rexmit_deadline = kNever; }

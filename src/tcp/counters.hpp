@@ -34,6 +34,7 @@
   X(time_wait_expired, "TIME-WAIT records expired after 2*MSL")                                       \
   X(time_wait_reused, "TIME-WAIT records replaced by a new incarnation (SYN)")                        \
   X(time_wait_overflow, "connections closed at once because the TIME-WAIT pool was full")             \
+  X(drop_chained_mbuf, "drop: segment in a chained mbuf (the stack must linearize)")                 \
   X(drop_malformed, "drop: TCP header or options failed to parse")                                    \
   X(drop_bad_address, "drop: source broadcast/multicast/unspecified, or a port 0")                    \
   X(drop_closed_port, "drop: no connection or listener (RST sent unless the segment was RST)")        \

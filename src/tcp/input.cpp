@@ -22,6 +22,10 @@ void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimeP
   now_ = now;
   MbufPtr owner(m);
   ++counters.rx_segments;
+  if (m->nb_segs != 1 || m->pkt_len != m->data_len) {
+    ++counters.drop_chained_mbuf;  // the stack hands over single-segment mbufs only
+    return;
+  }
   const auto view = wire::TcpView::parse(mbuf_span(m));
   if (!view) {
     ++counters.drop_malformed;

@@ -149,8 +149,11 @@ void ShardCore::deliver_events(Tcb& t) {
 }
 
 void ShardCore::set_state(Tcb& t, TcpState next) {
-  // The one place state changes: a tracer hooks in here (old -> new).
-  if (next == TcpState::established && t.state != TcpState::established) ++counters.conn_established;
+  // The one place state changes.
+  if (next == t.state) return;
+  if (next == TcpState::established) ++counters.conn_established;
+  if (env.state_tracer)
+    env.state_tracer(env.state_tracer_ctx, t.tuple.local_endpoint(), t.tuple.remote_endpoint(), t.state, next);
   t.state = next;
 }
 

@@ -33,6 +33,9 @@ class SegmentOutput {
 using PortFilter = bool (*)(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
                             uint16_t remote_port);
 
+// Optional observer of every state change (RFC 9293 names via to_string(TcpState)).
+using StateTracer = void (*)(void* ctx, const Endpoint& local, const Endpoint& remote, TcpState from, TcpState to);
+
 struct ShardEnv {
   rte_mempool* pool = nullptr;        // segments are built from it (headroom >= 64)
   SegmentOutput* output = nullptr;
@@ -41,6 +44,8 @@ struct ShardEnv {
   uint64_t secret_seed = 0;           // keys ISNs (RFC 6528) and port selection; random in production
   PortFilter port_filter = nullptr;   // nullptr = every port in the range is fine
   void* port_filter_ctx = nullptr;
+  StateTracer state_tracer = nullptr;  // nullptr = no tracing (one predictable branch per change)
+  void* state_tracer_ctx = nullptr;
 };
 
 // A snapshot of one connection or TIME-WAIT record, for the counters printer.

@@ -31,6 +31,17 @@ TEST_F(Close, Established_PeerFin_CloseWait_ThenLastAck_ThenClosed) {
   EXPECT_EQ(shard->time_wait_count(), 0u);
 }
 
+TEST_F(Close, CloseFromOnPeerClosed_FinRidesOnTheAck) {
+  const uint32_t iss = established();
+  rec.on_peer_closed_hook = [](Connection& c) { c.close(); };
+  inject({.flags = FIN | ACK, .seq = 1001, .ack = iss + 1});
+  expect_reply({.flags = FIN | ACK, .seq = iss + 1, .ack = 1002});  // one segment, not two
+  expect_nothing();
+  inject({.flags = ACK, .seq = 1002, .ack = iss + 2});
+  EXPECT_EQ(rec.events, Strings{"peer_closed"});
+  EXPECT_EQ(shard->connections_in_use(), 0u);
+}
+
 TEST_F(Close, CloseWait_Close_NoMoreCallbacks_LastAckThenClosed) {
   const uint32_t iss = close_wait();
   rec.conn->close();
@@ -56,6 +67,8 @@ TEST_F(Close, ActiveClose_FinWait1_FinWait2_TimeWait_ExpiresAtTwoMsl) {
   at(200 + 60000);
   EXPECT_EQ(shard->time_wait_count(), 0u);
   EXPECT_EQ(shard->counters().time_wait_expired, 1u);
+  EXPECT_EQ(transitions, (Strings{"CLOSED>SYN-RECEIVED", "SYN-RECEIVED>ESTABLISHED", "ESTABLISHED>FIN-WAIT-1",
+                                  "FIN-WAIT-1>FIN-WAIT-2", "FIN-WAIT-2>TIME-WAIT", "TIME-WAIT>CLOSED"}));
 }
 
 TEST_F(Close, FinWait1_FinAckTogether_TimeWait) {
@@ -76,6 +89,8 @@ TEST_F(Close, SimultaneousClose_Closing_ThenTimeWait) {
   EXPECT_EQ(rec.events, (Strings{"peer_closed", "closed:normal"}));
   EXPECT_EQ(shard->time_wait_count(), 1u);
   EXPECT_EQ(shard->connections_in_use(), 0u);
+  EXPECT_EQ(transitions, (Strings{"CLOSED>SYN-RECEIVED", "SYN-RECEIVED>ESTABLISHED", "ESTABLISHED>FIN-WAIT-1",
+                                  "FIN-WAIT-1>CLOSING", "CLOSING>TIME-WAIT", "TIME-WAIT>CLOSED"}));
 }
 
 TEST_F(Close, HalfClose_FinWait2_StillReceives_ThenTimeWait) {

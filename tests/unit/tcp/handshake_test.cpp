@@ -220,6 +220,7 @@ TEST_F(Handshake, SynSent_SynOnly_SimultaneousOpen) {
   EXPECT_EQ(rec.conn->state(), TcpState::established);
   EXPECT_EQ(rec.events, Strings{"connected"});
   expect_nothing();
+  EXPECT_EQ(transitions, (Strings{"CLOSED>SYN-SENT", "SYN-SENT>SYN-RECEIVED", "SYN-RECEIVED>ESTABLISHED"}));
 }
 
 TEST_F(Handshake, SimultaneousOpen_PlainAck_Established) {
@@ -351,6 +352,24 @@ TEST_F(Handshake, Connect_Errors) {
   syn_sent();
   EXPECT_EQ(shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_).error,
             ConnectError::address_in_use);
+}
+
+TEST_F(Handshake, ForEachConnection_ListsTcbsAndTimeWaitRecords) {
+  const uint32_t iss = fin_wait_2();
+  inject({.flags = FIN | ACK, .seq = 1001, .ack = iss + 2});
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002});
+  inject({.flags = SYN, .seq = 1, .src_port = 40001});
+  wire.sent.clear();
+  std::vector<std::string> seen;
+  shard->for_each_connection([&](const ConnectionInfo& c) {
+    seen.push_back(std::string(c.state_name) + " " + std::to_string(c.remote.port) + (c.time_wait_record ? " tw" : ""));
+  });
+  EXPECT_EQ(seen, (Strings{"SYN-RECEIVED 40001", "TIME-WAIT 40000 tw"}));
+  size_t counters = 0;
+#define DTCP_COUNT(name, description) counters += sizeof(shard->counters().name) == 8 ? 1 : 0;
+  DTCP_TCP_COUNTERS(DTCP_COUNT)
+#undef DTCP_COUNT
+  EXPECT_GT(counters, 40u);
 }
 
 }  // namespace

@@ -103,6 +103,11 @@ void TcpTest::make_shard() {
   env.output = &wire;
   env.local_addr = kLocalAddr;
   env.secret_seed = 42;
+  env.state_tracer = [](void* ctx, const Endpoint&, const Endpoint&, TcpState from, TcpState to) {
+    static_cast<TcpTest*>(ctx)->transitions.push_back(std::string(to_string(from)) + ">" + to_string(to));
+  };
+  env.state_tracer_ctx = this;
+  transitions.clear();
   shard = std::make_unique<Shard>(config, env, now_);
 }
 

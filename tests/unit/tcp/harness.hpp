@@ -145,6 +145,7 @@ class TcpTest : public ::testing::Test {
   std::unique_ptr<Shard> shard;
   TimePoint now_{};
   bool check_no_leaks = true;
+  std::vector<std::string> transitions;  // "ESTABLISHED>FIN-WAIT-1", from the shard's tracer
 };
 
 // rte_mbuf holding `bytes` (for send_mbuf tests).
