@@ -166,9 +166,11 @@ class ServerConnection final : public dtcp::ConnectionHandler {
   }
 
  private:
+  // Each pump tries send() even when the buffer looks full: a short send() is what asks the
+  // stack for on_writable() (see Connection::send).
   void pump_echo(Connection& c) {
     std::array<std::span<const std::byte>, 16> iov;
-    while (c.readable() > 0 && c.send_space() > 0) {
+    while (c.readable() > 0) {
       const size_t n = c.peek(iov);
       size_t moved = 0;
       for (size_t i = 0; i < n; i++) {
@@ -183,10 +185,12 @@ class ServerConnection final : public dtcp::ConnectionHandler {
   }
   void pump_source(Connection& c) {
     std::array<std::byte, 16384> chunk;
-    while (sent_ < bytes_ && c.send_space() > 0) {
-      const size_t len = std::min<uint64_t>({chunk.size(), bytes_ - sent_, c.send_space()});
+    while (sent_ < bytes_) {
+      const size_t len = std::min<uint64_t>(chunk.size(), bytes_ - sent_);
       fill_pattern(seed_, sent_, std::span(chunk).first(len));
-      sent_ += c.send(std::span(chunk).first(len));
+      const size_t took = c.send(std::span(chunk).first(len));
+      sent_ += took;
+      if (took < len) break;
     }
     if (sent_ == bytes_) finish(c);
   }
@@ -324,12 +328,13 @@ void ClientConnection::pump(Connection& c) {
   if (mode == ClientMode::recv || write_shut_) return;
   const uint64_t total = app_.options().bytes;
   std::array<std::byte, 16384> chunk;
-  while (sent_ < total && c.send_space() > 0) {
-    const size_t len = std::min<uint64_t>({chunk.size(), total - sent_, c.send_space()});
+  while (sent_ < total) {
+    const size_t len = std::min<uint64_t>(chunk.size(), total - sent_);
     fill_pattern(seed_, sent_, std::span(chunk).first(len));
     const size_t took = c.send(std::span(chunk).first(len));
     sent_sha_.update(std::span(chunk).first(took));
     sent_ += took;
+    if (took < len) break;
   }
   if (sent_ == total) {
     write_shut_ = true;

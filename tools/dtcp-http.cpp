@@ -103,8 +103,12 @@ class HttpConnection final : public dtcp::ConnectionHandler {
     if (lower.find("\r\nconnection: keep-alive") != std::string::npos) keep_alive = true;
     if (method != "GET" && method != "HEAD") return queue_error("405 Method Not Allowed");
     if (!content_.path.empty() && target != content_.path) return queue_error("404 Not Found");
+    // HTTP/1.0 clients keep the connection only when the response says so (RFC 9112 9.3).
+    const char* connection = !keep_alive ? "\r\nConnection: close\r\n\r\n"
+                             : version == "HTTP/1.0" ? "\r\nConnection: keep-alive\r\n\r\n"
+                                                     : "\r\n\r\n";
     pending_ += "HTTP/1.1 200 OK\r\nServer: dtcp\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-                std::to_string(content_.body.size()) + (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+                std::to_string(content_.body.size()) + connection;
     if (method == "GET") pending_ += content_.body;
     close_after_ = !keep_alive;
   }

@@ -62,7 +62,7 @@ struct ArpConfig {
   std::chrono::seconds entry_timeout{300};          // a resolved entry is refreshed after this
   std::chrono::milliseconds request_interval{1000};  // retry period for an unresolved next hop
   unsigned request_retries = 3;                      // then its waiting packets are dropped
-  unsigned max_pending_per_entry = 16;               // packets queued behind one resolution
+  unsigned max_pending_per_entry = 128;  // packets queued behind one resolution (Linux: ~100)
   unsigned capacity = 1024;                          // entries per lcore
 };
 

@@ -233,8 +233,9 @@ void validate_port(const std::string& origin, const std::string& section, const 
   }
   if (!port.ring.empty()) {
     const auto parts = split(port.ring, ':');
-    if (parts.size() != 2 || (parts[1] != "0" && parts[1] != "1")) {
-      throw ConfigError(origin + ": [" + section + "] ring: expected PAIR:SIDE with SIDE 0 or 1, got '" +
+    // rte_eth_from_rings() refuses longer device names with ENAMETOOLONG.
+    if (parts.size() != 2 || parts[0].size() > 8 || (parts[1] != "0" && parts[1] != "1")) {
+      throw ConfigError(origin + ": [" + section + "] ring: expected PAIR:SIDE, PAIR at most 8 characters and SIDE 0 or 1, got '" +
                         port.ring + "'");
     }
   }

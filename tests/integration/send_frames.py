@@ -32,7 +32,7 @@ frames = {
     # counter name -> frame
     "drop_ip_bad_version": eth_ipv4 / Raw(patched(good_ip, 0, 0x65)),
     "drop_ip_bad_header_length": eth_ipv4 / Raw(patched(good_ip, 0, 0x44)),
-    "drop_ip_truncated": eth_ipv4 / Raw(bytes(IP(src=my_ip, dst=dtcp_ip, len=1400) / ICMP())),
+    "drop_ip_bad_total_length": eth_ipv4 / Raw(bytes(IP(src=my_ip, dst=dtcp_ip, len=1400) / ICMP())),
     "drop_ip_bad_checksum": eth / IP(src=my_ip, dst=dtcp_ip, chksum=0x1234) / ICMP(),
     "drop_ip_fragment": eth / IP(src=my_ip, dst=dtcp_ip, flags="MF") / ICMP() / Raw(b"y" * 32),
     "drop_ip_not_for_us": eth / IP(src=my_ip, dst="198.18.0.77") / ICMP(),

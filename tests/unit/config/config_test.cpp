@@ -134,7 +134,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_EQ(c.arp.entry_timeout, 300s);
   EXPECT_EQ(c.arp.request_interval, 1000ms);
   EXPECT_EQ(c.arp.request_retries, 3u);
-  EXPECT_EQ(c.arp.max_pending_per_entry, 16u);
+  EXPECT_EQ(c.arp.max_pending_per_entry, 128u);
   EXPECT_EQ(c.arp.capacity, 1024u);
   EXPECT_EQ(c.mempool.mbufs, 16383u);
   EXPECT_EQ(c.mempool.cache, 256u);
@@ -476,10 +476,12 @@ TEST(ConfigErrors, NoAddress_NamesSectionAndKey) {
 }
 
 TEST(ConfigErrors, BadRingSide_NamesSectionKeyAndValue) {
-  for (const char* ring : {"pair0:2", "pair0", "pair0:", "pair0:0:1", "pair0:-1"}) {
+  // A pair name over 8 characters is refused too: rte_eth_from_rings() cannot name the device.
+  for (const char* ring : {"pair0:2", "pair0", "pair0:", "pair0:0:1", "pair0:-1", "pair12345:0"}) {
     SCOPED_TRACE(ring);
     expect_error(std::string("[port]\nring = ") + ring + "\naddress = 198.18.0.1\n",
-                 {"test.ini: [port] ring: expected PAIR:SIDE with SIDE 0 or 1", std::string("got '") + ring + "'"});
+                 {"test.ini: [port] ring: expected PAIR:SIDE, PAIR at most 8 characters and SIDE 0 or 1",
+                  std::string("got '") + ring + "'"});
   }
 }
 
