@@ -28,10 +28,13 @@ min_rto = 5ms
 """
 
 
-def run_echo(config, connections, size, concurrency, tag):
+def run_echo(config, connections, size, concurrency, tag, server_closes_first=False):
+    # Echo: the client half-closes first. Source/recv: the server sends and closes first.
+    roles = (["--source", "a:10", "--connect", "b:198.18.1.1:10", "--mode", "recv"] if server_closes_first
+             else ["--serve", "a:7", "--connect", "b:198.18.1.1:7"])
     proc = DtcpProcess("dtcp-echo", config,
-                       ["--serve", "a:7", "--connect", "b:198.18.1.1:7", "--connections", str(connections),
-                        "--bytes", str(size), "--concurrency", str(concurrency), "--duration", "150"], tag=tag)
+                       roles + ["--connections", str(connections), "--bytes", str(size),
+                                "--concurrency", str(concurrency), "--duration", "150"], tag=tag)
     try:
         proc.proc.wait(timeout=200)
         out = proc.stdout_text()
@@ -40,15 +43,21 @@ def run_echo(config, connections, size, concurrency, tag):
         m = re.search(r"client: connections=(\d+) ok=(\d+) failed=(\d+) bytes_sent=(\d+) bytes_received=(\d+)", out)
         check(m is not None, f"no client summary:\n{out[-2000:]}")
         check(int(m.group(2)) == connections and int(m.group(3)) == 0, f"client summary: {m.group(0)}")
-        check(int(m.group(4)) == connections * size and int(m.group(5)) == connections * size,
+        sent_expected = 0 if server_closes_first else connections * size
+        check(int(m.group(4)) == sent_expected and int(m.group(5)) == connections * size,
               f"byte totals: {m.group(0)}")
         check("mbufs_in_use_after_shutdown 0" in out, f"mbufs leaked:\n{out[-1500:]}")
-        # Server side (port a): every connection reached CLOSED; the client side keeps TIME-WAIT
-        # records only, which hold no TCB.
+        # Every connection reached CLOSED on both sides; the side that closed first keeps only
+        # TIME-WAIT records (RFC 9293 3.6), which hold no TCB.
+        time_wait = {}
         for side in ("a", "b"):
             m = re.search(rf"# connections lcore \d+ port {side} queue 0: (\d+) in use of \d+, (\d+) in TIME-WAIT", out)
             check(m is not None, f"no connection listing for port {side}")
             check(int(m.group(1)) == 0, f"port {side}: {m.group(1)} connections still in use at exit")
+            time_wait[side] = int(m.group(2))
+        closer, other = ("a", "b") if server_closes_first else ("b", "a")
+        check(time_wait[closer] == connections and time_wait[other] == 0,
+              f"TIME-WAIT records {time_wait}: expected {connections} on port {closer} only")
         return out
     finally:
         proc.cleanup()
@@ -57,14 +66,24 @@ def run_echo(config, connections, size, concurrency, tag):
 def test():
     connections = 100 if SANITIZED else 400
     run_echo(ring_config(), connections, 256 * 1024, 64, "ring")
+    run_echo(ring_config(), connections // 4, 64 * 1024, 32, "ring-srvclose", server_closes_first=True)
     impaired = "\n".join(f"{d}_{k} = {v}" for d in ("rx", "tx")
                          for k, v in (("loss", 0.02), ("duplicate", 0.01), ("reorder", 0.02), ("corrupt", 0.005),
-                                      ("seed", 7)))
+                                      ("delay_us", 100), ("seed", 7)))
     out = run_echo(ring_config(impaired), 20 if SANITIZED else 50, 512 * 1024, 10, "ring-impaired")
     counters = DtcpProcess.parse_counters(out)
     check(counters.get("impair_dropped", 0) > 0 and counters.get("tcp_tx_retransmits", 0) > 0,
           "impairment did not happen or nothing was retransmitted")
-    check(counters.get("drop_tcp_bad_checksum", 0) > 0, "corrupted frames were not caught by the TCP checksum")
+    check(counters.get("impair_delayed", 0) > 0 and counters.get("impair_reordered", 0) > 0
+          and counters.get("impair_duplicated", 0) > 0, f"impairment kinds missing: {counters}")
+    corrupted_caught = sum(counters.get(k, 0) for k in ("drop_tcp_bad_checksum", "drop_ip_bad_checksum",
+                                                        "drop_eth_not_for_us", "drop_eth_multicast",
+                                                        "drop_eth_unsupported_type", "drop_ip_bad_version",
+                                                        "drop_ip_not_for_us", "drop_ip_bad_header_length",
+                                                        "drop_ip_bad_total_length", "drop_tcp_malformed",
+                                                        "drop_arp_malformed", "drop_ip_bad_source"))
+    check(counters.get("drop_tcp_bad_checksum", 0) > 0 and corrupted_caught > 0,
+          "corrupted frames were not caught by a checksum")
 
 
 if __name__ == "__main__":

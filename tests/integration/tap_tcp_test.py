@@ -101,6 +101,8 @@ def kernel_clients(ns, work):
         work.append(received)
         ns.exec(["sh", "-c", f"nc -d {DTCP_IP} 10 > {received}"], timeout=300)
         check(os.path.getsize(received) == FILE_MB << 20, f"source delivered {os.path.getsize(received)} bytes")
+        # dtcp closed first, so the kernel went CLOSE-WAIT -> LAST-ACK -> CLOSED: nothing remains.
+        wait_until(lambda: kernel_states(ns, 10) == [], 5, "the kernel's socket to port 10 to close")
 
         # Connecting to a port nobody listens on is refused (RST), not left hanging.
         refused = ns.exec(["nc", "-v", "-z", "-w", "3", DTCP_IP, "81"], check_rc=False)
