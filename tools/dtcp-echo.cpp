@@ -492,36 +492,24 @@ int main(int argc, char** argv) {
   }
   ClientReport report;
   std::atomic<bool> client_placed{false};
-  int status = 0;
-  try {
-    auto runtime = dtcp::Runtime::start(config, args.eal_args, program);
-    runtime->install_signal_handlers();
-    std::fprintf(stderr, "%s: running\n", program);
-    runtime->run([&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
-      auto combo = std::make_unique<ComboApp>();
-      std::vector<std::pair<ServerMode, uint16_t>> listens;
-      for (const auto& [mode, ep] : options.servers) {
-        if (ep.port_name.empty() || ep.port_name == stack.port_config().name) listens.emplace_back(mode, ep.port);
-      }
-      if (!listens.empty()) combo->add(std::make_unique<ServerApp>(listens, options.bytes, options.seed));
-      const bool client_here = options.target && stack.queue_id() == 0 &&
-                               (options.target->port_name.empty() || options.target->port_name == stack.port_config().name);
-      if (client_here && !client_placed.exchange(true)) combo->add(std::make_unique<ClientApp>(options, report));
-      return combo;
-    });
-    runtime->print_counters(stdout, false);
-    runtime->print_connections(stdout);
-    const size_t leaked = runtime->shutdown();
-    std::printf("mbufs_in_use_after_shutdown %zu\n", leaked);
-    if (options.target) {
-      std::printf("client: connections=%u ok=%llu failed=%llu bytes_sent=%llu bytes_received=%llu\n", options.connections,
-                  static_cast<unsigned long long>(report.ok), static_cast<unsigned long long>(report.failed),
-                  static_cast<unsigned long long>(report.bytes_sent), static_cast<unsigned long long>(report.bytes_received));
-      if (!report.finished || report.failed > 0 || report.ok != options.connections) status = 1;
+  const int setup_status = dtcp::tools::run_stack(program, config, args, [&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
+    auto combo = std::make_unique<ComboApp>();
+    std::vector<std::pair<ServerMode, uint16_t>> listens;
+    for (const auto& [mode, ep] : options.servers) {
+      if (ep.port_name.empty() || ep.port_name == stack.port_config().name) listens.emplace_back(mode, ep.port);
     }
-  } catch (const dtcp::RuntimeError& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
+    if (!listens.empty()) combo->add(std::make_unique<ServerApp>(listens, options.bytes, options.seed));
+    const bool client_here = options.target && stack.queue_id() == 0 &&
+                             (options.target->port_name.empty() || options.target->port_name == stack.port_config().name);
+    if (client_here && !client_placed.exchange(true)) combo->add(std::make_unique<ClientApp>(options, report));
+    return combo;
+  });
+  if (setup_status != 0) return setup_status;
+  if (options.target) {
+    std::printf("client: connections=%u ok=%llu failed=%llu bytes_sent=%llu bytes_received=%llu\n", options.connections,
+                static_cast<unsigned long long>(report.ok), static_cast<unsigned long long>(report.failed),
+                static_cast<unsigned long long>(report.bytes_sent), static_cast<unsigned long long>(report.bytes_received));
+    if (!report.finished || report.failed > 0 || report.ok != options.connections) return 1;
   }
-  return status;
+  return 0;
 }

@@ -138,9 +138,10 @@ class HttpConnection final : public dtcp::ConnectionHandler {
   bool closing_ = false;
 };
 
-class HttpApp final : public dtcp::App, public dtcp::ListenHandler {
+class HttpApp final : public dtcp::tools::StopAfter, public dtcp::ListenHandler {
  public:
-  HttpApp(uint16_t port, const Content& content, dtcp::Duration limit) : port_(port), content_(content), limit_(limit) {}
+  HttpApp(uint16_t port, const Content& content, dtcp::Duration limit)
+      : StopAfter(limit), port_(port), content_(content) {}
   void on_start(dtcp::Stack& stack) override {
     const auto result = stack.listen(port_, *this, {.nodelay = true});
     if (!result.ok()) {
@@ -148,15 +149,11 @@ class HttpApp final : public dtcp::App, public dtcp::ListenHandler {
       stack.request_stop();
     }
   }
-  void on_poll(dtcp::Stack& stack) override {
-    if (limit_.count() > 0 && stack.now().time_since_epoch() >= limit_) stack.request_stop();
-  }
   dtcp::ConnectionHandler* on_accept(Connection&) override { return new HttpConnection(content_); }
 
  private:
   uint16_t port_;
   const Content& content_;
-  dtcp::Duration limit_;
 };
 
 }  // namespace
@@ -197,19 +194,8 @@ int main(int argc, char** argv) {
     content.body.assign(body_size, 'x');
   }
   const dtcp::Config config = dtcp::tools::load_config_or_default(program, args, kEmbeddedConfig, "<embedded default>");
-  try {
-    auto runtime = dtcp::Runtime::start(config, args.eal_args, program);
-    runtime->install_signal_handlers();
-    std::fprintf(stderr, "%s: running; serving %zu-byte bodies on port %u\n", program, content.body.size(), port);
-    const dtcp::Duration limit = std::chrono::seconds(duration_s);
-    runtime->run([&](dtcp::Stack&) { return std::make_unique<HttpApp>(port, content, limit); });
-    runtime->print_counters(stdout, false);
-    runtime->print_connections(stdout);
-    const size_t leaked = runtime->shutdown();
-    std::printf("mbufs_in_use_after_shutdown %zu\n", leaked);
-  } catch (const dtcp::RuntimeError& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-  return 0;
+  std::fprintf(stderr, "%s: serving %zu-byte bodies on port %u\n", program, content.body.size(), port);
+  const dtcp::Duration limit = std::chrono::seconds(duration_s);
+  return dtcp::tools::run_stack(program, config, args,
+                                [&](dtcp::Stack&) { return std::make_unique<HttpApp>(port, content, limit); });
 }

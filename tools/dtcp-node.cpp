@@ -24,17 +24,6 @@ Runs the dtcp stack on the configured ports until interrupted (Ctrl-C, SIGTERM) 
                      added unless a device list is given)
 )";
 
-class StopAfter final : public dtcp::App {
- public:
-  explicit StopAfter(dtcp::Duration limit) : limit_(limit) {}
-  void on_poll(dtcp::Stack& stack) override {
-    if (limit_.count() > 0 && stack.now().time_since_epoch() >= limit_) stack.request_stop();
-  }
-
- private:
-  dtcp::Duration limit_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,19 +45,8 @@ int main(int argc, char** argv) {
     }
   }
   const dtcp::Config config = dtcp::tools::load_config_or_default(program, args, kEmbeddedConfig, "<embedded default>");
-  try {
-    auto runtime = dtcp::Runtime::start(config, args.eal_args, program);
-    runtime->install_signal_handlers();
-    std::fprintf(stderr, "%s: running; Ctrl-C stops, SIGUSR1 prints counters\n", program);
-    const dtcp::Duration limit = std::chrono::seconds(duration_s);
-    runtime->run([limit](dtcp::Stack&) { return std::make_unique<StopAfter>(limit); });
-    runtime->print_counters(stdout, per_lcore);
-    runtime->print_connections(stdout);
-    const size_t leaked = runtime->shutdown();
-    std::printf("mbufs_in_use_after_shutdown %zu\n", leaked);
-  } catch (const dtcp::RuntimeError& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
-    return 1;
-  }
-  return 0;
+  const dtcp::Duration limit = std::chrono::seconds(duration_s);
+  return dtcp::tools::run_stack(
+      program, config, args, [limit](dtcp::Stack&) { return std::make_unique<dtcp::tools::StopAfter>(limit); },
+      per_lcore);
 }

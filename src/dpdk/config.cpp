@@ -101,16 +101,6 @@ namespace {
 
 using namespace config_keys;
 
-template <class T>
-Parser integer(T& field, uint64_t min, uint64_t max) {
-  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
-    uint64_t value = 0;
-    if (auto error = parse_u64(v, min, max, value)) return error;
-    field = static_cast<T>(value);
-    return std::nullopt;
-  };
-}
-
 template <class Rep, class Period>
 Parser duration(std::chrono::duration<Rep, Period>& field, uint64_t min, uint64_t max) {
   return [&field, min, max](std::string_view v) -> std::optional<std::string> {

@@ -29,16 +29,6 @@ std::optional<std::string> parse_duration(std::string_view text, Duration min, D
   return std::nullopt;
 }
 
-template <class T>
-Parser integer(T& field, uint64_t min, uint64_t max) {
-  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
-    uint64_t value = 0;
-    if (auto error = parse_u64(v, min, max, value)) return error;
-    field = static_cast<T>(value);
-    return std::nullopt;
-  };
-}
-
 Parser duration(Duration& field, Duration min, Duration max) {
   return [&field, min, max](std::string_view v) { return parse_duration(v, min, max, field); };
 }

@@ -22,6 +22,17 @@ std::optional<std::string> parse_u64(std::string_view text, uint64_t min, uint64
 std::optional<std::string> parse_fraction(std::string_view text, double& out);
 std::optional<std::string> parse_bool(std::string_view text, bool& out);
 
+// A parser for an integer field within [min, max].
+template <class T>
+Parser integer(T& field, uint64_t min, uint64_t max) {
+  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
+    uint64_t value = 0;
+    if (auto error = parse_u64(v, min, max, value)) return error;
+    field = static_cast<T>(value);
+    return std::nullopt;
+  };
+}
+
 // Applies every entry through the table; throws ConfigError naming origin, section and key.
 void apply_section(const std::string& origin, const std::string& section, const Entries& entries,
                    const KeyTable& table);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dtcp/config.hpp"
+#include "dtcp/runtime.hpp"
 
 namespace dtcp::tools {
 
@@ -78,5 +79,36 @@ inline Config load_config_or_default(const char* program, const CommonArgs& args
     std::exit(1);
   }
 }
+
+// Runs the stack with `factory` until stopped, then prints counters, connection listings and
+// the mbufs still out of their pools. Returns the process exit status (1 when setup failed).
+inline int run_stack(const char* program, const Config& config, const CommonArgs& args, const AppFactory& factory,
+                     bool per_lcore = false) {
+  try {
+    auto runtime = Runtime::start(config, args.eal_args, program);
+    runtime->install_signal_handlers();
+    std::fprintf(stderr, "%s: running; Ctrl-C stops, SIGUSR1 prints counters and connections\n", program);
+    runtime->run(factory);
+    runtime->print_counters(stdout, per_lcore);
+    runtime->print_connections(stdout);
+    std::printf("mbufs_in_use_after_shutdown %zu\n", runtime->shutdown());
+  } catch (const RuntimeError& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  return 0;
+}
+
+// Stops the whole runtime once the stack clock passes `limit` (0: never).
+class StopAfter : public App {
+ public:
+  explicit StopAfter(Duration limit) : limit_(limit) {}
+  void on_poll(Stack& stack) override {
+    if (limit_.count() > 0 && stack.now().time_since_epoch() >= limit_) stack.request_stop();
+  }
+
+ private:
+  Duration limit_;
+};
 
 }  // namespace dtcp::tools
