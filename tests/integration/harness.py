@@ -7,6 +7,7 @@ in parallel, and everything a test creates is removed in `finally`, even when it
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -161,6 +162,8 @@ class DtcpProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+            # A killed process cannot remove its EAL runtime directory.
+            shutil.rmtree(f"/var/run/dpdk/dtcp{self.proc.pid}", ignore_errors=True)
         self.stdout.close()
         self.stderr.close()
         for path in (self.config.name, self.stdout_path, self.stderr_path):

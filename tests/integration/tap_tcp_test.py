@@ -65,9 +65,8 @@ def setup(ns, tag, args, extra_port_keys=""):
 vdev = net_tap0,iface={ifname}
 address = {DTCP_IP}/24
 {extra_port_keys}
-[tcp]
-msl = 1s
 """
+    # The default MSL (30 s) keeps dtcp's TIME-WAIT records until the listing at exit.
     node = DtcpProcess("dtcp-echo", config, args, tag=tag)
     node.wait_running()
     ns.adopt_tap(ifname, f"{KERNEL_IP}/24", "02:00:00:00:00:02")
