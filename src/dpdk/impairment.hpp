@@ -16,12 +16,13 @@ namespace dtcp::dpdk {
 class Impairment {
  public:
   Impairment(const ImpairmentConfig& config, rte_mempool* pool, stack::NetCounters& counters)
-      : config_(config), pool_(pool), counters_(counters), state_(config.seed | 1) {}
+      : config_(config), enabled_(config.enabled()), pool_(pool), counters_(counters), state_(config.seed | 1) {}
   ~Impairment() { discard(); }
   Impairment(const Impairment&) = delete;
   Impairment& operator=(const Impairment&) = delete;
 
-  bool enabled() const { return config_.enabled(); }
+  // Checked per frame: a stored flag rather than five comparisons.
+  bool enabled() const { return enabled_; }
 
   // Passes `m` through; emit(rte_mbuf*) is called for each frame that goes on, now or in release().
   template <class Emit>
@@ -89,7 +90,8 @@ class Impairment {
       return;
     }
     counters_.impair_delayed++;
-    delayed_.push_back({now + config_.delay, m});  // a constant delay keeps the queue sorted
+    // A constant delay keeps the queue sorted. The deque may allocate: delay is a test feature.
+    delayed_.push_back({now + config_.delay, m});
   }
 
   // xorshift64*: cheap, seeded, identical sequence on every run.
@@ -102,6 +104,7 @@ class Impairment {
   bool chance(double p) { return p > 0 && static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
 
   ImpairmentConfig config_;
+  bool enabled_;
   rte_mempool* pool_;
   stack::NetCounters& counters_;
   uint64_t state_;

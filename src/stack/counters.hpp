@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "base/counter_block.hpp"
+
 // X(name, description)
 #define DTCP_NET_COUNTERS(X)                                                                    \
   X(rx_frames, "frames received")                                                               \
@@ -65,17 +67,6 @@
 
 namespace dtcp::stack {
 
-struct alignas(64) NetCounters {
-#define DTCP_DECLARE_COUNTER(name, description) uint64_t name = 0;
-  DTCP_NET_COUNTERS(DTCP_DECLARE_COUNTER)
-#undef DTCP_DECLARE_COUNTER
-
-  NetCounters& operator+=(const NetCounters& other) {
-#define DTCP_ADD_COUNTER(name, description) name += other.name;
-    DTCP_NET_COUNTERS(DTCP_ADD_COUNTER)
-#undef DTCP_ADD_COUNTER
-    return *this;
-  }
-};
+DTCP_COUNTER_BLOCK(NetCounters, DTCP_NET_COUNTERS);
 
 }  // namespace dtcp::stack

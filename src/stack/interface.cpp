@@ -160,7 +160,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
     case static_cast<uint8_t>(wire::IpProtocol::icmp):
       return icmp_input(frame, offset, l4_offset, l4_len);
     case static_cast<uint8_t>(wire::IpProtocol::tcp):
-      return tcp_input(frame, offset, l4_offset, l4_len, src, ip->dst(), now);
+      return tcp_input(frame, l4_offset, l4_len, src, ip->dst(), now);
     default:
       // RFC 1122 3.2.2: no ICMP error for a datagram sent as a link-layer broadcast.
       if (link_broadcast) return drop(frame, counters_.drop_ip_unknown_protocol);
@@ -168,9 +168,8 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
   }
 }
 
-void Interface::tcp_input(rte_mbuf* frame, size_t ip_offset, size_t tcp_offset, size_t tcp_len,
-                          wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
-  (void)ip_offset;
+void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wire::Ipv4Addr src,
+                          wire::Ipv4Addr dst, TimePoint now) {
   if (tcp_len < 20) return drop(frame, counters_.drop_tcp_malformed);
   const uint64_t l4_flags = frame->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
@@ -340,7 +339,7 @@ void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac) {
   sink_.transmit(packet);
 }
 
-bool Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip) {
+bool Interface::send_arp(wire::ArpOp op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip) {
   rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
   if (m == nullptr) {
     counters_.drop_no_mbuf++;
@@ -350,7 +349,7 @@ bool Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr targe
   wire::write_ethernet({out, wire::kEthernetHeaderLen}, eth_dst, setup_.mac,
                        static_cast<uint16_t>(wire::EtherType::arp));
   wire::write_arp({out + wire::kEthernetHeaderLen, wire::kArpLen},
-                  wire::ArpRepr{.op = static_cast<wire::ArpOp>(op),
+                  wire::ArpRepr{.op = op,
                                 .sender_mac = setup_.mac,
                                 .sender_ip = setup_.address,
                                 .target_mac = target_mac,
@@ -363,11 +362,11 @@ bool Interface::send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr targe
 
 void Interface::send_gratuitous_arp() {
   counters_.tx_arp_gratuitous +=
-      send_arp(static_cast<uint16_t>(wire::ArpOp::request), wire::MacAddr::broadcast(), wire::MacAddr{}, setup_.address);
+      send_arp(wire::ArpOp::request, wire::MacAddr::broadcast(), wire::MacAddr{}, setup_.address);
 }
 
 void Interface::send_arp_request(wire::MacAddr eth_dst, wire::Ipv4Addr target_ip) {
-  counters_.tx_arp_request += send_arp(static_cast<uint16_t>(wire::ArpOp::request), eth_dst, wire::MacAddr{}, target_ip);
+  counters_.tx_arp_request += send_arp(wire::ArpOp::request, eth_dst, wire::MacAddr{}, target_ip);
 }
 
 void Interface::advance(TimePoint now) {

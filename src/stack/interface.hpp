@@ -10,6 +10,7 @@
 #include "stack/arp_cache.hpp"
 #include "stack/counters.hpp"
 #include "wire/addr.hpp"
+#include "wire/arp.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -72,11 +73,11 @@ class Interface {
   void arp_input(rte_mbuf* frame, size_t offset, TimePoint now);
   void ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now);
   void icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len);
-  void tcp_input(rte_mbuf* frame, size_t ip_offset, size_t tcp_offset, size_t tcp_len,
+  void tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len,
                  wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
   void send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len);
   // Returns false (counted as drop_no_mbuf) when no mbuf was available.
-  bool send_arp(uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip);
+  bool send_arp(wire::ArpOp op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip);
   void send_arp_request(wire::MacAddr eth_dst, wire::Ipv4Addr target_ip);
   // `packet` starts at the IPv4 header. Routes, resolves and transmits.
   void ip_output(rte_mbuf* packet, wire::Ipv4Addr dst);

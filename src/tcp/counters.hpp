@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "base/counter_block.hpp"
+
 #define DTCP_TCP_COUNTERS(X)                                                                          \
   X(rx_segments, "TCP segments received")                                                             \
   X(rx_payload_bytes, "payload bytes received in sequence")                                           \
@@ -64,17 +66,6 @@
 
 namespace dtcp::tcp {
 
-struct alignas(64) TcpCounters {
-#define DTCP_DECLARE_TCP_COUNTER(name, description) uint64_t name = 0;
-  DTCP_TCP_COUNTERS(DTCP_DECLARE_TCP_COUNTER)
-#undef DTCP_DECLARE_TCP_COUNTER
-
-  TcpCounters& operator+=(const TcpCounters& other) {
-#define DTCP_ADD_TCP_COUNTER(name, description) name += other.name;
-    DTCP_TCP_COUNTERS(DTCP_ADD_TCP_COUNTER)
-#undef DTCP_ADD_TCP_COUNTER
-    return *this;
-  }
-};
+DTCP_COUNTER_BLOCK(TcpCounters, DTCP_TCP_COUNTERS);
 
 }  // namespace dtcp::tcp

@@ -30,6 +30,7 @@
 #include "wire/addr.hpp"
 #include "wire/arp.hpp"
 #include "wire/bytes.hpp"
+#include "../wire/wire_test_util.hpp"
 #include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
@@ -72,28 +73,9 @@ inline Bytes filled(size_t n, uint8_t first = 0) {
   return out;
 }
 
-inline std::span<const std::byte> cspan(const Bytes& b) { return {b.data(), b.size()}; }
-
-// Hex digits to bytes; spaces and newlines are ignored so goldens can be grouped by field.
-inline Bytes hex(std::string_view text) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return c - 'A' + 10;
-  };
-  Bytes out;
-  int hi = -1;
-  for (char c : text) {
-    if (c == ' ' || c == '\n') continue;
-    if (hi < 0) {
-      hi = nibble(c);
-    } else {
-      out.push_back(static_cast<std::byte>(hi * 16 + nibble(c)));
-      hi = -1;
-    }
-  }
-  return out;
-}
+// Golden-frame helpers shared with the wire tests.
+using dtcp::wire::test::cspan;
+using dtcp::wire::test::hex;
 
 // One single-segment mbuf holding `frame`.
 inline rte_mbuf* to_mbuf(const Bytes& frame, rte_mempool* mp = pool()) {
