@@ -67,8 +67,8 @@ struct TcpConfig {
   // bandwidth-delay product of 10 Gbit/s at 200 µs RTT, the data-centre case we aim at, and keeps
   // 10k connections within a few GiB of mbufs in the worst case.
   uint32_t send_buffer = 256 * 1024;
-  // Bytes received but not yet read. Same reasoning. Until window scaling is negotiated the
-  // advertised window is capped at 65535 by the header field.
+  // Bytes received but not yet read. Same reasoning. Without window scaling (a peer that does
+  // not offer it) the advertised window is capped at 65535 by the header field.
   uint32_t recv_buffer = 256 * 1024;
   // Out-of-order segments held per connection; more are dropped and counted (drop_ooo_full).
   uint32_t max_ooo_segments = 64;
@@ -82,6 +82,45 @@ struct TcpConfig {
   // Ephemeral ports for connect() (RFC 6056; Linux ip_local_port_range default).
   uint16_t ephemeral_port_min = 32768;
   uint16_t ephemeral_port_max = 60999;
+
+  // ---- options offered on our SYNs (a SYN-ACK answers only what the peer's SYN offered) ----
+  // RFC 7323 §2: the shift is the smallest that lets the window cover recv_buffer (Linux also
+  // derives it from the largest receive buffer).
+  bool window_scaling = true;
+  // RFC 7323 §3-5: timestamps on every segment once negotiated, for RTT samples and PAWS.
+  bool timestamps = true;
+  // RFC 2018: SACK-permitted. As a receiver dtcp then reports SACK blocks for out-of-order data;
+  // as a sender it parses the peer's blocks but recovers with NewReno (no scoreboard yet).
+  bool sack = true;
+
+  // ---- congestion control and acknowledgments ----
+  // Initial congestion window in segments (RFC 6928; 10 as in Linux).
+  uint32_t initial_window = 10;
+  // Longest an ACK for in-order data may wait (RFC 9293 §3.8.6.3, RFC 1122 4.2.3.2 require less
+  // than 0.5 s and an ACK for at least every second full-sized segment). 0 = ACK every segment.
+  // dtcp's 1 ms stays far below min_rto, so a delayed ACK never looks like a loss; Linux: 40 ms.
+  Duration delayed_ack = std::chrono::milliseconds(1);
+
+  // ---- keep-alive (off unless a listener, connect() or set_keepalive() turns it on) ----
+  // RFC 1122 4.2.3.6 requires an idle time of at least two hours by default; these are Linux's
+  // tcp_keepalive_time/intvl/probes.
+  Duration keepalive_idle = std::chrono::seconds(7200);
+  Duration keepalive_interval = std::chrono::seconds(75);
+  uint32_t keepalive_probes = 9;
+
+  // dtcp's own defaults (the values above).
+  static TcpConfig dtcp_profile() { return TcpConfig{}; }
+  // Defaults that peers and test suites written against Linux assume: minimum RTO 200 ms
+  // (TCP_RTO_MIN), maximum 120 s (TCP_RTO_MAX), delayed ACK 40 ms (TCP_DELACK_MIN), initial window
+  // 10, and every option on (SYN option order MSS, SACK-permitted, timestamps, window scale is the
+  // same in both profiles).
+  static TcpConfig linux_profile() {
+    TcpConfig c;
+    c.min_rto = std::chrono::milliseconds(200);
+    c.max_rto = std::chrono::seconds(120);
+    c.delayed_ack = std::chrono::milliseconds(40);
+    return c;
+  }
 };
 
 // The eleven states of RFC 9293 §3.3.2.
@@ -147,11 +186,14 @@ class ListenHandler {
 struct ListenOptions {
   uint32_t syn_backlog = 0;  // connections in SYN-RECEIVED for this port; 0 = TcpConfig::syn_backlog
   bool nodelay = false;      // initial nodelay of accepted connections
+  // Keep-alive for accepted connections, with TcpConfig's keepalive_idle/interval/probes.
+  bool keepalive = false;
 };
 
 struct ConnectOptions {
   uint16_t local_port = 0;  // 0 = choose an ephemeral port (RFC 6056 style, skips tuples in use)
   bool nodelay = false;
+  bool keepalive = false;     // keep-alive with TcpConfig's keepalive_idle/interval/probes
   void* user_data = nullptr;  // initial Connection::user_data
 };
 
@@ -221,9 +263,10 @@ class Connection {
   void set_nodelay(bool on);
   // Keep-alive (RFC 9293 §3.8.4, RFC 1122 4.2.3.6; off by default): after `idle` without
   // receiving anything, probe every `interval`; after `probes` unanswered probes the connection
-  // is reset and on_closed(timed_out) follows. idle == 0 turns it off. Linux defaults are
-  // 7200 s / 75 s / 9.
-  void set_keepalive(Duration idle, Duration interval = std::chrono::seconds(75), uint32_t probes = 9);
+  // is reset and on_closed(timed_out) follows. idle == 0 turns it off.
+  void set_keepalive(Duration idle, Duration interval, uint32_t probes);
+  // On with TcpConfig's keepalive_idle/interval/probes (Linux's 7200 s / 75 s / 9 by default), or off.
+  void set_keepalive(bool on);
 
   // ---- closing ----
 

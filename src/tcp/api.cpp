@@ -31,6 +31,11 @@ size_t Connection::send_space() const { return tcb(*this).core->api_send_space(t
 size_t Connection::send(std::span<const std::byte> data) { return tcb(*this).core->api_send(tcb(*this), data); }
 bool Connection::send_mbuf(rte_mbuf* m) { return tcb(*this).core->api_send_mbuf(tcb(*this), m); }
 void Connection::set_nodelay(bool on) { tcb(*this).core->api_set_nodelay(tcb(*this), on); }
+void Connection::set_keepalive(bool on) {
+  Tcb& t = tcb(*this);
+  const TcpConfig& c = t.core->config;
+  t.core->api_set_keepalive(t, on ? c.keepalive_idle : Duration::zero(), c.keepalive_interval, c.keepalive_probes);
+}
 void Connection::set_keepalive(Duration idle, Duration interval, uint32_t probes) {
   tcb(*this).core->api_set_keepalive(tcb(*this), idle, interval, probes);
 }
@@ -183,10 +188,14 @@ void ShardCore::api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint
   t.keepalive_idle = std::max(idle, Duration::zero());
   t.keepalive_interval = std::max(interval, Duration(std::chrono::milliseconds(1)));
   t.keepalive_probes = probes;
-  t.keepalive_sent = 0;
-  if (t.last_rx < now_) t.last_rx = now_;
-  t.keepalive_deadline = t.keepalive_idle.count() > 0 ? t.last_rx + t.keepalive_idle : kNever;
+  start_keepalive(t, now_);
   schedule(t);
+}
+
+void ShardCore::start_keepalive(Tcb& t, TimePoint now) {
+  t.keepalive_sent = 0;
+  if (t.last_rx < now) t.last_rx = now;
+  t.keepalive_deadline = t.keepalive_idle.count() > 0 ? t.last_rx + t.keepalive_idle : kNever;
 }
 
 void ShardCore::api_abort(Tcb& t) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/intrusive/list.hpp>
@@ -50,6 +51,7 @@ struct Listener {
   uint32_t syn_backlog = 0;
   uint32_t syn_received = 0;  // TCBs in SYN-RECEIVED counted against syn_backlog
   bool nodelay = false;
+  bool keepalive = false;
 };
 
 // An incoming segment after parsing: the TCP header is stripped from `payload`, whose data is
@@ -169,9 +171,17 @@ class ShardCore {
   Verdict check_rst(Tcb& t, const Segment& seg);
   Verdict check_syn(Tcb& t, const Segment& seg);
   Verdict check_ack(Tcb& t, const Segment& seg, TimePoint now);
-  void ack_advances(Tcb& t, SeqNum ack, TimePoint now);
+  // `in_recovery_partial`: a partial ACK during NewReno recovery (no cwnd growth; the timer
+  // restarts only for the first one, RFC 6582 §3.2 step 5).
+  void ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpOptions* options = nullptr,
+                    bool in_recovery_partial = false);
   void update_send_window(Tcb& t, const Segment& seg);
   void establish(Tcb& t, const Segment& seg, TimePoint now);
+  // The SYN-only options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2-3, RFC 2018 §2).
+  void take_syn_options(Tcb& t, const Segment& seg, TimePoint now);
+  // RFC 7323 §5.3 R1 (PAWS) and §3.2 (a timestamp is required once negotiated).
+  Verdict check_timestamps(Tcb& t, const Segment& seg, TimePoint now);
+  void on_duplicate_ack(Tcb& t);
   void challenge_ack(Tcb& t, TimePoint now);
   bool challenge_ack_allowed(TimePoint now);
 
@@ -179,6 +189,7 @@ class ShardCore {
   Verdict process_text(Tcb& t, Segment& seg);
   Verdict process_fin(Tcb& t, Segment& seg, TimePoint now);
   void fin_arrived(Tcb& t, TimePoint now);
+  void delay_ack(Tcb& t);
   void queue_in_order(Tcb& t, MbufPtr m);
   void queue_out_of_order(Tcb& t, Segment& seg);
   // Moves segments that became in-order from the reassembly queue; true if a FIN was reached.
@@ -194,10 +205,18 @@ class ShardCore {
   bool send_syn(Tcb& t, TimePoint now);  // SYN or SYN-ACK, per state
   bool send_ack(Tcb& t);
   bool send_segment(Tcb& t, SeqNum seq, wire::TcpFlags flags, uint32_t data_offset, uint32_t len);
-  bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window);
+  bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window,
+                 std::optional<wire::TcpTimestamps> timestamps = std::nullopt);
   void send_reset_for(const FourTuple& tuple, const Segment& seg);
-  wire::TcpOptions build_options(const Tcb& t, wire::TcpFlags flags) const;
+  wire::TcpOptions build_options(const Tcb& t, wire::TcpFlags flags, uint32_t payload_len) const;
+  void fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_blocks) const;
   void send_window_probe(Tcb& t);
+  void retransmit_head(Tcb& t);
+  // Our TSval clock (RFC 7323 §5.4: 1 ms per tick) for connection t.
+  uint32_t ts_clock(const Tcb& t) const { return ts_clock(t.ts_offset); }
+  uint32_t ts_clock(uint32_t offset) const {
+    return static_cast<uint32_t>(now_.time_since_epoch().count() / 1000) + offset;
+  }
 
   // ---- timers.cpp ----
   void update_timer(Tcb& t);
@@ -205,12 +224,14 @@ class ShardCore {
   void on_rexmit_timeout(Tcb& t, TimePoint now);
   void on_persist_timeout(Tcb& t, TimePoint now);
   void on_keepalive_timeout(Tcb& t, TimePoint now);
+  void start_keepalive(Tcb& t, TimePoint now);
   void rtt_sample(Tcb& t, Duration r);
   void restart_rexmit(Tcb& t, TimePoint now) { t.rexmit_deadline = now + t.rto; }
   void stop_rexmit(Tcb& t) { t.rexmit_deadline = kNever; }
 
   // ---- state ----
   SecretKeys keys_;
+  uint8_t rcv_wscale_ = 0;  // RFC 7323 §2.3: the shift that lets 65535 << shift cover recv_buffer
   std::unique_ptr<Tcb[]> tcbs_;
   std::vector<Tcb*> free_tcbs_;
   TupleTable<Tcb> table_;

@@ -22,6 +22,16 @@
   X(tx_keepalive_probes, "keep-alive probes sent")                                                   \
   X(tx_window_updates, "window updates sent after the application read")                              \
   X(tx_no_mbuf, "segments not built for lack of mbufs (retried later)")                               \
+  X(tx_fast_retransmits, "segments resent by fast retransmit or a NewReno partial ACK")               \
+  X(tx_limited_transmits, "new segments sent beyond cwnd on duplicate ACKs (RFC 3042)")               \
+  X(tx_delayed_acks, "ACKs sent when the delayed-ACK timer expired")                                  \
+  X(tx_sack_blocks, "SACK blocks sent for out-of-order data")                                         \
+  X(rx_dup_acks, "duplicate ACKs received (RFC 5681 definition)")                                     \
+  X(rx_sack_blocks, "SACK blocks received (parsed, not acted on yet)")                                \
+  X(recovery_entered, "fast recoveries entered (three duplicate ACKs)")                               \
+  X(recovery_partial_acks, "partial ACKs during NewReno recovery")                                    \
+  X(recovery_not_entered, "third duplicate ACKs ignored, below 'recover' (RFC 6582 3.2)")             \
+  X(rtt_timestamp_samples, "RTT samples taken from echoed timestamps (RFC 7323 4.1)")                 \
   X(conn_active_opens, "connect() calls that sent a SYN")                                             \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
   X(conn_established, "connections that reached ESTABLISHED")                                         \
@@ -53,6 +63,8 @@
   X(drop_syn_synchronized, "drop: SYN in a synchronized state (challenge ACK, RFC 5961 4.2)")         \
   X(drop_challenge_ack_limited, "challenge ACKs not sent because of the rate limit")                  \
   X(drop_no_ack_flag, "drop: segment without ACK in a synchronized state")                            \
+  X(drop_paws, "drop: timestamp older than TS.Recent (PAWS, RFC 7323 5.3; ACK sent)")                 \
+  X(drop_missing_timestamp, "drop: no timestamp option although negotiated (RFC 7323 3.2)")          \
   X(drop_ack_too_old, "drop: ACK below SND.UNA - MAX.SND.WND (challenge ACK, RFC 5961 5.2)")          \
   X(drop_ack_unsent, "drop: ACK of data never sent (ACK sent)")                                       \
   X(drop_syn_received_bad_ack, "drop: SYN-RECEIVED got an unacceptable ACK (RST sent)")               \

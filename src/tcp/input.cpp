@@ -102,6 +102,11 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   t->accept_from = &l;
   ++l.syn_received;
   t->nodelay = l.nodelay;
+  if (l.keepalive) {
+    t->keepalive_idle = config.keepalive_idle;  // the timer starts in establish()
+    t->keepalive_interval = config.keepalive_interval;
+    t->keepalive_probes = config.keepalive_probes;
+  }
   // Text and FIN on a SYN are not taken (no TCP Fast Open): RCV.NXT covers only the SYN, so the
   // peer retransmits them after the handshake. RFC 9293 allows queueing them instead.
   t->irs = seg.seq;
@@ -111,9 +116,8 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
   if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
   t->iss = iss;
-  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = iss;
-  const uint16_t peer_mss = seg.options.mss ? std::max<uint16_t>(*seg.options.mss, 64) : kDefaultMss;
-  t->snd_mss = std::min(peer_mss, config.mss);
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = iss;
+  take_syn_options(*t, seg, now);
   t->snd_wnd = seg.wnd;  // windows in SYNs are never scaled (RFC 7323 §2.2)
   t->max_snd_wnd = t->snd_wnd;
   t->snd_wl1 = seg.seq;
@@ -154,14 +158,13 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + SeqLen(1);
   t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
-  const uint16_t peer_mss = seg.options.mss ? std::max<uint16_t>(*seg.options.mss, 64) : kDefaultMss;
-  t.snd_mss = std::min(peer_mss, config.mss);
+  take_syn_options(t, seg, now);
   t.snd_wnd = seg.wnd;
   t.max_snd_wnd = t.snd_wnd;
   t.snd_wl1 = seg.seq;
   t.snd_wl2 = seg.ack;
   if (ack_ok) {
-    ack_advances(t, seg.ack, now);
+    ack_advances(t, seg.ack, now, &seg.options);
     establish(t, seg, now);
     t.ack_now = true;
     // Text or FIN carried by the SYN-ACK is processed as in the sixth step onwards.
@@ -181,16 +184,35 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   schedule(t);
 }
 
+// The options of the peer's SYN (or SYN-ACK). Each is on only if we offer it too: our SYN
+// offers what the configuration enables, and a SYN-ACK answers with the same rule (RFC 7323 §2.2,
+// §3.2; RFC 2018 §2). MSS: RFC 9293 §3.7.1 (536 when absent), floored at 64 against tiny values.
+void ShardCore::take_syn_options(Tcb& t, const Segment& seg, TimePoint now) {
+  const wire::TcpOptions& o = seg.options;
+  const uint16_t peer_mss = o.mss ? std::max<uint16_t>(*o.mss, 64) : kDefaultMss;
+  t.snd_mss = std::min(peer_mss, config.mss);
+  t.rcv_mss = std::min<uint16_t>(t.snd_mss, kDefaultMss);
+  t.wscale_ok = config.window_scaling && o.window_scale.has_value();
+  t.snd_wscale = t.wscale_ok ? *o.window_scale : 0;
+  t.rcv_wscale = t.wscale_ok ? rcv_wscale_ : 0;
+  t.sack_ok = config.sack && o.sack_permitted;
+  t.ts_ok = config.timestamps && o.timestamps.has_value();
+  if (t.ts_ok) {
+    t.ts_recent = o.timestamps->tsval;
+    t.ts_recent_stamp = now;
+  }
+}
+
 void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
   (void)seg;
-  (void)now;
   if (t.listener) {
     --t.listener->syn_received;
     t.listener = nullptr;
   }
   set_state(t, TcpState::established);
-  t.cc.init(t.snd_mss);
+  t.cc.init(t.eff_mss(), config.initial_window);
   t.retries = 0;
+  if (t.keepalive_idle.count() > 0) start_keepalive(t, now);
   // RFC 6298 §5.7: after a retransmitted SYN, start data transfer with RTO = 3 s unless an RTT
   // sample was taken (Karn's rule forbids one from a retransmitted SYN). Linux does not do this.
   if (t.syn_retransmitted && !t.have_rtt)
@@ -241,7 +263,17 @@ void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
     seg.flags = seg.flags & ~TcpFlags::syn;
     seg.seq = t.rcv_nxt;
   }
-  Verdict v = check_sequence(t, seg);                        // first
+  const SeqNum seq = seg.seq;                                // before trimming
+  Verdict v = check_timestamps(t, seg, now);                 // RFC 7323 §5.3 R1 (PAWS)
+  if (v == Verdict::proceed) v = check_sequence(t, seg);     // first
+  if (v == Verdict::proceed && t.ts_ok && seg.options.timestamps) {
+    // RFC 7323 §4.3, §5.3 R3: remember the timestamp of the segment our next ACK answers.
+    const uint32_t tsval = seg.options.timestamps->tsval;
+    if (static_cast<int32_t>(tsval - t.ts_recent) >= 0 && seq <= t.last_ack_sent) {
+      t.ts_recent = tsval;
+      t.ts_recent_stamp = now;
+    }
+  }
   if (v == Verdict::proceed) v = check_rst(t, seg);          // second (third, security: none)
   if (v == Verdict::proceed) v = check_syn(t, seg);          // fourth
   if (v == Verdict::proceed) v = check_ack(t, seg, now);     // fifth
@@ -251,6 +283,27 @@ void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   if (v == Verdict::proceed) v = process_fin(t, seg, now);   // eighth
   if (v == Verdict::drop_and_ack) t.ack_now = true;
   if (!t.zombie) schedule(t);
+}
+
+// RFC 7323 §5.3 R1, before the sequence check: a segment whose timestamp is older than
+// TS.Recent is an old duplicate (PAWS) and is dropped with an ACK. RSTs are exempt (§5.3).
+Verdict ShardCore::check_timestamps(Tcb& t, const Segment& seg, TimePoint now) {
+  if (!t.ts_ok || seg.has(TcpFlags::rst)) return Verdict::proceed;
+  if (!seg.options.timestamps) {
+    // §3.2: "SHOULD silently drop" a non-RST segment without timestamps once they are
+    // negotiated. Linux accepts such segments; a peer that sends them is broken either way.
+    ++counters.drop_missing_timestamp;
+    return Verdict::drop;
+  }
+  if (static_cast<int32_t>(seg.options.timestamps->tsval - t.ts_recent) >= 0) return Verdict::proceed;
+  if (now - t.ts_recent_stamp > std::chrono::hours(24 * 24)) {
+    // §5.5: after more than 24 days idle TS.Recent may have wrapped; it is invalid, take the new one.
+    t.ts_recent = seg.options.timestamps->tsval;
+    t.ts_recent_stamp = now;
+    return Verdict::proceed;
+  }
+  ++counters.drop_paws;
+  return Verdict::drop_and_ack;
 }
 
 // First: RFC 9293 §3.10.7.4 acceptability (the four-case table), then trimming to the window.
@@ -358,14 +411,15 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = seg.ack;
-    ack_advances(t, seg.ack, now);
+    ack_advances(t, seg.ack, now, &seg.options);
     establish(t, seg, now);
     // Fall through: the ACK may also acknowledge a FIN sent from SYN-RECEIVED (close()).
   }
   // RFC 5961 §5.2: acceptable iff SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (SND.NXT here is
   // the highest sequence sent, snd_max, since go-back-N may have pulled snd_nxt back).
-  t.last_rx = now;  // the peer is alive (keep-alive)
+  t.last_rx = now;  // the peer is alive (keep-alive, persist)
   t.keepalive_sent = 0;
+  t.persist_unanswered = 0;
   if (seg.ack > t.snd_max) {
     ++counters.drop_ack_unsent;
     return Verdict::drop_and_ack;
@@ -379,16 +433,32 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     // close() in SYN-RECEIVED moved to FIN-WAIT-1 before our SYN was acknowledged: this ACK
     // completes the handshake too.
     const bool completes_handshake = t.syn_unacked();
-    ack_advances(t, seg.ack, now);
+    if (t.in_recovery && seg.ack < t.recover) {
+      // RFC 6582 §3.2 step 5, a partial ACK: the next hole is lost too; resend it at once.
+      const uint32_t acked = (seg.ack - t.snd_una).value();
+      ack_advances(t, seg.ack, now, &seg.options, /*in_recovery_partial=*/true);
+      t.cc.on_partial_ack(acked);
+      ++counters.recovery_partial_acks;
+      retransmit_head(t);
+    } else {
+      const bool full_ack = t.in_recovery;
+      ack_advances(t, seg.ack, now, &seg.options);
+      if (full_ack) {
+        // RFC 6582 §3.2 step 3: everything sent before recovery began is acknowledged.
+        t.in_recovery = false;
+        t.cc.on_exit_recovery(t.flight_size());
+      }
+    }
+    t.dupacks = 0;
     if (completes_handshake) {
-      t.cc.init(t.snd_mss);
+      t.cc.init(t.eff_mss(), config.initial_window);
       raise(t, t.passive ? kEventAccept : kEventConnected);
     }
   } else if (seg.ack == t.snd_una && seg.len == 0 && t.flight_size() > 0 &&
              !seg.has(TcpFlags::fin) && (uint32_t{seg.wnd} << t.snd_wscale) == t.snd_wnd) {
-    // A duplicate ACK (RFC 5681 §2). FIXME(next issue): NewReno fast retransmit when it says so.
-    (void)t.cc.on_dup_ack(t.flight_size());
+    on_duplicate_ack(t);  // RFC 5681 §2's definition, all five conditions
   }
+  counters.rx_sack_blocks += seg.options.sack_block_count;  // parsed; the sender keeps no scoreboard yet
   if (seg.ack >= t.snd_una) update_send_window(t, seg);
 
   switch (t.state) {
@@ -417,9 +487,34 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
   return Verdict::proceed;
 }
 
+// RFC 5681 §3.2 fast retransmit with RFC 6582 NewReno recovery; the first two duplicates allow
+// limited transmit (RFC 3042, in output()).
+void ShardCore::on_duplicate_ack(Tcb& t) {
+  ++counters.rx_dup_acks;
+  ++t.dupacks;
+  if (t.in_recovery) {
+    t.cc.on_recovery_dup_ack();  // a segment left the network: inflate, maybe send new data
+    return;
+  }
+  if (t.dupacks != 3) return;
+  // RFC 6582 §3.2 step 2: duplicates of data sent before the last recovery or timeout ended
+  // ("recover") do not start a new one (that would halve cwnd twice for one loss event).
+  if (!(t.snd_una > t.recover)) {
+    ++counters.recovery_not_entered;
+    return;
+  }
+  t.in_recovery = true;
+  t.partial_ack_seen = false;
+  t.recover = t.snd_max;
+  t.cc.on_enter_recovery(t.flight_size());
+  ++counters.recovery_entered;
+  retransmit_head(t);
+}
+
 // SND.UNA moves to `ack` (snd_una < ack <= snd_max): free acknowledged data, sample the RTT,
 // feed congestion control and manage the retransmission timer (RFC 6298 §5.2, §5.3).
-void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now) {
+void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpOptions* options,
+                             bool in_recovery_partial) {
   const uint32_t acked = (ack - t.snd_una).value();
   uint32_t data = acked;
   if (t.syn_unacked()) --data;
@@ -431,10 +526,24 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now) {
   if (t.rtt_timing && ack > t.rtt_seq) {
     t.rtt_timing = false;
     rtt_sample(t, now - t.rtt_sent);
+  } else if (!t.rtt_timing && t.ts_ok && options && options->timestamps && options->timestamps->tsecr != 0) {
+    // RFC 7323 §4.1 RTTM: the echoed timestamp dates the segment this ACK answers, even when it
+    // was retransmitted, where Karn's rule leaves the timed-segment method without a sample.
+    // Like Linux, the µs timed sample is preferred when one is running (TSval ticks in ms).
+    const uint32_t elapsed_ms = ts_clock(t) - options->timestamps->tsecr;
+    if (std::chrono::milliseconds(elapsed_ms) <= config.max_rto) {
+      rtt_sample(t, std::chrono::milliseconds(elapsed_ms));
+      ++counters.rtt_timestamp_samples;
+    }
   }
   t.retries = 0;
-  if (t.synchronized()) t.cc.on_ack(acked, t.flight_size());
-  if (t.snd_una == t.snd_max) stop_rexmit(t); else restart_rexmit(t, now);
+  if (t.synchronized() && !t.in_recovery) t.cc.on_ack(acked);
+  if (t.snd_una == t.snd_max) {
+    stop_rexmit(t);
+  } else if (!in_recovery_partial || !t.partial_ack_seen) {
+    restart_rexmit(t, now);
+  }
+  if (in_recovery_partial) t.partial_ack_seen = true;
   if (t.want_writable && api_send_space(t) > 0) {
     t.want_writable = false;
     raise(t, kEventWritable);

@@ -59,6 +59,12 @@ uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
   return m + f;
 }
 
+uint32_t SecretKeys::ts_offset(const FourTuple& t) const {
+  const uint64_t m0 = uint64_t{t.remote.value} << 32 | t.local.value;  // swapped: differs from isn()
+  const uint64_t m1 = uint64_t{t.remote_port} << 16 | t.local_port;
+  return static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1) >> 32);
+}
+
 uint32_t SecretKeys::port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const {
   const uint64_t m0 = uint64_t{local.value} << 32 | remote.value;
   return static_cast<uint32_t>(siphash_2_4(port_k0_, port_k1_, m0, remote_port));

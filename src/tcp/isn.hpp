@@ -17,6 +17,9 @@ class SecretKeys {
   explicit SecretKeys(uint64_t seed);
   // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
   uint32_t isn(const FourTuple& t, TimePoint now) const;
+  // RFC 7323 §7.1: a per-connection offset of the timestamp clock, so TSval reveals neither the
+  // uptime nor a clock shared with other connections.
+  uint32_t ts_offset(const FourTuple& t) const;
   // RFC 6056 algorithm 3: the starting offset for ports towards (remote, remote_port).
   uint32_t port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const;
   // Keyed hash of a 4-tuple for the connection tables (cheap, not cryptographic; keyed so a peer

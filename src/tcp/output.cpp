@@ -2,7 +2,9 @@
 // building segments into fresh mbufs, and the bare replies (RST, ACK) that need no TCB.
 #include <algorithm>
 #include <cassert>
+#include <array>
 #include <cstring>
+#include <optional>
 
 #include "tcp/core.hpp"
 
@@ -39,14 +41,60 @@ rte_mbuf* start_segment(rte_mempool* pool, const wire::TcpHeader& header) {
 
 }  // namespace
 
-// The one place options are assembled. SYN and SYN-ACK carry MSS (RFC 9293 §3.7.1).
-// FIXME(next issue): window scale and SACK-permitted on SYNs (RFC 7323 §2, RFC 2018), timestamps
-// on every segment once negotiated (ts_ok), SACK blocks on ACKs (sack_ok).
-wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags) const {
-  (void)t;
+// The one place options are assembled (the wire writer lays them out as Linux does: MSS,
+// SACK-permitted, timestamps, window scale on a SYN). Our SYN offers what the configuration
+// enables; a SYN-ACK answers only what the peer's SYN offered, which listen_segment_arrives()
+// recorded in ts_ok / sack_ok / snd_wscale (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t payload_len) const {
   wire::TcpOptions o;
-  if (wire::has(flags, TcpFlags::syn)) o.mss = config.mss;
+  if (wire::has(flags, TcpFlags::syn)) {
+    const bool offer = t.state == TcpState::syn_sent || !t.passive;  // not answering a SYN
+    o.mss = config.mss;
+    if (offer ? config.window_scaling : t.wscale_ok) o.window_scale = rcv_wscale_;
+    o.sack_permitted = offer ? config.sack : t.sack_ok;
+    if (offer ? config.timestamps : t.ts_ok) {
+      o.timestamps = wire::TcpTimestamps{ts_clock(t), t.ts_ok ? t.ts_recent : 0};
+    }
+    return o;
+  }
+  if (wire::has(flags, TcpFlags::rst)) return o;  // like Linux: resets carry no options
+  if (t.ts_ok) o.timestamps = wire::TcpTimestamps{ts_clock(t), t.ts_recent};
+  if (t.sack_ok && !t.ooo.empty()) {
+    // RFC 2018 §4: report the held out-of-order data, as many blocks as fit beside the payload
+    // (a full-sized segment has no room; ACKs always do).
+    const uint32_t room = t.snd_mss - std::min<uint32_t>(t.snd_mss, payload_len + (t.ts_ok ? 12 : 0));
+    if (room >= 12) fill_sack_blocks(t, o, std::min<size_t>((room - 4) / 8, wire::kTcpMaxSackBlocks));
+  }
   return o;
+}
+
+// RFC 2018 §4: the first block holds the segment that arrived last; the others follow in
+// sequence order. Adjacent reassembly entries merge into one block.
+void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_blocks) const {
+  std::array<wire::SackBlock, 64> blocks;  // FIXME: bounded by max_ooo_segments' default
+  size_t n = 0;
+  for (const rte_mbuf* m = t.ooo.head(); m; m = m->next) {
+    const SeqNum left(mbuf_scratch_seq(m));
+    const SeqNum right = left + SeqLen(m->data_len);
+    if (n > 0 && SeqNum(blocks[n - 1].right) == left) {
+      blocks[n - 1].right = right.value();
+    } else if (n < blocks.size()) {
+      blocks[n++] = {left.value(), right.value()};
+    }
+  }
+  size_t first = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (seq_in_window(t.sack_recent, SeqNum(blocks[i].left), SeqLen(blocks[i].right - blocks[i].left + 1))) {
+      first = i;
+      break;
+    }
+  }
+  size_t out = 0;
+  if (n > 0 && max_blocks > 0) o.sack_blocks[out++] = blocks[first];
+  for (size_t i = 0; i < n && out < max_blocks; i++) {
+    if (i != first && blocks[i].right != blocks[i].left) o.sack_blocks[out++] = blocks[i];
+  }
+  o.sack_block_count = static_cast<uint8_t>(out);
 }
 
 bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_offset, uint32_t len) {
@@ -59,11 +107,18 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   // Windows in SYN segments are never scaled (RFC 7323 §2.2).
   h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff))
                                              : advertise_window(t);
-  h.options = build_options(t, flags);
+  h.options = build_options(t, flags, len);
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
     ++counters.tx_no_mbuf;
     return false;
+  }
+  if (wire::has(flags, TcpFlags::ack)) {
+    // Whatever carries an ACK settles a delayed one (RFC 9293 §3.8.6.3: piggybacking).
+    t.last_ack_sent = t.rcv_nxt;
+    t.rcv_unacked = 0;
+    t.delack_deadline = kNever;
+    counters.tx_sack_blocks += h.options.sack_block_count;
   }
   // Copy the payload out of the send queue, chaining more mbufs when one is full.
   rte_mbuf* last = m;
@@ -95,7 +150,8 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   return true;
 }
 
-bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, TcpFlags flags, uint16_t window) {
+bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, TcpFlags flags, uint16_t window,
+                          std::optional<wire::TcpTimestamps> timestamps) {
   wire::TcpHeader h;
   h.src_port = tuple.local_port;
   h.dst_port = tuple.remote_port;
@@ -103,6 +159,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
   h.ack = ack;
   h.flags = flags;
   h.window = window;
+  h.options.timestamps = timestamps;
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
     ++counters.tx_no_mbuf;
@@ -152,6 +209,20 @@ bool ShardCore::send_ack(Tcb& t) {
   return true;
 }
 
+// Fast retransmit (RFC 5681 §3.2 step 3) and NewReno's partial-ACK retransmission (RFC 6582
+// §3.2 step 5): the first unacknowledged segment, without moving SND.NXT.
+void ShardCore::retransmit_head(Tcb& t) {
+  if (t.snd_una == t.snd_max) return;
+  const uint32_t sent_data = (t.snd_max - t.snd_una).value() - (t.fin_sent() ? 1u : 0u);
+  const uint32_t len = std::min({sent_data, t.snd_buf.bytes(), t.eff_mss()});
+  TcpFlags flags = TcpFlags::ack;
+  if (t.fin_sent() && t.snd_una + SeqLen(len) == t.fin_seq) flags |= TcpFlags::fin;
+  if (len == 0 && !wire::has(flags, TcpFlags::fin)) return;
+  // Karn (RFC 6298 §3): a timed segment that is sent again gives no sample.
+  if (t.rtt_timing && t.rtt_seq < t.snd_una + SeqLen(std::max(len, 1u))) t.rtt_timing = false;
+  if (send_segment(t, t.snd_una, flags, 0, len)) ++counters.tx_fast_retransmits;
+}
+
 // Zero-window probe, Linux style: an ACK with SEG.SEQ = SND.UNA - 1, which the receiver finds
 // unacceptable and answers with an ACK carrying its current window (RFC 9293 §3.8.6.1 requires
 // probing; it does not prescribe the probe's content). Consumes no sequence space.
@@ -168,16 +239,21 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
     for (;;) {
       const SeqNum end = t.data_end();
       const uint32_t unsent = t.snd_nxt < end ? (end - t.snd_nxt).value() : 0;
-      const uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd());
+      uint32_t cwnd = t.cc.cwnd();
+      // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+      // beyond cwnd (cwnd itself is unchanged).
+      if (!t.in_recovery && t.dupacks > 0 && t.dupacks < 3) cwnd += t.dupacks * t.eff_mss();
+      const uint32_t wnd = std::min(t.snd_wnd, cwnd);
       const uint32_t in_flight = (t.snd_nxt - t.snd_una).value();
       const uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
       // No data before our SYN is acknowledged (close() in SYN-RECEIVED may still send a FIN).
-      uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, uint32_t{t.snd_mss}});
+      const uint32_t mss = t.eff_mss();
+      uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, mss});
       const bool fin = t.fin_queued && !t.fin_acked() && t.snd_nxt + SeqLen(len) == t.fin_seq &&
                        (len == unsent);
       if (len == 0 && !fin) break;
       const bool retransmission = t.snd_nxt < t.snd_max;
-      if (len > 0 && len < t.snd_mss && !force && !retransmission) {
+      if (len > 0 && len < mss && !force && !retransmission) {
         // RFC 9293 §3.8.6.2.1 (sender SWS) with Nagle (§3.7.4): a short segment goes only if it
         // empties the queue and Nagle allows it, or if it is at least half the largest window
         // the peer offered. Nagle is Minshall's variant, as in Linux (tcp_minshall_check()):
@@ -201,7 +277,8 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
         t.rtt_seq = t.snd_nxt;
         t.rtt_sent = now;
       }
-      if (len > 0 && len < t.snd_mss) t.snd_sml = t.snd_nxt + SeqLen(len);
+      if (len > 0 && len < mss) t.snd_sml = t.snd_nxt + SeqLen(len);
+      if (in_flight + len > t.cc.cwnd() && !t.in_recovery && !retransmission) ++counters.tx_limited_transmits;
       t.snd_nxt += SeqLen(len + (fin ? 1 : 0));
       t.snd_max = seq_max(t.snd_max, t.snd_nxt);
       t.ack_now = false;

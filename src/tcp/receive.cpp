@@ -40,25 +40,45 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
     reset_connection(t, CloseReason::aborted);
     return Verdict::done;
   }
-  t.ack_now = true;
   if (seg.seq != t.rcv_nxt) {
+    t.sack_recent = seg.seq;
     queue_out_of_order(t, seg);
     // RFC 5681 §4.2: an out-of-order segment gets an immediate (duplicate) ACK.
+    t.ack_now = true;
     seg.flags = seg.flags & ~TcpFlags::fin;  // kept with the segment in the reassembly queue
     return Verdict::proceed;
   }
   const bool fin = seg.has(TcpFlags::fin);
   t.rcv_nxt += SeqLen(seg.len);
+  t.rcv_unacked += seg.len;
+  t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(seg.len, t.rcv_mss, 0xffff));
   counters.rx_payload_bytes += seg.len;
   queue_in_order(t, std::move(seg.payload));
   raise(t, kEventReadable);
-  if (fin) return Verdict::proceed;  // the eighth step takes it; nothing may follow the FIN
-  if (pull_reassembly(t)) {
-    fin_arrived(t, now_);
-    seg.flags = seg.flags & ~TcpFlags::fin;
-    return t.zombie ? Verdict::done : Verdict::proceed;
+  if (fin) return Verdict::proceed;  // the eighth step takes it (and ACKs at once)
+  if (!t.ooo.empty()) {
+    // RFC 5681 §4.2: data that fills (part of) a hole is acknowledged at once.
+    t.ack_now = true;
+    if (pull_reassembly(t)) {
+      fin_arrived(t, now_);
+      seg.flags = seg.flags & ~TcpFlags::fin;
+      return t.zombie ? Verdict::done : Verdict::proceed;
+    }
+    return Verdict::proceed;
   }
+  delay_ack(t);
   return Verdict::proceed;
+}
+
+// RFC 9293 §3.8.6.3 (RFC 1122 4.2.3.2, RFC 5681 §4.2): ACK in-order data within delayed_ack,
+// and at once when a second full-sized segment's worth is unacknowledged. Anything sent in the
+// meantime carries the ACK (send_segment() clears the deadline).
+void ShardCore::delay_ack(Tcb& t) {
+  if (config.delayed_ack.count() == 0 || t.rcv_unacked >= 2u * t.rcv_mss) {
+    t.ack_now = true;
+    return;
+  }
+  if (t.delack_deadline == kNever) t.delack_deadline = now_ + config.delayed_ack;
 }
 
 // Eighth: FIN (RFC 9293 §3.10.7.4).
@@ -198,7 +218,14 @@ uint32_t ShardCore::window_opening(const Tcb& t) const {
 
 uint16_t ShardCore::advertise_window(Tcb& t) {
   if (const uint32_t grow = window_opening(t)) t.rcv_adv += SeqLen(grow);
-  return static_cast<uint16_t>(std::min<uint32_t>(t.rcv_wnd() >> t.rcv_wscale, 0xffff));
+  // With window scaling the field loses the low rcv_wscale bits. Rounding up and moving
+  // RCV.ADV to match (as Linux's tcp_select_window() does) keeps the edge the peer sees equal
+  // to rcv_adv, so it never appears to move left (RFC 7323 §2.4).
+  const uint32_t unit = 1u << t.rcv_wscale;
+  const uint32_t field = std::min<uint32_t>((t.rcv_wnd() + unit - 1) >> t.rcv_wscale, 0xffff);
+  const SeqNum edge = t.rcv_nxt + SeqLen(field << t.rcv_wscale);
+  if (edge > t.rcv_adv) t.rcv_adv = edge;
+  return static_cast<uint16_t>(field);
 }
 
 // After the application read: tell the peer when the window opened enough to matter (the window

@@ -52,6 +52,7 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
   free_tw_.reserve(cfg.max_time_wait);
   for (uint32_t i = cfg.max_time_wait; i-- > 0;) free_tw_.push_back(&tw_records_[i]);
   listeners_.reserve(cfg.max_listeners);
+  while (rcv_wscale_ < wire::kTcpMaxWindowScale && (uint64_t{0xffff} << rcv_wscale_) < cfg.recv_buffer) ++rcv_wscale_;
 }
 
 ShardCore::~ShardCore() {
@@ -82,7 +83,8 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   t->tuple = tuple;
   t->rto = config.initial_rto;
   t->snd_mss = kDefaultMss;
-  (void)now;
+  t->ts_offset = keys_.ts_offset(tuple);
+  t->last_rx = now;
   return t;
 }
 
@@ -207,7 +209,7 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
     slot = &listeners_.emplace_back();  // within the reserved capacity: pointers stay valid
   }
   *slot = Listener{port, true, &handler, options.syn_backlog ? options.syn_backlog : config.syn_backlog, 0,
-                   options.nodelay};
+                   options.nodelay, options.keepalive};
   return {};
 }
 
@@ -265,7 +267,12 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   t->user_data = options.user_data;
   t->nodelay = options.nodelay;
   t->iss = SeqNum(keys_.isn(tuple, now));
-  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->iss;
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->iss;
+  if (options.keepalive) {
+    t->keepalive_idle = config.keepalive_idle;
+    t->keepalive_interval = config.keepalive_interval;
+    t->keepalive_probes = config.keepalive_probes;  // the timer starts in establish()
+  }
   set_state(*t, TcpState::syn_sent);
   if (!send_syn(*t, now)) {
     set_state(*t, TcpState::closed);
@@ -292,6 +299,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   const auto window = static_cast<uint16_t>(std::min<uint32_t>(t.rcv_wnd() >> t.rcv_wscale, 0xffff));
   const bool has_ts = t.ts_ok;
   const uint32_t ts_recent = t.ts_recent;
+  const uint32_t ts_offset = t.ts_offset;
   close_connection(t, CloseReason::normal);
   if (free_tw_.empty()) {
     ++counters.time_wait_overflow;
@@ -305,6 +313,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   tw->rcv_wnd = window;
   tw->has_ts = has_ts;
   tw->ts_recent = ts_recent;
+  tw->ts_offset = ts_offset;
   tw->deadline = now + 2 * config.msl;
   tw_table_.insert(*tw);
   tw_expiry_.push_back(*tw);
@@ -334,11 +343,15 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
   }
   if (seg.has(TcpFlags::syn) && !seg.has(TcpFlags::ack)) {
     // RFC 9293 §3.10.7.4 / RFC 1122 4.2.2.13: a SYN may reopen the connection if its ISN is above
-    // the old RCV.NXT; with timestamps, RFC 6191 lets a newer timestamp decide.
-    const bool newer_ts = tw.has_ts && seg.options.timestamps &&
-                          static_cast<int32_t>(seg.options.timestamps->tsval - tw.ts_recent) > 0;
+    // the old RCV.NXT. RFC 6191 §2: when both incarnations use timestamps, a newer timestamp
+    // decides instead (an equal one falls back to the ISN).
+    bool reopen = seg.seq > tw.rcv_nxt;
+    if (tw.has_ts && config.timestamps && seg.options.timestamps) {
+      const auto age = static_cast<int32_t>(seg.options.timestamps->tsval - tw.ts_recent);
+      reopen = age > 0 || (age == 0 && seg.seq > tw.rcv_nxt);
+    }
     Listener* l = find_listener(tuple.local_port);
-    if (l && (seg.seq > tw.rcv_nxt || newer_ts)) {
+    if (l && reopen) {
       const SeqNum old_snd_nxt = tw.snd_nxt;
       free_time_wait(tw);
       ++counters.time_wait_reused;
@@ -360,7 +373,9 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
   } else if (seg.seq == tw.rcv_nxt && seg.len == 0) {
     return;  // an acceptable bare ACK: nothing to answer (never ACK an ACK)
   }
-  send_bare(tuple, tw.snd_nxt.value(), tw.rcv_nxt.value(), TcpFlags::ack, tw.rcv_wnd);
+  std::optional<wire::TcpTimestamps> ts;
+  if (tw.has_ts) ts = wire::TcpTimestamps{ts_clock(tw.ts_offset), tw.ts_recent};
+  send_bare(tuple, tw.snd_nxt.value(), tw.rcv_nxt.value(), TcpFlags::ack, tw.rcv_wnd, ts);
 }
 
 void ShardCore::abort_all() {

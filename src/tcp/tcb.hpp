@@ -67,12 +67,17 @@ struct Tcb final : Connection {
   SeqNum rcv_adv;  // right edge of the window we last advertised (never moves left)
   bool fin_received = false;
 
-  // ---- negotiated options (next issue: window scale, timestamps, SACK) ----
-  uint8_t snd_wscale = 0;  // shift applied to windows the peer sends (0 until RFC 7323 is done)
+  // ---- negotiated options (RFC 7323, RFC 2018) ----
+  uint8_t snd_wscale = 0;  // shift applied to windows the peer sends
   uint8_t rcv_wscale = 0;  // shift applied to windows we send
-  bool ts_ok = false;
-  uint32_t ts_recent = 0;
-  bool sack_ok = false;
+  bool wscale_ok = false;  // both SYNs carried window scale
+  bool ts_ok = false;      // both SYNs carried timestamps
+  bool sack_ok = false;    // both SYNs carried SACK-permitted
+  uint32_t ts_recent = 0;  // RFC 7323 §4.3 TS.Recent
+  TimePoint ts_recent_stamp;  // when ts_recent was last updated (PAWS idle rule, §5.5)
+  uint32_t ts_offset = 0;  // per-connection random offset of our TSval clock (RFC 7323 §7.1)
+  SeqNum last_ack_sent;    // RFC 7323 §4.3 Last.ACK.sent
+  SeqNum sack_recent;      // start of the out-of-order data that arrived last (first SACK block)
 
   // ---- application side ----
   bool app_closed = false;     // close() called: no reads any more, data arriving => RST
@@ -97,7 +102,18 @@ struct Tcb final : Connection {
   uint32_t retries = 0;          // consecutive timeouts of the oldest unacknowledged segment
   bool syn_retransmitted = false;  // RFC 6298 §5.7
   uint32_t persist_backoff = 0;
-  bool ack_now = false;  // an ACK must go out (with data if any)
+  uint32_t persist_unanswered = 0;  // window probes since the peer last ACKed anything
+  bool ack_now = false;    // an ACK must go out (with data if any)
+  // Delayed ACK (RFC 9293 §3.8.6.3): in-order bytes not yet acknowledged, and the largest segment
+  // seen (Linux's rcv_mss), so every second full-sized segment is ACKed at once.
+  uint32_t rcv_unacked = 0;
+  uint16_t rcv_mss = 536;
+
+  // ---- loss recovery (RFC 5681 §3.2, RFC 6582 NewReno, RFC 3042 limited transmit) ----
+  uint32_t dupacks = 0;
+  bool in_recovery = false;
+  bool partial_ack_seen = false;  // RFC 6582 §3.2 step 5: the timer resets on the first only
+  SeqNum recover;                 // RFC 6582 "recover": snd_max when recovery began
 
   RenoCongestion cc;
 
@@ -107,7 +123,7 @@ struct Tcb final : Connection {
   TimePoint fin_wait_2_deadline = kNever;
   TimePoint tx_retry_deadline = kNever;    // retry after mbuf exhaustion
   TimePoint keepalive_deadline = kNever;   // lazily re-armed from last_rx (see timers.cpp)
-  // FIXME: delayed ACK (RFC 9293 §3.8.6.3); ACKs go out at once for now.
+  TimePoint delack_deadline = kNever;
 
   // ---- keep-alive ----
   Duration keepalive_idle{0};  // 0 = off
@@ -130,6 +146,8 @@ struct Tcb final : Connection {
   bool fin_acked() const { return fin_queued && snd_una > fin_seq; }
   uint32_t rcv_wnd() const { return rcv_adv > rcv_nxt ? (rcv_adv - rcv_nxt).value() : 0; }
   uint32_t flight_size() const { return (snd_max - snd_una).value(); }
+  // Largest payload of a segment: the MSS less the timestamp option (RFC 6691 §2, RFC 7323 §3).
+  uint32_t eff_mss() const { return snd_mss - (ts_ok ? 12u : 0u); }
 };
 
 const char* state_name(TcpState s);

@@ -22,6 +22,7 @@ struct TimeWaitRecord {
   SeqNum snd_nxt;                                            // 4
   SeqNum rcv_nxt;                                            // 4
   uint32_t ts_recent = 0;                                    // 4: RFC 6191, when has_ts
+  uint32_t ts_offset = 0;                                    // 4: our TSval clock, for ACKs
   uint16_t rcv_wnd = 0;                                      // 2: window field we advertise
   bool has_ts = false;                                       // 1
 };

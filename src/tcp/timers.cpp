@@ -10,7 +10,8 @@ namespace dtcp::tcp {
 
 void ShardCore::update_timer(Tcb& t) {
   const TimePoint earliest = std::min(
-      {t.rexmit_deadline, t.persist_deadline, t.fin_wait_2_deadline, t.tx_retry_deadline, t.keepalive_deadline});
+      {t.rexmit_deadline, t.persist_deadline, t.fin_wait_2_deadline, t.tx_retry_deadline, t.keepalive_deadline,
+       t.delack_deadline});
   if (earliest == kNever) {
     t.timer.cancel();
     return;
@@ -23,6 +24,11 @@ void ShardCore::update_timer(Tcb& t) {
 void ShardCore::on_timer(Tcb& t, TimePoint now) {
   if (t.zombie) return;
   if (t.tx_retry_deadline <= now) t.tx_retry_deadline = kNever;  // drain()'s output() retries
+  if (t.delack_deadline <= now) {
+    t.delack_deadline = kNever;  // drain()'s output() sends the ACK
+    t.ack_now = true;
+    ++counters.tx_delayed_acks;
+  }
   if (t.rexmit_deadline <= now) on_rexmit_timeout(t, now);
   if (!t.zombie && t.persist_deadline <= now) on_persist_timeout(t, now);
   if (!t.zombie && t.fin_wait_2_deadline <= now) {
@@ -96,6 +102,11 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off
   t.cc.on_timeout(t.flight_size());
+  // RFC 6582 §3.2 step 1 / §4: recovery ends; duplicates of what was sent so far must not start
+  // a new one.
+  t.in_recovery = false;
+  t.dupacks = 0;
+  t.recover = t.snd_max;
   t.rtt_timing = false;  // Karn: no sample from what is retransmitted
   t.snd_nxt = t.snd_una;  // go-back-N from the first unacknowledged byte
   restart_rexmit(t, now);  // §5.6
@@ -106,8 +117,14 @@ void ShardCore::on_persist_timeout(Tcb& t, TimePoint now) {
   t.persist_deadline = kNever;
   if (t.snd_una != t.snd_max) return;  // data in flight: the retransmission timer covers it
   if (t.snd_wnd == 0) {
-    // FIXME: like Linux, count unanswered probes against max_retries (RFC 1122 4.2.2.17 only
-    // forbids closing while the receiver keeps answering).
+    // RFC 1122 4.2.2.17 forbids giving up while the receiver answers the probes; one that stops
+    // answering is treated as dead after max_retries probes, as Linux does (tcp_probe_timer()).
+    if (t.persist_unanswered >= config.max_retries) {
+      ++counters.conn_timed_out;
+      reset_connection(t, CloseReason::timed_out);
+      return;
+    }
+    ++t.persist_unanswered;
     send_window_probe(t);
     ++t.persist_backoff;
     const Duration backoff =

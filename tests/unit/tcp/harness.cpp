@@ -92,6 +92,10 @@ void TcpTest::SetUp() {
   // Small pools keep each test's shard cheap to build (pool-size tests lower them further).
   config.max_connections = 64;
   config.max_time_wait = 64;
+  // The lifecycle tests read plain segments: no options offered on our SYNs and every segment
+  // ACKed at once. Option, delayed-ACK and recovery tests turn these back on.
+  config.window_scaling = config.timestamps = config.sack = false;
+  config.delayed_ack = Duration::zero();
   make_shard();
 }
 
