@@ -55,6 +55,16 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["challenge_ack_limit"] = integer(tcp.challenge_ack_limit, 1, 1u << 20);
   table["ephemeral_port_min"] = integer(tcp.ephemeral_port_min, 1024, 65535);
   table["ephemeral_port_max"] = integer(tcp.ephemeral_port_max, 1024, 65535);
+  table["window_scaling"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.window_scaling); };
+  table["timestamps"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.timestamps); };
+  table["sack"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.sack); };
+  table["initial_window"] = integer(tcp.initial_window, 1, 1000);
+  // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
+  table["delayed_ack"] = duration(tcp.delayed_ack, 0s, 499ms);
+  table["keepalive_idle"] = duration(tcp.keepalive_idle, 1ms, 86400s);
+  table["keepalive_interval"] = duration(tcp.keepalive_interval, 1ms, 86400s);
+  table["keepalive_probes"] = integer(tcp.keepalive_probes, 1, 1000);
+  table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }
 
@@ -63,6 +73,17 @@ KeyTable tcp_keys(TcpConfig& tcp) {
 bool apply_extra_section(const std::string& origin, const std::string& section, const Entries& entries,
                          Config& config) {
   if (section != "tcp") return false;
+  // The profile sets every default, so it applies before the other keys wherever it appears.
+  for (const auto& [key, value] : entries) {
+    if (key != "profile") continue;
+    if (value == "dtcp") {
+      config.tcp = TcpConfig::dtcp_profile();
+    } else if (value == "linux") {
+      config.tcp = TcpConfig::linux_profile();
+    } else {
+      throw ConfigError(origin + ": [tcp] profile: expected dtcp or linux, got '" + value + "'");
+    }
+  }
   apply_section(origin, section, entries, tcp_keys(config.tcp));
   if (config.tcp.ephemeral_port_min > config.tcp.ephemeral_port_max) {
     throw ConfigError(origin + ": [tcp] ephemeral_port_min: must not exceed ephemeral_port_max");

@@ -95,6 +95,7 @@ void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_b
     if (i != first && blocks[i].right != blocks[i].left) o.sack_blocks[out++] = blocks[i];
   }
   o.sack_block_count = static_cast<uint8_t>(out);
+  o.sack_block_count = static_cast<uint8_t>(wire::tcp_sack_blocks_that_fit(o));  // beside the other options
 }
 
 bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_offset, uint32_t len) {
@@ -242,7 +243,7 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
       uint32_t cwnd = t.cc.cwnd();
       // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
       // beyond cwnd (cwnd itself is unchanged).
-      if (!t.in_recovery && t.dupacks > 0 && t.dupacks < 3) cwnd += t.dupacks * t.eff_mss();
+      if (!t.in_recovery && t.dupacks > 0 && t.dupacks < 3 && t.snd_nxt == t.snd_max) cwnd += t.dupacks * t.eff_mss();
       const uint32_t wnd = std::min(t.snd_wnd, cwnd);
       const uint32_t in_flight = (t.snd_nxt - t.snd_una).value();
       const uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;

@@ -543,5 +543,46 @@ TEST(ConfigErrors, AddressWithEmptyPrefix_Rejected) {
                {"test.ini: [port] address: expected an IPv4 address with prefix length"});
 }
 
+TEST(ConfigTcp, LinuxProfile_AppliesFirst_KeysOverride) {
+  // The profile line comes after a key it would otherwise overwrite.
+  const Config c = parse(std::string(kMinimalPort) + "[tcp]\ndelayed_ack = 10ms\nprofile = linux\n");
+  EXPECT_EQ(c.tcp.min_rto, 200ms);
+  EXPECT_EQ(c.tcp.max_rto, 120s);
+  EXPECT_EQ(c.tcp.delayed_ack, 10ms);
+  EXPECT_EQ(c.tcp.initial_window, 10u);
+  EXPECT_TRUE(c.tcp.window_scaling && c.tcp.timestamps && c.tcp.sack);
+}
+
+TEST(ConfigTcp, DefaultProfile_IsDtcp) {
+  const Config c = parse(std::string(kMinimalPort));
+  EXPECT_EQ(c.tcp.min_rto, 10ms);
+  EXPECT_EQ(c.tcp.delayed_ack, 1ms);
+  EXPECT_EQ(c.tcp.keepalive_idle, 7200s);
+  EXPECT_EQ(c.tcp.keepalive_interval, 75s);
+  EXPECT_EQ(c.tcp.keepalive_probes, 9u);
+}
+
+TEST(ConfigTcp, OptionSwitchesAndKeepalive) {
+  const Config c = parse(std::string(kMinimalPort) +
+                         "[tcp]\nwindow_scaling = no\ntimestamps = false\nsack = 0\ninitial_window = 4\n"
+                         "delayed_ack = 0us\nkeepalive_idle = 2s\nkeepalive_interval = 500ms\nkeepalive_probes = 3\n");
+  EXPECT_FALSE(c.tcp.window_scaling || c.tcp.timestamps || c.tcp.sack);
+  EXPECT_EQ(c.tcp.initial_window, 4u);
+  EXPECT_EQ(c.tcp.delayed_ack, Duration::zero());
+  EXPECT_EQ(c.tcp.keepalive_idle, 2s);
+  EXPECT_EQ(c.tcp.keepalive_interval, 500ms);
+  EXPECT_EQ(c.tcp.keepalive_probes, 3u);
+}
+
+TEST(ConfigErrors, TcpProfileUnknown_Rejected) {
+  expect_error(std::string(kMinimalPort) + "[tcp]\nprofile = bsd\n",
+               {"test.ini: [tcp] profile: expected dtcp or linux, got 'bsd'"});
+}
+
+TEST(ConfigErrors, DelayedAckHalfSecond_Rejected) {
+  // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
+  expect_error(std::string(kMinimalPort) + "[tcp]\ndelayed_ack = 500ms\n", {"test.ini: [tcp] delayed_ack: "});
+}
+
 }  // namespace
 }  // namespace dtcp

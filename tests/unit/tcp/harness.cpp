@@ -156,6 +156,29 @@ void TcpTest::inject(int64_t ms, const In& in) {
   shard->input(m, kRemoteAddr, kLocalAddr, now_);
 }
 
+void TcpTest::inject_raw_options(int64_t ms, const In& in, const std::vector<uint8_t>& raw_options) {
+  ASSERT_EQ(raw_options.size() % 4, 0u);
+  at(ms);
+  wire::TcpHeader h;
+  h.src_port = in.src_port;
+  h.dst_port = in.dst_port;
+  h.seq = in.seq;
+  h.ack = in.ack;
+  h.flags = in.flags;
+  h.window = in.window;
+  const size_t hlen = wire::kTcpMinHeaderLen + raw_options.size();
+  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  ASSERT_NE(m, nullptr);
+  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen + in.data.size())));
+  ASSERT_NE(p, nullptr);
+  wire::write_tcp_header({p, wire::kTcpMinHeaderLen}, h);
+  p[12] = std::byte{static_cast<uint8_t>((hlen / 4) << 4)};  // data offset covers the raw options
+  std::memcpy(p + wire::kTcpMinHeaderLen, raw_options.data(), raw_options.size());
+  std::memcpy(p + hlen, in.data.data(), in.data.size());
+  wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
+  shard->input(m, kRemoteAddr, kLocalAddr, now_);
+}
+
 Sent TcpTest::expect_reply(const Out& out) {
   if (wire.sent.empty()) {
     ADD_FAILURE() << "expected a segment [" << wire::to_string(out.flags) << "] at " << now_ms() << " ms, got none";

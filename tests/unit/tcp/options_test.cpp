@@ -1,0 +1,330 @@
+// Options: window scale and timestamps (RFC 7323), SACK-permitted and SACK blocks (RFC 2018),
+// negotiation in every combination, PAWS, RTT from echoed timestamps, unknown and malformed
+// options.
+#include <tuple>
+
+#include "harness.hpp"
+
+namespace dtcp::tcp::test {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+constexpr unsigned kWs = 1, kSack = 2, kTs = 4;
+// recv_buffer 256 KiB needs a shift of 3 (65535 << 2 < 262144 <= 65535 << 3).
+constexpr uint8_t kOurShift = 3;
+
+class Options : public TcpTest {
+ protected:
+  void SetUp() override {
+    TcpTest::SetUp();
+    config.window_scaling = config.timestamps = config.sack = true;
+    make_shard();
+  }
+  // Passive open with every option; returns our ISN. Our TSval clock offset lands in ts_offset.
+  uint32_t established_with_options(uint8_t peer_shift = 2) {
+    EXPECT_TRUE(shard->listen(kLocalPort, rec).ok());
+    inject({.flags = SYN,
+            .seq = 1000,
+            .options = {.mss = 1460, .window_scale = peer_shift, .sack_permitted = true,
+                        .timestamps = wire::TcpTimestamps{100, 0}}});
+    const Sent synack = expect_reply({.flags = SYN | ACK,
+                                      .ack = 1001,
+                                      .window = 65535,
+                                      .options = {.mss = 1460, .window_scale = kOurShift, .sack_permitted = true,
+                                                  .timestamps = wire::TcpTimestamps{}}});
+    EXPECT_EQ(synack.options.timestamps->tsecr, 100u);
+    ts_offset = synack.options.timestamps->tsval - static_cast<uint32_t>(now_ms());
+    inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1, .options = {.timestamps = ts(101, synack)}});
+    EXPECT_NE(rec.conn, nullptr);
+    rec.events.clear();
+    return synack.seq;
+  }
+  wire::TcpTimestamps ts(uint32_t tsval, const Sent& echoed) const {
+    return {tsval, echoed.options.timestamps ? echoed.options.timestamps->tsval : 0};
+  }
+  wire::TcpTimestamps ts(uint32_t tsval) const { return {tsval, our_tsval()}; }
+  uint32_t our_tsval() const { return static_cast<uint32_t>(now_ms()) + ts_offset; }
+  ConnectionInfo info() const {
+    ConnectionInfo out;
+    shard->for_each_connection([&](const ConnectionInfo& i) { out = i; });
+    return out;
+  }
+
+  uint32_t ts_offset = 0;
+};
+
+// ---- negotiation: every combination of what we enable and what the peer offers ----
+
+class Negotiation : public Options, public ::testing::WithParamInterface<std::tuple<unsigned, unsigned>> {
+ protected:
+  unsigned ours() const { return std::get<0>(GetParam()); }
+  unsigned peers() const { return std::get<1>(GetParam()); }
+  unsigned both() const { return ours() & peers(); }
+  void configure() {
+    config.window_scaling = (ours() & kWs) != 0;
+    config.sack = (ours() & kSack) != 0;
+    config.timestamps = (ours() & kTs) != 0;
+    make_shard();
+  }
+  wire::TcpOptions peer_syn_options() const {
+    wire::TcpOptions o{.mss = 1460};
+    if (peers() & kWs) o.window_scale = 5;
+    o.sack_permitted = (peers() & kSack) != 0;
+    if (peers() & kTs) o.timestamps = wire::TcpTimestamps{7000, 0};
+    return o;
+  }
+  // The window field of our first non-SYN segment: 256 KiB of buffer, scaled or capped.
+  uint16_t expected_window() const { return (both() & kWs) ? (256 * 1024) >> kOurShift : 65535; }
+};
+
+TEST_P(Negotiation, Passive_SynAckAnswersOnlyWhatBothOffer) {
+  configure();
+  ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  inject({.flags = SYN, .seq = 1000, .options = peer_syn_options()});
+  wire::TcpOptions expected{.mss = 1460};
+  if (both() & kWs) expected.window_scale = kOurShift;
+  expected.sack_permitted = (both() & kSack) != 0;
+  if (both() & kTs) expected.timestamps = wire::TcpTimestamps{};
+  const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = expected});
+  if (both() & kTs) EXPECT_EQ(synack.options.timestamps->tsecr, 7000u);
+  wire::TcpOptions ack_options;
+  if (both() & kTs) ack_options.timestamps = wire::TcpTimestamps{7001, synack.options.timestamps->tsval};
+  inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1, .window = 2000, .options = ack_options});
+  ASSERT_NE(rec.conn, nullptr);
+  rec.conn->send(bytes_of(pattern(5000)));
+  const uint32_t mss = (both() & kTs) ? 1448u : 1460u;  // RFC 7323 §3: less 12 for timestamps
+  const Sent first = expect_reply({.flags = ACK,
+                                   .seq = synack.seq + 1,
+                                   .ack = 1001,
+                                   .window = expected_window(),
+                                   .options = {.timestamps = (both() & kTs) ? std::optional(wire::TcpTimestamps{})
+                                                                            : std::nullopt},
+                                   .len = mss});
+  if (both() & kTs) EXPECT_EQ(first.options.timestamps->tsecr, 7001u);
+  // The peer's window of 2000 is 64000 with its shift of 5 (all 5000 bytes go), otherwise it
+  // leaves room for one full segment and sender SWS avoidance holds the rest.
+  EXPECT_EQ(wire.sent.size(), (both() & kWs) ? 3u : 0u);
+  wire.sent.clear();
+}
+
+TEST_P(Negotiation, Active_SynOffersOurs_SessionUsesWhatBothOffer) {
+  configure();
+  const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_);
+  ASSERT_TRUE(r.ok());
+  wire::TcpOptions offered{.mss = 1460};
+  if (ours() & kWs) offered.window_scale = kOurShift;
+  offered.sack_permitted = (ours() & kSack) != 0;
+  if (ours() & kTs) offered.timestamps = wire::TcpTimestamps{};
+  const Sent syn = expect_reply({.flags = SYN, .ack = 0, .window = 65535, .options = offered});
+  if (ours() & kTs) EXPECT_EQ(syn.options.timestamps->tsecr, 0u);
+  // A sloppy peer answers with everything it has, offered or not: only what we offered counts.
+  inject({.flags = SYN | ACK, .seq = 5000, .ack = syn.seq + 1, .options = peer_syn_options()});
+  const Sent ack = expect_reply({.flags = ACK,
+                                 .seq = syn.seq + 1,
+                                 .ack = 5001,
+                                 .window = expected_window(),
+                                 .options = {.timestamps = (both() & kTs) ? std::optional(wire::TcpTimestamps{})
+                                                                          : std::nullopt}});
+  if (both() & kTs) EXPECT_EQ(ack.options.timestamps->tsecr, 7000u);
+  EXPECT_EQ(r.connection->state(), TcpState::established);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllCombinations, Negotiation,
+                         ::testing::Combine(::testing::Range(0u, 8u), ::testing::Range(0u, 8u)),
+                         [](const auto& info) {
+                           auto name = [](unsigned m) {
+                             std::string s;
+                             if (m & kWs) s += "Ws";
+                             if (m & kSack) s += "Sack";
+                             if (m & kTs) s += "Ts";
+                             return s.empty() ? std::string("None") : s;
+                           };
+                           return "Ours" + name(std::get<0>(info.param)) + "_Peer" + name(std::get<1>(info.param));
+                         });
+
+// ---- window scale ----
+
+TEST_F(Options, WindowScale_OurFieldRoundsUp_EdgeNeverRecedes) {
+  const uint32_t iss = established_with_options();
+  rec.auto_read = false;
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(102)}, .data = pattern(1000)});
+  inject({.flags = ACK, .seq = 2001, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(1001)});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 2001, .window = 261144 / 8, .options = {.timestamps = wire::TcpTimestamps{}}});
+  // 2001 bytes held: 260143 free, not a multiple of 8. The field rounds up (32518 = 260144 / 8)
+  // rather than down, so the right edge the peer computes never moves left.
+  const Sent a = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 3002, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(a.window, (262144 - 2001 + 7) / 8);
+  EXPECT_GE(3002u + (uint32_t{a.window} << kOurShift), 1001u + 262144u);
+}
+
+TEST_F(Options, WindowScale_PeerShiftAppliedToItsWindow) {
+  const uint32_t iss = established_with_options(/*peer_shift=*/2);
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .window = 1448, .options = {.timestamps = ts(102)}});
+  rec.conn->send(bytes_of(pattern(10000)));
+  for (int i = 0; i < 4; ++i) {  // 1448 << 2 = four segments of 1448 (MSS 1460 less 12 for timestamps)
+    expect_reply({.flags = ACK, .seq = iss + 1 + i * 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  }
+  expect_nothing();
+}
+
+// ---- timestamps: TS.Recent, PAWS, RTTM ----
+
+TEST_F(Options, Timestamps_TsRecentFollowsInOrderSegmentsOnly) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
+  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}})
+                .options.timestamps->tsecr,
+            200u);
+  // Out of order (beyond Last.ACK.sent): answered at once, but TS.Recent stays (RFC 7323 §4.3).
+  inject({.flags = ACK, .seq = 1010, .ack = iss + 1, .options = {.timestamps = ts(300)}, .data = "zzz"});
+  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}})
+                .options.timestamps->tsecr,
+            200u);
+}
+
+TEST_F(Options, Paws_OlderTimestamp_DroppedWithAck) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  // In sequence, but stamped before TS.Recent: an old duplicate from a wrapped sequence space.
+  inject({.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(199)}, .data = "old"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(rec.received, "abc");
+  EXPECT_EQ(shard->counters().drop_paws, 1u);
+  // A timestamp that wrapped past 2^31 ahead of TS.Recent is "older" too.
+  inject({.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(200 + 0x80000001u)}, .data = "wrp"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(shard->counters().drop_paws, 2u);
+}
+
+TEST_F(Options, Paws_RstWithOldTimestamp_StillResets) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  inject({.flags = RST, .seq = 1004, .options = {.timestamps = ts(5)}});
+  EXPECT_EQ(rec.events, (Strings{"readable", "closed:reset_by_peer"}));
+}
+
+TEST_F(Options, Timestamps_SegmentWithoutThem_SilentlyDropped) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .data = "abc"});
+  expect_nothing();
+  EXPECT_EQ(rec.received, "");
+  EXPECT_EQ(shard->counters().drop_missing_timestamp, 1u);
+}
+
+TEST_F(Options, Timestamps_IdleOver24Days_TsRecentInvalidated) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  const int64_t later = now_ms() + int64_t{25} * 24 * 3600 * 1000;
+  inject(later, {.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(100)}, .data = "new"});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1007, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(rec.received, "abcnew");
+  EXPECT_EQ(shard->counters().drop_paws, 0u);
+}
+
+// RFC 7323 §4.1: the ACK of a retransmitted segment still gives an RTT sample through its
+// echoed timestamp, where Karn's rule leaves the timed-segment method without one.
+TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
+  config.min_rto = std::chrono::milliseconds(1);
+  make_shard();
+  const uint32_t iss = established_with_options();
+  rec.conn->send(bytes_of("abc"));
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 3});
+  // The handshake gave a 0 µs sample, so RTO = G = 1 ms: the segment is resent at 1 ms.
+  at(1);
+  const Sent again = expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001,
+                                   .options = {.timestamps = wire::TcpTimestamps{}}, .len = 3});
+  EXPECT_EQ(shard->counters().tx_retransmits, 1u);
+  inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 4, .options = {.timestamps = ts(150, again)}});
+  EXPECT_EQ(shard->counters().rtt_timestamp_samples, 1u);
+  // R = 1 ms after SRTT = RTTVAR = 0: SRTT = R/8, RTTVAR = R/4, RTO = SRTT + max(G, 4 RTTVAR)
+  // (RFC 6298 §2.3).
+  EXPECT_EQ(info().srtt, std::chrono::microseconds(125));
+  EXPECT_EQ(info().rto, std::chrono::microseconds(1125));
+}
+
+// ---- SACK ----
+
+TEST_F(Options, Sack_OutOfOrderData_BlocksMostRecentFirst_MergedWhenAdjacent) {
+  const uint32_t iss = established_with_options();
+  auto ack_blocks = [&](uint32_t ack) {
+    const Sent s = expect_reply({.flags = ACK, .seq = iss + 1, .ack = ack, .options = {.timestamps = wire::TcpTimestamps{}}});
+    std::vector<std::pair<uint32_t, uint32_t>> blocks;
+    for (size_t i = 0; i < s.options.sack_block_count; ++i)
+      blocks.emplace_back(s.options.sack_blocks[i].left, s.options.sack_blocks[i].right);
+    return blocks;
+  };
+  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
+  inject({.flags = ACK, .seq = 1101, .ack = iss + 1, .options = {.timestamps = ts(102)}, .data = pattern(100)});
+  EXPECT_EQ(ack_blocks(1001), (Blocks{{1101, 1201}}));
+  inject({.flags = ACK, .seq = 1301, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(100)});
+  EXPECT_EQ(ack_blocks(1001), (Blocks{{1301, 1401}, {1101, 1201}}));
+  inject({.flags = ACK, .seq = 1501, .ack = iss + 1, .options = {.timestamps = ts(104)}, .data = pattern(100)});
+  inject({.flags = ACK, .seq = 1701, .ack = iss + 1, .options = {.timestamps = ts(105)}, .data = pattern(100)});
+  ack_blocks(1001);
+  // Four holes' worth of blocks, but beside timestamps only three fit (RFC 2018 §3).
+  EXPECT_EQ(ack_blocks(1001), (Blocks{{1701, 1801}, {1101, 1201}, {1301, 1401}}));
+  inject({.flags = ACK, .seq = 1201, .ack = iss + 1, .options = {.timestamps = ts(106)}, .data = pattern(100)});
+  EXPECT_EQ(ack_blocks(1001), (Blocks{{1101, 1401}, {1501, 1601}, {1701, 1801}}));
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(107)}, .data = pattern(100)});
+  EXPECT_EQ(ack_blocks(1401), (Blocks{{1501, 1601}, {1701, 1801}}));
+}
+
+TEST_F(Options, Sack_PeerBlocks_ParsedAndCounted) {
+  const uint32_t iss = established_with_options();
+  rec.conn->send(bytes_of(pattern(3000)));
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1449, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_reply({.flags = ACK | PSH, .seq = iss + 2897, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 104});
+  wire::TcpOptions o{.timestamps = ts(102)};
+  o.sack_block_count = 1;
+  o.sack_blocks[0] = {iss + 1449, iss + 3001};
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = o});
+  EXPECT_EQ(shard->counters().rx_sack_blocks, 1u);
+  EXPECT_EQ(shard->counters().rx_dup_acks, 1u);
+}
+
+// ---- unknown and malformed options ----
+
+TEST_F(Options, UnknownOption_Skipped) {
+  const uint32_t iss = established_with_options();
+  const uint32_t ecr = our_tsval();
+  // kind 99 (unassigned) length 4, then NOP NOP and timestamps.
+  inject_raw_options(now_ms(), {.flags = ACK, .seq = 1001, .ack = iss + 1, .data = "abc"},
+                     {99, 4, 0xde, 0xad, 1, 1, 8, 10, 0, 0, 0, 200, uint8_t(ecr >> 24), uint8_t(ecr >> 16),
+                      uint8_t(ecr >> 8), uint8_t(ecr)});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(rec.received, "abc");
+}
+
+TEST_F(Options, MalformedOption_SegmentDroppedAndCounted) {
+  const uint32_t iss = established_with_options();
+  const uint64_t before = shard->counters().drop_malformed;
+  // MSS with length 3, and an option whose length runs past the header.
+  inject_raw_options(now_ms(), {.flags = ACK, .seq = 1001, .ack = iss + 1, .data = "abc"}, {2, 3, 5, 1});
+  inject_raw_options(now_ms(), {.flags = ACK, .seq = 1001, .ack = iss + 1, .data = "abc"}, {1, 1, 99, 12});
+  expect_nothing();
+  EXPECT_EQ(rec.received, "");
+  EXPECT_EQ(shard->counters().drop_malformed, before + 2);
+}
+
+TEST_F(Options, TimeWait_AckCarriesTimestamps) {
+  const uint32_t iss = established_with_options();
+  rec.conn->shutdown_write();
+  expect_reply({.flags = ACK | FIN, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}});
+  inject({.flags = ACK | FIN, .seq = 1001, .ack = iss + 2, .options = {.timestamps = ts(300)}});
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = wire::TcpTimestamps{}}});
+  // The peer's FIN again: the TIME-WAIT record answers with timestamps too (the peer would drop
+  // an ACK without them, RFC 7323 §3.2).
+  inject({.flags = ACK | FIN, .seq = 1001, .ack = iss + 2, .options = {.timestamps = ts(301)}});
+  const Sent s = expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = wire::TcpTimestamps{}}});
+  EXPECT_EQ(s.options.timestamps->tsecr, 300u);
+}
+
+}  // namespace
+}  // namespace dtcp::tcp::test
