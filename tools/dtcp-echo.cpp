@@ -52,6 +52,7 @@ Client (on port NAME's first Stack, default the first Stack):
   --seed N                 pattern seed (default 1; connection i uses seed+i)
 Other:
   --duration S             give up after S seconds (client: counts as failure; default 120)
+  --keepalive              keep-alive on every connection, with the [tcp] keepalive_* settings
   --config FILE            INI configuration (default: two stacks a=198.18.1.1, b=198.18.1.2 over net_ring)
 Without --config the embedded two-stack net_ring configuration is used, e.g.
   dtcp-echo --serve a:7 --connect b:198.18.1.1:7 --connections 100 --bytes 1M
@@ -75,6 +76,7 @@ struct Options {
   uint64_t bytes = 1 << 20;
   uint64_t seed = 1;
   uint64_t duration_s = 120;
+  bool keepalive = false;
 };
 
 // Shared by all lcores; written only by the client's lcore before it stops the runtime.
@@ -295,7 +297,8 @@ class ClientApp final : public dtcp::App {
     const uint32_t limit = options_.concurrency ? options_.concurrency : options_.connections;
     while (opened_ < options_.connections && active_ < limit) {
       auto* handler = new ClientConnection(*this, opened_, options_.seed + opened_);
-      const auto result = stack.connect(options_.target->addr, options_.target->port, *handler, {});
+      const auto result = stack.connect(options_.target->addr, options_.target->port, *handler,
+                                        dtcp::ConnectOptions{.keepalive = options_.keepalive});
       if (!result.ok()) {
         std::fprintf(stderr, "client: connect %u failed: %s\n", opened_, to_string(result.error));
         delete handler;
@@ -410,12 +413,13 @@ void ClientConnection::fail(Connection* c, const std::string& why) {
 
 class ServerApp final : public dtcp::App {
  public:
-  ServerApp(std::vector<std::pair<ServerMode, uint16_t>> listens, uint64_t bytes, uint64_t seed) {
+  ServerApp(std::vector<std::pair<ServerMode, uint16_t>> listens, uint64_t bytes, uint64_t seed, bool keepalive)
+      : keepalive_(keepalive) {
     for (auto [mode, port] : listens) listeners_.emplace_back(port, std::make_unique<Listener>(mode, bytes, seed));
   }
   void on_start(dtcp::Stack& stack) override {
     for (auto& [port, listener] : listeners_) {
-      const auto result = stack.listen(port, *listener, {});
+      const auto result = stack.listen(port, *listener, dtcp::ListenOptions{.keepalive = keepalive_});
       if (!result.ok()) {
         std::fprintf(stderr, "listen on port %u failed: %s\n", port, to_string(result.error));
         stack.request_stop();
@@ -425,6 +429,7 @@ class ServerApp final : public dtcp::App {
 
  private:
   std::vector<std::pair<uint16_t, std::unique_ptr<Listener>>> listeners_;
+  bool keepalive_;
 };
 
 // Both roles on one Stack.
@@ -467,6 +472,8 @@ Options parse_options(const char* program, const std::vector<std::string>& rest)
       o.bytes = parse_size(program, "--bytes", *v);
     } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--seed")) {
       o.seed = dtcp::tools::parse_number(program, "--seed", *v, 0, UINT64_MAX / 2);
+    } else if (rest[i] == "--keepalive") {
+      o.keepalive = true;
     } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--duration")) {
       o.duration_s = dtcp::tools::parse_number(program, "--duration", *v, 1, 86400 * 365);
     } else {
@@ -498,7 +505,7 @@ int main(int argc, char** argv) {
     for (const auto& [mode, ep] : options.servers) {
       if (ep.port_name.empty() || ep.port_name == stack.port_config().name) listens.emplace_back(mode, ep.port);
     }
-    if (!listens.empty()) combo->add(std::make_unique<ServerApp>(listens, options.bytes, options.seed));
+    if (!listens.empty()) combo->add(std::make_unique<ServerApp>(listens, options.bytes, options.seed, options.keepalive));
     const bool client_here = options.target && stack.queue_id() == 0 &&
                              (options.target->port_name.empty() || options.target->port_name == stack.port_config().name);
     if (client_here && !client_placed.exchange(true)) combo->add(std::make_unique<ClientApp>(options, report));

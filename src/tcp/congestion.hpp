@@ -28,6 +28,8 @@ class CongestionControl {
   virtual void on_exit_recovery(uint32_t flight_size) = 0;
   // The retransmission timer expired with `flight_size` bytes outstanding (RFC 5681 eq. 4).
   virtual void on_timeout(uint32_t flight_size) = 0;
+  // A reduction turned out to be spurious (RFC 4015): go back to the state saved before it.
+  virtual void undo(uint32_t saved_cwnd, uint32_t saved_ssthresh) = 0;
   virtual uint32_t cwnd() const = 0;
   virtual uint32_t ssthresh() const = 0;
 };
@@ -78,6 +80,10 @@ class RenoCongestion final : public CongestionControl {
     ssthresh_ = std::max(flight_size / 2, 2 * smss_);  // RFC 5681 eq. 4
     cwnd_ = smss_;                                     // loss window, RFC 5681 §3.1
     ca_bytes_ = 0;
+  }
+  void undo(uint32_t saved_cwnd, uint32_t saved_ssthresh) override {
+    cwnd_ = std::max(cwnd_, saved_cwnd);
+    ssthresh_ = std::max(ssthresh_, saved_ssthresh);
   }
   uint32_t cwnd() const override { return cwnd_; }
   uint32_t ssthresh() const override { return ssthresh_; }

@@ -182,6 +182,7 @@ class ShardCore {
   // RFC 7323 §5.3 R1 (PAWS) and §3.2 (a timestamp is required once negotiated).
   Verdict check_timestamps(Tcb& t, const Segment& seg, TimePoint now);
   void on_duplicate_ack(Tcb& t);
+  void spurious_timeout_check(Tcb& t, const Segment& seg);
   void challenge_ack(Tcb& t, TimePoint now);
   bool challenge_ack_allowed(TimePoint now);
 

@@ -31,6 +31,7 @@
   X(recovery_entered, "fast recoveries entered (three duplicate ACKs)")                               \
   X(recovery_partial_acks, "partial ACKs during NewReno recovery")                                    \
   X(recovery_not_entered, "third duplicate ACKs ignored, below 'recover' (RFC 6582 3.2)")             \
+  X(rto_spurious, "retransmission timeouts undone: the original was only delayed (RFC 3522)")        \
   X(rtt_timestamp_samples, "RTT samples taken from echoed timestamps (RFC 7323 4.1)")                 \
   X(conn_active_opens, "connect() calls that sent a SYN")                                             \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \

@@ -433,6 +433,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     // close() in SYN-RECEIVED moved to FIN-WAIT-1 before our SYN was acknowledged: this ACK
     // completes the handshake too.
     const bool completes_handshake = t.syn_unacked();
+    if (t.rto_undo_armed) spurious_timeout_check(t, seg);
     if (t.in_recovery && seg.ack < t.recover) {
       // RFC 6582 §3.2 step 5, a partial ACK: the next hole is lost too; resend it at once.
       const uint32_t acked = (seg.ack - t.snd_una).value();
@@ -487,6 +488,20 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
   return Verdict::proceed;
 }
 
+// RFC 3522 Eifel detection with the RFC 4015 response: the first ACK of new data after a timeout
+// echoes a TSval older than the retransmission's, so it acknowledges the original segment, which
+// was only delayed. Restore the window the timeout took and resume with new data instead of
+// resending the rest of the flight (go-back-N). Linux does the same (tcp_try_undo_loss()).
+void ShardCore::spurious_timeout_check(Tcb& t, const Segment& seg) {
+  t.rto_undo_armed = false;
+  if (!seg.options.timestamps || seg.options.timestamps->tsecr == 0) return;
+  if (static_cast<int32_t>(seg.options.timestamps->tsecr - t.rto_tsval) >= 0) return;
+  ++counters.rto_spurious;
+  t.cc.undo(t.undo_cwnd, t.undo_ssthresh);
+  t.snd_nxt = t.snd_max;
+  t.recover = t.snd_una;  // a real loss later may start fast recovery again
+}
+
 // RFC 5681 §3.2 fast retransmit with RFC 6582 NewReno recovery; the first two duplicates allow
 // limited transmit (RFC 3042, in output()).
 void ShardCore::on_duplicate_ack(Tcb& t) {
@@ -526,10 +541,11 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   if (t.rtt_timing && ack > t.rtt_seq) {
     t.rtt_timing = false;
     rtt_sample(t, now - t.rtt_sent);
-  } else if (!t.rtt_timing && t.ts_ok && options && options->timestamps && options->timestamps->tsecr != 0) {
-    // RFC 7323 §4.1 RTTM: the echoed timestamp dates the segment this ACK answers, even when it
-    // was retransmitted, where Karn's rule leaves the timed-segment method without a sample.
-    // Like Linux, the µs timed sample is preferred when one is running (TSval ticks in ms).
+  } else if (t.ts_ok && options && options->timestamps && options->timestamps->tsecr != 0) {
+    // RFC 7323 §4.1 RTTM: every ACK of new data dates the segment it answers through the echoed
+    // timestamp, retransmitted or not (Karn's rule does not apply), so the estimate follows a
+    // growing queue within one window. The µs timed sample is used when this ACK ends one (the
+    // TSval clock ticks in ms).
     const uint32_t elapsed_ms = ts_clock(t) - options->timestamps->tsecr;
     if (std::chrono::milliseconds(elapsed_ms) <= config.max_rto) {
       rtt_sample(t, std::chrono::milliseconds(elapsed_ms));

@@ -114,6 +114,12 @@ struct Tcb final : Connection {
   bool in_recovery = false;
   bool partial_ack_seen = false;  // RFC 6582 §3.2 step 5: the timer resets on the first only
   SeqNum recover;                 // RFC 6582 "recover": snd_max when recovery began
+  // Eifel detection (RFC 3522) of a spurious first timeout: the TSval of the retransmission and
+  // the window before the timeout collapsed it, kept until the next ACK of new data.
+  bool rto_undo_armed = false;
+  uint32_t rto_tsval = 0;
+  uint32_t undo_cwnd = 0;
+  uint32_t undo_ssthresh = 0;
 
   RenoCongestion cc;
 

@@ -98,6 +98,14 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
     reset_connection(t, CloseReason::timed_out);
     return;
   }
+  // RFC 3522: with timestamps, the first ACK after this timeout tells whether the original
+  // segment had only been delayed (it echoes an older TSval than the retransmission's).
+  t.rto_undo_armed = t.ts_ok && t.retries == 0;
+  if (t.rto_undo_armed) {
+    t.rto_tsval = ts_clock(t);
+    t.undo_cwnd = t.cc.cwnd();
+    t.undo_ssthresh = t.cc.ssthresh();
+  }
   ++t.retries;
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off

@@ -173,6 +173,36 @@ class DtcpProcess:
                 pass
 
 
+class Capture:
+    """tcpdump in a namespace, decoded (-n -l) into a file of our own.
+
+    tcpdump -w drops privileges before writing and, inside `ip netns exec`, leaves the file
+    empty; reading its text output avoids that. `expr` is a pcap filter.
+    """
+
+    def __init__(self, ns, ifname, expr=("tcp",)):
+        self.path = tempfile.NamedTemporaryFile(suffix=".txt", prefix="dtcp-cap-", delete=False).name
+        self.out = open(self.path, "w")
+        self.proc = ns.popen(["tcpdump", "-l", "-n", "-i", ifname] + list(expr), stdout=self.out,
+                             stderr=subprocess.PIPE, text=True)
+        line = ""
+        while "listening on" not in line:
+            line = self.proc.stderr.readline()
+            check(line != "", "tcpdump exited before it started listening")
+
+    def lines(self):
+        """Stops the capture and returns its lines."""
+        time.sleep(0.2)  # the last packets reach the file
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.out.close()
+        with open(self.path) as f:
+            text = f.read()
+        os.unlink(self.path)
+        return text.splitlines()
+
+
 def tap_ifname(tag):
     # Interface names are at most 15 characters.
     return f"dt{tag}{os.getpid() % 100000}"[:15]

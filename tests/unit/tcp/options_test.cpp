@@ -248,6 +248,45 @@ TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
   EXPECT_EQ(info().rto, std::chrono::microseconds(1125));
 }
 
+// RFC 3522 / RFC 4015: the first ACK after a timeout echoes the original's TSval, so the
+// timeout was spurious: the window comes back and the rest of the flight is not resent.
+TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
+  config.min_rto = std::chrono::milliseconds(1);
+  make_shard();
+  const uint32_t iss = established_with_options();
+  rec.conn->send(bytes_of(pattern(5 * 1448)));
+  Sent first;
+  for (uint32_t k = 0; k < 5; ++k) {
+    const Sent s = expect_reply({.flags = k == 4 ? ACK | PSH : ACK, .seq = iss + 1 + k * 1448, .ack = 1001,
+                                 .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+    if (k == 0) first = s;
+  }
+  at(1);
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  EXPECT_EQ(info().cwnd, 1448u);
+  inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 1 + 1448, .options = {.timestamps = ts(150, first)}});
+  expect_nothing();  // go-back-N would resend the second and third segments now
+  EXPECT_EQ(shard->counters().rto_spurious, 1u);
+  EXPECT_GE(info().cwnd, 10 * 1448u);
+}
+
+TEST_F(Options, Eifel_EchoOfRetransmission_TimeoutStands) {
+  config.min_rto = std::chrono::milliseconds(1);
+  make_shard();
+  const uint32_t iss = established_with_options();
+  rec.conn->send(bytes_of(pattern(5 * 1448)));
+  wire.sent.clear();
+  at(1);
+  const Sent again = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001,
+                                   .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 1 + 1448, .options = {.timestamps = ts(150, again)}});
+  // A real loss: slow start from one segment, go-back-N continues with two.
+  expect_reply({.flags = ACK, .seq = iss + 1 + 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1 + 2 * 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_nothing();
+  EXPECT_EQ(shard->counters().rto_spurious, 0u);
+}
+
 // ---- SACK ----
 
 TEST_F(Options, Sack_OutOfOrderData_BlocksMostRecentFirst_MergedWhenAdjacent) {
