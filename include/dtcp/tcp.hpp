@@ -186,14 +186,22 @@ class ListenHandler {
 struct ListenOptions {
   uint32_t syn_backlog = 0;  // connections in SYN-RECEIVED for this port; 0 = TcpConfig::syn_backlog
   bool nodelay = false;      // initial nodelay of accepted connections
-  // Keep-alive for accepted connections, with TcpConfig's keepalive_idle/interval/probes.
+  // Keep-alive for accepted connections. Zero timings take TcpConfig's keepalive_idle,
+  // keepalive_interval and keepalive_probes.
   bool keepalive = false;
+  Duration keepalive_idle{0};
+  Duration keepalive_interval{0};
+  uint32_t keepalive_probes = 0;
 };
 
 struct ConnectOptions {
   uint16_t local_port = 0;  // 0 = choose an ephemeral port (RFC 6056 style, skips tuples in use)
   bool nodelay = false;
-  bool keepalive = false;     // keep-alive with TcpConfig's keepalive_idle/interval/probes
+  // Keep-alive; zero timings take TcpConfig's keepalive_idle, keepalive_interval, keepalive_probes.
+  bool keepalive = false;
+  Duration keepalive_idle{0};
+  Duration keepalive_interval{0};
+  uint32_t keepalive_probes = 0;
   void* user_data = nullptr;  // initial Connection::user_data
 };
 

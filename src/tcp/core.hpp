@@ -52,6 +52,9 @@ struct Listener {
   uint32_t syn_received = 0;  // TCBs in SYN-RECEIVED counted against syn_backlog
   bool nodelay = false;
   bool keepalive = false;
+  Duration keepalive_idle{0};  // resolved against TcpConfig at listen()
+  Duration keepalive_interval{0};
+  uint32_t keepalive_probes = 0;
 };
 
 // An incoming segment after parsing: the TCP header is stripped from `payload`, whose data is

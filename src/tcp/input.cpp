@@ -103,9 +103,9 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   ++l.syn_received;
   t->nodelay = l.nodelay;
   if (l.keepalive) {
-    t->keepalive_idle = config.keepalive_idle;  // the timer starts in establish()
-    t->keepalive_interval = config.keepalive_interval;
-    t->keepalive_probes = config.keepalive_probes;
+    t->keepalive_idle = l.keepalive_idle;  // the timer starts in establish()
+    t->keepalive_interval = l.keepalive_interval;
+    t->keepalive_probes = l.keepalive_probes;
   }
   // Text and FIN on a SYN are not taken (no TCP Fast Open): RCV.NXT covers only the SYN, so the
   // peer retransmits them after the handshake. RFC 9293 allows queueing them instead.

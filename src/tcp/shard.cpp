@@ -209,7 +209,10 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
     slot = &listeners_.emplace_back();  // within the reserved capacity: pointers stay valid
   }
   *slot = Listener{port, true, &handler, options.syn_backlog ? options.syn_backlog : config.syn_backlog, 0,
-                   options.nodelay, options.keepalive};
+                   options.nodelay, options.keepalive,
+                   options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle,
+                   options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
+                   options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
   return {};
 }
 
@@ -269,9 +272,11 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   t->iss = SeqNum(keys_.isn(tuple, now));
   t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->iss;
   if (options.keepalive) {
-    t->keepalive_idle = config.keepalive_idle;
-    t->keepalive_interval = config.keepalive_interval;
-    t->keepalive_probes = config.keepalive_probes;  // the timer starts in establish()
+    t->keepalive_idle = options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle;
+    t->keepalive_interval =
+        options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval;
+    t->keepalive_probes = options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes;
+    // the timer starts in establish()
   }
   set_state(*t, TcpState::syn_sent);
   if (!send_syn(*t, now)) {

@@ -206,6 +206,24 @@ TEST_F(TcpTest, KeepAlive_ListenerOption_UsesConfiguredIdleIntervalProbes) {
   EXPECT_EQ(shard->counters().conn_keepalive_timeout, 1u);
 }
 
+TEST_F(TcpTest, KeepAlive_ListenerOwnTimings_OverrideTheConfiguration) {
+  ASSERT_TRUE(shard->listen(kLocalPort, rec,
+                            ListenOptions{.keepalive = true,
+                                          .keepalive_idle = std::chrono::seconds(3),
+                                          .keepalive_interval = std::chrono::seconds(1),
+                                          .keepalive_probes = 1})
+                  .ok());
+  inject({.flags = SYN, .seq = 1000, .options = {.mss = 1460}});
+  const uint32_t iss = expect_reply({.flags = SYN | ACK, .ack = 1001, .options = {.mss = 1460}}).seq;
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1});
+  at(2999);
+  expect_nothing();
+  at(3000);
+  expect_reply({.flags = ACK, .seq = iss, .ack = 1001});
+  at(4000);
+  expect_reply({.flags = RST, .seq = iss + 1, .ack = 0, .window = 0});
+}
+
 TEST_F(TcpTest, KeepAlive_DefaultsAreLinuxAndOffUnlessAsked) {
   EXPECT_EQ(config.keepalive_idle, std::chrono::seconds(7200));
   EXPECT_EQ(config.keepalive_interval, std::chrono::seconds(75));
