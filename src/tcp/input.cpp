@@ -535,7 +535,7 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   if (t.syn_unacked()) --data;
   if (t.fin_queued && t.snd_una <= t.fin_seq && ack > t.fin_seq) --data;
   assert(data <= t.snd_buf.bytes());
-  t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()));
+  t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()), t.snd_cursor);
   t.snd_una = ack;
   if (t.snd_nxt < ack) t.snd_nxt = ack;
   if (t.rtt_timing && ack > t.rtt_seq) {

@@ -120,22 +120,55 @@ class MbufQueue {
       }
     }
   }
+  // Where a previous copy_out() ended: the segment and its distance from the head. Segmenting a
+  // large send queue then walks each mbuf once instead of from the head for every segment.
+  struct Cursor {
+    const rte_mbuf* m = nullptr;
+    uint32_t offset = 0;  // bytes before m
+  };
   // Copies `out.size()` bytes starting `offset` bytes into the queue (requires offset + size <=
   // bytes()).
   void copy_out(uint32_t offset, std::span<std::byte> out) const {
+    Cursor unused;
+    copy_out(offset, out, unused);
+  }
+  // The same, starting the walk at `cursor` when it lies at or before `offset`, and leaving it at
+  // the segment where the copy ended. drop_front(n, cursor) keeps it valid.
+  void copy_out(uint32_t offset, std::span<std::byte> out, Cursor& cursor) const {
     const rte_mbuf* m = head_;
+    if (cursor.m != nullptr && cursor.offset <= offset) {
+      m = cursor.m;
+      offset -= cursor.offset;
+    } else {
+      cursor = Cursor{head_, 0};
+    }
     while (offset >= m->data_len) {
       offset -= m->data_len;
+      cursor.offset += m->data_len;
       m = m->next;
     }
+    cursor.m = m;
     size_t done = 0;
     while (done < out.size()) {
       const size_t n = std::min<size_t>(m->data_len - offset, out.size() - done);
       std::memcpy(out.data() + done, mbuf_data(m) + offset, n);
       done += n;
+      if (done < out.size() || offset + n == m->data_len) {
+        if (m->next == nullptr) break;
+        cursor.offset += m->data_len;
+        m = m->next;
+        cursor.m = m;
+      }
       offset = 0;
-      m = m->next;
     }
+  }
+  void drop_front(uint32_t n, Cursor& cursor) {
+    if (cursor.m != nullptr && cursor.offset >= n) {
+      cursor.offset -= n;  // only segments before the cursor are freed or trimmed
+    } else {
+      cursor = Cursor{};
+    }
+    drop_front(n);
   }
   void clear() {
     while (head_) rte_pktmbuf_free_seg(pop_front());

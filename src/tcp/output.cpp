@@ -139,7 +139,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     }
     const uint32_t n = std::min<uint32_t>(rte_pktmbuf_tailroom(last), len - copied);
     std::byte* dst = mbuf_data(last) + last->data_len;
-    t.snd_buf.copy_out(data_offset + copied, {dst, n});
+    t.snd_buf.copy_out(data_offset + copied, {dst, n}, t.snd_cursor);
     last->data_len = static_cast<uint16_t>(last->data_len + n);
     m->pkt_len += n;
     copied += n;

@@ -64,6 +64,7 @@ ShardCore::~ShardCore() {
     if (t.table_hook.is_linked()) table_.erase(t);
     t.timer.cancel();
     t.snd_buf.clear();
+    t.snd_cursor = {};
     t.rcv_buf.clear();
     t.ooo.clear();
   }
@@ -92,6 +93,7 @@ void ShardCore::release_tcb(Tcb& t) {
   assert(!t.table_hook.is_linked() && !t.pending_hook.is_linked());
   t.timer.cancel();
   t.snd_buf.clear();
+  t.snd_cursor = {};
   t.rcv_buf.clear();
   t.ooo.clear();
   ++counters.conn_closed;
@@ -165,6 +167,7 @@ void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   t.timer.cancel();
   t.rexmit_deadline = t.persist_deadline = t.fin_wait_2_deadline = t.tx_retry_deadline = kNever;
   t.snd_buf.clear();
+  t.snd_cursor = {};
   t.ooo.clear();
   // After a normal close the bytes already received stay readable until on_closed() returns.
   if (reason != CloseReason::normal) t.rcv_buf.clear();

@@ -88,6 +88,7 @@ struct Tcb final : Connection {
 
   // ---- buffers ----
   MbufQueue snd_buf;  // data from snd_una (after the SYN) to the end of what the app queued
+  MbufQueue::Cursor snd_cursor;  // where the last segment was copied from
   MbufQueue rcv_buf;  // in-order data not yet read
   MbufQueue ooo;      // out-of-order segments, sorted, disjoint (seq in mbuf scratch)
 

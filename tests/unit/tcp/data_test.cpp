@@ -4,6 +4,7 @@
 #include <rte_mempool.h>
 
 #include "harness.hpp"
+#include "tcp/mbuf.hpp"
 
 namespace dtcp::tcp::test {
 namespace {
@@ -348,6 +349,50 @@ TEST_F(Data, JumboMss_SegmentBuiltAsMbufChain) {
   got += text_of(expect_reply({.flags = ACK, .seq = iss + 4001, .ack = 1001, .len = 4000}));
   got += text_of(expect_reply({.flags = ACK | PSH, .seq = iss + 8001, .ack = 1001, .len = 1000}));
   EXPECT_TRUE(got == data);
+}
+
+}  // namespace
+}  // namespace dtcp::tcp::test
+
+namespace dtcp::tcp::test {
+namespace {
+
+// The send-queue cursor gives the same bytes as a walk from the head, through appends, partial
+// and whole-segment drops and copies that end on segment boundaries.
+TEST(MbufQueueCursor, MatchesWalkFromHead) {
+  MbufQueue q;
+  std::string all;
+  uint32_t next_byte = 0;
+  auto append = [&](uint16_t len) {
+    std::string s;
+    for (uint16_t i = 0; i < len; ++i) s.push_back(static_cast<char>('a' + (next_byte++ % 26)));
+    q.push_back(make_mbuf(s));
+    all += s;
+  };
+  for (uint16_t len : {100, 1, 700, 1460, 3, 999, 512, 2000, 7}) append(len);
+  MbufQueue::Cursor cursor;
+  uint32_t dropped = 0;
+  uint32_t offset = 0;
+  for (int round = 0; round < 200; ++round) {
+    const uint32_t len = std::min<uint32_t>(1 + (round * 37) % 1460, q.bytes() - offset);
+    if (len > 0) {
+      std::string with(len, '\0'), without(len, '\0');
+      q.copy_out(offset, std::as_writable_bytes(std::span(with.data(), len)), cursor);
+      q.copy_out(offset, std::as_writable_bytes(std::span(without.data(), len)));
+      ASSERT_EQ(with, without) << "round " << round;
+      ASSERT_EQ(with, all.substr(dropped + offset, len));
+      offset += len;
+    }
+    if (round % 3 == 0) {
+      const uint32_t n = std::min<uint32_t>(offset, (round * 53) % 1700);
+      q.drop_front(n, cursor);
+      dropped += n;
+      offset -= n;
+    }
+    if (round % 4 == 0) append(static_cast<uint16_t>(1 + (round * 29) % 1500));
+    if (round % 7 == 0) offset = offset / 2;  // go back, as after a timeout
+  }
+  q.clear();
 }
 
 }  // namespace
