@@ -1,0 +1,224 @@
+#include "loadgen/http_parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace dtcp::loadgen {
+namespace {
+
+using Status = HttpResponseParser::Status;
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+struct Parsed {
+  Status status;
+  size_t consumed;
+  std::string body;
+};
+
+// Feeds `text` in pieces of `piece` bytes (every split point is exercised by the callers).
+Parsed parse(HttpResponseParser& p, std::string_view text, size_t piece = SIZE_MAX) {
+  std::string body;
+  p.set_body_sink([](void* ctx, std::span<const std::byte> b) {
+    static_cast<std::string*>(ctx)->append(reinterpret_cast<const char*>(b.data()), b.size());
+  }, &body);
+  size_t consumed = 0;
+  Status status = Status::need_more;
+  while (consumed < text.size() && status == Status::need_more) {
+    const std::string_view chunk = text.substr(consumed, std::min(piece, text.size() - consumed));
+    const auto r = p.feed(bytes(chunk));
+    consumed += r.consumed;
+    status = r.status;
+    if (r.consumed < chunk.size()) break;
+  }
+  p.set_body_sink(nullptr, nullptr);  // `body` dies here
+  return {status, consumed, body};
+}
+
+Parsed parse(std::string_view text, size_t piece = SIZE_MAX) {
+  HttpResponseParser p;
+  return parse(p, text, piece);
+}
+
+constexpr std::string_view kContentLength =
+    "HTTP/1.1 200 OK\r\nServer: test\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello";
+// As nginx sends a chunked body (chunk sizes in lowercase hex), with an extension and a trailer.
+constexpr std::string_view kChunked =
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5\r\nhello\r\n1a;name=value\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n";
+
+TEST(HttpParser, ContentLength_CompleteInEverySplit) {
+  for (size_t piece = 1; piece <= kContentLength.size(); piece++) {
+    HttpResponseParser p;
+    const auto r = parse(p, kContentLength, piece);
+    ASSERT_EQ(r.status, Status::complete) << "piece " << piece;
+    EXPECT_EQ(r.consumed, kContentLength.size());
+    EXPECT_EQ(r.body, "hello");
+    EXPECT_EQ(p.status_code(), 200u);
+    EXPECT_TRUE(p.keep_alive());
+    EXPECT_EQ(p.body_bytes(), 5u);
+  }
+}
+
+TEST(HttpParser, Chunked_CompleteInEverySplit) {
+  for (size_t piece = 1; piece <= kChunked.size(); piece++) {
+    HttpResponseParser p;
+    const auto r = parse(p, kChunked, piece);
+    ASSERT_EQ(r.status, Status::complete) << "piece " << piece;
+    EXPECT_EQ(r.consumed, kChunked.size());
+    EXPECT_EQ(r.body, "helloabcdefghijklmnopqrstuvwxyz");
+    EXPECT_TRUE(p.keep_alive());
+  }
+}
+
+TEST(HttpParser, Chunked_UppercaseHexAndBareLf) {
+  const auto r = parse("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, Chunked\n\nA\n0123456789\n0\n\n");
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.body, "0123456789");
+}
+
+TEST(HttpParser, TwoResponses_StopsAtTheEndOfTheFirst) {
+  const std::string two = std::string(kContentLength) + std::string(kContentLength);
+  HttpResponseParser p;
+  const auto r = p.feed(bytes(two));
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, kContentLength.size());
+  EXPECT_EQ(p.feed(bytes(two).subspan(r.consumed)).consumed, 0u);  // nothing until reset
+  p.reset();
+  EXPECT_EQ(p.feed(bytes(two).subspan(r.consumed)).status, Status::complete);
+}
+
+TEST(HttpParser, ConnectionClose_NotKeepAlive) {
+  HttpResponseParser p;
+  EXPECT_EQ(parse(p, "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n").status,
+            Status::complete);
+  EXPECT_FALSE(p.keep_alive());
+}
+
+TEST(HttpParser, Http10_KeepAliveOnlyWhenSaid) {
+  HttpResponseParser a;
+  parse(a, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_FALSE(a.keep_alive());
+  HttpResponseParser b;
+  parse(b, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_TRUE(b.keep_alive());
+}
+
+TEST(HttpParser, NoLength_BodyRunsUntilClose) {
+  HttpResponseParser p;
+  const auto r = parse(p, "HTTP/1.1 200 OK\r\n\r\nsome body");
+  EXPECT_EQ(r.status, Status::need_more);
+  EXPECT_EQ(r.body, "some body");
+  EXPECT_EQ(p.finish(), Status::complete);
+  EXPECT_FALSE(p.keep_alive());
+}
+
+TEST(HttpParser, TransferEncodingWithoutChunked_UntilClose_AndOverridesContentLength) {
+  HttpResponseParser p;
+  const auto r = parse(p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: gzip\r\n\r\nabcdef");
+  EXPECT_EQ(r.status, Status::need_more);
+  EXPECT_EQ(r.body, "abcdef");
+  EXPECT_EQ(p.finish(), Status::complete);
+}
+
+TEST(HttpParser, NoBody_For204_304_AndHead) {
+  EXPECT_EQ(parse("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n").status, Status::complete);
+  EXPECT_EQ(parse("HTTP/1.1 304 Not Modified\r\n\r\n").status, Status::complete);
+  HttpResponseParser p;
+  p.reset(true);
+  EXPECT_EQ(parse(p, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n").status, Status::complete);
+}
+
+TEST(HttpParser, Interim100_Skipped) {
+  HttpResponseParser p;
+  const auto r = parse(p, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", 3);
+  EXPECT_EQ(r.status, Status::complete);
+  EXPECT_EQ(p.status_code(), 201u);
+  EXPECT_EQ(r.body, "ok");
+}
+
+TEST(HttpParser, StatusWithoutReason_Accepted) {
+  HttpResponseParser p;
+  EXPECT_EQ(parse(p, "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n").status, Status::complete);
+  EXPECT_EQ(p.status_code(), 404u);
+  EXPECT_EQ(parse("HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n").status, Status::complete);
+}
+
+TEST(HttpParser, RepeatedEqualContentLength_Accepted) {
+  EXPECT_EQ(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx").status, Status::complete);
+}
+
+struct Malformed {
+  const char* name;
+  const char* text;
+  HttpError error;
+};
+
+class HttpParserMalformed : public ::testing::TestWithParam<Malformed> {};
+
+TEST_P(HttpParserMalformed, Rejected) {
+  for (size_t piece : {size_t{1}, size_t{7}, SIZE_MAX}) {
+    HttpResponseParser p;
+    const auto r = parse(p, GetParam().text, piece);
+    EXPECT_EQ(r.status, Status::error) << GetParam().name << " piece " << piece;
+    EXPECT_EQ(p.error(), GetParam().error) << GetParam().name << ": " << to_string(p.error());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, HttpParserMalformed,
+    ::testing::Values(
+        Malformed{"not_http", "SSH-2.0-OpenSSH_9.2\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"http2", "HTTP/2 200\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"short_code", "HTTP/1.1 20 OK\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"letters_in_code", "HTTP/1.1 2x0 OK\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"code_too_long", "HTTP/1.1 2000 OK\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"code_below_100", "HTTP/1.1 099 OK\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"cr_without_lf", "HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n", HttpError::bad_status_line},
+        Malformed{"space_before_colon", "HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n", HttpError::bad_header},
+        Malformed{"no_colon", "HTTP/1.1 200 OK\r\nContent-Length 0\r\n\r\n", HttpError::bad_header},
+        Malformed{"obs_fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n", HttpError::bad_header},
+        Malformed{"ctl_in_value", "HTTP/1.1 200 OK\r\nX-A: a\x01z\r\n\r\n", HttpError::bad_header},
+        Malformed{"cl_not_number", "HTTP/1.1 200 OK\r\nContent-Length: 12a\r\n\r\n", HttpError::bad_content_length},
+        Malformed{"cl_negative", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", HttpError::bad_content_length},
+        Malformed{"cl_empty", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", HttpError::bad_content_length},
+        Malformed{"cl_list", "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\n", HttpError::bad_content_length},
+        Malformed{"cl_conflict", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", HttpError::bad_content_length},
+        Malformed{"cl_huge", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", HttpError::bad_content_length},
+        Malformed{"chunk_not_hex", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", HttpError::bad_chunk},
+        Malformed{"chunk_empty_size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", HttpError::bad_chunk},
+        Malformed{"chunk_no_crlf_after_data", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd\r\n", HttpError::bad_chunk},
+        Malformed{"chunk_size_overflow", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", HttpError::bad_chunk},
+        Malformed{"switching_protocols", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", HttpError::unsupported}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(HttpParser, HeaderTooLarge_Rejected) {
+  std::string text = "HTTP/1.1 200 OK\r\n";
+  while (text.size() <= HttpResponseParser::kMaxHeaderBytes) text += "X-Filler: 0123456789012345678901234567890123456789\r\n";
+  const auto r = parse(text);
+  EXPECT_EQ(r.status, Status::error);
+}
+
+TEST(HttpParser, TruncatedBody_IsAnErrorAtClose) {
+  HttpResponseParser p;
+  EXPECT_EQ(parse(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").status, Status::need_more);
+  EXPECT_TRUE(p.started());
+  EXPECT_EQ(p.finish(), Status::error);
+  EXPECT_EQ(p.error(), HttpError::truncated);
+  HttpResponseParser q;
+  EXPECT_FALSE(q.started());
+  EXPECT_EQ(q.finish(), Status::error);
+}
+
+TEST(HttpParser, ErrorIsSticky) {
+  HttpResponseParser p;
+  EXPECT_EQ(parse(p, "HTTX/1.1 200 OK\r\n").status, Status::error);
+  EXPECT_EQ(p.feed(bytes(kContentLength)).status, Status::error);
+  p.reset();
+  EXPECT_EQ(p.feed(bytes(kContentLength)).status, Status::complete);
+}
+
+}  // namespace
+}  // namespace dtcp::loadgen

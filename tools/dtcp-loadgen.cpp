@@ -1,0 +1,459 @@
+// dtcp-loadgen: a TCP load generator with two backends (dtcp, Linux sockets) sharing one engine,
+// and servers for its protocols on either backend. See --help and README.md.
+#include <arpa/inet.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "dtcp/runtime.hpp"
+#include "loadgen/dtcp_backend.hpp"
+#include "loadgen/engine.hpp"
+#include "loadgen/kernel_backend.hpp"
+#include "loadgen/report.hpp"
+#include "loadgen/server.hpp"
+
+namespace {
+
+using namespace dtcp::loadgen;
+using dtcp::tools::usage_error;
+
+constexpr const char* kProgram = "dtcp-loadgen";
+
+// Two stacks over an in-process net_ring pair, as dtcp-echo: the client on port a, servers
+// given with b:PORT on port b.
+constexpr const char* kEmbeddedConfig = R"(
+[port.a]
+ring = pair0:0
+address = 198.18.1.1/24
+mac = 02:00:00:00:01:01
+[port.b]
+ring = pair0:1
+address = 198.18.1.2/24
+mac = 02:00:00:00:01:02
+)";
+
+constexpr const char* kUsage = R"(Usage: dtcp-loadgen [--backend dtcp|kernel] [CLIENT OPTIONS] [SERVERS] [--config FILE] [-- EAL ARGS]
+Client:
+  --target ADDR:PORT        the server to load
+  --mode conn|rr|bulk       conn: open, one request and response, close (connection rate);
+                            rr: requests over persistent connections (default);
+                            bulk: streams that send or receive as fast as they can
+  --protocol http|raw       http: GET requests (default); raw: --request-size bytes answered by
+                            exactly --response-size bytes
+  --connections N           concurrent connections or streams (default 64)
+  --rate R                  open loop: R requests/s (conn: connections/s) on a fixed schedule;
+                            latency counts from the scheduled time (default: closed loop)
+  --duration S              measure for S seconds (default 10; decimals allowed)
+  --warmup S                run S seconds before measuring (default 0)
+  --requests N              stop after exactly N requests (then --duration, if given, is a limit)
+  --timeout S               per request, handshake included (default 5)
+  --request-size N          raw: request bytes (default 64)
+  --response-size N         raw: response bytes (default: --request-size)
+  --path PATH               http: request target (default /)
+  --host NAME               http: Host header (default: the target address, with :PORT unless 80)
+  --direction send|recv     bulk: send to a sink or receive from a source (default recv)
+  --source A[-B]            source addresses, used in turn (dtcp: within the port's addresses;
+                            kernel: bound before connect; they must be local)
+  --source-ports P-Q        source ports, used in turn (default: the stack chooses)
+  --verify-body             hash every response body; a body differing from the first is an error
+  --json FILE|-             also write the results as JSON (- : stdout; the text goes to stderr)
+  --quiet                   no progress lines
+  --client-port NAME        dtcp: the port whose Stacks run the client (default: the first port)
+Servers (dtcp: on every Stack, or port NAME's; kernel: on --listen-addr):
+  --serve-http [NAME:]PORT  minimal HTTP/1.1, --body-size bytes per response (default 64)
+  --serve-echo [NAME:]PORT  raw: answers every --request-size bytes with --response-size bytes
+  --serve-sink [NAME:]PORT  discards what it reads
+  --serve-source [NAME:]PORT sends without end
+  --listen-addr ADDR        kernel: address to bind (default 0.0.0.0)
+  --body-size N             bytes of each HTTP response body (default 64)
+Other:
+  --backend dtcp|kernel     the stack to run on (default dtcp)
+  --config FILE             dtcp: INI configuration (default: two stacks over net_ring,
+                            a=198.18.1.1 and b=198.18.1.2)
+With servers and no --target, serves until interrupted or --duration.
+Progress lines go to stderr every second; the summary to stdout. Exit status: 0 when no request
+failed, 1 when some did (or setup failed), 2 for bad flags.
+Example (one process, dtcp on both sides over net_ring):
+  dtcp-loadgen --serve-http b:80 --target 198.18.1.2:80 --connections 64 --duration 5
+)";
+
+struct ServerFlag {
+  ServeMode mode;
+  std::string port_name;
+  uint16_t port;
+};
+
+struct Options {
+  bool kernel = false;
+  std::optional<std::string> target_text;
+  in_addr_t target_addr = 0;  // network order
+  uint16_t target_port = 0;
+  LoadSpec spec;
+  std::string path = "/";
+  std::optional<std::string> host;
+  bool response_size_set = false;
+  bool duration_set = false;
+  std::optional<std::string> json;
+  bool quiet = false;
+  std::optional<std::string> client_port;
+  std::vector<ServerFlag> servers;
+  in_addr_t listen_addr = INADDR_ANY;
+  uint64_t body_size = 64;
+};
+
+double parse_seconds(const std::string& flag, const std::string& value, double min, double max) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !std::isfinite(v) || v < min || v > max) {
+    usage_error(kProgram, flag + ": expected seconds in " + std::to_string(min).substr(0, 5) + ".." +
+                              std::to_string(static_cast<long long>(max)) + ", got '" + value + "'");
+  }
+  return v;
+}
+
+uint64_t number(const std::string& flag, const std::string& value, uint64_t min, uint64_t max) {
+  return dtcp::tools::parse_number(kProgram, flag, value, min, max);
+}
+
+uint32_t parse_ipv4(const std::string& flag, const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) usage_error(kProgram, flag + ": bad IPv4 address '" + text + "'");
+  return ntohl(a.s_addr);
+}
+
+ServerFlag parse_server(ServeMode mode, const std::string& flag, const std::string& text) {
+  ServerFlag s{mode, "", 0};
+  const size_t colon = text.find(':');
+  std::string port = text;
+  if (colon != std::string::npos) {
+    s.port_name = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (s.port_name.empty()) usage_error(kProgram, flag + ": empty port name in '" + text + "'");
+  }
+  s.port = static_cast<uint16_t>(number(flag + " port", port, 1, 65535));
+  return s;
+}
+
+Options parse_options(const std::vector<std::string>& rest) {
+  Options o;
+  bool warmup_set = false;
+  for (size_t i = 0; i < rest.size(); i++) {
+    const std::string& arg = rest[i];
+    auto value = [&](const char* name) { return dtcp::tools::flag_value(kProgram, rest, i, name); };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (arg == "--verify-body") {
+      o.spec.verify_body = true;
+    } else if (arg == "--quiet") {
+      o.quiet = true;
+    } else if (auto v = value("--backend")) {
+      if (*v == "kernel") o.kernel = true;
+      else if (*v != "dtcp") usage_error(kProgram, "--backend: expected dtcp or kernel, got '" + *v + "'");
+    } else if (auto v = value("--target")) {
+      const size_t colon = v->rfind(':');
+      if (colon == std::string::npos) usage_error(kProgram, "--target: expected ADDR:PORT, got '" + *v + "'");
+      o.target_addr = htonl(parse_ipv4("--target", v->substr(0, colon)));
+      o.target_port = static_cast<uint16_t>(number("--target port", v->substr(colon + 1), 1, 65535));
+      o.target_text = *v;
+    } else if (auto v = value("--mode")) {
+      if (*v == "conn") o.spec.mode = Mode::conn;
+      else if (*v == "rr") o.spec.mode = Mode::rr;
+      else if (*v == "bulk") o.spec.mode = Mode::bulk;
+      else usage_error(kProgram, "--mode: expected conn, rr or bulk, got '" + *v + "'");
+    } else if (auto v = value("--protocol")) {
+      if (*v == "http") o.spec.protocol = Protocol::http;
+      else if (*v == "raw") o.spec.protocol = Protocol::raw;
+      else usage_error(kProgram, "--protocol: expected http or raw, got '" + *v + "'");
+    } else if (auto v = value("--connections")) {
+      o.spec.connections = static_cast<uint32_t>(number("--connections", *v, 1, 1'000'000));
+    } else if (auto v = value("--rate")) {
+      o.spec.rate = number("--rate", *v, 1, 1'000'000'000);
+    } else if (auto v = value("--duration")) {
+      o.spec.duration = static_cast<Nanos>(parse_seconds("--duration", *v, 0.001, 86400 * 365) * 1e9);
+      o.duration_set = true;
+    } else if (auto v = value("--warmup")) {
+      o.spec.warmup = static_cast<Nanos>(parse_seconds("--warmup", *v, 0, 86400) * 1e9);
+      warmup_set = o.spec.warmup > 0;
+    } else if (auto v = value("--requests")) {
+      o.spec.requests = number("--requests", *v, 1, UINT64_MAX / 2);
+    } else if (auto v = value("--timeout")) {
+      o.spec.timeout = static_cast<Nanos>(parse_seconds("--timeout", *v, 0.001, 86400) * 1e9);
+    } else if (auto v = value("--request-size")) {
+      o.spec.request_size = static_cast<uint32_t>(number("--request-size", *v, 1, 64 << 20));
+    } else if (auto v = value("--response-size")) {
+      o.spec.response_size = static_cast<uint32_t>(number("--response-size", *v, 1, 64 << 20));
+      o.response_size_set = true;
+    } else if (auto v = value("--path")) {
+      if (v->empty() || (*v)[0] != '/' || v->find_first_of(" \r\n") != std::string::npos) {
+        usage_error(kProgram, "--path: expected an absolute path without spaces, got '" + *v + "'");
+      }
+      o.path = *v;
+    } else if (auto v = value("--host")) {
+      if (v->empty() || v->find_first_of(" \r\n") != std::string::npos) usage_error(kProgram, "--host: bad name '" + *v + "'");
+      o.host = *v;
+    } else if (auto v = value("--direction")) {
+      if (*v == "send") o.spec.direction = Direction::send;
+      else if (*v == "recv") o.spec.direction = Direction::recv;
+      else usage_error(kProgram, "--direction: expected send or recv, got '" + *v + "'");
+    } else if (auto v = value("--source")) {
+      const size_t dash = v->find('-');
+      const uint32_t first = parse_ipv4("--source", v->substr(0, dash));
+      const uint32_t last = dash == std::string::npos ? first : parse_ipv4("--source", v->substr(dash + 1));
+      if (last < first || last - first >= 65536) usage_error(kProgram, "--source: expected A[-B] with A <= B, at most 65536 addresses, got '" + *v + "'");
+      if (first == 0) usage_error(kProgram, "--source: 0.0.0.0 is not a source address");
+      o.spec.source_addr = first;
+      o.spec.source_addr_count = last - first + 1;
+    } else if (auto v = value("--source-ports")) {
+      const size_t dash = v->find('-');
+      if (dash == std::string::npos) usage_error(kProgram, "--source-ports: expected P-Q, got '" + *v + "'");
+      o.spec.port_min = static_cast<uint16_t>(number("--source-ports", v->substr(0, dash), 1, 65535));
+      o.spec.port_max = static_cast<uint16_t>(number("--source-ports", v->substr(dash + 1), o.spec.port_min, 65535));
+    } else if (auto v = value("--json")) {
+      o.json = *v;
+    } else if (auto v = value("--client-port")) {
+      o.client_port = *v;
+    } else if (auto v = value("--serve-http")) {
+      o.servers.push_back(parse_server(ServeMode::http, "--serve-http", *v));
+    } else if (auto v = value("--serve-echo")) {
+      o.servers.push_back(parse_server(ServeMode::echo, "--serve-echo", *v));
+    } else if (auto v = value("--serve-sink")) {
+      o.servers.push_back(parse_server(ServeMode::sink, "--serve-sink", *v));
+    } else if (auto v = value("--serve-source")) {
+      o.servers.push_back(parse_server(ServeMode::source, "--serve-source", *v));
+    } else if (auto v = value("--listen-addr")) {
+      o.listen_addr = htonl(parse_ipv4("--listen-addr", *v));
+    } else if (auto v = value("--body-size")) {
+      o.body_size = number("--body-size", *v, 0, 1ull << 30);
+    } else {
+      usage_error(kProgram, "unknown option '" + arg + "'");
+    }
+  }
+  if (!o.target_text && o.servers.empty()) usage_error(kProgram, "nothing to do: give --target and/or --serve-*");
+  if (o.spec.requests && warmup_set) usage_error(kProgram, "--requests counts every request: it cannot be combined with --warmup");
+  if (o.spec.requests && o.spec.mode == Mode::bulk) usage_error(kProgram, "--requests: bulk mode has no requests");
+  if (o.spec.rate && o.spec.mode == Mode::bulk) usage_error(kProgram, "--rate: bulk mode has no requests");
+  if (o.spec.requests && !o.duration_set) o.spec.duration = 0;  // until the N requests are done
+  if (!o.response_size_set) o.spec.response_size = o.spec.request_size;
+  if (o.kernel) {
+    for (const auto& s : o.servers) {
+      if (!s.port_name.empty()) usage_error(kProgram, "--serve-*: NAME: selects a dtcp port; the kernel backend binds --listen-addr");
+    }
+    if (o.client_port) usage_error(kProgram, "--client-port selects a dtcp port; not with --backend kernel");
+  }
+  // The HTTP request, formatted once.
+  std::string host = o.host.value_or("");
+  if (!o.host && o.target_text) {
+    const size_t colon = o.target_text->rfind(':');
+    host = o.target_port == 80 ? o.target_text->substr(0, colon) : *o.target_text;
+  }
+  o.spec.http_request = "GET " + o.path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: dtcp-loadgen\r\n" +
+                        (o.spec.mode == Mode::conn ? "Connection: close\r\n" : "") + "\r\n";
+  return o;
+}
+
+RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
+  return RunInfo{.backend = backend,
+                 .target = o.target_text.value_or(""),
+                 .mode = o.spec.mode,
+                 .protocol = o.spec.protocol,
+                 .direction = o.spec.direction,
+                 .connections = connections,
+                 .rate = o.spec.rate};
+}
+
+// Prints the text block (stdout, or stderr when JSON goes to stdout) and the JSON.
+int report(const Options& o, const RunInfo& info, const Stats& stats, bool finished) {
+  const std::string text = format_text(info, stats);
+  std::fputs(text.c_str(), o.json && *o.json == "-" ? stderr : stdout);
+  if (!finished) std::fprintf(stderr, "%s: stopped before the run ended; the figures cover what ran\n", kProgram);
+  if (o.json) {
+    const std::string json = format_json(info, stats);
+    if (*o.json == "-") {
+      std::fputs(json.c_str(), stdout);
+    } else {
+      std::ofstream out(*o.json);
+      out << json;
+      if (!out) {
+        std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, o.json->c_str());
+        return 1;
+      }
+    }
+  }
+  std::fflush(stdout);
+  return stats.errors_total() == 0 && finished ? 0 : 1;
+}
+
+ServeSpec serve_spec(const Options& o, ServeMode mode) {
+  return ServeSpec{.mode = mode,
+                   .request_size = o.spec.request_size,
+                   .response_size = o.spec.response_size,
+                   .body_size = o.body_size};
+}
+
+// ---- kernel backend ----
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+int run_kernel(const Options& o) {
+  struct sigaction action{};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<KernelServer> server;
+  std::thread server_thread;
+  std::atomic<bool> server_stop{false};
+  try {
+    if (!o.servers.empty()) {
+      std::vector<KernelListen> listens;
+      for (const auto& s : o.servers) listens.push_back({serve_spec(o, s.mode), s.port});
+      server = std::make_unique<KernelServer>(listens, o.listen_addr);
+      std::fprintf(stderr, "%s: kernel server running on %zu port(s)\n", kProgram, listens.size());
+    }
+    if (!o.target_text) {
+      // Serve until a signal or --duration.
+      const Nanos end = o.duration_set ? monotonic_now() + o.spec.duration : INT64_MAX;
+      std::thread stopper([&] {
+        while (!g_stop.load() && monotonic_now() < end) {
+          timespec pause{0, 20'000'000};
+          nanosleep(&pause, nullptr);
+        }
+        g_stop.store(true);
+      });
+      server->run(g_stop);
+      stopper.join();
+      std::printf("server: connections_accepted %llu\n", static_cast<unsigned long long>(server->connections_accepted()));
+      return 0;
+    }
+    if (server) server_thread = std::thread([&] { server->run(server_stop); });
+    sockaddr_in target{};
+    target.sin_family = AF_INET;
+    target.sin_addr.s_addr = o.target_addr;
+    target.sin_port = htons(o.target_port);
+    LiveCounters live;
+    KernelClient client(o.spec, target, &live);
+    std::unique_ptr<ProgressPrinter> progress;
+    if (!o.quiet) progress = std::make_unique<ProgressPrinter>(std::vector<const LiveCounters*>{&live}, stderr);
+    client.run(g_stop);
+    if (progress) progress->stop();
+    server_stop.store(true);
+    if (server_thread.joinable()) server_thread.join();
+    return report(o, run_info(o, "kernel", o.spec.connections), client.stats(), !g_stop.load());
+  } catch (const SocketError& e) {
+    server_stop.store(true);
+    if (server_thread.joinable()) server_thread.join();
+    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    return 1;
+  }
+}
+
+// ---- dtcp backend ----
+
+// The client's share of the load on one of `parts` Stacks.
+LoadSpec share(const LoadSpec& spec, unsigned index, unsigned parts) {
+  LoadSpec s = spec;
+  auto split = [&](uint64_t total) { return total / parts + (index < total % parts ? 1 : 0); };
+  s.connections = static_cast<uint32_t>(std::max<uint64_t>(split(spec.connections), 1));
+  if (spec.rate) s.rate = std::max<uint64_t>(split(spec.rate), 1);
+  if (spec.requests) s.requests = split(spec.requests);
+  return s;
+}
+
+class ComboApp final : public dtcp::App {
+ public:
+  void add(std::unique_ptr<dtcp::App> app) { apps_.push_back(std::move(app)); }
+  bool empty() const { return apps_.empty(); }
+  void on_start(dtcp::Stack& s) override { for (auto& a : apps_) a->on_start(s); }
+  void on_poll(dtcp::Stack& s) override { for (auto& a : apps_) a->on_poll(s); }
+  void on_stop(dtcp::Stack& s) override { for (auto& a : apps_) a->on_stop(s); }
+
+ private:
+  std::vector<std::unique_ptr<dtcp::App>> apps_;
+};
+
+int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
+  const dtcp::Config config =
+      dtcp::tools::load_config_or_default(kProgram, args, kEmbeddedConfig, "<embedded two-stack ring>");
+  auto has_port = [&](const std::string& name) {
+    return std::any_of(config.ports.begin(), config.ports.end(), [&](const auto& p) { return p.name == name; });
+  };
+  for (const auto& s : o.servers) {
+    if (!s.port_name.empty() && !has_port(s.port_name)) usage_error(kProgram, "no [port." + s.port_name + "] in the configuration");
+  }
+  if (o.client_port && !has_port(*o.client_port)) usage_error(kProgram, "--client-port: no [port." + *o.client_port + "] in the configuration");
+  const dtcp::PortConfig* client_port = nullptr;
+  if (o.target_text) client_port = o.client_port ? &*std::find_if(config.ports.begin(), config.ports.end(), [&](const auto& p) { return p.name == *o.client_port; }) : &config.ports.front();
+  const unsigned parts = client_port ? client_port->rx_queues : 0;
+  if (client_port && o.spec.connections < parts) usage_error(kProgram, "--connections: at least one per client queue (" + std::to_string(parts) + ")");
+  if (client_port && o.spec.connections / parts > config.tcp.max_connections) {
+    usage_error(kProgram, "--connections: " + std::to_string(o.spec.connections) + " exceed [tcp] max_connections (" +
+                              std::to_string(config.tcp.max_connections) + " per lcore)");
+  }
+
+  std::vector<LoadSpec> specs;
+  for (unsigned q = 0; q < parts; q++) specs.push_back(share(o.spec, q, parts));
+  std::vector<ClientResult> results(parts);
+  std::vector<LiveCounters> live(parts);
+  std::atomic<int> clients_running{static_cast<int>(parts)};
+  std::unique_ptr<ProgressPrinter> progress;
+  const dtcp::wire::Ipv4Addr target{ntohl(o.target_addr)};
+  const dtcp::Duration serve_limit = o.target_text || !o.duration_set ? dtcp::Duration(0)
+                                         : std::chrono::duration_cast<dtcp::Duration>(std::chrono::nanoseconds(o.spec.duration));
+
+  const dtcp::AppFactory factory = [&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
+    auto combo = std::make_unique<ComboApp>();
+    std::vector<DtcpServerApp::Listen> listens;
+    for (const auto& s : o.servers) {
+      if (s.port_name.empty() || s.port_name == stack.port_config().name) listens.push_back({serve_spec(o, s.mode), s.port});
+    }
+    if (!listens.empty()) combo->add(std::make_unique<DtcpServerApp>(listens));
+    if (client_port && stack.port_config().name == client_port->name) {
+      const unsigned q = stack.queue_id();
+      combo->add(std::make_unique<DtcpClientApp>(specs[q], target, o.target_port, live[q], results[q], clients_running));
+    }
+    if (serve_limit.count() > 0) combo->add(std::make_unique<dtcp::tools::StopAfter>(serve_limit));
+    return combo;
+  };
+  if (client_port && !o.quiet) {
+    std::vector<const LiveCounters*> sources;
+    for (auto& l : live) sources.push_back(&l);
+    progress = std::make_unique<ProgressPrinter>(sources, stderr);
+  }
+  // The runtime prints its counters and connection listings to stdout; the load report follows.
+  const int setup = dtcp::tools::run_stack(kProgram, config, args, factory);
+  if (progress) progress->stop();
+  if (setup != 0 || !client_port) return setup;
+  Stats total;
+  bool finished = true;
+  for (const auto& r : results) {
+    total.merge(r.stats);
+    finished &= r.finished;
+  }
+  return report(o, run_info(o, "dtcp", o.spec.connections), total, finished);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = dtcp::tools::split_args(argc, argv);
+  const Options options = parse_options(args.rest);
+  if (options.kernel) {
+    if (args.config_path || !args.eal_args.empty()) usage_error(kProgram, "--config and EAL arguments are for --backend dtcp");
+    return run_kernel(options);
+  }
+  return run_dtcp(options, args);
+}

@@ -1,0 +1,263 @@
+#include "loadgen/dtcp_backend.hpp"
+
+#include <array>
+#include <utility>
+
+namespace dtcp::loadgen {
+namespace {
+
+Nanos to_nanos(TimePoint t) { return static_cast<Nanos>(t.time_since_epoch().count()) * 1000; }
+
+ErrorKind kind_of(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::refused: return ErrorKind::refused;
+    case CloseReason::timed_out: return ErrorKind::timeout;
+    case CloseReason::no_memory: return ErrorKind::local;
+    case CloseReason::reset_by_peer:
+    case CloseReason::aborted:
+    case CloseReason::normal:
+      break;
+  }
+  return ErrorKind::reset;
+}
+
+// Linger after the last response so the final ACKs and FINs leave before the runtime stops.
+constexpr Duration kLinger = std::chrono::milliseconds(200);
+
+}  // namespace
+
+// ---- client ----
+
+// One per engine slot, for the slot's whole life; `conn` is the connection it holds, if any.
+struct DtcpClientApp::Handler final : ConnectionHandler {
+  DtcpClientApp* app = nullptr;
+  uint32_t slot = 0;
+  Connection* conn = nullptr;
+  // While the engine reads this connection's bytes, a close()/abort() it asks for waits until
+  // the views it was given are released.
+  bool delivering = false;
+  Connection* deferred = nullptr;
+  bool deferred_abort = false;
+
+  Nanos now() const { return to_nanos(app->stack_->now()); }
+
+  void on_connected(Connection&) override { app->engine_.on_connected(slot, now()); }
+  void on_readable(Connection& c) override { deliver(c); }
+  void on_writable(Connection&) override { app->engine_.on_writable(slot, now()); }
+  void on_peer_closed(Connection& c) override {
+    deliver(c);
+    if (conn == &c) app->engine_.on_peer_closed(slot, now());
+  }
+  void on_closed(Connection& c, CloseReason reason) override {
+    if (conn != &c) return;
+    conn = nullptr;
+    app->engine_.on_error(slot, kind_of(reason), now());
+  }
+
+  void deliver(Connection& c) {
+    std::array<std::span<const std::byte>, 16> iov;
+    delivering = true;
+    const Nanos t = now();
+    while (conn == &c && c.readable() > 0) {
+      const size_t n = c.peek(iov);
+      size_t total = 0;
+      for (size_t i = 0; i < n && conn == &c; i++) {
+        app->engine_.on_data(slot, iov[i], t);
+        total += iov[i].size();
+      }
+      c.consume(total);
+    }
+    delivering = false;
+    if (Connection* d = std::exchange(deferred, nullptr)) {
+      if (deferred_abort) {
+        d->abort();
+      } else {
+        d->consume(d->readable());  // unread bytes would turn the close into a reset
+        d->close();
+      }
+    }
+  }
+
+  void release(bool abort) {
+    Connection* c = std::exchange(conn, nullptr);
+    if (c == nullptr) return;
+    if (delivering) {
+      deferred = c;
+      deferred_abort = abort;
+    } else if (abort) {
+      c->abort();
+    } else {
+      c->consume(c->readable());
+      c->close();
+    }
+  }
+};
+
+DtcpClientApp::DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, LiveCounters& live,
+                             ClientResult& result, std::atomic<int>& clients_running)
+    : spec_(spec),
+      target_(target),
+      port_(port),
+      result_(result),
+      clients_running_(clients_running),
+      handlers_(new Handler[spec.connections]),
+      engine_(spec, *this, &live) {
+  for (uint32_t i = 0; i < spec.connections; i++) {
+    handlers_[i].app = this;
+    handlers_[i].slot = i;
+  }
+}
+
+DtcpClientApp::~DtcpClientApp() = default;
+
+void DtcpClientApp::on_start(Stack& stack) {
+  stack_ = &stack;
+  engine_.start(to_nanos(stack.now()));
+}
+
+void DtcpClientApp::on_poll(Stack& stack) {
+  if (!engine_.finished()) {
+    engine_.poll(to_nanos(stack.now()));
+    if (!engine_.finished()) return;
+    done_at_ = stack.now();
+    report();
+  }
+  if (!reported_ && stack.now() - done_at_ >= kLinger) {
+    reported_ = true;
+    if (clients_running_.fetch_sub(1) == 1) stack.request_stop();
+  }
+}
+
+void DtcpClientApp::on_stop(Stack&) {
+  // Stopped from outside (SIGINT, another lcore): report what there is.
+  if (!engine_.finished()) report();
+}
+
+void DtcpClientApp::report() {
+  result_.stats = engine_.stats();
+  result_.finished = engine_.finished();
+}
+
+Transport::OpenStatus DtcpClientApp::open(uint32_t slot, Source source, ErrorKind& error) {
+  ConnectOptions options;
+  options.local_port = source.port;
+  options.nodelay = spec_.mode != Mode::bulk;
+  if (source.addr != 0 && source.addr != stack_->address().value) {
+    error = ErrorKind::local;  // FIXME: source address ranges need the stack change
+    return OpenStatus::failed;
+  }
+  const ConnectResult r = stack_->connect(target_, port_, handlers_[slot], options);
+  switch (r.error) {
+    case ConnectError::ok:
+      handlers_[slot].conn = r.connection;
+      return OpenStatus::ok;
+    case ConnectError::no_ephemeral_port:
+    case ConnectError::address_in_use:
+      return OpenStatus::tuple_busy;
+    case ConnectError::invalid_address:
+    case ConnectError::no_connection:
+    case ConnectError::no_mbuf:
+      break;
+  }
+  error = ErrorKind::local;
+  return OpenStatus::failed;
+}
+
+size_t DtcpClientApp::send(uint32_t slot, std::span<const std::byte> data) {
+  Connection* c = handlers_[slot].conn;
+  return c ? c->send(data) : 0;
+}
+
+void DtcpClientApp::close(uint32_t slot) { handlers_[slot].release(false); }
+void DtcpClientApp::abort(uint32_t slot) { handlers_[slot].release(true); }
+
+// ---- server ----
+
+struct DtcpServerApp::Conn final : ConnectionHandler {
+  Conn(DtcpServerApp& app, const ServerContent& content) : app(&app), session(content) {}
+  DtcpServerApp* app;
+  ServerSession session;
+  bool peer_closed = false;
+
+  void start(Connection& c, const ServerContent& content) {
+    session = ServerSession(content);
+    peer_closed = false;
+    flush(c);
+  }
+  void on_readable(Connection& c) override {
+    std::array<std::span<const std::byte>, 16> iov;
+    while (c.readable() > 0) {
+      const size_t n = c.peek(iov);
+      size_t total = 0;
+      for (size_t i = 0; i < n; i++) {
+        session.on_data(iov[i]);
+        total += iov[i].size();
+      }
+      c.consume(total);
+    }
+    flush(c);
+  }
+  void on_writable(Connection& c) override { flush(c); }
+  void on_peer_closed(Connection& c) override {
+    peer_closed = true;
+    const ServeMode mode = session.content().spec().mode;
+    if (mode == ServeMode::source || mode == ServeMode::sink) return finish(c);
+    flush(c);
+  }
+  void on_closed(Connection&, CloseReason) override { recycle(); }
+
+  // Sends what is owed while the send buffer takes it; closes once the protocol or the peer
+  // is done and nothing is owed.
+  void flush(Connection& c) {
+    for (auto pending = session.pending(); !pending.empty(); pending = session.pending()) {
+      const size_t took = c.send(pending);
+      session.sent(took);
+      if (took < pending.size()) return;  // on_writable() continues
+    }
+    if (session.done() || peer_closed) finish(c);
+  }
+  void finish(Connection& c) {
+    c.consume(c.readable());
+    c.close();
+    recycle();
+  }
+  void recycle() { app->free_.push_back(this); }
+};
+
+struct DtcpServerApp::Listener final : ListenHandler {
+  Listener(DtcpServerApp& app, const Listen& l) : app(&app), port(l.port), content(l.spec) {}
+  DtcpServerApp* app;
+  uint16_t port;
+  ServerContent content;
+
+  ConnectionHandler* on_accept(Connection& c) override {
+    Conn* h;
+    if (!app->free_.empty()) {
+      h = app->free_.back();
+      app->free_.pop_back();
+    } else {
+      app->conns_.push_back(std::make_unique<Conn>(*app, content));
+      h = app->conns_.back().get();
+    }
+    h->start(c, content);
+    return h;
+  }
+};
+
+DtcpServerApp::DtcpServerApp(const std::vector<Listen>& listens) {
+  for (const auto& l : listens) listeners_.push_back(std::make_unique<Listener>(*this, l));
+}
+
+DtcpServerApp::~DtcpServerApp() = default;
+
+void DtcpServerApp::on_start(Stack& stack) {
+  for (auto& l : listeners_) {
+    const ListenResult r = stack.listen(l->port, *l, {.nodelay = true});
+    if (!r.ok()) {
+      std::fprintf(stderr, "dtcp-loadgen: listen on port %u: %s\n", l->port, to_string(r.error));
+      stack.request_stop();
+    }
+  }
+}
+
+}  // namespace dtcp::loadgen

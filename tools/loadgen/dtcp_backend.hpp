@@ -1,0 +1,77 @@
+// The dtcp backend: the Engine as a dtcp App (one per Stack that runs the client), and the
+// ServerSession protocols as a dtcp server App. Both run inside the lcore loop: the engine is
+// polled every iteration with the loop's `now` (µs), and connection events arrive as
+// ConnectionHandler callbacks. Per-connection handlers are preallocated (client) or pooled
+// (server), so no request allocates.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "dtcp/runtime.hpp"
+#include "loadgen/engine.hpp"
+#include "loadgen/server.hpp"
+
+namespace dtcp::loadgen {
+
+// Where a client App leaves its numbers when it is done (read after Runtime::run returns).
+struct ClientResult {
+  Stats stats;
+  bool finished = false;  // the engine ran to its end (not cut short by a stop)
+};
+
+class DtcpClientApp final : public App, public Transport {
+ public:
+  // `clients_running` counts the client Apps not yet done; the last one stops the runtime.
+  DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, LiveCounters& live, ClientResult& result,
+                std::atomic<int>& clients_running);
+  ~DtcpClientApp() override;
+
+  void on_start(Stack& stack) override;
+  void on_poll(Stack& stack) override;
+  void on_stop(Stack& stack) override;
+
+  OpenStatus open(uint32_t slot, Source source, ErrorKind& error) override;
+  size_t send(uint32_t slot, std::span<const std::byte> data) override;
+  void close(uint32_t slot) override;
+  void abort(uint32_t slot) override;
+
+ private:
+  struct Handler;
+  void report();
+
+  const LoadSpec& spec_;
+  wire::Ipv4Addr target_;
+  uint16_t port_;
+  ClientResult& result_;
+  std::atomic<int>& clients_running_;
+  Stack* stack_ = nullptr;
+  std::unique_ptr<Handler[]> handlers_;
+  Engine engine_;
+  bool reported_ = false;
+  TimePoint done_at_{};
+};
+
+// Listens on the given ports of one Stack and serves each with its ServeSpec.
+class DtcpServerApp final : public App {
+ public:
+  struct Listen {
+    ServeSpec spec;
+    uint16_t port = 0;
+  };
+  explicit DtcpServerApp(const std::vector<Listen>& listens);
+  ~DtcpServerApp() override;
+  void on_start(Stack& stack) override;
+
+ private:
+  struct Listener;
+  struct Conn;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Conn>> conns_;  // every handler ever made, for the destructor
+  std::vector<Conn*> free_;                   // handlers ready for reuse
+  friend struct Listener;
+  friend struct Conn;
+};
+
+}  // namespace dtcp::loadgen

@@ -1,0 +1,172 @@
+#include "loadgen/report.hpp"
+
+#include <time.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdarg>
+#include <algorithm>
+
+namespace dtcp::loadgen {
+namespace {
+
+std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* format, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return std::string(buf, static_cast<size_t>(std::max(0, std::min<int>(n, sizeof(buf) - 1))));
+}
+
+struct Rates {
+  double seconds, conns, reqs, gbits;
+};
+
+Rates rates(const Stats& s) {
+  const double seconds = static_cast<double>(s.elapsed) / 1e9;
+  if (seconds <= 0) return {0, 0, 0, 0};
+  return {seconds, static_cast<double>(s.connections) / seconds, static_cast<double>(s.requests) / seconds,
+          static_cast<double>(s.tx_bytes + s.rx_bytes) * 8 / seconds / 1e9};
+}
+
+// Latencies are recorded in ns and reported in µs.
+double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+struct Percentile {
+  const char* text;
+  const char* json;
+  double p;
+};
+constexpr Percentile kPercentiles[] = {
+    {"p50", "p50", 50}, {"p90", "p90", 90}, {"p99", "p99", 99}, {"p99.9", "p99_9", 99.9}};
+
+Nanos monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kNanosPerSecond + ts.tv_nsec;
+}
+
+}  // namespace
+
+std::string format_progress(unsigned second, double conns_per_s, double req_per_s, double gbit_per_s,
+                            uint64_t errors, uint64_t active, bool warmup) {
+  return fmt("[%3us] conns/s %.0f  req/s %.0f  Gbit/s %.2f  errors %" PRIu64 "  active %" PRIu64 "%s", second,
+             conns_per_s, req_per_s, gbit_per_s, errors, active, warmup ? "  (warm-up)" : "");
+}
+
+std::string format_text(const RunInfo& info, const Stats& s) {
+  const Rates r = rates(s);
+  std::string out;
+  out += fmt("backend %s  target %s  mode %s  protocol %s  connections %u  %s\n", info.backend.c_str(),
+             info.target.c_str(), to_string(info.mode), info.mode == Mode::bulk ? "-" : to_string(info.protocol),
+             info.connections,
+             info.rate ? fmt("open loop at %" PRIu64 "/s", info.rate).c_str() : "closed loop");
+  out += fmt("duration %.3f s\n", r.seconds);
+  out += fmt("connections %" PRIu64 "  requests %" PRIu64 "  tx_bytes %" PRIu64 "  rx_bytes %" PRIu64 "\n",
+             s.connections, s.requests, s.tx_bytes, s.rx_bytes);
+  out += fmt("conns/s %.1f  req/s %.1f  Gbit/s %.3f\n", r.conns, r.reqs, r.gbits);
+  if (info.rate) out += fmt("late %" PRIu64 "  not_sent %" PRIu64 "\n", s.late, s.not_sent);
+  out += fmt("errors %" PRIu64, s.errors_total());
+  for (size_t k = 0; k < kErrorKinds; k++) {
+    out += fmt("  %s %" PRIu64, to_string(static_cast<ErrorKind>(k)), s.errors[k]);
+  }
+  out += "\n";
+  if (info.mode != Mode::bulk) {
+    out += fmt("latency_us count %" PRIu64 "  min %.1f  mean %.1f", s.latency.count(), us(s.latency.min()),
+               s.latency.mean() / 1000.0);
+    for (const auto& p : kPercentiles) out += fmt("  %s %.1f", p.text, us(s.latency.percentile(p.p)));
+    out += fmt("  max %.1f\n", us(s.latency.max()));
+  }
+  if (!s.body_sha256.empty()) out += "body_sha256 " + s.body_sha256 + "\n";
+  return out;
+}
+
+std::string format_json(const RunInfo& info, const Stats& s) {
+  const Rates r = rates(s);
+  std::string out = "{";
+  out += fmt("\"tool\": \"dtcp-loadgen\", \"backend\": \"%s\", \"target\": \"%s\", \"mode\": \"%s\", ",
+             info.backend.c_str(), info.target.c_str(), to_string(info.mode));
+  out += fmt("\"protocol\": \"%s\", \"direction\": \"%s\", \"connections\": %u, \"rate\": %" PRIu64 ", ",
+             to_string(info.protocol), info.direction == Direction::send ? "send" : "recv", info.connections,
+             info.rate);
+  out += fmt("\"duration_s\": %.6f, ", r.seconds);
+  out += fmt("\"totals\": {\"connections\": %" PRIu64 ", \"requests\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
+             ", \"rx_bytes\": %" PRIu64 ", \"late\": %" PRIu64 ", \"not_sent\": %" PRIu64 "}, ",
+             s.connections, s.requests, s.tx_bytes, s.rx_bytes, s.late, s.not_sent);
+  out += fmt("\"conns_per_s\": %.3f, \"req_per_s\": %.3f, \"gbit_per_s\": %.6f, ", r.conns, r.reqs, r.gbits);
+  out += fmt("\"errors\": {\"total\": %" PRIu64, s.errors_total());
+  for (size_t k = 0; k < kErrorKinds; k++) {
+    out += fmt(", \"%s\": %" PRIu64, to_string(static_cast<ErrorKind>(k)), s.errors[k]);
+  }
+  out += "}, ";
+  out += fmt("\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f", s.latency.count(),
+             us(s.latency.min()), s.latency.mean() / 1000.0);
+  for (const auto& p : kPercentiles) out += fmt(", \"%s\": %.3f", p.json, us(s.latency.percentile(p.p)));
+  out += fmt(", \"max\": %.3f}", us(s.latency.max()));
+  if (!s.body_sha256.empty()) out += ", \"body_sha256\": \"" + s.body_sha256 + "\"";
+  out += "}\n";
+  return out;
+}
+
+ProgressPrinter::ProgressPrinter(std::vector<const LiveCounters*> sources, FILE* out)
+    : sources_(std::move(sources)), out_(out), thread_([this] { run(); }) {}
+
+ProgressPrinter::~ProgressPrinter() { stop(); }
+
+void ProgressPrinter::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProgressPrinter::run() {
+  struct Sample {
+    uint64_t connections = 0, requests = 0, bytes = 0;
+  };
+  auto sample = [this] {
+    Sample s;
+    for (const auto* c : sources_) {
+      s.connections += c->connections.load(std::memory_order_relaxed);
+      s.requests += c->requests.load(std::memory_order_relaxed);
+      s.bytes += c->bytes.load(std::memory_order_relaxed);
+    }
+    return s;
+  };
+  const Nanos start = monotonic_ns();
+  Sample last = sample();
+  Nanos last_time = start;
+  for (unsigned second = 1;; second++) {
+    const Nanos target = start + static_cast<Nanos>(second) * kNanosPerSecond;
+    // Sleep in short steps so stop() is prompt.
+    for (Nanos now = monotonic_ns(); now < target; now = monotonic_ns()) {
+      if (stop_.load()) return;
+      bool all_finished = true;
+      for (const auto* c : sources_) all_finished &= c->finished.load(std::memory_order_acquire);
+      if (all_finished) return;
+      const Nanos step = std::min<Nanos>(target - now, 50'000'000);
+      timespec pause{0, static_cast<long>(step)};
+      nanosleep(&pause, nullptr);
+    }
+    const Sample now_sample = sample();
+    const Nanos now = monotonic_ns();
+    const double dt = static_cast<double>(now - last_time) / 1e9;
+    uint64_t errors = 0, active = 0;
+    bool measuring = true;
+    for (const auto* c : sources_) {
+      errors += c->errors.load(std::memory_order_relaxed);
+      active += c->active.load(std::memory_order_relaxed);
+      measuring &= c->measuring.load(std::memory_order_relaxed);
+    }
+    const std::string line = format_progress(
+        second, static_cast<double>(now_sample.connections - last.connections) / dt,
+        static_cast<double>(now_sample.requests - last.requests) / dt,
+        static_cast<double>(now_sample.bytes - last.bytes) * 8 / dt / 1e9, errors, active, !measuring);
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
+    last = now_sample;
+    last_time = now;
+  }
+}
+
+}  // namespace dtcp::loadgen

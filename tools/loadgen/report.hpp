@@ -1,0 +1,46 @@
+// What the load generator prints: a progress line every second while running, and at the end
+// a text block and (with --json) a JSON object holding the same numbers under stable keys.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loadgen/engine.hpp"
+
+namespace dtcp::loadgen {
+
+struct RunInfo {
+  std::string backend;  // "dtcp" or "kernel"
+  std::string target;   // "ADDR:PORT"
+  Mode mode = Mode::rr;
+  Protocol protocol = Protocol::http;
+  Direction direction = Direction::recv;
+  uint32_t connections = 0;
+  uint64_t rate = 0;
+};
+
+std::string format_text(const RunInfo& info, const Stats& stats);
+std::string format_json(const RunInfo& info, const Stats& stats);
+// "[  3s] conns/s 51234  req/s 51234  Gbit/s 0.05  errors 0  active 64"
+std::string format_progress(unsigned second, double conns_per_s, double req_per_s, double gbit_per_s,
+                            uint64_t errors, uint64_t active, bool warmup);
+
+// Prints a progress line every second to `out`, summing the live counters of every engine,
+// until stop() (or every engine has finished).
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::vector<const LiveCounters*> sources, FILE* out);
+  ~ProgressPrinter();
+  void stop();
+
+ private:
+  void run();
+  std::vector<const LiveCounters*> sources_;
+  FILE* out_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace dtcp::loadgen

@@ -1,0 +1,120 @@
+// The server side of the load generator's protocols, shared by the dtcp and kernel-socket
+// servers so both answer byte for byte alike:
+//   echo    raw fixed-size request/response: every request_size bytes received are answered
+//           with response_size bytes (equal sizes behave like an echo server);
+//   http    minimal HTTP/1.1: GET or HEAD of any path gets 200 and body_size bytes of 'x';
+//           keep-alive unless the request says close (HTTP/1.0: unless it says keep-alive);
+//           pipelined requests are answered in order; other methods 405, malformed 400,
+//           oversized headers 431, request bodies 400 (not supported), each with a close;
+//   sink    reads and discards;
+//   source  sends without end until the peer closes.
+// A ServerSession is one connection's state: bytes go in through on_data(), and pending() says
+// what to send next. It never allocates; the responses are formatted once in ServerContent.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dtcp::loadgen {
+
+enum class ServeMode : uint8_t { echo, http, sink, source };
+const char* to_string(ServeMode);
+
+struct ServeSpec {
+  ServeMode mode = ServeMode::echo;
+  uint32_t request_size = 64;   // echo
+  uint32_t response_size = 64;  // echo
+  uint64_t body_size = 64;      // http
+};
+
+// The responses every session of one server sends, formatted once.
+class ServerContent {
+ public:
+  explicit ServerContent(const ServeSpec& spec);
+  const ServeSpec& spec() const { return spec_; }
+
+  // HTTP responses by kind.
+  enum Kind : uint8_t {
+    get_keep_alive,     // HTTP/1.1 default
+    get_keep_alive_10,  // HTTP/1.0 that asked for keep-alive: says so
+    get_close,
+    head_keep_alive,
+    head_keep_alive_10,
+    head_close,
+    bad_request,        // 400, close
+    not_allowed,        // 405, close
+    too_large,          // 431, close
+    kind_count,
+  };
+  static bool closes(uint8_t kind) {
+    return kind == get_close || kind == head_close || kind >= bad_request;
+  }
+  std::span<const std::byte> http(uint8_t kind) const { return http_[kind]; }
+  std::span<const std::byte> raw_response() const { return raw_response_; }
+  std::span<const std::byte> source_chunk() const { return source_chunk_; }
+
+ private:
+  ServeSpec spec_;
+  std::array<std::vector<std::byte>, kind_count> http_;
+  std::vector<std::byte> raw_response_;
+  std::vector<std::byte> source_chunk_;
+};
+
+class ServerSession {
+ public:
+  static constexpr size_t kMaxHeader = 8192;  // like nginx's large_client_header_buffers
+  static constexpr size_t kMaxQueued = 64;    // pipelined responses of differing kinds queued
+
+  explicit ServerSession(const ServerContent& content) : content_(&content) {}
+  void reset();
+  // Reads `data` (all of it: bytes after a request that ends the connection are discarded).
+  void on_data(std::span<const std::byte> data);
+  // Bytes to send next; empty when nothing is owed now.
+  std::span<const std::byte> pending() const;
+  // `n` bytes of pending() were sent.
+  void sent(size_t n);
+  // All that is owed has been sent and the protocol ends the connection (an HTTP close).
+  bool done() const { return closing_ && pending().empty(); }
+  uint64_t requests() const { return requests_; }
+  const ServerContent& content() const { return *content_; }
+
+ private:
+  void http_byte(char c);
+  void end_line();
+  void end_request();
+  void queue(uint8_t kind);
+
+  const ServerContent* content_;
+  // echo
+  uint64_t request_bytes_ = 0;    // of the current request
+  uint64_t responses_owed_ = 0;   // whole responses not yet started
+  // http: queue of runs (kind, count), the first of which is being sent.
+  struct Run {
+    uint8_t kind;
+    uint64_t count;
+  };
+  std::array<Run, kMaxQueued> runs_{};
+  size_t run_head_ = 0;
+  size_t run_count_ = 0;
+  size_t offset_ = 0;  // into the response being sent
+  bool closing_ = false;  // a response that closes is queued; input is ignored from then on
+  // http request parsing
+  size_t header_bytes_ = 0;
+  size_t line_len_ = 0;
+  bool request_line_ = true;
+  bool bad_ = false;
+  bool head_ = false;
+  bool method_ok_ = false;
+  bool http10_ = false;
+  bool conn_close_ = false;
+  bool conn_keep_alive_ = false;
+  bool has_body_ = false;
+  char line_[96];
+  uint64_t requests_ = 0;
+};
+
+}  // namespace dtcp::loadgen
