@@ -68,6 +68,7 @@ Client:
   --verify-body             hash every response body; a body differing from the first is an error
   --json FILE|-             also write the results as JSON (- : stdout; the text goes to stderr)
   --quiet                   no progress lines
+  --delay S                 start the load S seconds after the stack is up (default 0)
   --client-port NAME        dtcp: the port whose Stacks run the client (default: the first port)
 Servers (dtcp: on every Stack, or port NAME's; kernel: on --listen-addr):
   --serve-http [NAME:]PORT  minimal HTTP/1.1, --body-size bytes per response (default 64)
@@ -105,6 +106,7 @@ struct Options {
   bool duration_set = false;
   std::optional<std::string> json;
   bool quiet = false;
+  Nanos delay = 0;
   std::optional<std::string> client_port;
   std::vector<ServerFlag> servers;
   in_addr_t listen_addr = INADDR_ANY;
@@ -220,6 +222,8 @@ Options parse_options(const std::vector<std::string>& rest) {
       if (dash == std::string::npos) usage_error(kProgram, "--source-ports: expected P-Q, got '" + *v + "'");
       o.spec.port_min = static_cast<uint16_t>(number("--source-ports", v->substr(0, dash), 1, 65535));
       o.spec.port_max = static_cast<uint16_t>(number("--source-ports", v->substr(dash + 1), o.spec.port_min, 65535));
+    } else if (auto v = value("--delay")) {
+      o.delay = static_cast<Nanos>(parse_seconds("--delay", *v, 0, 3600) * 1e9);
     } else if (auto v = value("--json")) {
       o.json = *v;
     } else if (auto v = value("--client-port")) {
@@ -345,6 +349,10 @@ int run_kernel(const Options& o) {
     target.sin_addr.s_addr = o.target_addr;
     target.sin_port = htons(o.target_port);
     LiveCounters live;
+    for (const Nanos start = monotonic_now() + o.delay; monotonic_now() < start && !g_stop.load();) {
+      timespec pause{0, 10'000'000};
+      nanosleep(&pause, nullptr);
+    }
     KernelClient client(o.spec, target, &live);
     std::unique_ptr<ProgressPrinter> progress;
     if (!o.quiet) progress = std::make_unique<ProgressPrinter>(std::vector<const LiveCounters*>{&live}, stderr);
@@ -423,7 +431,9 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
     if (!listens.empty()) combo->add(std::make_unique<DtcpServerApp>(listens));
     if (client_port && stack.port_config().name == client_port->name) {
       const unsigned q = stack.queue_id();
-      combo->add(std::make_unique<DtcpClientApp>(specs[q], target, o.target_port, live[q], results[q], clients_running));
+      const auto delay = std::chrono::duration_cast<dtcp::Duration>(std::chrono::nanoseconds(o.delay));
+      combo->add(std::make_unique<DtcpClientApp>(specs[q], target, o.target_port, delay, live[q], results[q],
+                                                 clients_running));
     }
     if (serve_limit.count() > 0) combo->add(std::make_unique<dtcp::tools::StopAfter>(serve_limit));
     return combo;

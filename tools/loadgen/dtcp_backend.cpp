@@ -93,11 +93,12 @@ struct DtcpClientApp::Handler final : ConnectionHandler {
   }
 };
 
-DtcpClientApp::DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, LiveCounters& live,
-                             ClientResult& result, std::atomic<int>& clients_running)
+DtcpClientApp::DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay,
+                             LiveCounters& live, ClientResult& result, std::atomic<int>& clients_running)
     : spec_(spec),
       target_(target),
       port_(port),
+      delay_(delay),
       result_(result),
       clients_running_(clients_running),
       handlers_(new Handler[spec.connections]),
@@ -112,10 +113,15 @@ DtcpClientApp::~DtcpClientApp() = default;
 
 void DtcpClientApp::on_start(Stack& stack) {
   stack_ = &stack;
-  engine_.start(to_nanos(stack.now()));
+  start_at_ = stack.now() + delay_;
 }
 
 void DtcpClientApp::on_poll(Stack& stack) {
+  if (!started_) {
+    if (stack.now() < start_at_) return;
+    started_ = true;
+    engine_.start(to_nanos(stack.now()));
+  }
   if (!engine_.finished()) {
     engine_.poll(to_nanos(stack.now()));
     if (!engine_.finished()) return;

@@ -24,8 +24,9 @@ struct ClientResult {
 class DtcpClientApp final : public App, public Transport {
  public:
   // `clients_running` counts the client Apps not yet done; the last one stops the runtime.
-  DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, LiveCounters& live, ClientResult& result,
-                std::atomic<int>& clients_running);
+  // The load starts `delay` after the Stack does.
+  DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay, LiveCounters& live,
+                ClientResult& result, std::atomic<int>& clients_running);
   ~DtcpClientApp() override;
 
   void on_start(Stack& stack) override;
@@ -44,12 +45,15 @@ class DtcpClientApp final : public App, public Transport {
   const LoadSpec& spec_;
   wire::Ipv4Addr target_;
   uint16_t port_;
+  Duration delay_;
   ClientResult& result_;
   std::atomic<int>& clients_running_;
   Stack* stack_ = nullptr;
   std::unique_ptr<Handler[]> handlers_;
   Engine engine_;
+  bool started_ = false;
   bool reported_ = false;
+  TimePoint start_at_{};
   TimePoint done_at_{};
 };
 
