@@ -45,6 +45,10 @@ struct PortConfig {
   std::string ring;  // "PAIR:SIDE": one end (0 or 1) of an in-process net_ring pair
   std::optional<wire::MacAddr> mac;  // default: the port's own
   wire::Ipv4Addr address;
+  // Addresses address .. address+address_count-1 are all ours (`address = A-B/PREFIX`): a load
+  // generator spreads connections over them for more 4-tuples. The first is the primary one
+  // (ARP requests, ICMP errors, connect() without ConnectOptions::local_address).
+  uint32_t address_count = 1;
   uint8_t prefix_len = 24;
   std::optional<wire::Ipv4Addr> gateway;
   uint16_t mtu = 1500;

@@ -203,6 +203,9 @@ struct ConnectOptions {
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
   void* user_data = nullptr;  // initial Connection::user_data
+  // Source address: 0.0.0.0 = the port's (first) address; otherwise one of the port's
+  // addresses (PortConfig::address_count), else invalid_address.
+  wire::Ipv4Addr local_address{};
 };
 
 enum class ListenError : uint8_t { ok, port_in_use, invalid_port, too_many_listeners };

@@ -153,17 +153,29 @@ KeyTable port_keys(PortConfig& port) {
     return std::nullopt;
   };
   table["address"] = [&](std::string_view v) -> std::optional<std::string> {
+    constexpr const char* expected =
+        "expected an IPv4 address with prefix length, like 198.18.0.1/24, or a range like 198.18.0.10-198.18.0.73/24";
     const auto parts = split(v, '/');
-    if (std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) {
-      return "expected an IPv4 address with prefix length, like 198.18.0.1/24";
+    if (std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) return expected;
+    // A range A-B: every address in it is ours (load generators use many source addresses).
+    const auto range = parts.empty() ? std::vector<std::string>{} : split(parts[0], '-');
+    if (range.empty() || range.size() > 2 ||
+        std::count(parts[0].begin(), parts[0].end(), '-') != static_cast<long>(range.size()) - 1) {
+      return expected;
     }
-    const auto address = parts.empty() ? std::nullopt : wire::Ipv4Addr::parse(parts[0]);
+    const auto address = wire::Ipv4Addr::parse(range[0]);
+    const auto last = range.size() == 2 ? wire::Ipv4Addr::parse(range[1]) : address;
     uint64_t prefix = 24;
-    if (parts.size() > 2 || !address || address->is_unspecified() || address->is_multicast() ||
+    if (parts.size() > 2 || !address || !last || address->is_unspecified() || address->is_multicast() ||
         (parts.size() == 2 && parse_u64(parts[1], 1, 32, prefix))) {
-      return "expected an IPv4 address with prefix length, like 198.18.0.1/24";
+      return expected;
+    }
+    const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+    if (last->value < address->value || (last->value & mask) != (address->value & mask)) {
+      return "the range's last address must follow its first, in the same /" + std::to_string(prefix) + " subnet";
     }
     port.address = *address;
+    port.address_count = last->value - address->value + 1;
     port.prefix_len = static_cast<uint8_t>(prefix);
     return std::nullopt;
   };

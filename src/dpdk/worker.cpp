@@ -37,6 +37,7 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
       now_(now),
       interface_(stack::InterfaceSetup{.mac = caps.mac,
                                        .address = port.address,
+                                       .address_count = port.address_count,
                                        .prefix_len = port.prefix_len,
                                        .gateway = port.gateway,
                                        .mtu = port.mtu,

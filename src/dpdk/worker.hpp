@@ -71,6 +71,9 @@ class QueueStack final : public Stack,
   void unlisten(uint16_t port) override { shard_.unlisten(port); }
   ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options) override {
+    if (!options.local_address.is_unspecified() && !interface_.is_local(options.local_address)) {
+      return {ConnectError::invalid_address};
+    }
     return shard_.connect(dst, dst_port, handler, options, now_);
   }
   void print_connections(FILE* out) const override;

@@ -82,10 +82,10 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   const auto arp = wire::parse_arp(frame_bytes(frame).subspan(offset));
   if (!arp) return drop(frame, counters_.drop_arp_malformed);
 
-  const bool for_us = arp->target_ip == setup_.address;
+  const bool for_us = is_local(arp->target_ip);
   // RFC 826 merge: refresh a sender we already know; learn it when the packet is for us.
   // A sender of 0.0.0.0 is an RFC 5227 probe and teaches nothing.
-  if (!arp->sender_ip.is_unspecified() && arp->sender_ip != setup_.address) {
+  if (!arp->sender_ip.is_unspecified() && !is_local(arp->sender_ip)) {
     const bool created = arp_.update(arp->sender_ip, arp->sender_mac, for_us, now,
                                      [this](rte_mbuf* m, wire::MacAddr mac) { transmit_to(m, mac); });
     counters_.arp_entries_added += created;
@@ -98,11 +98,11 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
     return;
   }
   counters_.rx_arp_request++;
-  // Answer in place: the request mbuf becomes the reply.
+  // Answer in place: the request mbuf becomes the reply, for whichever of our addresses was asked.
   const wire::ArpRepr reply{
       .op = wire::ArpOp::reply,
       .sender_mac = setup_.mac,
-      .sender_ip = setup_.address,
+      .sender_ip = arp->target_ip,
       .target_mac = arp->sender_mac,
       .target_ip = arp->sender_ip,
   };
@@ -142,7 +142,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
   if (!ip->options().empty()) counters_.rx_ip_options++;
   if (ip->ttl() == 0) counters_.rx_ip_ttl_zero++;
   if (ip->is_fragment()) return drop(frame, counters_.drop_ip_fragment);
-  if (ip->dst() != setup_.address) return drop(frame, counters_.drop_ip_not_for_us);
+  if (!is_local(ip->dst())) return drop(frame, counters_.drop_ip_not_for_us);
   // RFC 1122 3.2.1.3: a source that is unspecified, loopback, multicast, broadcast (limited or
   // our subnet's), or our own address is discarded. Off-link subnets are unknown to us, so their
   // broadcast addresses cannot be told from hosts.
@@ -150,7 +150,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
   const bool directed_broadcast =
       on_link(src) && (src.value | netmask_) == ~uint32_t{0} && setup_.prefix_len < 31;
   if (src.is_unspecified() || src.is_loopback() || src.is_multicast() || src.is_broadcast() || directed_broadcast ||
-      src == setup_.address) {
+      is_local(src)) {
     return drop(frame, counters_.drop_ip_bad_source);
   }
 
@@ -204,7 +204,9 @@ void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset
   }
   counters_.rx_icmp_echo_request++;
   // Reply in place (RFC 792: the reply carries the request's identifier, sequence and data).
-  const wire::Ipv4Addr peer = wire::Ipv4View::parse(bytes.subspan(ip_offset), false)->src();
+  const auto request_ip = wire::Ipv4View::parse(bytes.subspan(ip_offset), false);
+  const wire::Ipv4Addr peer = request_ip->src();
+  const wire::Ipv4Addr self = request_ip->dst();  // the reply comes from the address pinged
   const size_t header_len = icmp_offset - ip_offset;
   std::byte* ip_start = bytes.data() + ip_offset;
   // The request may carry IP options; the reply has none, so the ICMP part moves up.
@@ -217,7 +219,7 @@ void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset
   wire::store_be16(icmp_bytes + 2, 0);
   wire::store_be16(icmp_bytes + 2, wire::internet_checksum({icmp_bytes, icmp_len}));
   wire::write_ipv4({base, wire::kIpv4MinHeaderLen},
-                   wire::Ipv4Header{.src = setup_.address,
+                   wire::Ipv4Header{.src = self,
                                     .dst = peer,
                                     .protocol = static_cast<uint8_t>(wire::IpProtocol::icmp),
                                     .ttl = 64,
@@ -257,7 +259,7 @@ void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, siz
   wire::write_icmp({out + wire::kIpv4MinHeaderLen, icmp_len},
                    static_cast<uint8_t>(wire::IcmpType::dest_unreachable), 2, 0, original.first(quote));
   wire::write_ipv4({out, wire::kIpv4MinHeaderLen},
-                   wire::Ipv4Header{.src = setup_.address,
+                   wire::Ipv4Header{.src = ip->dst(),  // the address the datagram was sent to
                                     .dst = ip->src(),
                                     .protocol = static_cast<uint8_t>(wire::IpProtocol::icmp),
                                     .ttl = 64,

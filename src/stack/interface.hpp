@@ -35,6 +35,7 @@ class TcpReceiver {
 struct InterfaceSetup {
   wire::MacAddr mac;
   wire::Ipv4Addr address;
+  uint32_t address_count = 1;  // address .. address+address_count-1 are ours
   uint8_t prefix_len = 24;
   std::optional<wire::Ipv4Addr> gateway;
   uint16_t mtu = 1500;
@@ -68,6 +69,8 @@ class Interface {
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
   uint16_t tcp_mss() const { return static_cast<uint16_t>(setup_.mtu - 40); }
+  // One of our addresses (the range address .. address+address_count-1).
+  bool is_local(wire::Ipv4Addr a) const { return a.value - setup_.address.value < setup_.address_count; }
 
  private:
   void arp_input(rte_mbuf* frame, size_t offset, TimePoint now);

@@ -152,7 +152,7 @@ class ShardCore {
   void deliver_events(Tcb& t);
   Listener* find_listener(uint16_t port);
   bool tuple_in_use(const FourTuple& t) const;
-  uint16_t pick_ephemeral_port(wire::Ipv4Addr remote, uint16_t remote_port);
+  uint16_t pick_ephemeral_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
   void set_state(Tcb& t, TcpState next);
   // Ends the connection: out of the table, buffers freed, timers stopped, state CLOSED;
   // on_closed(reason) is raised if the application is still attached.

@@ -240,14 +240,14 @@ bool ShardCore::tuple_in_use(const FourTuple& t) const {
 
 // RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination plus a counter, walk
 // the range, skip 4-tuples in use (TIME-WAIT included) and ports the stack vetoes.
-uint16_t ShardCore::pick_ephemeral_port(wire::Ipv4Addr remote, uint16_t remote_port) {
+uint16_t ShardCore::pick_ephemeral_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) {
   const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
-  const uint32_t offset = keys_.port_offset(env.local_addr, remote, remote_port) + port_counter_;
+  const uint32_t offset = keys_.port_offset(local, remote, remote_port) + port_counter_;
   for (uint32_t i = 0; i < range; ++i) {
     const auto port = static_cast<uint16_t>(config.ephemeral_port_min + (offset + i) % range);
-    const FourTuple t{env.local_addr, remote, port, remote_port};
+    const FourTuple t{local, remote, port, remote_port};
     if (tuple_in_use(t) || find_listener(port)) continue;
-    if (env.port_filter && !env.port_filter(env.port_filter_ctx, env.local_addr, port, remote, remote_port)) continue;
+    if (env.port_filter && !env.port_filter(env.port_filter_ctx, local, port, remote, remote_port)) continue;
     port_counter_ += i + 1;
     return port;
   }
@@ -260,12 +260,14 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   now_ = now;
   if (dst.is_unspecified() || dst.is_broadcast() || dst.is_multicast() || dst_port == 0)
     return {ConnectError::invalid_address};
+  // The caller (the Stack) has checked that a local_address given is one of ours.
+  const wire::Ipv4Addr local = options.local_address.is_unspecified() ? env.local_addr : options.local_address;
   uint16_t port = options.local_port;
   if (port == 0) {
-    port = pick_ephemeral_port(dst, dst_port);
+    port = pick_ephemeral_port(local, dst, dst_port);
     if (port == 0) return {ConnectError::no_ephemeral_port};
   }
-  const FourTuple tuple{env.local_addr, dst, port, dst_port};
+  const FourTuple tuple{local, dst, port, dst_port};
   if (tuple_in_use(tuple)) return {ConnectError::address_in_use};
   Tcb* t = alloc_tcb(tuple, now);
   if (!t) return {ConnectError::no_connection};

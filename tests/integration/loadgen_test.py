@@ -18,16 +18,18 @@ SCALE = 4 if SANITIZED else 1
 PID = os.getpid()
 
 
-def ring_config():
+def ring_config(client_address="198.18.1.1/24", tcp=""):
     return f"""
 [port.a]
 ring = lg{PID % 1000000}:0
-address = 198.18.1.1/24
+address = {client_address}
 mac = 02:00:00:00:01:01
 [port.b]
 ring = lg{PID % 1000000}:1
 address = 198.18.1.2/24
 mac = 02:00:00:00:01:02
+[tcp]
+{tcp}
 """
 
 
@@ -55,10 +57,10 @@ def expect_clean(result, requests, what):
           f"{what}: latency {result['latency_us']}")
 
 
-def run_ring(args, tag, expect_rc=0):
+def run_ring(args, tag, expect_rc=0, config=None):
     """One process, two dtcp stacks over net_ring: the loadgen on port a, servers on port b."""
     out_json = tempfile.NamedTemporaryFile(suffix=".json", prefix=f"dtcp-lg-{tag}-", delete=False).name
-    proc = DtcpProcess("dtcp-loadgen", ring_config(), args + ["--json", out_json, "--quiet"], tag=tag)
+    proc = DtcpProcess("dtcp-loadgen", config or ring_config(), args + ["--json", out_json, "--quiet"], tag=tag)
     try:
         proc.proc.wait(timeout=120)
         out = proc.stdout_text()
@@ -98,6 +100,22 @@ def ring_tests():
     r = run_ring(["--serve-source", "b:9", "--target", "198.18.1.2:9", "--mode", "bulk", "--connections", "2",
                   "--duration", "1"], "ring-bulk")
     check(r["errors"]["total"] == 0 and r["totals"]["rx_bytes"] > 1_000_000, f"ring bulk: {r}")
+
+    # Source addresses: 4 addresses x 10 ports = 40 tuples. The client closes first, so each
+    # tuple stays in TIME-WAIT (2 x 30 s) and serves once: 40 connections succeed, the 41st finds
+    # no tuple and is counted as a local error.
+    ranged = ring_config("198.18.1.10-198.18.1.13/24", "ephemeral_port_min = 50000\nephemeral_port_max = 50009")
+    echo = ["--serve-echo", "b:7", "--target", "198.18.1.2:7", "--protocol", "raw", "--mode", "conn",
+            "--source", "198.18.1.10-198.18.1.13", "--connections", "4"]
+    r = run_ring(echo + ["--requests", "40"], "ring-src40", config=ranged)
+    expect_clean(r, 40, "40 connections over 40 source tuples")
+    r = run_ring(echo + ["--requests", "41"], "ring-src41", expect_rc=1, config=ranged)
+    check(r["totals"]["requests"] == 40 and r["errors"]["local"] == 1 and r["errors"]["total"] == 1,
+          f"41 connections over 40 source tuples: {r['totals']} {r['errors']}")
+    # A source outside the port's addresses is refused locally, not sent.
+    r = run_ring(["--serve-echo", "b:7", "--target", "198.18.1.2:7", "--protocol", "raw", "--source", "198.18.1.99",
+                  "--requests", "3", "--connections", "1"], "ring-badsrc", expect_rc=1)
+    check(r["errors"]["local"] == 3 and r["errors"]["total"] == 3, f"foreign source address: {r['errors']}")
 
     # Nobody listens on port 9: every connection is refused, counted, and the run still ends.
     r = run_ring(["--target", "198.18.1.2:9", "--connections", "4", "--duration", "1"], "ring-refused", expect_rc=1)
@@ -237,6 +255,18 @@ def nginx_tests():
                                  "--connections", "4", "--requests", str(n // 4)], "kernel -> nginx conn")
         expect_clean(r, n // 4, "kernel -> nginx conn")
         check(r["totals"]["connections"] == n // 4, f"kernel -> nginx conn: {r['totals']}")
+        # Source addresses on the kernel backend: whichever side closed first holds the
+        # connection in TIME-WAIT, so the two namespaces' TIME-WAIT sockets show the addresses used.
+        cli.exec(["ip", "addr", "add", "198.18.3.10/24", "dev", veth_b])
+        for i in range(11, 14):
+            cli.exec(["ip", "addr", "add", f"198.18.3.{i}/24", "dev", veth_b])
+        r = kernel_loadgen(cli, ["--target", "198.18.3.2:8080", "--path", "/data.bin", "--mode", "conn",
+                                 "--source", "198.18.3.10-198.18.3.13", "--connections", "4", "--requests", "40"],
+                           "kernel -> nginx from 4 source addresses")
+        expect_clean(r, 40, "kernel -> nginx from 4 source addresses")
+        states = ngx.exec(["ss", "-tanH", "state", "time-wait"]).stdout + cli.exec(["ss", "-tanH", "state", "time-wait"]).stdout
+        used = set(re.findall(r"(198\.18\.3\.1[0-3]):\d+", states))
+        check(len(used) == 4, f"source addresses in TIME-WAIT: {sorted(used)}\n{states[-3000:]}")
         r = kernel_loadgen(cli, ["--target", "198.18.3.2:9", "--duration", "1", "--connections", "2"],
                            "kernel -> closed port", expect_rc=1)
         check(r["errors"]["refused"] > 0 and r["errors"]["total"] == r["errors"]["refused"], f"closed port: {r['errors']}")

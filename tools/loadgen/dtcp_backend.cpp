@@ -148,10 +148,8 @@ Transport::OpenStatus DtcpClientApp::open(uint32_t slot, Source source, ErrorKin
   ConnectOptions options;
   options.local_port = source.port;
   options.nodelay = spec_.mode != Mode::bulk;
-  if (source.addr != 0 && source.addr != stack_->address().value) {
-    error = ErrorKind::local;  // FIXME: source address ranges need the stack change
-    return OpenStatus::failed;
-  }
+  // invalid_address below when it is not one of the port's addresses ([port] address = A-B/P).
+  options.local_address = wire::Ipv4Addr{source.addr};
   const ConnectResult r = stack_->connect(target_, port_, handlers_[slot], options);
   switch (r.error) {
     case ConnectError::ok:
