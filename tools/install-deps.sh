@@ -8,6 +8,7 @@ packages=(
   libdpdk-dev libboost-dev libgtest-dev       # DPDK 22.11, Boost.Intrusive, GoogleTest
   iproute2 iputils-ping python3 python3-scapy # namespaces, ping, crafted frames in tests
   curl netcat-openbsd tcpdump wrk apache2-utils  # kernel-side peers, load and captures in tests
+  nginx                                       # third-party HTTP server for dtcp-loadgen tests and bench
 )
 
 missing=()
