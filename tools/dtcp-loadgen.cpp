@@ -360,7 +360,8 @@ int run_kernel(const Options& o) {
     if (progress) progress->stop();
     server_stop.store(true);
     if (server_thread.joinable()) server_thread.join();
-    return report(o, run_info(o, "kernel", o.spec.connections), client.stats(), !g_stop.load());
+    const bool interrupted = g_stop.load();
+    return report(o, run_info(o, "kernel", o.spec.connections), client.stats(), !interrupted);
   } catch (const SocketError& e) {
     server_stop.store(true);
     if (server_thread.joinable()) server_thread.join();

@@ -126,7 +126,7 @@ void DtcpClientApp::on_poll(Stack& stack) {
     engine_.poll(to_nanos(stack.now()));
     if (!engine_.finished()) return;
     done_at_ = stack.now();
-    report();
+    report(true);
   }
   if (!reported_ && stack.now() - done_at_ >= kLinger) {
     reported_ = true;
@@ -134,14 +134,17 @@ void DtcpClientApp::on_poll(Stack& stack) {
   }
 }
 
-void DtcpClientApp::on_stop(Stack&) {
+void DtcpClientApp::on_stop(Stack& stack) {
   // Stopped from outside (SIGINT, another lcore): report what there is.
-  if (!engine_.finished()) report();
+  if (!engine_.finished()) {
+    engine_.interrupt(to_nanos(stack.now()));
+    report(false);
+  }
 }
 
-void DtcpClientApp::report() {
+void DtcpClientApp::report(bool finished) {
   result_.stats = engine_.stats();
-  result_.finished = engine_.finished();
+  result_.finished = finished;
 }
 
 Transport::OpenStatus DtcpClientApp::open(uint32_t slot, Source source, ErrorKind& error) {

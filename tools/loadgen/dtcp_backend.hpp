@@ -40,7 +40,7 @@ class DtcpClientApp final : public App, public Transport {
 
  private:
   struct Handler;
-  void report();
+  void report(bool finished);
 
   const LoadSpec& spec_;
   wire::Ipv4Addr target_;

@@ -167,6 +167,14 @@ void Engine::poll(Nanos now) {
   if (phase_ == Phase::done && live_) live_->finished.store(true, std::memory_order_release);
 }
 
+void Engine::interrupt(Nanos now) {
+  if (phase_ == Phase::done) return;
+  stats_.elapsed = phase_ == Phase::warmup ? 0 : now - measure_start_;
+  phase_ = Phase::done;
+  publish();
+  if (live_) live_->finished.store(true, std::memory_order_release);
+}
+
 void Engine::end_measurement(Nanos now) {
   if (spec_.mode == Mode::bulk) {
     // Streams have no natural end: the measurement is the window.

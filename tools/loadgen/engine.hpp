@@ -137,6 +137,9 @@ class Engine {
   // loop iteration (dtcp) or after every batch of events (kernel).
   void poll(Nanos now);
   bool finished() const { return phase_ == Phase::done; }
+  // The run is cut short (a signal): the numbers so far stand, over the time measured so far.
+  // Connections are left to the backend.
+  void interrupt(Nanos now);
   // Earliest time poll() has something to do, for a backend that sleeps (kernel epoll).
   Nanos next_wakeup(Nanos now) const;
   // Valid once finished() (or at any time for a look at the numbers so far).

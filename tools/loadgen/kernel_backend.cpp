@@ -219,6 +219,7 @@ void KernelClient::run(const std::atomic<bool>& stop) {
     }
     engine_.poll(now_);
   }
+  if (!engine_.finished()) engine_.interrupt(monotonic_now());
 }
 
 // ---- server ----

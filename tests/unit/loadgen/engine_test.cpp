@@ -371,6 +371,22 @@ TEST(Engine, Warmup_ResetsTheNumbers) {
   EXPECT_EQ(e.stats().elapsed, 11 * kMs);
 }
 
+TEST(Engine, Interrupt_KeepsTheNumbersOverTheTimeMeasured) {
+  LoadSpec spec = http_spec(Mode::rr, 1, 0);
+  spec.duration = 10 * kNanosPerSecond;
+  FakeTransport t;
+  LiveCounters live;
+  Engine e(spec, t, &live);
+  e.start(kMs);
+  e.on_connected(0, kMs);
+  e.on_data(0, bytes(kResponse), 2 * kMs);
+  e.interrupt(8 * kMs);
+  EXPECT_TRUE(e.finished());
+  EXPECT_TRUE(live.finished.load());
+  EXPECT_EQ(e.stats().requests, 1u);
+  EXPECT_EQ(e.stats().elapsed, 7 * kMs);
+}
+
 TEST(Engine, BulkSend_FillsTheWindowAndEndsWithTheDuration) {
   LoadSpec spec;
   spec.mode = Mode::bulk;
