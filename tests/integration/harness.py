@@ -200,7 +200,8 @@ class Capture:
         with open(self.path) as f:
             text = f.read()
         os.unlink(self.path)
-        return text.splitlines()
+        # tcpdump may end its output with an empty line when terminated; it is not a packet.
+        return [line for line in text.splitlines() if line.strip()]
 
 
 def tap_ifname(tag):
