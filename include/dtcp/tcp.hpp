@@ -123,6 +123,20 @@ struct TcpConfig {
   }
 };
 
+// What a shard preallocates for a TcpConfig (at construction, whether used or not), so tools
+// can report what a connection costs. Buffered data lives in mbufs and is not included.
+struct TcpFootprint {
+  size_t control_block = 0;   // sizeof the TCB (the Connection behind every connection)
+  // Bytes per connection slot: the control block, its free-list entry and its share of the
+  // connection table's buckets (a power of two at least max_connections).
+  size_t per_connection = 0;
+  size_t connections = 0;     // max_connections slots: TCB array, free list, table buckets
+  size_t time_wait = 0;       // max_time_wait 64-byte records, their free list and table
+  size_t total() const { return connections + time_wait; }
+};
+// Pure arithmetic on `config`; the shard's constructor allocates exactly these arrays.
+TcpFootprint tcp_footprint(const TcpConfig& config);
+
 // The eleven states of RFC 9293 §3.3.2.
 enum class TcpState : uint8_t {
   closed,
