@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loadgen/engine.hpp"
+#include "loadgen/idle.hpp"
 
 namespace dtcp::loadgen {
 
@@ -23,12 +24,15 @@ struct RunInfo {
 
 std::string format_text(const RunInfo& info, const Stats& stats);
 std::string format_json(const RunInfo& info, const Stats& stats);
+// --mode idle: counts per phase, errors and memory, as text and as one JSON line.
+std::string format_idle_text(const IdleReport& report);
+std::string format_idle_json(const IdleReport& report);
 // "[  3s] conns/s 51234  req/s 51234  Gbit/s 0.05  errors 0  active 64"
 std::string format_progress(unsigned second, double conns_per_s, double req_per_s, double gbit_per_s,
                             uint64_t errors, uint64_t active, bool warmup);
 
 // Prints a progress line every second to `out`, summing the live counters of every engine,
-// until stop() (or every engine has finished).
+// until stop() (or every engine has finished); none before an engine has started.
 class ProgressPrinter {
  public:
   ProgressPrinter(std::vector<const LiveCounters*> sources, FILE* out);
