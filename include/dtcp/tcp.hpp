@@ -34,7 +34,8 @@ namespace dtcp {
 // Durations are dtcp::Duration (microseconds). Defaults are chosen for a data-centre stack that
 // must still interoperate with Linux over the Internet.
 struct TcpConfig {
-  // TCBs preallocated per shard: 408 bytes each (16384 -> 6.5 MiB), plus buffers held in mbufs.
+  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
+  // a slot (16384 -> 8 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
   uint32_t max_connections = 16384;
   // TIME-WAIT records per shard (64 bytes each). When full, a connection entering TIME-WAIT is
   // closed at once (counted as time_wait_overflow), as Linux does on tw bucket overflow.
