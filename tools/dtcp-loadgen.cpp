@@ -2,6 +2,7 @@
 // and servers for its protocols on either backend. See --help and README.md.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -304,6 +305,12 @@ Options parse_options(const std::vector<std::string>& rest) {
   return o;
 }
 
+std::optional<uint64_t> preemptions() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return std::nullopt;
+  return static_cast<uint64_t>(usage.ru_nivcsw);
+}
+
 RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
   return RunInfo{.backend = backend,
                  .target = o.target_text.value_or(""),
@@ -311,7 +318,8 @@ RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
                  .protocol = o.spec.protocol,
                  .direction = o.spec.direction,
                  .connections = connections,
-                 .rate = o.spec.rate};
+                 .rate = o.spec.rate,
+                 .preemptions = preemptions()};
 }
 
 // Prints the text block (stdout, or stderr when JSON goes to stdout) and the JSON.

@@ -79,6 +79,7 @@ std::string format_text(const RunInfo& info, const Stats& s) {
     for (const auto& p : kPercentiles) out += fmt("  %s %.1f", p.text, us(s.latency.percentile(p.p)));
     out += fmt("  max %.1f\n", us(s.latency.max()));
   }
+  if (info.preemptions) out += fmt("preemptions %" PRIu64 " (involuntary context switches of the process)\n", *info.preemptions);
   if (!s.body_sha256.empty()) out += "body_sha256 " + s.body_sha256 + "\n";
   return out;
 }
@@ -105,6 +106,7 @@ std::string format_json(const RunInfo& info, const Stats& s) {
              us(s.latency.min()), s.latency.mean() / 1000.0);
   for (const auto& p : kPercentiles) out += fmt(", \"%s\": %.3f", p.json, us(s.latency.percentile(p.p)));
   out += fmt(", \"max\": %.3f}", us(s.latency.max()));
+  if (info.preemptions) out += fmt(", \"preemptions\": %" PRIu64, *info.preemptions);
   if (!s.body_sha256.empty()) out += ", \"body_sha256\": \"" + s.body_sha256 + "\"";
   out += "}\n";
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,9 @@ struct RunInfo {
   Direction direction = Direction::recv;
   uint32_t connections = 0;
   uint64_t rate = 0;
+  // Times the process was preempted (involuntary context switches, getrusage) over its life;
+  // a busy-polling lcore preempted stalls every request in flight for a scheduler slice.
+  std::optional<uint64_t> preemptions;
 };
 
 std::string format_text(const RunInfo& info, const Stats& stats);
