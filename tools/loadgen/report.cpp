@@ -219,8 +219,8 @@ std::string format_idle_text(const IdleReport& r) {
              s.opened, seconds(s.open_time), opens_per_second(s),
              s.established_hold_start, s.established_hold_end, seconds(s.hold_time));
   if (r.server_hold_start) {
-    out += fmt("server held %" PRIu64 " at the start of the hold, %" PRIu64 " at its end\n", *r.server_hold_start,
-               r.server_hold_end.value_or(0));
+    out += fmt("server held %" PRIu64 " at the start of the hold, %s at its end\n", *r.server_hold_start,
+               r.server_hold_end ? std::to_string(*r.server_hold_end).c_str() : "-");
   }
   out += fmt("closed %" PRIu64 " in %.3f s\n", s.closed, seconds(s.close_time));
   out += fmt("errors %" PRIu64, s.errors_total());
