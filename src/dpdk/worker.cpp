@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "wire/bytes.hpp"
@@ -32,9 +34,6 @@ RssMap rss_map_for(const PortCapabilities& caps) {
   }
   return RssMap(caps.rss.key, caps.rss.reta);
 }
-
-// An adaptive worker's first sleep; sleeps double from here up to idle_sleep_max.
-constexpr Duration kFirstSleep{10};
 
 }  // namespace
 
@@ -121,7 +120,13 @@ void QueueStack::stop() {
   flush_tx();
 }
 
-void QueueStack::print_connections(FILE* out) const {
+void QueueStack::print_connections(FILE* final_out) const {
+  // Built in memory and written with one fwrite: lcores dumping at the same time (SIGUSR1) must
+  // not interleave their lines, or a connection would appear under another queue's header.
+  char* text = nullptr;
+  size_t text_len = 0;
+  FILE* out = open_memstream(&text, &text_len);
+  if (out == nullptr) out = final_out;
   std::fprintf(out, "# connections lcore %u port %s queue %u: %zu in use of %zu, %zu in TIME-WAIT\n", lcore_,
                port_.name.empty() ? "-" : port_.name.c_str(), queue_id_, shard_.connections_in_use(),
                shard_.connection_capacity(), shard_.time_wait_count());
@@ -135,6 +140,11 @@ void QueueStack::print_connections(FILE* out) const {
                  c.recv_queued);
   });
   if (printed > 1000) std::fprintf(out, "# ... %zu more not shown\n", printed - 1000);
+  if (out != final_out) {
+    std::fclose(out);
+    std::fwrite(text, 1, text_len, final_out);
+    std::free(text);
+  }
 }
 
 void QueueStack::transmit(rte_mbuf* frame) {
@@ -342,30 +352,21 @@ unsigned Worker::run_messages() {
   return n;
 }
 
-// Adaptive idle: after idle_polls empty polls in a row, pause (rte_pause, the spin-wait hint)
-// for as many more, then sleep 10 us, doubling to idle_sleep_max, never past the earliest timer.
-// A sleeping worker therefore looks at its queues again within idle_sleep_max plus the kernel's
-// timer slack (set to 1 us on adaptive workers) and, when lcores outnumber cores, the
-// scheduler's latency. Any received frame or message resets the count.
-void Worker::idle(TimePoint now) {
-  empty_polls_++;
-  if (empty_polls_ <= runtime_.idle_polls) return;
-  if (empty_polls_ <= 2 * runtime_.idle_polls) {
+// Adaptive idle (idle.hpp): poll, pause or sleep after each iteration.
+void Worker::idle(bool work, TimePoint now) {
+  const auto action = backoff_.after_poll(work, now, [this] {
+    TimePoint earliest = TimePoint::max();
+    for (const auto& q : queues_) earliest = std::min(earliest, q->next_deadline());
+    return earliest;
+  });
+  if (action.kind == IdleBackoff::Action::Kind::pause) {
     rte_pause();
-    return;
+  } else if (action.kind == IdleBackoff::Action::Kind::sleep) {
+    timespec ts{0, static_cast<long>(action.sleep.count()) * 1000};
+    nanosleep(&ts, nullptr);
+    counters_.idle_sleeps++;
+    counters_.idle_slept_us += static_cast<uint64_t>(action.sleep.count());
   }
-  Duration sleep = std::min(next_sleep_, Duration(runtime_.idle_sleep_max));
-  for (const auto& q : queues_) {
-    const TimePoint deadline = q->next_deadline();
-    if (deadline <= now) return;  // a timer is due: keep polling
-    sleep = std::min(sleep, deadline - now);
-  }
-  if (sleep.count() <= 0) return;
-  timespec ts{0, static_cast<long>(sleep.count()) * 1000};
-  nanosleep(&ts, nullptr);
-  counters_.idle_sleeps++;
-  counters_.idle_slept_us += static_cast<uint64_t>(sleep.count());
-  next_sleep_ = std::min(next_sleep_ * 2, Duration(runtime_.idle_sleep_max));
 }
 
 int Worker::loop() {
@@ -374,7 +375,6 @@ int Worker::loop() {
   TimePoint now = tsc_now();
   for (auto& q : queues_) q->start(factory_, now);
   TimePoint next_publish = now;
-  next_sleep_ = kFirstSleep;
   while (!stop_.load(std::memory_order_relaxed)) {
     now = tsc_now();
     unsigned work = run_messages();
@@ -387,14 +387,7 @@ int Worker::loop() {
       publish();
       next_publish = now + Duration(10'000);
     }
-    if (idle_ == IdlePolicy::adaptive) {
-      if (work > 0) {
-        empty_polls_ = 0;
-        next_sleep_ = kFirstSleep;
-      } else {
-        idle(now);
-      }
-    }
+    if (idle_ == IdlePolicy::adaptive) idle(work > 0, now);
   }
   for (auto& q : queues_) q->stop();
   // FIXME: connections still open at stop are left as they are (no RST, no FIN); the peer

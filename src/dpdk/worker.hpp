@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/counter_block.hpp"
+#include "dpdk/idle.hpp"
 #include "dpdk/impairment.hpp"
 #include "dpdk/rss.hpp"
 #include "dtcp/runtime.hpp"
@@ -200,7 +201,7 @@ class QueueStack final : public Stack,
 class Worker {
  public:
   Worker(unsigned lcore, const RuntimeConfig& runtime, std::atomic<bool>& stop)
-      : lcore_(lcore), runtime_(runtime), stop_(stop) {}
+      : lcore_(lcore), runtime_(runtime), stop_(stop), backoff_(runtime.idle_polls, runtime.idle_sleep_max) {}
   ~Worker();
   void add_queue(const Config& config, const PortConfig& port, uint16_t port_id, uint16_t queue_id,
                  const PortCapabilities& caps);
@@ -228,7 +229,7 @@ class Worker {
  private:
   int loop();
   unsigned run_messages();
-  void idle(TimePoint now);
+  void idle(bool work, TimePoint now);
   void publish();
 
   static constexpr size_t kCounterWords = sizeof(StackCounters) / sizeof(uint64_t);
@@ -240,9 +241,7 @@ class Worker {
   rte_ring* messages_ = nullptr;
   std::vector<std::unique_ptr<QueueStack>> queues_;
   LcoreCounters counters_;
-  // Adaptive idle state: empty polls in a row, and the next sleep's length.
-  uint32_t empty_polls_ = 0;
-  Duration next_sleep_{0};
+  IdleBackoff backoff_;
   std::array<std::atomic<uint64_t>, kCounterWords> published_{};
   std::atomic<bool> exited_{false};
   std::atomic<bool> dump_requested_{false};
