@@ -53,6 +53,8 @@ on queue i mod queues, asked by queue 0 through a cross-lcore message):
   --concurrency N          at most N open at once per client (default: all)
   --bytes N                bytes per connection, per request with rr (default 1048576; suffixes K, M, G)
   --requests N             rr rounds per connection (default 1)
+  --delay MS               wait MS milliseconds before the first connection (time to set up a
+                           net_tap peer)
   --seed N                 pattern seed (default 1; connection i uses seed+i)
 Other:
   --duration S             give up after S seconds (client: counts as failure; default 120)
@@ -80,6 +82,7 @@ struct Options {
   uint64_t requests = 1;
   uint64_t seed = 1;
   uint64_t duration_s = 120;
+  uint64_t delay_ms = 0;
 };
 
 uint64_t parse_size(const char* program, const std::string& flag, std::string text) {
@@ -322,10 +325,10 @@ class ClientCoordinator final : public dtcp::App {
 
   void on_start(dtcp::Stack& stack) override {
     group_.coordinator = this;
-    started_ = stack.now();
-    open_more(stack);
+    started_ = stack.now() + std::chrono::milliseconds(options_.delay_ms);
   }
   void on_poll(dtcp::Stack& stack) override {
+    if (stack.now() < started_) return;  // --delay
     if (done_at_) {
       // Linger so the last ACKs and FINs reach the peer before the runtime stops.
       if (!stopped_ && stack.now() - *done_at_ >= std::chrono::milliseconds(200)) {
@@ -569,6 +572,8 @@ Options parse_options(const char* program, const std::vector<std::string>& rest)
       o.requests = dtcp::tools::parse_number(program, "--requests", *v, 1, 1ull << 40);
     } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--seed")) {
       o.seed = dtcp::tools::parse_number(program, "--seed", *v, 0, UINT64_MAX / 2);
+    } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--delay")) {
+      o.delay_ms = dtcp::tools::parse_number(program, "--delay", *v, 0, 3'600'000);
     } else if (auto v = dtcp::tools::flag_value(program, rest, i, "--duration")) {
       o.duration_s = dtcp::tools::parse_number(program, "--duration", *v, 1, 86400 * 365);
     } else {
