@@ -528,16 +528,17 @@ void RuntimeImpl::link_queues() {
 }
 
 IdlePolicy RuntimeImpl::resolve_idle_policy() const {
-  // The CPUs the lcores may run on: the union of their affinity sets.
+  // The lcores that run (main and workers; enabled lcores without work sleep in EAL) and the
+  // CPUs they may run on: the union of their affinity sets.
   rte_cpuset_t cpus;
   CPU_ZERO(&cpus);
-  unsigned lcores = 0;
-  unsigned id = 0;
-  RTE_LCORE_FOREACH(id) {
+  std::vector<unsigned> running{rte_get_main_lcore()};
+  for (const auto& worker : workers_) running.push_back(worker->lcore_id());
+  for (unsigned id : running) {
     const rte_cpuset_t set = rte_lcore_cpuset(id);
     CPU_OR(&cpus, &cpus, &set);
-    lcores++;
   }
+  const auto lcores = static_cast<unsigned>(running.size());
   const unsigned cpu_count = static_cast<unsigned>(CPU_COUNT(&cpus));
   IdlePolicy idle = config_.runtime.idle;
   if (idle == IdlePolicy::automatic) idle = lcores > cpu_count ? IdlePolicy::adaptive : IdlePolicy::busy;
