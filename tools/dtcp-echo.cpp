@@ -44,8 +44,8 @@ Servers (each on every Stack, or only on port NAME's):
   --serve [NAME:]PORT      echo server
   --sink [NAME:]PORT       discard server; prints bytes and sha256 when the peer closes
   --source [NAME:]PORT     sends --bytes of the --seed pattern, then closes
-Clients (one per --connect, from port NAME's Stacks, default the first port's; connection i opens
-on queue i mod queues, asked by queue 0 through a cross-lcore message):
+Clients (one per --connect, on every Stack of port NAME, default the first port; queue 0 asks each
+queue by cross-lcore message to open its share: connection i on queue i mod queues):
   --connect [NAME:]ADDR:PORT
   --mode echo|send|recv|rr echo: send and verify the echo; send: send only; recv: receive only;
                            rr: --requests request/response rounds of --bytes each, verified
@@ -230,12 +230,12 @@ class Listener final : public dtcp::ListenHandler {
 
 // ---- client ----
 //
-// One coordinator per --connect, on queue 0 of the client port, decides when each connection
-// opens (concurrency) and on which queue: connection i goes to queue i mod queues, and the
-// coordinator asks that queue's lcore to open it with Stack::post(). The connection then lives
-// on that lcore (its source port is chosen so the replies come back there) and reports its end
-// to the coordinator with another message. Nothing is shared between lcores but the messages;
-// each agent's report is read after the runtime stopped.
+// One coordinator per --connect, on queue 0 of the client port, asks every queue of the port
+// (itself included) to open its share of the connections with Stack::post(): connection i on
+// queue i mod queues, --concurrency split evenly. Each queue's agent then opens, runs and counts
+// its connections on its own lcore (source ports are chosen so the replies come back there) and
+// tells the coordinator when its share is done, again by message. Nothing else passes between
+// lcores, so per-connection work never crosses cores; the reports are read after run().
 
 struct alignas(64) ClientReport {
   uint64_t ok = 0;
@@ -259,9 +259,6 @@ struct ClientGroup {
   std::atomic<int>* running = nullptr;       // coordinators not yet finished (all groups)
   // Written by the coordinator's lcore, read after run().
   bool finished = false;
-  uint64_t opened = 0;
-  uint64_t ok = 0;
-  uint64_t failed = 0;
   dtcp::Duration elapsed{0};
 };
 
@@ -293,8 +290,7 @@ class ClientConnection final : public dtcp::ConnectionHandler {
   Sha256 received_sha_;
 };
 
-// The client's presence on one Stack of the client port: opens the connections the coordinator
-// sends here and reports their end.
+// The client on one Stack of the client port: opens, runs and counts this queue's share.
 class ClientAgent final : public dtcp::App {
  public:
   ClientAgent(ClientGroup& group, uint16_t queue) : group_(group), queue_(queue) {}
@@ -302,21 +298,46 @@ class ClientAgent final : public dtcp::App {
     stack_ = &stack;
     group_.agents[queue_] = this;
   }
-  void on_poll(dtcp::Stack&) override { retry_reports(); }
+  void on_poll(dtcp::Stack&) override {
+    open_more();
+    if (finish_unreported_) report_finished();
+  }
 
-  // Message from the coordinator: open connection `index` here.
-  static void open(dtcp::Stack& stack, void* ctx, uint64_t index);
-  void connection_done(bool ok, uint64_t sent, uint64_t received, uint64_t requests);
+  // Message from the coordinator: open this queue's share (arg: connections << 32 | concurrency).
+  static void start(dtcp::Stack& stack, void* ctx, uint64_t arg) {
+    ClientAgent& self = *static_cast<ClientGroup*>(ctx)->agents[stack.queue_id()];
+    self.share_ = static_cast<uint32_t>(arg >> 32);
+    self.limit_ = std::max<uint32_t>(1, static_cast<uint32_t>(arg));
+    self.started_ = true;
+    self.open_more();
+  }
+  void connection_done(bool ok, uint64_t sent, uint64_t received, uint64_t requests) {
+    record(ok, sent, received, requests);
+    open_more();
+  }
   const Options& options() const { return *group_.options; }
 
  private:
-  void report(bool ok);
-  void retry_reports();
+  void record(bool ok, uint64_t sent, uint64_t received, uint64_t requests) {
+    ClientReport& r = group_.reports[queue_];
+    (ok ? r.ok : r.failed)++;
+    r.bytes_sent += sent;
+    r.bytes_received += received;
+    r.requests += requests;
+    active_--;
+  }
+  void open_more();
+  void report_finished();
 
   ClientGroup& group_;
   uint16_t queue_;
   dtcp::Stack* stack_ = nullptr;
-  std::vector<bool> unreported_;  // ends the coordinator has not heard of yet (its ring was full)
+  bool started_ = false;
+  uint32_t share_ = 0;
+  uint32_t limit_ = 1;
+  uint32_t opened_ = 0;
+  uint32_t active_ = 0;
+  bool finish_unreported_ = false;  // done, but the coordinator's ring was full
 };
 
 class ClientCoordinator final : public dtcp::App {
@@ -326,6 +347,7 @@ class ClientCoordinator final : public dtcp::App {
   void on_start(dtcp::Stack& stack) override {
     group_.coordinator = this;
     started_ = stack.now() + std::chrono::milliseconds(options_.delay_ms);
+    started_queues_.assign(stack.queue_count(), false);
   }
   void on_poll(dtcp::Stack& stack) override {
     if (stack.now() < started_) return;  // --delay
@@ -337,80 +359,72 @@ class ClientCoordinator final : public dtcp::App {
       }
       return;
     }
-    open_more(stack);
+    start_agents(stack);
     if (stack.now() - started_ >= std::chrono::seconds(options_.duration_s)) {
-      std::fprintf(stderr, "client: gave up after %llus with %llu of %u connections finished\n",
-                   static_cast<unsigned long long>(options_.duration_s),
-                   static_cast<unsigned long long>(group_.ok + group_.failed), options_.connections);
-      group_.failed += options_.connections - (group_.ok + group_.failed);
+      std::fprintf(stderr, "client: gave up after %llus with %u of %u queues finished\n",
+                   static_cast<unsigned long long>(options_.duration_s), finished_queues_, stack.queue_count());
       finish(stack);
     }
   }
-  // Message from an agent: a connection ended.
-  static void done(dtcp::Stack& stack, void* ctx, uint64_t ok) {
-    auto* group = static_cast<ClientGroup*>(ctx);
-    ClientCoordinator& self = *group->coordinator;
-    (ok ? group->ok : group->failed)++;
-    self.active_--;
-    if (!self.done_at_) self.open_more(stack);
+  // Message from an agent: its share is done.
+  static void agent_finished(dtcp::Stack& stack, void* ctx, uint64_t) {
+    ClientCoordinator& self = *static_cast<ClientGroup*>(ctx)->coordinator;
+    if (++self.finished_queues_ == stack.queue_count() && !self.done_at_) self.finish(stack);
   }
 
  private:
-  void open_more(dtcp::Stack& stack) {
-    const uint32_t limit = options_.concurrency ? options_.concurrency : options_.connections;
-    while (group_.opened < options_.connections && active_ < limit) {
-      const auto queue = static_cast<uint16_t>(group_.opened % stack.queue_count());
+  void start_agents(dtcp::Stack& stack) {
+    const uint16_t queues = stack.queue_count();
+    const uint32_t concurrency = options_.concurrency ? options_.concurrency : options_.connections;
+    for (uint16_t q = 0; q < queues; q++) {
+      if (started_queues_[q]) continue;
+      // Connection i runs on queue i mod queues; concurrency is split the same way.
+      const uint32_t share = options_.connections / queues + (q < options_.connections % queues ? 1 : 0);
+      const uint32_t limit = concurrency / queues + (q < concurrency % queues ? 1 : 0);
       // A full ring: try again next iteration.
-      if (!stack.post(queue, &ClientAgent::open, &group_, group_.opened)) break;
-      active_++;
-      group_.opened++;
+      started_queues_[q] = stack.post(q, &ClientAgent::start, &group_, (uint64_t{share} << 32) | limit);
     }
-    if (group_.opened == options_.connections && active_ == 0 && !done_at_) finish(stack);
   }
   void finish(dtcp::Stack& stack) {
-    group_.finished = true;
+    group_.finished = finished_queues_ == stack.queue_count();
     group_.elapsed = stack.now() - started_;
     done_at_ = stack.now();
   }
 
   ClientGroup& group_;
   const Options& options_;
-  uint32_t active_ = 0;
+  std::vector<bool> started_queues_;
+  uint16_t finished_queues_ = 0;
   bool stopped_ = false;
   dtcp::TimePoint started_{};
   std::optional<dtcp::TimePoint> done_at_;
 };
 
-void ClientAgent::open(dtcp::Stack& stack, void* ctx, uint64_t index) {
-  auto* group = static_cast<ClientGroup*>(ctx);
-  ClientAgent& self = *group->agents[stack.queue_id()];
-  auto* handler = new ClientConnection(self, static_cast<uint32_t>(index), group->options->seed + index);
-  const auto result = stack.connect(group->target.addr, group->target.port, *handler, {});
-  if (!result.ok()) {
-    std::fprintf(stderr, "client: connect %llu on queue %u failed: %s\n", static_cast<unsigned long long>(index),
-                 stack.queue_id(), to_string(result.error));
-    delete handler;
-    self.connection_done(false, 0, 0, 0);
+void ClientAgent::open_more() {
+  if (!started_) return;
+  const uint16_t queues = stack_->queue_count();
+  while (opened_ < share_ && active_ < limit_) {
+    const uint64_t index = queue_ + uint64_t{opened_} * queues;
+    opened_++;
+    active_++;
+    auto* handler = new ClientConnection(*this, static_cast<uint32_t>(index), group_.options->seed + index);
+    const auto result = stack_->connect(group_.target.addr, group_.target.port, *handler, {});
+    if (!result.ok()) {
+      std::fprintf(stderr, "client: connect %llu on queue %u failed: %s\n", static_cast<unsigned long long>(index),
+                   queue_, to_string(result.error));
+      delete handler;
+      record(false, 0, 0, 0);
+    }
+  }
+  if (opened_ == share_ && active_ == 0 && !finish_unreported_) {
+    started_ = false;  // done: nothing more to open
+    finish_unreported_ = true;
+    report_finished();
   }
 }
 
-void ClientAgent::connection_done(bool ok, uint64_t sent, uint64_t received, uint64_t requests) {
-  ClientReport& r = group_.reports[queue_];
-  (ok ? r.ok : r.failed)++;
-  r.bytes_sent += sent;
-  r.bytes_received += received;
-  r.requests += requests;
-  report(ok);
-}
-
-void ClientAgent::report(bool ok) {
-  if (!unreported_.empty() || !stack_->post(0, &ClientCoordinator::done, &group_, ok)) unreported_.push_back(ok);
-}
-
-void ClientAgent::retry_reports() {
-  size_t sent = 0;
-  while (sent < unreported_.size() && stack_->post(0, &ClientCoordinator::done, &group_, unreported_[sent])) sent++;
-  unreported_.erase(unreported_.begin(), unreported_.begin() + static_cast<long>(sent));
+void ClientAgent::report_finished() {
+  if (stack_->post(0, &ClientCoordinator::agent_finished, &group_, queue_)) finish_unreported_ = false;
 }
 
 ClientConnection::ClientConnection(ClientAgent& agent, uint32_t index, uint64_t seed)
@@ -645,8 +659,8 @@ int main(int argc, char** argv) {
       total.bytes_received += r.bytes_received;
       total.requests += r.requests;
     }
-    // The coordinator also counts connections that never reported (given up at --duration).
-    const uint64_t failed = std::max(total.failed, group->failed);
+    // Connections that never ended (given up at --duration) count as failed.
+    const uint64_t failed = options.connections - total.ok;
     const std::string where = (group->port_name.empty() ? "" : group->port_name + "->") +
                               group->target.addr.to_string() + ":" + std::to_string(group->target.port);
     std::printf("client: connections=%u ok=%llu failed=%llu bytes_sent=%llu bytes_received=%llu %s\n",
