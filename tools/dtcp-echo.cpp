@@ -37,6 +37,8 @@ mac = 02:00:00:00:01:01
 ring = pair0:1
 address = 198.18.1.2/24
 mac = 02:00:00:00:01:02
+[runtime]
+idle = auto
 )";
 
 constexpr const char* kUsage = R"(Usage: dtcp-echo [--config FILE] [SERVERS...] [CLIENT] [--duration S] [-- EAL ARGS]
