@@ -2,6 +2,7 @@
 // and servers for its protocols on either backend. See --help and README.md.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +29,8 @@ using namespace dtcp::loadgen;
 using dtcp::tools::usage_error;
 
 constexpr const char* kProgram = "dtcp-loadgen";
+constexpr uint64_t kMaxConnections = 1'000'000;  // slots of the request engine
+constexpr uint64_t kMaxIdleConnections = 16'000'000;
 
 // Two stacks over an in-process net_ring pair, as dtcp-echo: the client on port a, servers
 // given with b:PORT on port b.
@@ -45,9 +48,11 @@ mac = 02:00:00:00:01:02
 constexpr const char* kUsage = R"(Usage: dtcp-loadgen [--backend dtcp|kernel] [CLIENT OPTIONS] [SERVERS] [--config FILE] [-- EAL ARGS]
 Client:
   --target ADDR:PORT        the server to load
-  --mode conn|rr|bulk       conn: open, one request and response, close (connection rate);
+  --mode conn|rr|bulk|idle  conn: open, one request and response, close (connection rate);
                             rr: requests over persistent connections (default);
-                            bulk: streams that send or receive as fast as they can
+                            bulk: streams that send or receive as fast as they can;
+                            idle (dtcp): open --connections, hold them without traffic for
+                            --hold, close them; reports how many were held and the memory
   --protocol http|raw       http: GET requests (default); raw: --request-size bytes answered by
                             exactly --response-size bytes
   --connections N           concurrent connections or streams (default 64)
@@ -70,11 +75,14 @@ Client:
   --quiet                   no progress lines
   --delay S                 start the load S seconds after the stack is up (default 0)
   --client-port NAME        dtcp: the port whose Stacks run the client (default: the first port)
+  --hold S                  idle: how long to hold the connections once all are open (default 10)
+  --handshakes N            idle: handshakes (then closes) in flight at once (default 256)
 Servers (dtcp: on every Stack, or port NAME's; kernel: on --listen-addr):
   --serve-http [NAME:]PORT  minimal HTTP/1.1, --body-size bytes per response (default 64)
   --serve-echo [NAME:]PORT  raw: answers every --request-size bytes with --response-size bytes
   --serve-sink [NAME:]PORT  discards what it reads
   --serve-source [NAME:]PORT sends without end
+  --serve-hold [NAME:]PORT  dtcp: holds what it accepts, sending nothing, until the peer closes
   --listen-addr ADDR        kernel: address to bind (default 0.0.0.0)
   --body-size N             bytes of each HTTP response body (default 64)
 Other:
@@ -92,6 +100,7 @@ struct ServerFlag {
   ServeMode mode;
   std::string port_name;
   uint16_t port;
+  bool hold = false;  // --serve-hold (mode unused)
 };
 
 struct Options {
@@ -111,6 +120,11 @@ struct Options {
   std::vector<ServerFlag> servers;
   in_addr_t listen_addr = INADDR_ANY;
   uint64_t body_size = 64;
+  bool idle = false;  // --mode idle
+  Nanos hold = 10 * kNanosPerSecond;
+  uint32_t handshakes = 256;
+  bool hold_set = false;
+  bool handshakes_set = false;
 };
 
 double parse_seconds(const std::string& flag, const std::string& value, double min, double max) {
@@ -134,7 +148,7 @@ uint32_t parse_ipv4(const std::string& flag, const std::string& text) {
 }
 
 ServerFlag parse_server(ServeMode mode, const std::string& flag, const std::string& text) {
-  ServerFlag s{mode, "", 0};
+  ServerFlag s{mode, "", 0, false};
   const size_t colon = text.find(':');
   std::string port = text;
   if (colon != std::string::npos) {
@@ -173,13 +187,14 @@ Options parse_options(const std::vector<std::string>& rest) {
       if (*v == "conn") o.spec.mode = Mode::conn;
       else if (*v == "rr") o.spec.mode = Mode::rr;
       else if (*v == "bulk") o.spec.mode = Mode::bulk;
-      else usage_error(kProgram, "--mode: expected conn, rr or bulk, got '" + *v + "'");
+      else if (*v == "idle") o.idle = true;
+      else usage_error(kProgram, "--mode: expected conn, rr, bulk or idle, got '" + *v + "'");
     } else if (auto v = value("--protocol")) {
       if (*v == "http") o.spec.protocol = Protocol::http;
       else if (*v == "raw") o.spec.protocol = Protocol::raw;
       else usage_error(kProgram, "--protocol: expected http or raw, got '" + *v + "'");
     } else if (auto v = value("--connections")) {
-      o.spec.connections = static_cast<uint32_t>(number("--connections", *v, 1, 1'000'000));
+      o.spec.connections = static_cast<uint32_t>(number("--connections", *v, 1, kMaxIdleConnections));
     } else if (auto v = value("--rate")) {
       o.spec.rate = number("--rate", *v, 1, 1'000'000'000);
     } else if (auto v = value("--duration")) {
@@ -236,6 +251,15 @@ Options parse_options(const std::vector<std::string>& rest) {
       o.servers.push_back(parse_server(ServeMode::sink, "--serve-sink", *v));
     } else if (auto v = value("--serve-source")) {
       o.servers.push_back(parse_server(ServeMode::source, "--serve-source", *v));
+    } else if (auto v = value("--serve-hold")) {
+      o.servers.push_back(parse_server(ServeMode::sink, "--serve-hold", *v));
+      o.servers.back().hold = true;
+    } else if (auto v = value("--hold")) {
+      o.hold = static_cast<Nanos>(parse_seconds("--hold", *v, 0, 86400) * 1e9);
+      o.hold_set = true;
+    } else if (auto v = value("--handshakes")) {
+      o.handshakes = static_cast<uint32_t>(number("--handshakes", *v, 1, 1'000'000));
+      o.handshakes_set = true;
     } else if (auto v = value("--listen-addr")) {
       o.listen_addr = htonl(parse_ipv4("--listen-addr", *v));
     } else if (auto v = value("--body-size")) {
@@ -248,6 +272,20 @@ Options parse_options(const std::vector<std::string>& rest) {
   if (o.spec.requests && warmup_set) usage_error(kProgram, "--requests counts every request: it cannot be combined with --warmup");
   if (o.spec.requests && o.spec.mode == Mode::bulk) usage_error(kProgram, "--requests: bulk mode has no requests");
   if (o.spec.rate && o.spec.mode == Mode::bulk) usage_error(kProgram, "--rate: bulk mode has no requests");
+  if (o.idle) {
+    if (o.kernel) usage_error(kProgram, "--mode idle: dtcp backend only");
+    if (o.spec.rate || o.spec.requests || warmup_set || o.duration_set) {
+      usage_error(kProgram, "--mode idle opens, holds (--hold) and closes: no --rate, --requests, --warmup or --duration");
+    }
+  } else {
+    if (o.hold_set || o.handshakes_set) usage_error(kProgram, "--hold and --handshakes are for --mode idle");
+    if (o.spec.connections > kMaxConnections) {
+      usage_error(kProgram, "--connections: at most " + std::to_string(kMaxConnections) + " outside --mode idle");
+    }
+  }
+  if (o.kernel && std::any_of(o.servers.begin(), o.servers.end(), [](const ServerFlag& s) { return s.hold; })) {
+    usage_error(kProgram, "--serve-hold: dtcp backend only");
+  }
   if (o.spec.requests && !o.duration_set) o.spec.duration = 0;  // until the N requests are done
   if (!o.response_size_set) o.spec.response_size = o.spec.request_size;
   if (o.kernel) {
@@ -267,6 +305,12 @@ Options parse_options(const std::vector<std::string>& rest) {
   return o;
 }
 
+std::optional<uint64_t> preemptions() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return std::nullopt;
+  return static_cast<uint64_t>(usage.ru_nivcsw);
+}
+
 RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
   return RunInfo{.backend = backend,
                  .target = o.target_text.value_or(""),
@@ -274,7 +318,8 @@ RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
                  .protocol = o.spec.protocol,
                  .direction = o.spec.direction,
                  .connections = connections,
-                 .rate = o.spec.rate};
+                 .rate = o.spec.rate,
+                 .preemptions = preemptions()};
 }
 
 // Prints the text block (stdout, or stderr when JSON goes to stdout) and the JSON.
@@ -394,7 +439,108 @@ class ComboApp final : public dtcp::App {
   std::vector<std::unique_ptr<dtcp::App>> apps_;
 };
 
+IdleSpec idle_spec(const Options& o) {
+  return IdleSpec{.connections = o.spec.connections,
+                  .handshakes = o.handshakes,
+                  .hold = o.hold,
+                  .timeout = o.spec.timeout,
+                  .source_addr = o.spec.source_addr,
+                  .source_addr_count = o.spec.source_addr_count,
+                  .port_min = o.spec.port_min,
+                  .port_max = o.spec.port_max};
+}
+
+// The client's share of an idle run on one of `parts` Stacks.
+IdleSpec idle_share(const IdleSpec& spec, unsigned index, unsigned parts) {
+  IdleSpec s = spec;
+  s.connections = static_cast<uint32_t>(std::max<uint64_t>(spec.connections / parts + (index < spec.connections % parts ? 1 : 0), 1));
+  s.handshakes = std::max<uint32_t>(spec.handshakes / parts, 1);
+  return s;
+}
+
+// Whether --target is a --serve-hold server of this process (its held count is then reported).
+bool targets_own_hold_server(const Options& o, const dtcp::Config& config) {
+  const uint32_t target = ntohl(o.target_addr);
+  for (const auto& s : o.servers) {
+    if (!s.hold || s.port != o.target_port) continue;
+    for (const auto& p : config.ports) {
+      if (!s.port_name.empty() && s.port_name != p.name) continue;
+      const uint32_t first = p.address.value;
+      if (target >= first && target - first < p.address_count) return true;
+    }
+  }
+  return false;
+}
+
+int report_idle(const Options& o, IdleReport& r) {
+  const std::string text = format_idle_text(r);
+  std::fputs(text.c_str(), o.json && *o.json == "-" ? stderr : stdout);
+  if (!r.finished) std::fprintf(stderr, "%s: stopped before the run ended; the figures cover what ran\n", kProgram);
+  if (o.json) {
+    const std::string json = format_idle_json(r);
+    if (*o.json == "-") {
+      std::fputs(json.c_str(), stdout);
+    } else {
+      std::ofstream out(*o.json);
+      out << json;
+      if (!out) {
+        std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, o.json->c_str());
+        return 1;
+      }
+    }
+  }
+  std::fflush(stdout);
+  return r.stats.errors_total() == 0 && r.finished ? 0 : 1;
+}
+
+StackMemory stack_memory(const dtcp::Config& config) {
+  const dtcp::TcpFootprint f = dtcp::tcp_footprint(config.tcp);
+  return StackMemory{.control_block = f.control_block,
+                     .per_connection = f.per_connection,
+                     .connections = f.connections,
+                     .time_wait = f.time_wait,
+                     .max_connections = config.tcp.max_connections};
+}
+
+// A server-only process with --serve-hold: its own memory per connection it held at most (the
+// client's side of an idle run measured apart, in another process).
+int report_hold_server(const Options& o, const dtcp::Config& config, const HoldCounters& counters,
+                       uint64_t rss_before_runtime) {
+  const uint64_t peak = static_cast<uint64_t>(std::max<int64_t>(counters.peak.load(), 0));
+  const uint64_t rss_peak = peak_resident_bytes();
+  const double per_held = peak ? (static_cast<double>(rss_peak) - static_cast<double>(rss_before_runtime)) / peak : 0;
+  const StackMemory m = stack_memory(config);
+  std::printf("hold server: held at most %llu connections; rss peak %.1f MiB, before the runtime %.1f MiB: %.1f B per "
+              "held connection for the whole process; tcp %llu B per connection slot, %u slots\n",
+              static_cast<unsigned long long>(peak), static_cast<double>(rss_peak) / (1 << 20),
+              static_cast<double>(rss_before_runtime) / (1 << 20), per_held,
+              static_cast<unsigned long long>(m.per_connection), m.max_connections);
+  if (o.json) {
+    char json[512];
+    std::snprintf(json, sizeof(json),
+                  "{\"tool\": \"dtcp-loadgen\", \"mode\": \"hold_server\", \"peak_held\": %llu, "
+                  "\"rss_before_runtime\": %llu, \"rss_peak\": %llu, \"rss_per_connection\": %.1f, "
+                  "\"tcp_per_connection_slot\": %llu, \"tcp_max_connections\": %u}\n",
+                  static_cast<unsigned long long>(peak), static_cast<unsigned long long>(rss_before_runtime),
+                  static_cast<unsigned long long>(rss_peak), per_held,
+                  static_cast<unsigned long long>(m.per_connection), m.max_connections);
+    if (*o.json == "-") {
+      std::fputs(json, stdout);
+    } else {
+      std::ofstream out(*o.json);
+      out << json;
+      if (!out) {
+        std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, o.json->c_str());
+        return 1;
+      }
+    }
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
 int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
+  const uint64_t rss_before_runtime = resident_bytes();
   const dtcp::Config config =
       dtcp::tools::load_config_or_default(kProgram, args, kEmbeddedConfig, "<embedded two-stack ring>");
   auto has_port = [&](const std::string& name) {
@@ -414,8 +560,15 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
   }
 
   std::vector<LoadSpec> specs;
-  for (unsigned q = 0; q < parts; q++) specs.push_back(share(o.spec, q, parts));
+  std::vector<IdleSpec> idle_specs;
+  for (unsigned q = 0; q < parts; q++) {
+    if (o.idle) idle_specs.push_back(idle_share(idle_spec(o), q, parts));
+    else specs.push_back(share(o.spec, q, parts));
+  }
   std::vector<ClientResult> results(parts);
+  std::vector<IdleResult> idle_results(parts);
+  HoldCounters hold_counters;  // connections the --serve-hold servers hold
+  const bool own_hold_server = o.idle && targets_own_hold_server(o, config);
   std::vector<LiveCounters> live(parts);
   std::atomic<int> clients_running{static_cast<int>(parts)};
   std::unique_ptr<ProgressPrinter> progress;
@@ -426,15 +579,25 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
   const dtcp::AppFactory factory = [&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
     auto combo = std::make_unique<ComboApp>();
     std::vector<DtcpServerApp::Listen> listens;
+    std::vector<uint16_t> hold_ports;
     for (const auto& s : o.servers) {
-      if (s.port_name.empty() || s.port_name == stack.port_config().name) listens.push_back({serve_spec(o, s.mode), s.port});
+      if (!s.port_name.empty() && s.port_name != stack.port_config().name) continue;
+      if (s.hold) hold_ports.push_back(s.port);
+      else listens.push_back({serve_spec(o, s.mode), s.port});
     }
     if (!listens.empty()) combo->add(std::make_unique<DtcpServerApp>(listens));
+    if (!hold_ports.empty()) combo->add(std::make_unique<DtcpHoldServerApp>(hold_ports, hold_counters));
     if (client_port && stack.port_config().name == client_port->name) {
       const unsigned q = stack.queue_id();
       const auto delay = std::chrono::duration_cast<dtcp::Duration>(std::chrono::nanoseconds(o.delay));
-      combo->add(std::make_unique<DtcpClientApp>(specs[q], target, o.target_port, delay, live[q], results[q],
-                                                 clients_running));
+      if (o.idle) {
+        combo->add(std::make_unique<DtcpIdleClientApp>(idle_specs[q], target, o.target_port, delay, live[q],
+                                                       idle_results[q], clients_running,
+                                                       own_hold_server ? &hold_counters : nullptr));
+      } else {
+        combo->add(std::make_unique<DtcpClientApp>(specs[q], target, o.target_port, delay, live[q], results[q],
+                                                   clients_running));
+      }
     }
     if (serve_limit.count() > 0) combo->add(std::make_unique<dtcp::tools::StopAfter>(serve_limit));
     return combo;
@@ -447,7 +610,34 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
   // The runtime prints its counters and connection listings to stdout; the load report follows.
   const int setup = dtcp::tools::run_stack(kProgram, config, args, factory);
   if (progress) progress->stop();
-  if (setup != 0 || !client_port) return setup;
+  if (setup != 0) return setup;
+  if (!client_port) {
+    const bool holding = std::any_of(o.servers.begin(), o.servers.end(), [](const ServerFlag& s) { return s.hold; });
+    return holding ? report_hold_server(o, config, hold_counters, rss_before_runtime) : 0;
+  }
+  if (o.idle) {
+    IdleReport r;
+    r.backend = "dtcp";
+    r.target = o.target_text.value_or("");
+    r.spec = idle_spec(o);
+    r.finished = true;
+    for (const auto& part : idle_results) {
+      r.stats.merge(part.stats);
+      r.finished &= part.finished;
+    }
+    // Process-wide samples: the first Stack's.
+    const IdleResult& first = idle_results.front();
+    r.server_hold_start = first.server_hold_start;
+    r.server_hold_end = first.server_hold_end;
+    r.rss_before_runtime = rss_before_runtime;
+    r.rss_runtime_up = first.rss_runtime_up;
+    r.rss_hold_start = first.rss_hold_start;
+    r.rss_hold_end = first.rss_hold_end;
+    r.stack = stack_memory(config);
+    r.client_app_per_connection = DtcpIdleClientApp::kBytesPerConnection;
+    if (own_hold_server) r.server_app_per_connection = 0;
+    return report_idle(o, r);
+  }
   Stats total;
   bool finished = true;
   for (const auto& r : results) {

@@ -34,7 +34,8 @@ namespace dtcp {
 // Durations are dtcp::Duration (microseconds). Defaults are chosen for a data-centre stack that
 // must still interoperate with Linux over the Internet.
 struct TcpConfig {
-  // TCBs preallocated per shard: 408 bytes each (16384 -> 6.5 MiB), plus buffers held in mbufs.
+  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
+  // a slot (16384 -> 8 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
   uint32_t max_connections = 16384;
   // TIME-WAIT records per shard (64 bytes each). When full, a connection entering TIME-WAIT is
   // closed at once (counted as time_wait_overflow), as Linux does on tw bucket overflow.
@@ -122,6 +123,20 @@ struct TcpConfig {
     return c;
   }
 };
+
+// What a shard preallocates for a TcpConfig (at construction, whether used or not), so tools
+// can report what a connection costs. Buffered data lives in mbufs and is not included.
+struct TcpFootprint {
+  size_t control_block = 0;   // sizeof the TCB (the Connection behind every connection)
+  // Bytes per connection slot: the control block, its free-list entry and its share of the
+  // connection table's buckets (a power of two at least max_connections).
+  size_t per_connection = 0;
+  size_t connections = 0;     // max_connections slots: TCB array, free list, table buckets
+  size_t time_wait = 0;       // max_time_wait 64-byte records, their free list and table
+  size_t total() const { return connections + time_wait; }
+};
+// Pure arithmetic on `config`; the shard's constructor allocates exactly these arrays.
+TcpFootprint tcp_footprint(const TcpConfig& config);
 
 // The eleven states of RFC 9293 §3.3.2.
 enum class TcpState : uint8_t {

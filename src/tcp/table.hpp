@@ -25,6 +25,11 @@ class TupleTable {
         keys_(&keys) {}
   ~TupleTable() { set_.clear(); }
 
+  // The bucket array a table of `capacity` allocates.
+  static size_t bucket_bytes(size_t capacity) {
+    return std::bit_ceil(std::max<size_t>(capacity, 16)) * sizeof(BucketType);
+  }
+
   T* find(const FourTuple& t) {
     auto it = set_.find(t, KeyHash{keys_}, KeyEqual{});
     return it == set_.end() ? nullptr : &*it;

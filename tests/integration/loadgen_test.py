@@ -1,7 +1,8 @@
 """dtcp-loadgen: exact request counts and zero errors against the in-process dtcp servers over
-net_ring, against nginx in a namespace (dtcp backend over net_tap, kernel backend from a second
-namespace over a veth pair, both verifying the body), and from the kernel backend against
-dtcp-echo and dtcp-http; refusals, not a hang, against a closed port; bad flags exit 2."""
+net_ring (and idle connections held and counted on both sides), against nginx in a namespace
+(dtcp backend over net_tap, kernel backend from a second namespace over a veth pair, both
+verifying the body), and from the kernel backend against dtcp-echo and dtcp-http; refusals, not
+a hang, against a closed port; bad flags exit 2."""
 import hashlib
 import json
 import os
@@ -117,6 +118,22 @@ def ring_tests():
                   "--requests", "3", "--connections", "1"], "ring-badsrc", expect_rc=1)
     check(r["errors"]["local"] == 3 and r["errors"]["total"] == 3, f"foreign source address: {r['errors']}")
 
+    # Idle: 20k connections opened over 4 x 10000 source tuples, held for a second without a
+    # byte, counted on both sides, closed; the memory figures are reported.
+    n = 20000 // SCALE
+    idle = ring_config("198.18.1.10-198.18.1.13/24", f"max_connections = {n}")
+    r = run_ring(["--serve-hold", "b:7", "--target", "198.18.1.2:7", "--mode", "idle", "--connections", str(n),
+                  "--hold", "1", "--source", "198.18.1.10-198.18.1.13", "--source-ports", "10000-19999"],
+                 "ring-idle", config=idle)
+    check(r["mode"] == "idle" and r["finished"] and r["errors"]["total"] == 0, f"idle: {r}")
+    check(r["opened"] == n and r["established_hold_start"] == n and r["established_hold_end"] == n,
+          f"idle: opened {r['opened']}, held {r['established_hold_start']} then {r['established_hold_end']} of {n}")
+    check(r["server_established_hold_end"] == n, f"idle: the server held {r['server_established_hold_end']} of {n}")
+    check(r["closed"] == n and r["held_s"] >= 1.0, f"idle: closed {r['closed']} of {n}, held {r['held_s']} s")
+    memory = r["memory"]
+    check(memory["rss_hold_start"] > memory["rss_before_runtime"] > 0 and memory["tcp_max_connections"] == n
+          and memory["tcp_per_connection_slot"] >= memory["tcp_control_block"] > 0, f"idle memory: {memory}")
+
     # Nobody listens on port 9: every connection is refused, counted, and the run still ends.
     r = run_ring(["--target", "198.18.1.2:9", "--connections", "4", "--duration", "1"], "ring-refused", expect_rc=1)
     check(r["errors"]["refused"] > 0 and r["errors"]["total"] == r["errors"]["refused"], f"closed port: {r['errors']}")
@@ -127,7 +144,11 @@ def bad_flags():
     for args in (["--bogus"], ["--target", "1.2.3.4"], ["--target", "1.2.3.4:80", "--mode", "fast"],
                  ["--target", "1.2.3.4:80", "--connections", "0"], ["--target", "1.2.3.4:80", "--rate", "x"],
                  ["--target", "1.2.3.4:80", "--requests", "5", "--warmup", "1"], [],
-                 ["--backend", "kernel", "--serve-http", "a:80"], ["--target", "1.2.3.4:80", "--duration", "-1"]):
+                 ["--backend", "kernel", "--serve-http", "a:80"], ["--target", "1.2.3.4:80", "--duration", "-1"],
+                 ["--target", "1.2.3.4:80", "--mode", "idle", "--rate", "5"], ["--target", "1.2.3.4:80", "--hold", "1"],
+                 ["--target", "1.2.3.4:80", "--mode", "idle", "--handshakes", "0"],
+                 ["--backend", "kernel", "--target", "1.2.3.4:80", "--mode", "idle"],
+                 ["--backend", "kernel", "--serve-hold", "7"], ["--target", "1.2.3.4:80", "--connections", "2000000"]):
         r = subprocess.run([tool("dtcp-loadgen")] + args, capture_output=True, text=True, timeout=20)
         check(r.returncode == 2 and "dtcp-loadgen: " in r.stderr, f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
 

@@ -1,6 +1,8 @@
 #include "loadgen/dtcp_backend.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
 #include <utility>
 
 namespace dtcp::loadgen {
@@ -177,6 +179,173 @@ size_t DtcpClientApp::send(uint32_t slot, std::span<const std::byte> data) {
 
 void DtcpClientApp::close(uint32_t slot) { handlers_[slot].release(false); }
 void DtcpClientApp::abort(uint32_t slot) { handlers_[slot].release(true); }
+
+// ---- idle client ----
+
+struct DtcpIdleClientApp::Handler final : ConnectionHandler {
+  DtcpIdleClientApp* app = nullptr;
+
+  static uint32_t slot(const Connection& c) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(c.user_data)); }
+  Nanos now() const { return to_nanos(app->stack_->now()); }
+
+  void on_connected(Connection& c) override { app->engine_.on_connected(slot(c), now()); }
+  void on_readable(Connection& c) override {
+    const size_t n = c.readable();
+    if (n == 0) return;
+    c.consume(n);
+    app->engine_.on_data(slot(c), n, now());
+  }
+  void on_peer_closed(Connection& c) override {
+    c.consume(c.readable());
+    app->engine_.on_peer_closed(slot(c), now());
+  }
+  void on_closed(Connection& c, CloseReason reason) override {
+    const uint32_t s = slot(c);
+    app->conns_[s] = nullptr;
+    // Both FINs exchanged: the end of our close.
+    if (reason == CloseReason::normal) app->engine_.on_peer_closed(s, now());
+    else app->engine_.on_error(s, kind_of(reason), now());
+  }
+};
+
+DtcpIdleClientApp::DtcpIdleClientApp(const IdleSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay,
+                                     LiveCounters& live, IdleResult& result, std::atomic<int>& clients_running,
+                                     const HoldCounters* server)
+    : spec_(spec),
+      target_(target),
+      port_(port),
+      delay_(delay),
+      result_(result),
+      clients_running_(clients_running),
+      server_(server),
+      handler_(std::make_unique<Handler>()),
+      conns_(new Connection*[spec.connections]()),
+      engine_(spec, *this, &live, [this](IdleEngine::Phase p) { on_phase(p); }) {
+  handler_->app = this;
+}
+
+DtcpIdleClientApp::~DtcpIdleClientApp() = default;
+
+void DtcpIdleClientApp::on_start(Stack& stack) {
+  stack_ = &stack;
+  start_at_ = stack.now() + delay_;
+  // Every Stack of the runtime was built before any App starts: pools and preallocated TCBs.
+  result_.rss_runtime_up = resident_bytes();
+}
+
+void DtcpIdleClientApp::on_phase(IdleEngine::Phase phase) {
+  const std::optional<uint64_t> held =
+      server_ ? std::optional<uint64_t>(std::max<int64_t>(server_->held.load(std::memory_order_relaxed), 0))
+              : std::nullopt;
+  if (phase == IdleEngine::Phase::holding) {
+    result_.rss_hold_start = resident_bytes();
+    result_.server_hold_start = held;
+  } else if (phase == IdleEngine::Phase::closing) {
+    result_.rss_hold_end = resident_bytes();
+    result_.server_hold_end = held;
+  }
+}
+
+void DtcpIdleClientApp::on_poll(Stack& stack) {
+  if (!started_) {
+    if (stack.now() < start_at_) return;
+    started_ = true;
+    engine_.start(to_nanos(stack.now()));
+  }
+  if (!engine_.finished()) {
+    engine_.poll(to_nanos(stack.now()));
+    if (!engine_.finished()) return;
+    done_at_ = stack.now();
+    result_.stats = engine_.stats();
+    result_.finished = true;
+  }
+  if (!reported_ && stack.now() - done_at_ >= kLinger) {
+    reported_ = true;
+    if (clients_running_.fetch_sub(1) == 1) stack.request_stop();
+  }
+}
+
+void DtcpIdleClientApp::on_stop(Stack& stack) {
+  if (!engine_.finished()) {
+    engine_.interrupt(to_nanos(stack.now()));
+    result_.stats = engine_.stats();
+    result_.finished = false;
+  }
+}
+
+Transport::OpenStatus DtcpIdleClientApp::open(uint32_t slot, Source source, ErrorKind& error) {
+  ConnectOptions options;
+  options.local_port = source.port;
+  options.local_address = wire::Ipv4Addr{source.addr};
+  options.user_data = reinterpret_cast<void*>(static_cast<uintptr_t>(slot));
+  const ConnectResult r = stack_->connect(target_, port_, *handler_, options);
+  switch (r.error) {
+    case ConnectError::ok:
+      conns_[slot] = r.connection;
+      return Transport::OpenStatus::ok;
+    case ConnectError::no_ephemeral_port:
+    case ConnectError::address_in_use:
+      return Transport::OpenStatus::tuple_busy;
+    case ConnectError::invalid_address:
+    case ConnectError::no_connection:
+    case ConnectError::no_mbuf:
+      break;
+  }
+  error = ErrorKind::local;
+  return Transport::OpenStatus::failed;
+}
+
+void DtcpIdleClientApp::shutdown(uint32_t slot) {
+  if (Connection* c = conns_[slot]) c->shutdown_write();
+}
+
+void DtcpIdleClientApp::close(uint32_t slot) {
+  if (Connection* c = std::exchange(conns_[slot], nullptr)) {
+    c->consume(c->readable());  // unread bytes would turn the close into a reset
+    c->close();
+  }
+}
+
+void DtcpIdleClientApp::abort(uint32_t slot) {
+  if (Connection* c = std::exchange(conns_[slot], nullptr)) c->abort();
+}
+
+// ---- hold server ----
+
+struct DtcpHoldServerApp::Handler final : ListenHandler, ConnectionHandler {
+  explicit Handler(HoldCounters& counters) : counters(counters) {}
+  HoldCounters& counters;
+
+  ConnectionHandler* on_accept(Connection&) override {
+    const int64_t held = counters.held.fetch_add(1, std::memory_order_relaxed) + 1;
+    int64_t peak = counters.peak.load(std::memory_order_relaxed);
+    while (held > peak && !counters.peak.compare_exchange_weak(peak, held, std::memory_order_relaxed)) {
+    }
+    return this;
+  }
+  void on_readable(Connection& c) override { c.consume(c.readable()); }
+  void on_peer_closed(Connection& c) override {
+    counters.held.fetch_sub(1, std::memory_order_relaxed);
+    c.consume(c.readable());
+    c.close();
+  }
+  void on_closed(Connection&, CloseReason) override { counters.held.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+DtcpHoldServerApp::DtcpHoldServerApp(std::vector<uint16_t> ports, HoldCounters& counters)
+    : ports_(std::move(ports)), handler_(std::make_unique<Handler>(counters)) {}
+
+DtcpHoldServerApp::~DtcpHoldServerApp() = default;
+
+void DtcpHoldServerApp::on_start(Stack& stack) {
+  for (uint16_t port : ports_) {
+    const ListenResult r = stack.listen(port, *handler_, {});
+    if (!r.ok()) {
+      std::fprintf(stderr, "dtcp-loadgen: listen on port %u: %s\n", port, to_string(r.error));
+      stack.request_stop();
+    }
+  }
+}
 
 // ---- server ----
 

@@ -7,10 +7,12 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dtcp/runtime.hpp"
 #include "loadgen/engine.hpp"
+#include "loadgen/idle.hpp"
 #include "loadgen/server.hpp"
 
 namespace dtcp::loadgen {
@@ -55,6 +57,77 @@ class DtcpClientApp final : public App, public Transport {
   bool reported_ = false;
   TimePoint start_at_{};
   TimePoint done_at_{};
+};
+
+// Connections the --serve-hold servers of a process hold, shared by every Stack's instance.
+struct HoldCounters {
+  std::atomic<int64_t> held{0};
+  std::atomic<int64_t> peak{0};
+};
+
+// Where an idle client App leaves its numbers (read after Runtime::run returns).
+struct IdleResult {
+  IdleStats stats;
+  bool finished = false;
+  uint64_t rss_runtime_up = 0, rss_hold_start = 0, rss_hold_end = 0;
+  std::optional<uint64_t> server_hold_start, server_hold_end;
+};
+
+// --mode idle on one Stack: the IdleEngine as an App. One handler serves every connection (the
+// slot travels in Connection::user_data), so the load generator keeps one byte of state and one
+// pointer per connection. Samples the resident set, and `server` (the connections an
+// in-process DtcpHoldServerApp holds; may be null), at every phase change.
+class DtcpIdleClientApp final : public App, public IdleTransport {
+ public:
+  DtcpIdleClientApp(const IdleSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay, LiveCounters& live,
+                    IdleResult& result, std::atomic<int>& clients_running, const HoldCounters* server);
+  ~DtcpIdleClientApp() override;
+
+  void on_start(Stack& stack) override;
+  void on_poll(Stack& stack) override;
+  void on_stop(Stack& stack) override;
+
+  Transport::OpenStatus open(uint32_t slot, Source source, ErrorKind& error) override;
+  void shutdown(uint32_t slot) override;
+  void close(uint32_t slot) override;
+  void abort(uint32_t slot) override;
+
+  // The load generator's bytes per connection: engine state and the connection pointer.
+  static constexpr size_t kBytesPerConnection = IdleEngine::kBytesPerSlot + sizeof(Connection*);
+
+ private:
+  struct Handler;
+  void on_phase(IdleEngine::Phase phase);
+
+  const IdleSpec& spec_;
+  wire::Ipv4Addr target_;
+  uint16_t port_;
+  Duration delay_;
+  IdleResult& result_;
+  std::atomic<int>& clients_running_;
+  const HoldCounters* server_;
+  Stack* stack_ = nullptr;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<Connection*[]> conns_;
+  IdleEngine engine_;
+  bool started_ = false;
+  bool reported_ = false;
+  TimePoint start_at_{};
+  TimePoint done_at_{};
+};
+
+// Holds every connection it accepts on the given ports, sending nothing, until the peer closes;
+// `counters` counts them. One handler for all: no memory per connection beyond the stack's.
+class DtcpHoldServerApp final : public App {
+ public:
+  DtcpHoldServerApp(std::vector<uint16_t> ports, HoldCounters& counters);
+  ~DtcpHoldServerApp() override;
+  void on_start(Stack& stack) override;
+
+ private:
+  struct Handler;
+  std::vector<uint16_t> ports_;
+  std::unique_ptr<Handler> handler_;
 };
 
 // Listens on the given ports of one Stack and serves each with its ServeSpec.

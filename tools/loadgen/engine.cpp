@@ -100,6 +100,7 @@ void Engine::hash_body(void* ctx, std::span<const std::byte> bytes) { static_cas
 
 void Engine::start(Nanos now) {
   started_ = now;
+  if (live_) live_->started.store(true, std::memory_order_relaxed);
   const uint64_t limit = spec_.requests ? spec_.requests : Pacer::kUnlimited;
   pacer_ = spec_.rate ? Pacer(spec_.rate, now, limit) : Pacer(limit);
   if (spec_.warmup > 0) {
@@ -242,30 +243,21 @@ bool Engine::assign(Slot& s, Nanos now) {
 }
 
 bool Engine::open(Slot& s, Nanos now) {
-  const uint64_t addresses = std::max<uint32_t>(spec_.source_addr_count, 1);
-  const uint64_t ports = spec_.port_min ? uint64_t{spec_.port_max} - spec_.port_min + 1 : 1;
-  const uint64_t tuples = addresses * ports;
-  // Bounded so that a range in TIME-WAIT costs a little per connection, not a stall.
-  const uint64_t attempts = std::min<uint64_t>(tuples, 64);
-  for (uint64_t a = 0; a < attempts; a++) {
-    const uint64_t k = source_cursor_++ % tuples;
-    const Source source{spec_.source_addr ? static_cast<uint32_t>(spec_.source_addr + k % addresses) : 0,
-                        spec_.port_min ? static_cast<uint16_t>(spec_.port_min + k / addresses) : uint16_t{0}};
-    ErrorKind error = ErrorKind::local;
-    switch (transport_.open(s.index, source, error)) {
-      case Transport::OpenStatus::ok:
-        s.state = SlotState::connecting;
-        if (!s.has_request) s.deadline = now + spec_.timeout;
-        active_++;
-        return true;
-      case Transport::OpenStatus::tuple_busy:
-        continue;
-      case Transport::OpenStatus::failed:
-        fail(s, error, true);
-        return false;
-    }
+  ErrorKind error = ErrorKind::local;
+  switch (open_from(spec_.sources(), source_cursor_,
+                    [&](Source source) { return transport_.open(s.index, source, error); })) {
+    case Transport::OpenStatus::ok:
+      s.state = SlotState::connecting;
+      if (!s.has_request) s.deadline = now + spec_.timeout;
+      active_++;
+      return true;
+    case Transport::OpenStatus::tuple_busy:
+      error = ErrorKind::local;  // no free source tuple
+      break;
+    case Transport::OpenStatus::failed:
+      break;
   }
-  fail(s, ErrorKind::local, true);
+  fail(s, error, true);
   return false;
 }
 

@@ -5,6 +5,7 @@
 // does not allocate (except with verify_body, which formats each body's digest).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -55,6 +56,25 @@ struct Source {
   uint16_t port = 0;
 };
 
+// The source tuples of a run in the order they are tried (addresses vary fastest), from
+// address first..first+count-1 (0/1: backend default) and ports port_min..port_max (0: the
+// stack chooses).
+struct SourceTuples {
+  uint32_t addr = 0;
+  uint32_t addr_count = 1;
+  uint16_t port_min = 0;
+  uint16_t port_max = 0;
+
+  uint64_t size() const {
+    return uint64_t{std::max<uint32_t>(addr_count, 1)} * (port_min ? uint64_t{port_max} - port_min + 1 : 1);
+  }
+  Source at(uint64_t k) const {
+    const uint64_t addresses = std::max<uint32_t>(addr_count, 1);
+    return Source{addr ? static_cast<uint32_t>(addr + k % addresses) : 0,
+                  port_min ? static_cast<uint16_t>(port_min + k / addresses) : uint16_t{0}};
+  }
+};
+
 struct LoadSpec {
   Mode mode = Mode::rr;
   Protocol protocol = Protocol::http;
@@ -75,6 +95,7 @@ struct LoadSpec {
   uint32_t source_addr_count = 1;
   uint16_t port_min = 0;
   uint16_t port_max = 0;
+  SourceTuples sources() const { return {source_addr, source_addr_count, port_min, port_max}; }
 };
 
 // What a run measured. Mergeable across engines (one per lcore).
@@ -103,6 +124,7 @@ struct LiveCounters {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> active{0};
+  std::atomic<bool> started{false};  // the load began (the stack is up, --delay has passed)
   std::atomic<bool> measuring{false};
   std::atomic<bool> finished{false};
 };
@@ -123,6 +145,20 @@ class Transport {
   // Reset (RST); no event for the slot follows.
   virtual void abort(uint32_t slot) = 0;
 };
+
+// Opens through `open(Source) -> Transport::OpenStatus` with the tuples from `cursor` on until
+// one is not busy: at most 64 tries, so a range mostly in TIME-WAIT costs a little per
+// connection, not a stall. Returns tuple_busy when every try was busy.
+template <class OpenFn>
+Transport::OpenStatus open_from(const SourceTuples& tuples, uint64_t& cursor, OpenFn&& open) {
+  const uint64_t n = tuples.size();
+  const uint64_t attempts = std::min<uint64_t>(n, 64);
+  for (uint64_t a = 0; a < attempts; a++) {
+    const Transport::OpenStatus status = open(tuples.at(cursor++ % n));
+    if (status != Transport::OpenStatus::tuple_busy) return status;
+  }
+  return Transport::OpenStatus::tuple_busy;
+}
 
 class Engine {
  public:

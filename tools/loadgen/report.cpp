@@ -79,6 +79,7 @@ std::string format_text(const RunInfo& info, const Stats& s) {
     for (const auto& p : kPercentiles) out += fmt("  %s %.1f", p.text, us(s.latency.percentile(p.p)));
     out += fmt("  max %.1f\n", us(s.latency.max()));
   }
+  if (info.preemptions) out += fmt("preemptions %" PRIu64 " (involuntary context switches of the process)\n", *info.preemptions);
   if (!s.body_sha256.empty()) out += "body_sha256 " + s.body_sha256 + "\n";
   return out;
 }
@@ -105,6 +106,7 @@ std::string format_json(const RunInfo& info, const Stats& s) {
              us(s.latency.min()), s.latency.mean() / 1000.0);
   for (const auto& p : kPercentiles) out += fmt(", \"%s\": %.3f", p.json, us(s.latency.percentile(p.p)));
   out += fmt(", \"max\": %.3f}", us(s.latency.max()));
+  if (info.preemptions) out += fmt(", \"preemptions\": %" PRIu64, *info.preemptions);
   if (!s.body_sha256.empty()) out += ", \"body_sha256\": \"" + s.body_sha256 + "\"";
   out += "}\n";
   return out;
@@ -150,6 +152,13 @@ void ProgressPrinter::run() {
     }
     const Sample now_sample = sample();
     const Nanos now = monotonic_ns();
+    bool started = false;
+    for (const auto* c : sources_) started |= c->started.load(std::memory_order_relaxed);
+    if (!started) {  // the runtime is still starting (a million preallocated TCBs take seconds)
+      last = now_sample;
+      last_time = now;
+      continue;
+    }
     const double dt = static_cast<double>(now - last_time) / 1e9;
     uint64_t errors = 0, active = 0;
     bool measuring = true;
@@ -168,5 +177,101 @@ void ProgressPrinter::run() {
     last_time = now;
   }
 }
+
+namespace {
+
+double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+double seconds(Nanos ns) { return static_cast<double>(ns) / 1e9; }
+double per(double total, uint64_t n) { return n ? total / static_cast<double>(n) : 0.0; }
+double opens_per_second(const IdleStats& s) {
+  return s.open_time > 0 ? static_cast<double>(s.opened) / seconds(s.open_time) : 0.0;
+}
+
+// RSS growth while the handshakes ran, per connection held at the start of the hold.
+double rss_growth_per_connection(const IdleReport& r) {
+  return per(static_cast<double>(r.rss_hold_start) - static_cast<double>(r.rss_runtime_up), r.stats.established_hold_start);
+}
+
+// The whole process's resident set at the start of the hold, per connection then held.
+double rss_per_connection(const IdleReport& r) {
+  return per(static_cast<double>(r.rss_hold_start) - static_cast<double>(r.rss_before_runtime),
+             r.stats.established_hold_start);
+}
+
+// The stack's preallocation on one side, per connection held at the start of the hold.
+double stack_preallocated_per_connection(const IdleReport& r) {
+  return per(static_cast<double>(r.stack.connections + r.stack.time_wait), r.stats.established_hold_start);
+}
+
+std::string json_optional(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(*v) : std::string("null");
+}
+
+}  // namespace
+
+std::string format_idle_text(const IdleReport& r) {
+  const IdleStats& s = r.stats;
+  std::string out;
+  out += fmt("backend %s  target %s  mode idle  connections %u  handshakes %u  hold %.1f s\n", r.backend.c_str(),
+             r.target.c_str(), r.spec.connections, r.spec.handshakes, seconds(r.spec.hold));
+  out += fmt("opened %" PRIu64 " in %.3f s (%.0f/s)  held %" PRIu64 " at the start of the hold, %" PRIu64
+             " at its end (%.1f s)\n",
+             s.opened, seconds(s.open_time), opens_per_second(s),
+             s.established_hold_start, s.established_hold_end, seconds(s.hold_time));
+  if (r.server_hold_start) {
+    out += fmt("server held %" PRIu64 " at the start of the hold, %s at its end\n", *r.server_hold_start,
+               r.server_hold_end ? std::to_string(*r.server_hold_end).c_str() : "-");
+  }
+  out += fmt("closed %" PRIu64 " in %.3f s\n", s.closed, seconds(s.close_time));
+  out += fmt("errors %" PRIu64, s.errors_total());
+  for (size_t k = 0; k < kErrorKinds; k++) out += fmt("  %s %" PRIu64, to_string(static_cast<ErrorKind>(k)), s.errors[k]);
+  out += "\n";
+  out += fmt("memory rss MiB: before runtime %.1f, runtime up %.1f, hold start %.1f, hold end %.1f\n",
+             mib(r.rss_before_runtime), mib(r.rss_runtime_up), mib(r.rss_hold_start), mib(r.rss_hold_end));
+  out += fmt("memory rss per held connection: %.1f B for the whole process (every stack, mbuf pool, EAL and the "
+             "load generator), of which %.1f B grew while opening (control blocks are preallocated)\n",
+             rss_per_connection(r), rss_growth_per_connection(r));
+  out += fmt("memory tcp per side: control block %" PRIu64 " B, %" PRIu64 " B per connection slot; %u slots "
+             "preallocated %.1f MiB, TIME-WAIT %.1f MiB: %.1f B per held connection\n",
+             r.stack.control_block, r.stack.per_connection, r.stack.max_connections, mib(r.stack.connections),
+             mib(r.stack.time_wait), stack_preallocated_per_connection(r));
+  out += fmt("memory load generator per connection: client %" PRIu64 " B", r.client_app_per_connection);
+  if (r.server_app_per_connection) out += fmt(", server %" PRIu64 " B", *r.server_app_per_connection);
+  out += "\n";
+  return out;
+}
+
+std::string format_idle_json(const IdleReport& r) {
+  const IdleStats& s = r.stats;
+  std::string out = "{";
+  out += fmt("\"tool\": \"dtcp-loadgen\", \"backend\": \"%s\", \"target\": \"%s\", \"mode\": \"idle\", ",
+             r.backend.c_str(), r.target.c_str());
+  out += fmt("\"connections\": %u, \"handshakes\": %u, \"hold_s\": %.3f, \"finished\": %s, ", r.spec.connections,
+             r.spec.handshakes, seconds(r.spec.hold), r.finished ? "true" : "false");
+  out += fmt("\"opened\": %" PRIu64 ", \"open_s\": %.6f, \"opens_per_s\": %.1f, ", s.opened, seconds(s.open_time),
+             opens_per_second(s));
+  out += fmt("\"established_hold_start\": %" PRIu64 ", \"established_hold_end\": %" PRIu64 ", \"held_s\": %.6f, ",
+             s.established_hold_start, s.established_hold_end, seconds(s.hold_time));
+  out += "\"server_established_hold_start\": " + json_optional(r.server_hold_start) +
+         ", \"server_established_hold_end\": " + json_optional(r.server_hold_end) + ", ";
+  out += fmt("\"closed\": %" PRIu64 ", \"close_s\": %.6f, ", s.closed, seconds(s.close_time));
+  out += fmt("\"errors\": {\"total\": %" PRIu64, s.errors_total());
+  for (size_t k = 0; k < kErrorKinds; k++) out += fmt(", \"%s\": %" PRIu64, to_string(static_cast<ErrorKind>(k)), s.errors[k]);
+  out += "}, ";
+  out += fmt("\"memory\": {\"rss_before_runtime\": %" PRIu64 ", \"rss_runtime_up\": %" PRIu64
+             ", \"rss_hold_start\": %" PRIu64 ", \"rss_hold_end\": %" PRIu64 ", \"rss_per_connection\": %.1f"
+             ", \"rss_growth_per_connection\": %.1f, ",
+             r.rss_before_runtime, r.rss_runtime_up, r.rss_hold_start, r.rss_hold_end, rss_per_connection(r),
+             rss_growth_per_connection(r));
+  out += fmt("\"tcp_control_block\": %" PRIu64 ", \"tcp_per_connection_slot\": %" PRIu64
+             ", \"tcp_max_connections\": %u, \"tcp_preallocated_per_side\": %" PRIu64
+             ", \"tcp_time_wait_per_side\": %" PRIu64 ", \"tcp_preallocated_per_held_connection\": %.1f, ",
+             r.stack.control_block, r.stack.per_connection, r.stack.max_connections, r.stack.connections,
+             r.stack.time_wait, stack_preallocated_per_connection(r));
+  out += fmt("\"client_app_per_connection\": %" PRIu64 ", \"server_app_per_connection\": ", r.client_app_per_connection);
+  out += json_optional(r.server_app_per_connection) + "}}\n";
+  return out;
+}
+
 
 }  // namespace dtcp::loadgen

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "loadgen/engine.hpp"
+#include "loadgen/idle.hpp"
 
 namespace dtcp::loadgen {
 
@@ -19,16 +21,22 @@ struct RunInfo {
   Direction direction = Direction::recv;
   uint32_t connections = 0;
   uint64_t rate = 0;
+  // Times the process was preempted (involuntary context switches, getrusage) over its life;
+  // a busy-polling lcore preempted stalls every request in flight for a scheduler slice.
+  std::optional<uint64_t> preemptions;
 };
 
 std::string format_text(const RunInfo& info, const Stats& stats);
 std::string format_json(const RunInfo& info, const Stats& stats);
+// --mode idle: counts per phase, errors and memory, as text and as one JSON line.
+std::string format_idle_text(const IdleReport& report);
+std::string format_idle_json(const IdleReport& report);
 // "[  3s] conns/s 51234  req/s 51234  Gbit/s 0.05  errors 0  active 64"
 std::string format_progress(unsigned second, double conns_per_s, double req_per_s, double gbit_per_s,
                             uint64_t errors, uint64_t active, bool warmup);
 
 // Prints a progress line every second to `out`, summing the live counters of every engine,
-// until stop() (or every engine has finished).
+// until stop() (or every engine has finished); none before an engine has started.
 class ProgressPrinter {
  public:
   ProgressPrinter(std::vector<const LiveCounters*> sources, FILE* out);
