@@ -23,9 +23,11 @@ constexpr const char* kEmbeddedConfig = R"(
 [port]
 vdev = net_tap0,iface=dtcp0
 address = 198.18.0.1/24
+[runtime]
+idle = auto
 )";
 
-constexpr const char* kUsage = R"(Usage: dtcp-http [--config FILE] [--port N] [--body-size N | --file PATH] [--duration S] [-- EAL ARGS]
+constexpr const char* kUsage = R"(Usage: dtcp-http [--config FILE] [--port N] [--body-size N | --file PATH] [--duration S] [LCORE FLAGS] [-- EAL ARGS]
   --port N        listening port on every Stack (default 80)
   --body-size N   bytes in each response body (default 64)
   --file PATH     serve this file's contents at /NAME (its base name); other paths get 404
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < args.rest.size(); i++) {
     if (args.rest[i] == "--help" || args.rest[i] == "-h") {
       std::fputs(kUsage, stdout);
+      std::fputs(dtcp::tools::kCommonUsage, stdout);
       return 0;
     }
     if (auto v = dtcp::tools::flag_value(program, args.rest, i, "--port")) {

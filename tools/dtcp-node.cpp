@@ -12,14 +12,15 @@ constexpr const char* kEmbeddedConfig = R"(
 [port]
 vdev = net_tap0,iface=dtcp0
 address = 198.18.0.1/24
+[runtime]
+idle = auto
 )";
 
-constexpr const char* kUsage = R"(Usage: dtcp-node [--config FILE] [--duration SECONDS] [--per-lcore] [-- EAL ARGS...]
+constexpr const char* kUsage = R"(Usage: dtcp-node [--config FILE] [--duration SECONDS] [LCORE FLAGS] [-- EAL ARGS...]
 Runs the dtcp stack on the configured ports until interrupted (Ctrl-C, SIGTERM) or
 --duration passes. Prints counters at exit; SIGUSR1 prints them while running.
   --config FILE      INI configuration (default: a net_tap port dtcp0 with 198.18.0.1/24)
   --duration SECONDS stop after this long (default: run until interrupted)
-  --per-lcore        also print counters per lcore
   -- EAL ARGS        replace the configured EAL arguments (default --no-huge --no-shconf; --no-pci is
                      added unless a device list is given)
 )";
@@ -30,16 +31,14 @@ int main(int argc, char** argv) {
   const char* program = "dtcp-node";
   auto args = dtcp::tools::split_args(argc, argv);
   uint64_t duration_s = 0;
-  bool per_lcore = false;
   for (size_t i = 0; i < args.rest.size(); i++) {
     if (args.rest[i] == "--help" || args.rest[i] == "-h") {
       std::fputs(kUsage, stdout);
+      std::fputs(dtcp::tools::kCommonUsage, stdout);
       return 0;
     }
     if (auto v = dtcp::tools::flag_value(program, args.rest, i, "--duration")) {
       duration_s = dtcp::tools::parse_number(program, "--duration", *v, 1, 86400 * 365);
-    } else if (args.rest[i] == "--per-lcore") {
-      per_lcore = true;
     } else {
       dtcp::tools::usage_error(program, "unknown option '" + args.rest[i] + "'");
     }
@@ -47,6 +46,5 @@ int main(int argc, char** argv) {
   const dtcp::Config config = dtcp::tools::load_config_or_default(program, args, kEmbeddedConfig, "<embedded default>");
   const dtcp::Duration limit = std::chrono::seconds(duration_s);
   return dtcp::tools::run_stack(
-      program, config, args, [limit](dtcp::Stack&) { return std::make_unique<dtcp::tools::StopAfter>(limit); },
-      per_lcore);
+      program, config, args, [limit](dtcp::Stack&) { return std::make_unique<dtcp::tools::StopAfter>(limit); });
 }

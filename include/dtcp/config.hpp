@@ -57,6 +57,9 @@ struct PortConfig {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   std::vector<unsigned> lcores;  // worker lcores that poll this port, one queue pair each
+  // Queue pattern repeated over the RSS redirection table (RETA); empty = 0, 1, ..., queues-1.
+  // Programmed into the device where it has RSS, used by software steering otherwise.
+  std::vector<uint16_t> reta;
   ImpairmentConfig rx_impairment;
   ImpairmentConfig tx_impairment;
   bool offloads = true;  // use checksum offloads the device reports; false forces software
@@ -76,6 +79,22 @@ struct MempoolConfig {
   uint16_t data_room = 0;      // 0: derived from the largest MTU
 };
 
+// What a worker lcore does when its queues are idle.
+enum class IdlePolicy : uint8_t {
+  busy,       // poll without pause: lowest latency, one core burnt per worker (production)
+  adaptive,   // after idle_polls empty polls, rte_pause(), then sleep up to idle_sleep_max
+  automatic,  // adaptive when there are more lcores (main included) than CPUs to run them, else busy
+};
+const char* to_string(IdlePolicy);
+
+struct RuntimeConfig {
+  IdlePolicy idle = IdlePolicy::busy;
+  unsigned idle_polls = 1000;                         // empty polls before pausing, as many again before sleeping
+  std::chrono::microseconds idle_sleep_max{100};      // longest sleep; bounds the wake-up delay
+  unsigned message_ring = 1024;                       // cross-lcore messages queued per lcore
+  unsigned steer_ring = 1024;                         // frames queued per (queue, owner queue) pair
+};
+
 struct Config {
   std::string source;                  // where it came from, for messages
   std::vector<std::string> eal_args;   // default: --no-huge --no-shconf (plus --no-pci, see build_eal_args)
@@ -83,6 +102,7 @@ struct Config {
   ArpConfig arp;
   MempoolConfig mempool;
   TcpConfig tcp;  // [tcp]; mss is lowered to each port's MTU - 40 when larger
+  RuntimeConfig runtime;  // [runtime]
 };
 
 // Parses an INI file. Unknown sections and keys are errors (a typo must not silently fall back
@@ -90,5 +110,11 @@ struct Config {
 Config load_config(const std::string& path);
 // Parses INI text held in memory (the tools' embedded defaults). `origin` names it in errors.
 Config parse_config(const std::string& text, const std::string& origin);
+// Sets `key = value` in [section] as a file would (command-line overrides); section "port" sets
+// the key on every port. Throws ConfigError naming `origin`, the section and the key.
+void set_config_key(Config& config, const std::string& section, const std::string& key, const std::string& value,
+                    const std::string& origin);
+// An lcore list as [port] lcores takes it ("1,2", "1-4", "1-2,5"). Throws ConfigError naming `origin`.
+std::vector<unsigned> parse_lcore_list(const std::string& text, const std::string& origin);
 
 }  // namespace dtcp

@@ -1,7 +1,20 @@
 // dtcp runtime: starts DPDK's EAL, configures the ports described by a Config, and runs one
-// run-to-completion loop per worker lcore. Each (port, worker lcore) pair is one Stack: its own
-// queue pair, L2/L3 state, TCP shard, timers and counters. Nothing is shared between lcores on
-// the packet path.
+// run-to-completion loop per worker lcore. Each (port, queue pair) is one Stack, polled by one
+// worker lcore: its own L2/L3 state, TCP shard, timers and counters. Nothing is shared between
+// lcores on the packet path.
+//
+// Several queues per port. Every connection belongs to one queue, chosen by the Toeplitz hash of
+// its 4-tuple and the port's RSS redirection table: the device delivers it there (RSS with a
+// symmetric key), or the lcore that received a frame passes it to the owner (software steering,
+// for devices without usable RSS). So:
+//  - a server listens on every Stack: the AppFactory runs once per Stack, and a listen() in
+//    App::on_start() installs the port on each queue. A connection is accepted, and all its
+//    callbacks run, on the Stack that owns it; a port listened on by only some Stacks refuses
+//    (RST) the connections that hash to the others;
+//  - connect() on a Stack picks a source port whose connection that Stack owns, so the replies
+//    come straight back; when no port in [tcp] ephemeral_port_min..max qualifies it fails with
+//    no_ephemeral_port (the search is one bounded pass, never a loop);
+//  - to open a connection on another lcore, post() it there.
 #pragma once
 
 #include <cstdio>
@@ -48,7 +61,9 @@ class Stack {
  public:
   virtual ~Stack() = default;
   virtual unsigned lcore_id() const = 0;
+  // This Stack's queue pair, 0..queue_count()-1, among the port's queue pairs (one Stack each).
   virtual uint16_t queue_id() const = 0;
+  virtual uint16_t queue_count() const = 0;
   virtual const PortConfig& port_config() const = 0;
   virtual TimePoint now() const = 0;
   virtual stack::Interface& interface() = 0;
@@ -57,11 +72,24 @@ class Stack {
   virtual wire::Ipv4Addr address() const = 0;
 
   // TCP on this lcore (see dtcp/tcp.hpp). A listener installed here accepts the connections
-  // whose segments arrive on this Stack's queue.
+  // this Stack's queue owns; listen on every Stack of the port (see the top of this file).
   virtual ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) = 0;
   virtual void unlisten(uint16_t port) = 0;
+  // Active open from this Stack; the connection (and every callback) stays on it. With several
+  // queues the source port is one whose connection this queue owns (no_ephemeral_port when none).
   virtual ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
                                 const ConnectOptions& options) = 0;
+  // The queue that owns the connection between this port's address:local_port and remote.
+  virtual uint16_t owner_queue(wire::Ipv4Addr remote, uint16_t remote_port, uint16_t local_port) const = 0;
+
+  // Cross-lcore work. post() queues fn(target, ctx, arg) to run on the lcore of the Stack polling
+  // `queue` of this port, at the start of its next loop iteration (messages from one sender run
+  // in order). Returns false, running nothing, when `queue` does not exist or that lcore's message
+  // ring ([runtime] message_ring) is full. Callable from any worker lcore, including for this
+  // Stack itself. Messages still queued when the runtime stops are discarded without running, so
+  // `ctx` must not be the only owner of anything.
+  using MessageFn = void (*)(Stack& target, void* ctx, uint64_t arg);
+  virtual bool post(uint16_t queue, MessageFn fn, void* ctx, uint64_t arg) = 0;
   // Connections and TIME-WAIT records, one line each (like `ss -tan`), after a header.
   virtual void print_connections(FILE* out) const = 0;
   // Asks the whole runtime to stop (any lcore; the loops finish their iteration).

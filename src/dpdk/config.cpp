@@ -119,15 +119,40 @@ Parser text(std::string& field) {
   };
 }
 
+// "1,2" or "1-4" or "1-2,5": lcore ids in order, ranges inclusive.
 Parser lcore_list(std::vector<unsigned>& field) {
   return [&field](std::string_view v) -> std::optional<std::string> {
-    field.clear();
+    const std::string expected = "expected a comma-separated list of lcore ids or ranges (e.g. 1,2 or 1-4)";
+    std::vector<unsigned> ids;
     for (const auto& item : split(v, ',')) {
-      uint64_t id = 0;
-      if (parse_u64(item, 0, 1023, id)) return "expected a comma-separated list of lcore ids (e.g. 1,2)";
-      field.push_back(static_cast<unsigned>(id));
+      const auto dash = item.find('-');
+      uint64_t first = 0;
+      uint64_t last = 0;
+      if (dash == std::string::npos) {
+        if (parse_u64(item, 0, 1023, first)) return expected;
+        last = first;
+      } else if (parse_u64(trim(item.substr(0, dash)), 0, 1023, first) ||
+                 parse_u64(trim(item.substr(dash + 1)), 0, 1023, last) || last < first) {
+        return expected;
+      }
+      for (uint64_t id = first; id <= last; id++) ids.push_back(static_cast<unsigned>(id));
     }
-    if (field.empty()) return "expected at least one lcore id";
+    if (ids.empty()) return "expected at least one lcore id";
+    field = std::move(ids);
+    return std::nullopt;
+  };
+}
+
+Parser queue_pattern(std::vector<uint16_t>& field) {
+  return [&field](std::string_view v) -> std::optional<std::string> {
+    std::vector<uint16_t> queues;
+    for (const auto& item : split(v, ',')) {
+      uint64_t q = 0;
+      if (parse_u64(item, 0, 127, q)) return "expected a comma-separated list of queue numbers (e.g. 0,1 or 1,0)";
+      queues.push_back(static_cast<uint16_t>(q));
+    }
+    if (queues.empty() || queues.size() > 512) return "expected 1 to 512 queue numbers";
+    field = std::move(queues);
     return std::nullopt;
   };
 }
@@ -190,7 +215,13 @@ KeyTable port_keys(PortConfig& port) {
   table["tx_queues"] = integer(port.tx_queues, 1, 128);
   table["rx_desc"] = integer(port.rx_desc, 32, 32768);
   table["tx_desc"] = integer(port.tx_desc, 32, 32768);
+  table["queues"] = [&](std::string_view v) -> std::optional<std::string> {
+    if (auto error = integer(port.rx_queues, 1, 128)(v)) return error;
+    port.tx_queues = port.rx_queues;
+    return std::nullopt;
+  };
   table["lcores"] = lcore_list(port.lcores);
+  table["reta"] = queue_pattern(port.reta);
   table["offloads"] = [&](std::string_view v) { return parse_bool(v, port.offloads); };
   add_impairment_keys(table, "rx_", port.rx_impairment);
   add_impairment_keys(table, "tx_", port.tx_impairment);
@@ -204,6 +235,27 @@ KeyTable eal_keys(Config& config) {
     if (config.eal_args.empty()) return "expected EAL arguments, e.g. --no-huge --no-shconf";
     return std::nullopt;
   };
+  return table;
+}
+
+KeyTable runtime_keys(RuntimeConfig& runtime) {
+  KeyTable table;
+  table["idle"] = [&](std::string_view v) -> std::optional<std::string> {
+    if (v == "busy") {
+      runtime.idle = IdlePolicy::busy;
+    } else if (v == "adaptive") {
+      runtime.idle = IdlePolicy::adaptive;
+    } else if (v == "auto") {
+      runtime.idle = IdlePolicy::automatic;
+    } else {
+      return "expected busy, adaptive or auto";
+    }
+    return std::nullopt;
+  };
+  table["idle_polls"] = integer(runtime.idle_polls, 1, 1u << 24);
+  table["idle_sleep_max_us"] = duration(runtime.idle_sleep_max, 1, 100'000);
+  table["message_ring"] = integer(runtime.message_ring, 64, 1u << 20);
+  table["steer_ring"] = integer(runtime.steer_ring, 64, 1u << 20);
   return table;
 }
 
@@ -248,7 +300,15 @@ void validate_port(const std::string& origin, const std::string& section, const 
     throw ConfigError(origin + ": [" + section + "] lcores: expected " + std::to_string(port.rx_queues) +
                       " lcore ids, one per queue pair");
   }
+  for (uint16_t q : port.reta) {
+    if (q >= port.rx_queues) {
+      throw ConfigError(origin + ": [" + section + "] reta: queue " + std::to_string(q) + " does not exist (" +
+                        std::to_string(port.rx_queues) + " queue pairs)");
+    }
+  }
 }
+
+std::string section_name(const PortConfig& port) { return port.name.empty() ? "port" : "port." + port.name; }
 
 Entries section_entries(rte_cfgfile* file, const char* section) {
   const int count = rte_cfgfile_section_num_entries(file, section);
@@ -319,6 +379,8 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
       apply_section(origin, section, entries, arp_keys(config.arp));
     } else if (section == "mempool") {
       apply_section(origin, section, entries, mempool_keys(config.mempool));
+    } else if (section == "runtime") {
+      apply_section(origin, section, entries, runtime_keys(config.runtime));
     } else if (section == "port" || section.rfind("port.", 0) == 0) {
       PortConfig& port = config.ports.emplace_back();
       port.name = section == "port" ? "" : section.substr(5);
@@ -328,7 +390,7 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
       // Handled by a section owned by another layer (e.g. [tcp]).
     } else {
       throw ConfigError(origin + ": [" + section +
-                        "]: unknown section (known: eal, port, port.NAME, arp, mempool, tcp)");
+                        "]: unknown section (known: eal, port, port.NAME, arp, mempool, tcp, runtime)");
     }
   }
   if (config.ports.empty()) throw ConfigError(origin + ": no [port] section; at least one port is needed");
@@ -336,6 +398,42 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
 }
 
 }  // namespace
+
+const char* to_string(IdlePolicy policy) {
+  switch (policy) {
+    case IdlePolicy::busy: return "busy";
+    case IdlePolicy::adaptive: return "adaptive";
+    case IdlePolicy::automatic: return "auto";
+  }
+  return "?";
+}
+
+void set_config_key(Config& config, const std::string& section, const std::string& key, const std::string& value,
+                    const std::string& origin) {
+  const Entries entries{{key, value}};
+  if (section == "port") {
+    for (auto& port : config.ports) {
+      apply_section(origin, section_name(port), entries, port_keys(port));
+      validate_port(origin, section_name(port), port);
+    }
+  } else if (section == "runtime") {
+    apply_section(origin, section, entries, runtime_keys(config.runtime));
+  } else if (section == "eal") {
+    apply_section(origin, section, entries, eal_keys(config));
+  } else if (section == "arp") {
+    apply_section(origin, section, entries, arp_keys(config.arp));
+  } else if (section == "mempool") {
+    apply_section(origin, section, entries, mempool_keys(config.mempool));
+  } else if (!apply_extra_section(origin, section, entries, config)) {
+    throw ConfigError(origin + ": [" + section + "]: unknown section (known: eal, port, arp, mempool, tcp, runtime)");
+  }
+}
+
+std::vector<unsigned> parse_lcore_list(const std::string& text, const std::string& origin) {
+  std::vector<unsigned> ids;
+  if (auto error = lcore_list(ids)(text)) throw ConfigError(origin + ": " + *error + ", got '" + text + "'");
+  return ids;
+}
 
 Config load_config(const std::string& path) {
   std::ifstream probe(path);

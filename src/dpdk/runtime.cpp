@@ -12,6 +12,8 @@
 #include <rte_ring.h>
 #include <rte_telemetry.h>
 
+#include <sched.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "dpdk/eal_args.hpp"
+#include "dpdk/rss.hpp"
 #include "dpdk/worker.hpp"
 #include "stack/interface.hpp"
 
@@ -73,7 +76,10 @@ class RuntimeImpl final : public Runtime {
   uint16_t find_port(const PortConfig& port);
   rte_mempool* pool_for_socket(int socket);
   void configure_port(const PortConfig& port, uint16_t port_id, dpdk::PortCapabilities& caps);
+  void read_back_rss(const PortConfig& port, uint16_t port_id, const rte_eth_dev_info& info, dpdk::PortRss& rss);
   void assign_lcores();
+  void link_queues();
+  IdlePolicy resolve_idle_policy() const;
   void remove_runtime_dir();
   std::string runtime_dir_;
 
@@ -85,6 +91,8 @@ class RuntimeImpl final : public Runtime {
   std::vector<uint16_t> started_ports_;
   std::vector<dpdk::PortCapabilities> port_caps_;
   std::vector<std::unique_ptr<dpdk::Worker>> workers_;
+  std::vector<std::unique_ptr<dpdk::PortLinks>> links_;  // per port
+  std::vector<rte_ring*> message_rings_;                 // per worker
 };
 
 // `--telemetry` clients (dpdk-telemetry.py) read "/dtcp/counters": the published per-lcore
@@ -100,12 +108,27 @@ int telemetry_counters(const char*, const char*, rte_tel_data* data) {
 #define DTCP_TELEMETRY_TCP(name, description) rte_tel_data_add_dict_u64(data, "tcp_" #name, total.tcp.name);
   DTCP_TCP_COUNTERS(DTCP_TELEMETRY_TCP)
 #undef DTCP_TELEMETRY_TCP
+#define DTCP_TELEMETRY_LCORE(name, description) rte_tel_data_add_dict_u64(data, #name, total.lcore.name);
+  DTCP_LCORE_COUNTERS(DTCP_TELEMETRY_LCORE)
+#undef DTCP_TELEMETRY_LCORE
   return 0;
 }
 
 size_t RuntimeImpl::shutdown() {
   g_telemetry_runtime.store(nullptr);
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
+  for (auto& links : links_) {
+    for (rte_ring* r : links->steer) {
+      if (r == nullptr) continue;
+      // Frames steered to a queue that stopped before taking them.
+      void* obj = nullptr;
+      while (rte_ring_dequeue(r, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+      rte_ring_free(r);
+    }
+  }
+  links_.clear();
+  for (rte_ring* r : message_rings_) rte_ring_free(r);  // messages are plain data: nothing to free
+  message_rings_.clear();
   for (uint16_t id : started_ports_) rte_eth_dev_stop(id);
   started_ports_.clear();
   for (uint16_t id : port_ids_) rte_eth_dev_close(id);  // releases the mbufs posted for receive
@@ -227,14 +250,41 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
     conf.txmode.offloads = info.tx_offload_capa & tx_wanted;
   }
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  // RSS with the symmetric key where the device can hash IPv4/TCP and has a RETA we can read;
+  // otherwise every queue steers in software with the same key and a RETA of our own.
+  dpdk::PortRss& rss = caps.rss;
+  std::vector<uint8_t> key;
+  bool try_rss = false;
+  if (port.rx_queues == 1) {
+    rss.mode = dpdk::PortRss::Mode::single_queue;
+  } else if ((info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) {
+    rss.reason = "the device has no RSS for IPv4/TCP";
+  } else if (info.reta_size == 0 || info.hash_key_size < 16) {
+    rss.reason = "the device reports no redirection table (reta_size " + std::to_string(info.reta_size) +
+                 ") or hash key (" + std::to_string(info.hash_key_size) + " bytes)";
+  } else {
+    try_rss = true;
+    key = dpdk::symmetric_rss_key(info.hash_key_size);
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = key.data();
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        info.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4);
+  }
   caps.tx_ip_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   caps.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   caps.rx_checksum = conf.rxmode.offloads != 0;
   caps.driver = info.driver_name ? info.driver_name : "?";
 
-  if (int rc = rte_eth_dev_configure(port_id, port.rx_queues, port.tx_queues, &conf); rc != 0) {
-    throw RuntimeError(label + ": rte_eth_dev_configure: " + rte_strerror(-rc));
+  int configured = rte_eth_dev_configure(port_id, port.rx_queues, port.tx_queues, &conf);
+  if (configured != 0 && try_rss) {
+    rss.reason = std::string("configuring RSS failed (") + rte_strerror(-configured) + ")";
+    try_rss = false;
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+    conf.rx_adv_conf.rss_conf = {};
+    configured = rte_eth_dev_configure(port_id, port.rx_queues, port.tx_queues, &conf);
   }
+  if (configured != 0) throw RuntimeError(label + ": rte_eth_dev_configure: " + rte_strerror(-configured));
   uint16_t rx_desc = port.rx_desc;
   uint16_t tx_desc = port.tx_desc;
   rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
@@ -256,6 +306,12 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
     throw RuntimeError(label + ": rte_eth_dev_start: " + rte_strerror(-rc));
   }
   started_ports_.push_back(port_id);
+  if (try_rss) read_back_rss(port, port_id, info, rss);
+  if (port.rx_queues > 1 && rss.mode != dpdk::PortRss::Mode::hardware) {
+    rss.mode = dpdk::PortRss::Mode::software;
+    rss.key = dpdk::symmetric_rss_key();
+    rss.reta = dpdk::build_reta(dpdk::kSoftwareRetaSize, port.rx_queues, port.reta);
+  }
   rte_ether_addr mac{};
   rte_eth_macaddr_get(port_id, &mac);
   std::memcpy(caps.mac.bytes.data(), mac.addr_bytes, 6);
@@ -286,6 +342,81 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
                label.c_str(), port_id, caps.driver.c_str(), caps.mac.to_string().c_str(), port.mtu, port.rx_queues,
                caps.rx_checksum ? "yes" : "no", caps.tx_ip_checksum ? "yes" : "no", caps.tx_tcp_checksum ? "yes" : "no",
                status);
+  if (rss.mode != dpdk::PortRss::Mode::single_queue) {
+    // The table is usually a short pattern repeated: print one period.
+    size_t period = 1;
+    while (period < rss.reta.size()) {
+      bool repeats = true;
+      for (size_t i = period; i < rss.reta.size() && repeats; i++) repeats = rss.reta[i] == rss.reta[i % period];
+      if (repeats) break;
+      period *= 2;
+    }
+    std::string reta;
+    for (size_t i = 0; i < period; i++) reta += (i ? "," : "") + std::to_string(rss.reta[i]);
+    if (period < rss.reta.size()) reta += " repeated";
+    std::string key_hex;
+    for (uint8_t b : rss.key) {
+      char hex[3];
+      std::snprintf(hex, sizeof(hex), "%02x", b);
+      key_hex += hex;
+    }
+    std::fprintf(stderr, "dtcp: %s rss: %s%s%s; key %s; reta %zu entries: %s\n", label.c_str(), to_string(rss.mode),
+                 rss.reason.empty() ? "" : " because ", rss.reason.c_str(), key_hex.c_str(), rss.reta.size(),
+                 reta.c_str());
+  }
+}
+
+void RuntimeImpl::read_back_rss(const PortConfig& port, uint16_t port_id, const rte_eth_dev_info& info,
+                                dpdk::PortRss& rss) {
+  // The map dtcp computes must be the one the device applies: program the pattern, then trust
+  // only what reads back.
+  const size_t size = info.reta_size;
+  std::vector<rte_eth_rss_reta_entry64> table((size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+  const std::vector<uint16_t> wanted = dpdk::build_reta(size, port.rx_queues, port.reta);
+  for (size_t i = 0; i < size; i++) {
+    table[i / RTE_ETH_RETA_GROUP_SIZE].mask |= uint64_t{1} << (i % RTE_ETH_RETA_GROUP_SIZE);
+    table[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = wanted[i];
+  }
+  // A device that cannot update its RETA keeps its default (usually the same round robin).
+  const int updated = rte_eth_dev_rss_reta_update(port_id, table.data(), static_cast<uint16_t>(size));
+  if (updated != 0 && !port.reta.empty()) {
+    rss.reason = std::string("the device refused the configured reta (") + rte_strerror(-updated) + ")";
+    return;
+  }
+  for (auto& group : table) {
+    group.mask = ~uint64_t{0};
+    std::fill(std::begin(group.reta), std::end(group.reta), uint16_t{0});
+  }
+  if (int rc = rte_eth_dev_rss_reta_query(port_id, table.data(), static_cast<uint16_t>(size)); rc != 0) {
+    rss.reason = std::string("reading the RETA back failed (") + rte_strerror(-rc) + ")";
+    return;
+  }
+  std::vector<uint16_t> reta(size);
+  for (size_t i = 0; i < size; i++) {
+    reta[i] = table[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+    if (reta[i] >= port.rx_queues) {
+      rss.reason = "the RETA read back names queue " + std::to_string(reta[i]);
+      return;
+    }
+  }
+  if ((size & (size - 1)) != 0) {
+    rss.reason = "the RETA has " + std::to_string(size) + " entries, not a power of two";
+    return;
+  }
+  std::vector<uint8_t> key(info.hash_key_size);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = key.data();
+  conf.rss_key_len = static_cast<uint8_t>(key.size());
+  if (int rc = rte_eth_dev_rss_hash_conf_get(port_id, &conf); rc != 0 || (conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) {
+    rss.reason = rc != 0 ? std::string("reading the hash key back failed (") + rte_strerror(-rc) + ")"
+                         : std::string("the device does not hash IPv4/TCP after all");
+    return;
+  }
+  // A device that kept its own key still places every flow consistently; dtcp hashes with it.
+  if (key != dpdk::symmetric_rss_key(key.size())) rss.reason = "the device kept its own (asymmetric) key";
+  rss.mode = dpdk::PortRss::Mode::hardware;
+  rss.key = std::move(key);
+  rss.reta = std::move(reta);
 }
 
 void RuntimeImpl::assign_lcores() {
@@ -340,16 +471,87 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
   std::map<unsigned, dpdk::Worker*> by_lcore;
   for (size_t p = 0; p < config_.ports.size(); p++) {
     const auto& port = config_.ports[p];
+    auto& links = *links_.emplace_back(std::make_unique<dpdk::PortLinks>());
+    links.queues = port.rx_queues;
     for (uint16_t q = 0; q < port.rx_queues; q++) {
       const unsigned lcore = port.lcores[q];
       auto& worker = by_lcore[lcore];
       if (worker == nullptr) {
-        workers_.push_back(std::make_unique<dpdk::Worker>(lcore, g_stop_requested));
+        workers_.push_back(std::make_unique<dpdk::Worker>(lcore, config_.runtime, g_stop_requested));
         worker = workers_.back().get();
       }
       worker->add_queue(config_, port, port_ids_[p], q, port_caps_[p]);
+      links.stacks.push_back(&worker->queue(worker->queue_count() - 1));
+      links.workers.push_back(worker);
     }
   }
+  link_queues();
+  const IdlePolicy idle = resolve_idle_policy();
+  for (auto& worker : workers_) worker->set_idle(idle);
+}
+
+void RuntimeImpl::link_queues() {
+  for (size_t p = 0; p < links_.size(); p++) {
+    auto& links = *links_[p];
+    const uint16_t queues = links.queues;
+    links.steer.assign(size_t{queues} * queues, nullptr);
+    for (uint16_t from = 0; from < queues && queues > 1; from++) {
+      for (uint16_t to = 0; to < queues; to++) {
+        if (from == to) continue;
+        // One producer (the receiving queue's lcore), one consumer (the owner's): SPSC.
+        const std::string name = "dtcp_st" + std::to_string(port_ids_[p]) + "_" + std::to_string(from) + "_" +
+                                 std::to_string(to);
+        rte_ring* ring = rte_ring_create(name.c_str(), config_.runtime.steer_ring, rte_eth_dev_socket_id(port_ids_[p]),
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+        if (ring == nullptr) {
+          throw RuntimeError(port_label(config_.ports[p]) + ": steering ring " + name + ": " + rte_strerror(rte_errno) +
+                             " (lower [runtime] steer_ring or give EAL more memory)");
+        }
+        links.steer[size_t{from} * queues + to] = ring;
+      }
+    }
+    for (dpdk::QueueStack* stack : links.stacks) stack->link(&links);
+  }
+  for (auto& worker : workers_) {
+    // Any lcore may post (multi-producer); only the owner takes (single consumer).
+    const std::string name = "dtcp_msg" + std::to_string(worker->lcore_id());
+    rte_ring* ring = rte_ring_create_elem(name.c_str(), sizeof(dpdk::Message), config_.runtime.message_ring,
+                                          static_cast<int>(rte_lcore_to_socket_id(worker->lcore_id())),
+                                          RING_F_SC_DEQ | RING_F_EXACT_SZ);
+    if (ring == nullptr) {
+      throw RuntimeError("lcore " + std::to_string(worker->lcore_id()) + " message ring: " + rte_strerror(rte_errno) +
+                         " (lower [runtime] message_ring or give EAL more memory)");
+    }
+    message_rings_.push_back(ring);
+    worker->set_message_ring(ring);
+  }
+}
+
+IdlePolicy RuntimeImpl::resolve_idle_policy() const {
+  // The lcores that run (main and workers; enabled lcores without work sleep in EAL) and the
+  // CPUs they may run on: the union of their affinity sets.
+  rte_cpuset_t cpus;
+  CPU_ZERO(&cpus);
+  std::vector<unsigned> running{rte_get_main_lcore()};
+  for (const auto& worker : workers_) running.push_back(worker->lcore_id());
+  for (unsigned id : running) {
+    const rte_cpuset_t set = rte_lcore_cpuset(id);
+    CPU_OR(&cpus, &cpus, &set);
+  }
+  const auto lcores = static_cast<unsigned>(running.size());
+  const unsigned cpu_count = static_cast<unsigned>(CPU_COUNT(&cpus));
+  IdlePolicy idle = config_.runtime.idle;
+  if (idle == IdlePolicy::automatic) idle = lcores > cpu_count ? IdlePolicy::adaptive : IdlePolicy::busy;
+  if (idle == IdlePolicy::adaptive) {
+    std::fprintf(stderr, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy adaptive%s (after %u empty polls "
+                 "pause, after %u sleep up to %lld us)\n", lcores, workers_.size(), cpu_count,
+                 config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "", config_.runtime.idle_polls,
+                 2 * config_.runtime.idle_polls, static_cast<long long>(config_.runtime.idle_sleep_max.count()));
+  } else {
+    std::fprintf(stderr, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy busy%s\n", lcores,
+                 workers_.size(), cpu_count, config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "");
+  }
+  return idle;
 }
 
 void RuntimeImpl::install_signal_handlers() {
@@ -409,6 +611,12 @@ void RuntimeImpl::print_counters(FILE* out, bool per_lcore) {
                  describe ? "  # " : "", describe ? description : "");
     DTCP_TCP_COUNTERS(DTCP_PRINT_TCP)
 #undef DTCP_PRINT_TCP
+#define DTCP_PRINT_LCORE(name, description)                                                            \
+  if (c.lcore.name != 0)                                                                               \
+    std::fprintf(out, "%-32s %20llu%s%s\n", #name, static_cast<unsigned long long>(c.lcore.name),      \
+                 describe ? "  # " : "", describe ? description : "");
+    DTCP_LCORE_COUNTERS(DTCP_PRINT_LCORE)
+#undef DTCP_PRINT_LCORE
   };
   std::fprintf(out, "# dtcp counters (all lcores)\n");
   print(total, true);

@@ -1,22 +1,58 @@
 // A worker lcore's run-to-completion loop over the (port, queue) pairs it owns (DPDK l3fwd shape):
-// rx burst -> per-frame input with the next frame prefetched -> timers -> application -> tx flush.
+// messages -> rx burst -> steer or input, with the next frame prefetched -> frames steered here
+// -> timers -> application -> tx flush -> idle policy.
+//
+// Sharding. A port with several queues has one QueueStack per queue, each with its own Interface,
+// TCP shard, timers and counters. A connection belongs to the queue its 4-tuple selects through
+// the port's RSS map (rss.hpp). A frame that arrives on another queue (a device without RSS, or
+// with RSS that could not be configured) is passed to the owner through a bounded SPSC rte_ring
+// per (receiving queue, owning queue) pair, a burst at a time. Other cross-lcore work (an
+// application asking another lcore to connect, ARP mappings one queue learned) travels as small
+// messages through each lcore's MPSC message ring. Nothing else is shared between lcores: the
+// counters other threads read are published copies (every 10 ms, relaxed atomics).
 #pragma once
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/counter_block.hpp"
+#include "dpdk/idle.hpp"
 #include "dpdk/impairment.hpp"
+#include "dpdk/rss.hpp"
 #include "dtcp/runtime.hpp"
 #include "stack/counters.hpp"
 #include "stack/interface.hpp"
 #include "tcp/shard.hpp"
 
+// X(name, description): per worker lcore, not per queue.
+#define DTCP_LCORE_COUNTERS(X)                                                           \
+  X(idle_sleeps, "adaptive idle: sleeps taken after a run of empty polls")              \
+  X(idle_slept_us, "adaptive idle: microseconds of sleep asked for")
+
 namespace dtcp::dpdk {
+
+DTCP_COUNTER_BLOCK(LcoreCounters, DTCP_LCORE_COUNTERS);
+
+// How a port spreads connections over its queues, decided when the port is configured.
+struct PortRss {
+  enum class Mode : uint8_t {
+    single_queue,  // one queue: nothing to decide
+    hardware,      // the device hashes with our key and RETA; frames arrive on their owner
+    software,      // the device cannot: the receiving queue computes the owner and steers
+  };
+  Mode mode = Mode::single_queue;
+  std::vector<uint8_t> key;    // the Toeplitz key in use (read back from the device in hardware mode)
+  std::vector<uint16_t> reta;  // queue per entry (read back from the device in hardware mode)
+  std::string reason;          // why this mode, for the startup log
+};
+const char* to_string(PortRss::Mode);
 
 struct PortCapabilities {
   wire::MacAddr mac;
@@ -25,6 +61,7 @@ struct PortCapabilities {
   bool rx_checksum = false;
   std::string driver;
   rte_mempool* pool = nullptr;
+  PortRss rss;
 };
 
 inline constexpr uint16_t kBurstSize = 32;
@@ -33,11 +70,37 @@ inline constexpr uint16_t kBurstSize = 32;
 struct StackCounters {
   stack::NetCounters net;
   tcp::TcpCounters tcp;
+  LcoreCounters lcore;
   StackCounters& operator+=(const StackCounters& o) {
     net += o.net;
     tcp += o.tcp;
+    lcore += o.lcore;
     return *this;
   }
+};
+
+class QueueStack;
+class Worker;
+
+// A message for one QueueStack, run on its lcore at the start of a loop iteration. POD: it is
+// copied into and out of an rte_ring; messages still queued at shutdown are dropped unrun.
+struct Message {
+  void (*run)(QueueStack& target, const Message& message) = nullptr;
+  QueueStack* target = nullptr;
+  Stack::MessageFn user_fn = nullptr;  // for Stack::post()
+  void* ctx = nullptr;
+  uint64_t arg0 = 0;
+  uint64_t arg1 = 0;
+};
+
+// The queues of one port and the rings between them. Built by the runtime once every QueueStack
+// exists, read-only afterwards.
+struct PortLinks {
+  uint16_t queues = 1;
+  std::vector<QueueStack*> stacks;  // by queue
+  std::vector<Worker*> workers;     // by queue: whose message ring reaches that queue
+  std::vector<rte_ring*> steer;     // [from * queues + to]; SPSC; nullptr where from == to
+  rte_ring* steer_ring(uint16_t from, uint16_t to) const { return steer[size_t{from} * queues + to]; }
 };
 
 // One (port, queue) on one lcore: the Stack an application sees. It joins the L2/L3 Interface
@@ -48,17 +111,27 @@ class QueueStack final : public Stack,
                          public tcp::SegmentOutput {
  public:
   QueueStack(const Config& config, const PortConfig& port, uint16_t port_id, uint16_t queue_id,
-             const PortCapabilities& caps, unsigned lcore, std::atomic<bool>& stop, TimePoint now);
+             const PortCapabilities& caps, unsigned lcore, Worker& worker, std::atomic<bool>& stop, TimePoint now);
   ~QueueStack() override;
 
+  // Joins the port's queues (steering rings, message targets); before the loops start. Every
+  // queue is linked, a single-queue port's too (its messages go to itself).
+  void link(const PortLinks* links);
   void start(const AppFactory* factory, TimePoint now);
-  // Returns the number of frames received.
+  // Returns the frames received from the device or from other queues (0: an empty poll).
   unsigned poll(TimePoint now);
   void stop();
+  // Earliest time this queue has timer work (TimePoint::max() if none); bounds idle sleeps.
+  TimePoint next_deadline() const { return shard_.next_deadline(); }
+  // Posts `message` to the lcore polling `queue` of this port; counts a full ring.
+  bool post_message(uint16_t queue, const Message& message);
+  // Message-ring side: run on this queue's lcore.
+  void run_message(const Message& message);
 
   // Stack
   unsigned lcore_id() const override { return lcore_; }
   uint16_t queue_id() const override { return queue_id_; }
+  uint16_t queue_count() const override { return port_.rx_queues; }
   const PortConfig& port_config() const override { return port_; }
   TimePoint now() const override { return now_; }
   stack::Interface& interface() override { return interface_; }
@@ -76,6 +149,11 @@ class QueueStack final : public Stack,
     }
     return shard_.connect(dst, dst_port, handler, options, now_);
   }
+  uint16_t owner_queue(wire::Ipv4Addr remote, uint16_t remote_port, uint16_t local_port) const override {
+    return rss_.queue_of(Ipv4TcpFlow{.src = remote.value, .dst = port_.address.value, .src_port = remote_port,
+                                     .dst_port = local_port});
+  }
+  bool post(uint16_t queue, MessageFn fn, void* ctx, uint64_t arg) override;
   void print_connections(FILE* out) const override;
 
   const tcp::Shard& shard() const { return shard_; }
@@ -83,40 +161,64 @@ class QueueStack final : public Stack,
   // FrameSink
   void transmit(rte_mbuf* frame) override;
   // TcpReceiver
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) override {
-    shard_.input(segment, src, dst, now);
-  }
+  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) override;
   // SegmentOutput
   void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) override { interface_.send_tcp(m, src, dst); }
 
  private:
+  // A frame from the device (after rx impairment): handled here or passed to its owner.
+  void receive(rte_mbuf* frame, TimePoint now);
+  void flush_steered(uint16_t to);
+  unsigned drain_steered(TimePoint now);
   void enqueue_tx(rte_mbuf* frame);
   void flush_tx();
+  static void share_arp(void* ctx, wire::Ipv4Addr ip, wire::MacAddr mac);
 
   PortConfig port_;
   uint16_t port_id_;
   uint16_t queue_id_;
   unsigned lcore_;
+  Worker& worker_;
   std::atomic<bool>& stop_;
   TimePoint now_;
   TimePoint next_housekeeping_{};
+  bool multi_queue_;
+  const PortLinks* links_ = nullptr;
   stack::NetCounters counters_;
+  // This queue's own copy of the port's RSS map (12 KiB of hash tables), and the context of the
+  // shard's ephemeral-port filter; both before shard_, which keeps a pointer to own_.
+  RssMap rss_;
+  QueueOwnership own_;
   stack::Interface interface_;
   Impairment rx_impairment_;
   Impairment tx_impairment_;
   tcp::Shard shard_;
   std::array<rte_mbuf*, kBurstSize> tx_buffer_{};
   uint16_t tx_count_ = 0;
+  // Frames waiting to be passed to queue q: steer_buffer_[q][0..steer_count_[q]).
+  std::vector<std::array<rte_mbuf*, kBurstSize>> steer_buffer_;
+  std::vector<uint16_t> steer_count_;
   std::unique_ptr<App> app_;
 };
 
 class Worker {
  public:
-  Worker(unsigned lcore, std::atomic<bool>& stop) : lcore_(lcore), stop_(stop) {}
+  Worker(unsigned lcore, const RuntimeConfig& runtime, std::atomic<bool>& stop)
+      : lcore_(lcore), runtime_(runtime), stop_(stop), backoff_(runtime.idle_polls, runtime.idle_sleep_max) {}
+  ~Worker();
   void add_queue(const Config& config, const PortConfig& port, uint16_t port_id, uint16_t queue_id,
                  const PortCapabilities& caps);
+  // The MPSC ring other lcores post this lcore's messages to (owned by the worker).
+  void set_message_ring(rte_ring* ring) { messages_ = ring; }
+  bool post(const Message& message) {
+    return rte_ring_mp_enqueue_elem(messages_, const_cast<Message*>(&message), sizeof(Message)) == 0;
+  }
+  // Resolved idle policy (busy or adaptive).
+  void set_idle(IdlePolicy idle) { idle_ = idle; }
   void set_factory(const AppFactory* factory) { factory_ = factory; }
   unsigned lcore_id() const { return lcore_; }
+  QueueStack& queue(size_t i) { return *queues_[i]; }
+  size_t queue_count() const { return queues_.size(); }
   bool exited() const { return exited_.load(std::memory_order_acquire); }
   // Last published counters (published every 10 ms and at exit); safe from any thread.
   StackCounters counters_snapshot() const;
@@ -129,13 +231,20 @@ class Worker {
 
  private:
   int loop();
+  unsigned run_messages();
+  void idle(bool work, TimePoint now);
   void publish();
 
   static constexpr size_t kCounterWords = sizeof(StackCounters) / sizeof(uint64_t);
   unsigned lcore_;
+  const RuntimeConfig& runtime_;
   std::atomic<bool>& stop_;
+  IdlePolicy idle_ = IdlePolicy::busy;
   const AppFactory* factory_ = nullptr;
+  rte_ring* messages_ = nullptr;
   std::vector<std::unique_ptr<QueueStack>> queues_;
+  LcoreCounters counters_;
+  IdleBackoff backoff_;
   std::array<std::atomic<uint64_t>, kCounterWords> published_{};
   std::atomic<bool> exited_{false};
   std::atomic<bool> dump_requested_{false};

@@ -89,6 +89,7 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
     const bool created = arp_.update(arp->sender_ip, arp->sender_mac, for_us, now,
                                      [this](rte_mbuf* m, wire::MacAddr mac) { transmit_to(m, mac); });
     counters_.arp_entries_added += created;
+    if (for_us && arp_learned_ != nullptr) arp_learned_(arp_learned_ctx_, arp->sender_ip, arp->sender_mac);
   }
   if (!for_us) return drop(frame, counters_.drop_arp_not_for_us);
 
@@ -115,6 +116,15 @@ void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   counters_.tx_frames++;
   counters_.tx_bytes += frame->pkt_len;
   sink_.transmit(frame);
+}
+
+void Interface::learn(wire::Ipv4Addr ip, wire::MacAddr mac, TimePoint now) {
+  now_ = now;
+  if (ip.is_unspecified() || ip == setup_.address) return;
+  const bool created =
+      arp_.update(ip, mac, true, now, [this](rte_mbuf* m, wire::MacAddr resolved) { transmit_to(m, resolved); });
+  counters_.arp_entries_added += created;
+  counters_.arp_entries_from_peers++;
 }
 
 void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now) {

@@ -54,6 +54,19 @@ class Interface {
 
   void attach_tcp(TcpReceiver* tcp) { tcp_ = tcp; }
 
+  // Each queue of a multi-queue port has its own Interface and ARP cache, and an ARP reply
+  // arrives on one queue only. The hook hears every mapping learned from an ARP packet addressed
+  // to us (request or reply), so the port layer can pass it to the other queues, which apply it
+  // with learn(). nullptr (the default) for a single queue.
+  using ArpLearnedHook = void (*)(void* ctx, wire::Ipv4Addr ip, wire::MacAddr mac);
+  void set_arp_learned_hook(ArpLearnedHook hook, void* ctx) {
+    arp_learned_ = hook;
+    arp_learned_ctx_ = ctx;
+  }
+  // A mapping another queue of the same port learned: creates or refreshes the entry (as an ARP
+  // packet for us would, RFC 826) and sends the packets that waited for it. Does not call the hook.
+  void learn(wire::Ipv4Addr ip, wire::MacAddr mac, TimePoint now);
+
   // One received frame; the interface owns it afterwards.
   void input(rte_mbuf* frame, TimePoint now);
   // ARP retries and expiry; call once per loop iteration.
@@ -94,6 +107,8 @@ class Interface {
   NetCounters& counters_;
   ArpCache arp_;
   TcpReceiver* tcp_ = nullptr;
+  ArpLearnedHook arp_learned_ = nullptr;
+  void* arp_learned_ctx_ = nullptr;
   uint32_t netmask_;
   uint16_t next_ip_id_ = 1;
   TimePoint now_;

@@ -101,7 +101,10 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
     while (done < want) {
       rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
       if (!m) {
+        // Nothing may be in flight to bring an ACK (and with it on_writable()): retry on the
+        // next tick, when on_timer() offers the space again.
         ++counters.tx_no_mbuf;
+        if (t.tx_retry_deadline == kNever) t.tx_retry_deadline = now_ + kClockGranularity;
         break;
       }
       m->data_off = 0;

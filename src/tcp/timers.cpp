@@ -4,6 +4,8 @@
 // style: cancel lazily, verify on expiry).
 #include <algorithm>
 
+#include <rte_mempool.h>
+
 #include "tcp/core.hpp"
 
 namespace dtcp::tcp {
@@ -23,7 +25,18 @@ void ShardCore::update_timer(Tcb& t) {
 // Called from the wheel; must not re-arm (drain() does that once the wheel is done).
 void ShardCore::on_timer(Tcb& t, TimePoint now) {
   if (t.zombie) return;
-  if (t.tx_retry_deadline <= now) t.tx_retry_deadline = kNever;  // drain()'s output() retries
+  if (t.tx_retry_deadline <= now) {
+    t.tx_retry_deadline = kNever;  // drain()'s output() retries sending
+    // A send() cut short by mbuf exhaustion: let the application try again.
+    if (t.want_writable && !t.app_closed && api_send_space(t) > 0) {
+      if (rte_mempool_avail_count(env.pool) == 0) {
+        t.tx_retry_deadline = now + kClockGranularity;  // still none: look again next tick
+      } else {
+        t.want_writable = false;
+        raise(t, kEventWritable);
+      }
+    }
+  }
   if (t.delack_deadline <= now) {
     t.delack_deadline = kNever;  // drain()'s output() sends the ACK
     t.ack_now = true;

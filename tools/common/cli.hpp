@@ -16,9 +16,24 @@ namespace dtcp::tools {
 
 struct CommonArgs {
   std::optional<std::string> config_path;
+  // Lcore layout, overriding every port's [port] queues/lcores and [runtime] idle.
+  std::optional<std::string> queues;
+  std::optional<std::string> lcores;
+  std::optional<std::string> idle;
+  bool per_lcore = false;             // print counters per lcore too
   std::vector<std::string> eal_args;  // everything after "--"
   std::vector<std::string> rest;      // tool-specific flags, in order
 };
+
+// The flags every tool takes, for its --help.
+inline constexpr const char* kCommonUsage = R"(Lcores (every tool; override the configuration's ports and [runtime]):
+  --queues N         queue pairs per port, one Stack each (default: the configuration's)
+  --lcores LIST      worker lcores polling queue 0, 1, ... of every port, e.g. 1,2 or 1-4; sets
+                     --queues to their number unless given; EAL lcores are added to match
+  --idle MODE        busy (poll always), adaptive (back off to short sleeps when idle) or auto
+                     (adaptive when lcores outnumber CPUs)
+  --per-lcore        also print counters per lcore
+)";
 
 [[noreturn]] inline void usage_error(const char* program, const std::string& message) {
   std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program, message.c_str(), program);
@@ -33,11 +48,23 @@ inline CommonArgs split_args(int argc, char** argv) {
       for (int j = i + 1; j < argc; j++) args.eal_args.emplace_back(argv[j]);
       break;
     }
-    if (arg == "--config" || arg == "-c") {
-      if (i + 1 >= argc) usage_error(argv[0], "--config needs a file name");
-      args.config_path = argv[++i];
-    } else if (arg.rfind("--config=", 0) == 0) {
-      args.config_path = std::string(arg.substr(9));
+    bool matched = false;
+    for (auto [name, field] : {std::pair{std::string_view("--config"), &args.config_path},
+                               std::pair{std::string_view("--queues"), &args.queues},
+                               std::pair{std::string_view("--lcores"), &args.lcores},
+                               std::pair{std::string_view("--idle"), &args.idle}}) {
+      if (arg == name || (name == "--config" && arg == "-c")) {
+        if (i + 1 >= argc) usage_error(argv[0], std::string(name) + " needs a value");
+        *field = argv[++i];
+        matched = true;
+      } else if (arg.size() > name.size() && arg.rfind(name, 0) == 0 && arg[name.size()] == '=') {
+        *field = std::string(arg.substr(name.size() + 1));
+        matched = true;
+      }
+    }
+    if (matched) continue;
+    if (arg == "--per-lcore") {
+      args.per_lcore = true;
     } else {
       args.rest.emplace_back(arg);
     }
@@ -70,20 +97,37 @@ inline uint64_t parse_number(const char* program, std::string_view flag, const s
   return n;
 }
 
+// Loads --config (or the embedded default) and applies --queues, --lcores and --idle.
 inline Config load_config_or_default(const char* program, const CommonArgs& args, const char* embedded,
                                      const char* embedded_name) {
+  Config config;
   try {
-    return args.config_path ? load_config(*args.config_path) : parse_config(embedded, embedded_name);
+    config = args.config_path ? load_config(*args.config_path) : parse_config(embedded, embedded_name);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     std::exit(1);
   }
+  // Flag errors are usage errors (status 2); the message still names the key it would set.
+  try {
+    if (args.queues || args.lcores) {
+      // The configured lcores no longer apply (a configured reta still does, if it fits).
+      for (auto& port : config.ports) port.lcores.clear();
+    }
+    std::optional<std::string> queues = args.queues;
+    if (args.lcores && !queues) queues = std::to_string(parse_lcore_list(*args.lcores, "--lcores").size());
+    if (queues) set_config_key(config, "port", "queues", *queues, "--queues");
+    if (args.lcores) set_config_key(config, "port", "lcores", *args.lcores, "--lcores");
+    if (args.idle) set_config_key(config, "runtime", "idle", *args.idle, "--idle");
+  } catch (const ConfigError& e) {
+    usage_error(program, e.what());
+  }
+  return config;
 }
 
 // Runs the stack with `factory` until stopped, then prints counters, connection listings and
 // the mbufs still out of their pools. Returns the process exit status (1 when setup failed).
-inline int run_stack(const char* program, const Config& config, const CommonArgs& args, const AppFactory& factory,
-                     bool per_lcore = false) {
+inline int run_stack(const char* program, const Config& config, const CommonArgs& args, const AppFactory& factory) {
+  const bool per_lcore = args.per_lcore;
   try {
     auto runtime = Runtime::start(config, args.eal_args, program);
     runtime->install_signal_handlers();

@@ -64,7 +64,7 @@ class TempFile {
 // The key lists every section is expected to have; the unknown-key message lists the real
 // ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test.
 const std::vector<std::string> kPortKeys = {
-    "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci",
+    "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
     "rx_reorder",  "rx_seed",  "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
@@ -72,6 +72,8 @@ const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_p
                                            "request_interval_ms", "request_retries"};
 const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
+const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
+                                               "steer_ring"};
 
 std::string joined(const std::vector<std::string>& keys) {
   std::string out;
@@ -127,6 +129,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_EQ(p.rx_desc, 1024);
   EXPECT_EQ(p.tx_desc, 1024);
   EXPECT_TRUE(p.lcores.empty());
+  EXPECT_TRUE(p.reta.empty());
   EXPECT_TRUE(p.offloads);
   EXPECT_FALSE(p.rx_impairment.enabled());
   EXPECT_FALSE(p.tx_impairment.enabled());
@@ -139,6 +142,11 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_EQ(c.mempool.mbufs, 16383u);
   EXPECT_EQ(c.mempool.cache, 256u);
   EXPECT_EQ(c.mempool.data_room, 0);
+  EXPECT_EQ(c.runtime.idle, IdlePolicy::busy);
+  EXPECT_EQ(c.runtime.idle_polls, 1000u);
+  EXPECT_EQ(c.runtime.idle_sleep_max, 100us);
+  EXPECT_EQ(c.runtime.message_ring, 1024u);
+  EXPECT_EQ(c.runtime.steer_ring, 1024u);
 }
 
 // Every key of every section set to a value other than its default.
@@ -157,6 +165,7 @@ tx_queues = 2
 rx_desc = 512
 tx_desc = 256
 lcores = 3, 5
+reta = 1, 0, 0
 offloads = no
 rx_loss = 0.01
 rx_duplicate = 0.02
@@ -191,6 +200,13 @@ capacity = 4096
 mbufs = 8191
 cache = 128
 data_room = 4096
+
+[runtime]
+idle = adaptive
+idle_polls = 50
+idle_sleep_max_us = 250
+message_ring = 64
+steer_ring = 4096
 )";
 
 TEST(ConfigParse, EveryKey_ReachesItsField) {
@@ -213,6 +229,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(client.rx_desc, 512);
   EXPECT_EQ(client.tx_desc, 256);
   EXPECT_EQ(client.lcores, (std::vector<unsigned>{3, 5}));
+  EXPECT_EQ(client.reta, (std::vector<uint16_t>{1, 0, 0}));
   EXPECT_FALSE(client.offloads);
   EXPECT_DOUBLE_EQ(client.rx_impairment.loss, 0.01);
   EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
@@ -250,6 +267,70 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.mempool.mbufs, 8191u);
   EXPECT_EQ(c.mempool.cache, 128u);
   EXPECT_EQ(c.mempool.data_room, 4096);
+  EXPECT_EQ(c.runtime.idle, IdlePolicy::adaptive);
+  EXPECT_EQ(c.runtime.idle_polls, 50u);
+  EXPECT_EQ(c.runtime.idle_sleep_max, 250us);
+  EXPECT_EQ(c.runtime.message_ring, 64u);
+  EXPECT_EQ(c.runtime.steer_ring, 4096u);
+}
+
+TEST(ConfigParse, Queues_SetsBothQueueCounts) {
+  const Config c = parse(std::string(kMinimalPort) + "queues = 4\n");
+  EXPECT_EQ(c.ports[0].rx_queues, 4);
+  EXPECT_EQ(c.ports[0].tx_queues, 4);
+}
+
+TEST(ConfigParse, LcoreRanges_Expanded) {
+  const Config c = parse(std::string(kMinimalPort) + "queues = 5\nlcores = 1-3, 7, 9-9\n");
+  EXPECT_EQ(c.ports[0].lcores, (std::vector<unsigned>{1, 2, 3, 7, 9}));
+  EXPECT_EQ(parse_lcore_list("2-4", "--lcores"), (std::vector<unsigned>{2, 3, 4}));
+  try {
+    parse_lcore_list("4-2", "--lcores");
+    ADD_FAILURE() << "no error for 4-2";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--lcores: expected a comma-separated list of lcore ids or ranges"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ConfigParse, IdleSpellings_Accepted) {
+  EXPECT_EQ(parse(std::string(kMinimalPort) + "[runtime]\nidle = busy\n").runtime.idle, IdlePolicy::busy);
+  EXPECT_EQ(parse(std::string(kMinimalPort) + "[runtime]\nidle = auto\n").runtime.idle, IdlePolicy::automatic);
+  EXPECT_STREQ(to_string(IdlePolicy::automatic), "auto");
+  EXPECT_STREQ(to_string(IdlePolicy::adaptive), "adaptive");
+}
+
+// --- command-line overrides -----------------------------------------------------------------
+
+TEST(ConfigOverride, PortKey_SetOnEveryPort) {
+  Config c = parse("[port.a]\nring = p:0\naddress = 198.18.1.1\n[port.b]\nring = p:1\naddress = 198.18.1.2\n");
+  set_config_key(c, "port", "queues", "2", "--queues");
+  set_config_key(c, "port", "lcores", "1-2", "--lcores");
+  set_config_key(c, "runtime", "idle", "adaptive", "--idle");
+  for (const auto& port : c.ports) {
+    EXPECT_EQ(port.rx_queues, 2);
+    EXPECT_EQ(port.tx_queues, 2);
+    EXPECT_EQ(port.lcores, (std::vector<unsigned>{1, 2}));
+  }
+  EXPECT_EQ(c.runtime.idle, IdlePolicy::adaptive);
+}
+
+TEST(ConfigOverride, BadValue_NamesOriginSectionAndKey) {
+  Config c = parse("[port.a]\nring = p:0\naddress = 198.18.1.1\n");
+  auto message = [&](const char* section, const char* key, const char* value, const char* origin) -> std::string {
+    try {
+      set_config_key(c, section, key, value, origin);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message("runtime", "idle", "fast", "--idle"), "--idle: [runtime] idle: expected busy, adaptive or auto, got 'fast'");
+  EXPECT_EQ(message("port", "lcores", "1,2", "--lcores"),
+            "--lcores: [port.a] lcores: expected 1 lcore ids, one per queue pair");
+  EXPECT_EQ(message("port", "queues", "0", "--queues"), "--queues: [port.a] queues: expected an integer in 1..128, got '0'");
+  EXPECT_NE(message("nosuch", "x", "1", "--x").find("--x: [nosuch]: unknown section"), std::string::npos);
 }
 
 TEST(ConfigParse, KnownKeys_MatchTheKeysThisFileTests) {
@@ -258,6 +339,7 @@ TEST(ConfigParse, KnownKeys_MatchTheKeysThisFileTests) {
       {"[arp]\n", &kArpKeys},
       {"[mempool]\n", &kMempoolKeys},
       {"[eal]\n", &kEalKeys},
+      {"[runtime]\n", &kRuntimeKeys},
   };
   for (const auto& [head, keys] : sections) {
     SCOPED_TRACE(head);
@@ -411,6 +493,17 @@ const BadValue kBadValues[] = {
     {"port", "lcores", "1 2", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1024", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", ",", "expected at least one lcore id"},
+    {"port", "lcores", "3-1", "expected a comma-separated list of lcore ids or ranges"},
+    {"port", "lcores", "1-", "expected a comma-separated list of lcore ids or ranges"},
+    {"port", "queues", "129", "expected an integer in 1..128"},
+    {"port", "reta", "a", "expected a comma-separated list of queue numbers"},
+    {"port", "reta", "128", "expected a comma-separated list of queue numbers"},
+    {"runtime", "idle", "fast", "expected busy, adaptive or auto"},
+    {"runtime", "idle_polls", "0", "expected an integer in 1..16777216"},
+    {"runtime", "idle_sleep_max_us", "0", "expected an integer in 1..100000"},
+    {"runtime", "idle_sleep_max_us", "100001", "expected an integer in 1..100000"},
+    {"runtime", "message_ring", "63", "expected an integer in 64..1048576"},
+    {"runtime", "steer_ring", "1048577", "expected an integer in 64..1048576"},
     {"port", "mac", "02:00:00:00:00", "expected a unicast MAC like 02:00:00:00:00:01"},
     {"port", "mac", "02:00:00:00:00:01:02", "expected a unicast MAC"},
     {"port", "mac", "02-00-00-00-00-01", "expected a unicast MAC"},
@@ -494,6 +587,11 @@ TEST(ConfigErrors, LcoresCountMismatch_NamesSectionAndKey) {
   expect_error(std::string(kMinimalPort) + "rx_queues = 2\ntx_queues = 2\nlcores = 1\n",
                {"test.ini: [port] lcores: expected 2 lcore ids, one per queue pair"});
   expect_error(std::string(kMinimalPort) + "lcores = 1,2\n", {"test.ini: [port] lcores: expected 1 lcore ids"});
+}
+
+TEST(ConfigErrors, RetaNamesMissingQueue_NamesSectionAndKey) {
+  expect_error(std::string(kMinimalPort) + "queues = 2\nreta = 0,1,2\n",
+               {"test.ini: [port] reta: queue 2 does not exist (2 queue pairs)"});
 }
 
 TEST(ConfigErrors, NoPortSection_NamesFile) {

@@ -288,6 +288,22 @@ TEST_F(Data, MbufExhaustion_RetransmissionRetriedNextTick) {
   expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
 }
 
+// A send() cut short by an empty mbuf pool, with nothing in flight to bring an ACK: on_writable()
+// still follows once mbufs are back, so the application can finish its write.
+TEST_F(Data, MbufExhaustionDuringSend_WritableFollowsWithoutAnAck) {
+  const uint32_t iss = established();
+  std::vector<rte_mbuf*> hoard;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(g_pool)) hoard.push_back(m);
+  EXPECT_EQ(rec.conn->send(bytes_of("data")), 0u);
+  at(5);
+  EXPECT_EQ(rec.events, Strings{});  // still no mbufs: no point waking the application
+  for (rte_mbuf* m : hoard) rte_pktmbuf_free(m);
+  rec.on_writable_hook = [](Connection& c) { c.send(bytes_of("data")); };
+  at(7);
+  EXPECT_EQ(rec.events, Strings{"writable"});
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
+}
+
 TEST_F(Data, SendFromOnReadable_PiggybacksOnTheAck) {
   const uint32_t iss = established();
   rec.on_readable_hook = [](Connection& c) {

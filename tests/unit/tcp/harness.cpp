@@ -135,29 +135,16 @@ void TcpTest::at_us(int64_t us) {
 
 void TcpTest::at(int64_t ms) { at_us(ms * 1000); }
 
-void TcpTest::inject(int64_t ms, const In& in) {
-  at(ms);
-  wire::TcpHeader h;
-  h.src_port = in.src_port;
-  h.dst_port = in.dst_port;
-  h.seq = in.seq;
-  h.ack = in.ack;
-  h.flags = in.flags;
-  h.window = in.window;
-  h.options = in.options;
-  const size_t hlen = wire::tcp_header_len(h);
-  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
-  ASSERT_NE(m, nullptr);
-  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen + in.data.size())));
-  ASSERT_NE(p, nullptr);
-  wire::write_tcp_header({p, hlen}, h);
-  std::memcpy(p + hlen, in.data.data(), in.data.size());
-  wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
-  shard->input(m, kRemoteAddr, kLocalAddr, now_);
-}
+void TcpTest::inject(int64_t ms, const In& in) { inject_segment(ms, in, nullptr); }
 
 void TcpTest::inject_raw_options(int64_t ms, const In& in, const std::vector<uint8_t>& raw_options) {
   ASSERT_EQ(raw_options.size() % 4, 0u);
+  inject_segment(ms, in, &raw_options);
+}
+
+// Builds the segment from `in` (its options, or `raw_options` verbatim when given), checksums it
+// and hands it to the shard at `ms`.
+void TcpTest::inject_segment(int64_t ms, const In& in, const std::vector<uint8_t>* raw_options) {
   at(ms);
   wire::TcpHeader h;
   h.src_port = in.src_port;
@@ -166,14 +153,18 @@ void TcpTest::inject_raw_options(int64_t ms, const In& in, const std::vector<uin
   h.ack = in.ack;
   h.flags = in.flags;
   h.window = in.window;
-  const size_t hlen = wire::kTcpMinHeaderLen + raw_options.size();
+  if (!raw_options) h.options = in.options;
+  const size_t written = wire::tcp_header_len(h);
+  const size_t hlen = raw_options ? wire::kTcpMinHeaderLen + raw_options->size() : written;
   rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
   ASSERT_NE(m, nullptr);
   auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen + in.data.size())));
   ASSERT_NE(p, nullptr);
-  wire::write_tcp_header({p, wire::kTcpMinHeaderLen}, h);
-  p[12] = std::byte{static_cast<uint8_t>((hlen / 4) << 4)};  // data offset covers the raw options
-  std::memcpy(p + wire::kTcpMinHeaderLen, raw_options.data(), raw_options.size());
+  wire::write_tcp_header({p, written}, h);
+  if (raw_options) {
+    p[12] = std::byte{static_cast<uint8_t>((hlen / 4) << 4)};  // data offset covers the raw options
+    std::memcpy(p + wire::kTcpMinHeaderLen, raw_options->data(), raw_options->size());
+  }
   std::memcpy(p + hlen, in.data.data(), in.data.size());
   wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
   shard->input(m, kRemoteAddr, kLocalAddr, now_);

@@ -125,6 +125,7 @@ class TcpTest : public ::testing::Test {
   // Like inject(), but with `raw_options` (a multiple of 4 bytes) as the options field, for
   // unknown and malformed options the TcpOptions writer cannot produce.
   void inject_raw_options(int64_t ms, const In& in, const std::vector<uint8_t>& raw_options);
+  void inject_segment(int64_t ms, const In& in, const std::vector<uint8_t>* raw_options);
   // Pops the oldest sent segment and checks it against `out`; returns it.
   Sent expect_reply(const Out& out);
   // Nothing was sent (up to now).
