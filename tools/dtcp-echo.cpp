@@ -28,18 +28,7 @@ using dtcp::Connection;
 using dtcp::tools::fill_pattern;
 using dtcp::tools::Sha256;
 
-constexpr const char* kEmbeddedConfig = R"(
-[port.a]
-ring = pair0:0
-address = 198.18.1.1/24
-mac = 02:00:00:00:01:01
-[port.b]
-ring = pair0:1
-address = 198.18.1.2/24
-mac = 02:00:00:00:01:02
-[runtime]
-idle = auto
-)";
+constexpr const char* kEmbeddedConfig = DTCP_RING_PAIR_PORTS "[runtime]\nidle = auto\n";
 
 constexpr const char* kUsage = R"(Usage: dtcp-echo [--config FILE] [SERVERS...] [CLIENT] [--duration S] [-- EAL ARGS]
 Servers (each on every Stack, or only on port NAME's):

@@ -34,16 +34,7 @@ constexpr uint64_t kMaxIdleConnections = 16'000'000;
 
 // Two stacks over an in-process net_ring pair, as dtcp-echo: the client on port a, servers
 // given with b:PORT on port b.
-constexpr const char* kEmbeddedConfig = R"(
-[port.a]
-ring = pair0:0
-address = 198.18.1.1/24
-mac = 02:00:00:00:01:01
-[port.b]
-ring = pair0:1
-address = 198.18.1.2/24
-mac = 02:00:00:00:01:02
-)";
+constexpr const char* kEmbeddedConfig = DTCP_RING_PAIR_PORTS;
 
 constexpr const char* kUsage = R"(Usage: dtcp-loadgen [--backend dtcp|kernel] [CLIENT OPTIONS] [SERVERS] [--config FILE] [-- EAL ARGS]
 Client:
@@ -323,23 +314,23 @@ RunInfo run_info(const Options& o, const char* backend, uint32_t connections) {
 }
 
 // Prints the text block (stdout, or stderr when JSON goes to stdout) and the JSON.
+// Writes the --json document to stdout ("-") or to a file; false (after saying why) if it cannot.
+bool write_json(const std::string& destination, const std::string& json) {
+  if (destination == "-") {
+    std::fputs(json.c_str(), stdout);
+    return true;
+  }
+  std::ofstream out(destination);
+  out << json;
+  if (!out) std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, destination.c_str());
+  return static_cast<bool>(out);
+}
+
 int report(const Options& o, const RunInfo& info, const Stats& stats, bool finished) {
   const std::string text = format_text(info, stats);
   std::fputs(text.c_str(), o.json && *o.json == "-" ? stderr : stdout);
   if (!finished) std::fprintf(stderr, "%s: stopped before the run ended; the figures cover what ran\n", kProgram);
-  if (o.json) {
-    const std::string json = format_json(info, stats);
-    if (*o.json == "-") {
-      std::fputs(json.c_str(), stdout);
-    } else {
-      std::ofstream out(*o.json);
-      out << json;
-      if (!out) {
-        std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, o.json->c_str());
-        return 1;
-      }
-    }
-  }
+  if (o.json && !write_json(*o.json, format_json(info, stats))) return 1;
   std::fflush(stdout);
   return stats.errors_total() == 0 && finished ? 0 : 1;
 }
@@ -476,19 +467,7 @@ int report_idle(const Options& o, IdleReport& r) {
   const std::string text = format_idle_text(r);
   std::fputs(text.c_str(), o.json && *o.json == "-" ? stderr : stdout);
   if (!r.finished) std::fprintf(stderr, "%s: stopped before the run ended; the figures cover what ran\n", kProgram);
-  if (o.json) {
-    const std::string json = format_idle_json(r);
-    if (*o.json == "-") {
-      std::fputs(json.c_str(), stdout);
-    } else {
-      std::ofstream out(*o.json);
-      out << json;
-      if (!out) {
-        std::fprintf(stderr, "%s: --json: cannot write '%s'\n", kProgram, o.json->c_str());
-        return 1;
-      }
-    }
-  }
+  if (o.json && !write_json(*o.json, format_idle_json(r))) return 1;
   std::fflush(stdout);
   return r.stats.errors_total() == 0 && r.finished ? 0 : 1;
 }

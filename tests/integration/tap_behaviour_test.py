@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -69,8 +68,8 @@ def passive_options_and_keepalive(ns):
         check(data and "TS val" in data[0], f"dtcp data segment without timestamps: {data}")
 
         # Keep-alive: an idle kernel client answers the probes...
-        idle = ns.popen([PYTHON, "-c", f"import socket,time; s=socket.create_connection(('{DTCP_IP}',7)); "
-                                       "time.sleep(120)"])
+        # Connects and then blocks in recv() until the connection ends (or the test kills it).
+        idle = ns.popen([PYTHON, "-c", f"import socket; s=socket.create_connection(('{DTCP_IP}',7)); s.recv(1)"])
         wait_until(lambda: tcp_counter(node, "tcp_tx_keepalive_probes") >= 2, 20, "two keep-alive probes")
         check(tcp_counter(node, "tcp_conn_keepalive_timeout") == 0, "a probed live peer was dropped")
         # ... until its link goes down: 1 s idle + 3 probes 200 ms apart, then "timed out".
@@ -89,10 +88,10 @@ def passive_options_and_keepalive(ns):
         node.cleanup()
 
 
-# A kernel reader with a small receive buffer that reads nothing until the file `go` exists,
-# then drains the connection and prints the byte count and sha256.
+# A kernel reader with a small receive buffer that reads nothing until a line arrives on its
+# stdin, then drains the connection and prints the byte count and sha256.
 READER = """
-import hashlib, os, socket, sys, time
+import hashlib, socket, sys
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
@@ -100,8 +99,7 @@ srv.bind(('0.0.0.0', 5003))
 srv.listen(1)
 print('listening', flush=True)
 conn, _ = srv.accept()
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.05)
+sys.stdin.readline()
 h = hashlib.sha256()
 n = 0
 while True:
@@ -115,8 +113,7 @@ print(n, h.hexdigest(), flush=True)
 
 
 def zero_window(ns):
-    go = tempfile.mktemp(prefix="dtcp-go-")
-    reader = ns.popen([PYTHON, "-c", READER, go], stdout=subprocess.PIPE, text=True)
+    reader = ns.popen([PYTHON, "-c", READER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     node = None
     try:
         check(reader.stdout.readline().strip() == "listening", "reader did not start")
@@ -128,8 +125,8 @@ def zero_window(ns):
         wait_until(lambda: tcp_counter(node, "tcp_tx_window_probes") >= 3, 30, "zero-window probes")
         queued = ns.exec(["ss", "-tnH", "sport = :5003"]).stdout
         check(node.proc.poll() is None, "the sender finished although the reader never read")
-        with open(go, "w"):
-            pass
+        reader.stdin.write("go\n")
+        reader.stdin.flush()
         node.proc.wait(timeout=60)
         check(node.proc.returncode == 0, f"dtcp client failed:\n{node.stderr_text()[-2000:]}")
         got = reader.stdout.readline().split()
@@ -145,8 +142,6 @@ def zero_window(ns):
     finally:
         if reader.poll() is None:
             reader.kill()
-        if os.path.exists(go):
-            os.unlink(go)
         if node:
             node.cleanup()
 

@@ -14,6 +14,12 @@
 
 namespace dtcp::tools {
 
+// The tools' embedded default: two stacks in one process over an in-process net_ring pair,
+// port a = 198.18.1.1 and port b = 198.18.1.2.
+#define DTCP_RING_PAIR_PORTS \
+  "[port.a]\nring = pair0:0\naddress = 198.18.1.1/24\nmac = 02:00:00:00:01:01\n" \
+  "[port.b]\nring = pair0:1\naddress = 198.18.1.2/24\nmac = 02:00:00:00:01:02\n"
+
 struct CommonArgs {
   std::optional<std::string> config_path;
   // Lcore layout, overriding every port's [port] queues/lcores and [runtime] idle.
