@@ -139,9 +139,10 @@ void QueueStack::print_connections(FILE* final_out) const {
     if (printed++ >= 1000) return;  // a million idle connections must not flood the terminal
     const std::string local = c.local.addr.to_string() + ":" + std::to_string(c.local.port);
     const std::string remote = c.remote.addr.to_string() + ":" + std::to_string(c.remote.port);
-    std::fprintf(out, "conn %-12s %-21s %-21s snd_una=%u snd_nxt=%u rcv_nxt=%u send_q=%u recv_q=%u\n",
-                 c.state_name, local.c_str(), remote.c_str(), c.snd_una, c.snd_nxt, c.rcv_nxt, c.send_queued,
-                 c.recv_queued);
+    std::fprintf(out, "conn %-12s %-21s %-21s snd_una=%u snd_nxt=%u snd_max=%u rcv_nxt=%u snd_wnd=%u "
+                 "rcv_wnd=%u cwnd=%u send_q=%u recv_q=%u\n",
+                 c.state_name, local.c_str(), remote.c_str(), c.snd_una, c.snd_nxt, c.snd_max, c.rcv_nxt, c.snd_wnd,
+                 c.rcv_wnd, c.cwnd, c.send_queued, c.recv_queued);
   });
   if (printed > 1000) std::fprintf(out, "# ... %zu more not shown\n", printed - 1000);
   if (out != final_out) {

@@ -178,7 +178,7 @@ class ShardCore {
   // restarts only for the first one, RFC 6582 §3.2 step 5).
   void ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpOptions* options = nullptr,
                     bool in_recovery_partial = false);
-  void update_send_window(Tcb& t, const Segment& seg);
+  void update_send_window(Tcb& t, const Segment& seg, bool ack_advanced);
   void establish(Tcb& t, const Segment& seg, TimePoint now);
   // The SYN-only options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2-3, RFC 2018 §2).
   void take_syn_options(Tcb& t, const Segment& seg, TimePoint now);
@@ -208,6 +208,7 @@ class ShardCore {
   void output(Tcb& t, TimePoint now, bool force = false);
   bool send_syn(Tcb& t, TimePoint now);  // SYN or SYN-ACK, per state
   bool send_ack(Tcb& t);
+  SeqNum acceptable_ack_seq(const Tcb& t) const;
   bool send_segment(Tcb& t, SeqNum seq, wire::TcpFlags flags, uint32_t data_offset, uint32_t len);
   bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window,
                  std::optional<wire::TcpTimestamps> timestamps = std::nullopt);

@@ -429,7 +429,8 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     challenge_ack(t, now);
     return Verdict::drop;
   }
-  if (seg.ack > t.snd_una) {
+  const bool ack_is_new = seg.ack > t.snd_una;
+  if (ack_is_new) {
     // close() in SYN-RECEIVED moved to FIN-WAIT-1 before our SYN was acknowledged: this ACK
     // completes the handshake too.
     const bool completes_handshake = t.syn_unacked();
@@ -460,7 +461,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     on_duplicate_ack(t);  // RFC 5681 §2's definition, all five conditions
   }
   counters.rx_sack_blocks += seg.options.sack_block_count;  // parsed; the sender keeps no scoreboard yet
-  if (seg.ack >= t.snd_una) update_send_window(t, seg);
+  if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
 
   switch (t.state) {
     case TcpState::fin_wait_1:
@@ -566,9 +567,14 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   }
 }
 
-// RFC 9293 §3.10.7.4: update the send window from segments not older than the last update.
-void ShardCore::update_send_window(Tcb& t, const Segment& seg) {
-  if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
+// RFC 9293 §3.10.7.4: update the send window from segments not older than the last update,
+// and, as Linux does (tcp_may_update_window()), from every ACK that advanced SND.UNA. The usable
+// window is SND.UNA + SND.WND - SND.NXT: an ACK that moved SND.UNA but left a window measured
+// from an older SEG.ACK would move the right edge past what the peer offered. That happens when
+// the peer's go-back-N retransmissions carry SEG.SEQ below SND.WL1 (its earlier ACKs carried its
+// SND.MAX); at a small MSS the overshoot filled the peer's window and deadlocked (issue #10 part 0).
+void ShardCore::update_send_window(Tcb& t, const Segment& seg, bool ack_advanced) {
+  if (ack_advanced || t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
     t.snd_wnd = static_cast<uint32_t>(seg.wnd) << t.snd_wscale;
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = seg.seq;

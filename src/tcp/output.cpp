@@ -200,9 +200,18 @@ bool ShardCore::send_syn(Tcb& t, TimePoint now) {
 
 // A bare ACK carries SEQ = the highest sequence number sent (RFC 9293's SND.NXT; our snd_nxt may
 // have been pulled back by go-back-N). A lower one could fall below the peer's RCV.NXT, making
-// the ACK unacceptable there and its acknowledgment lost (Linux: tcp_acceptable_seq()).
+// the ACK unacceptable there and its acknowledgment lost. But not beyond the right edge of the
+// peer's window (SND.UNA + SND.WND): a peer whose window closed accepts a bare segment only at
+// its RCV.NXT (RFC 9293 §3.10.7.4), and an ACK it finds unacceptable is dropped unread, so data
+// we sent past a window that shrank to zero would make every later ACK of ours invisible to it.
+// Linux: tcp_acceptable_seq().
+SeqNum ShardCore::acceptable_ack_seq(const Tcb& t) const {
+  const SeqNum window_end = t.snd_una + SeqLen(t.snd_wnd);
+  return t.snd_max > window_end ? seq_max(window_end, t.snd_una) : t.snd_max;
+}
+
 bool ShardCore::send_ack(Tcb& t) {
-  if (!send_segment(t, t.snd_max, TcpFlags::ack, 0, 0)) {
+  if (!send_segment(t, acceptable_ack_seq(t), TcpFlags::ack, 0, 0)) {
     t.tx_retry_deadline = now_ + kClockGranularity;
     return false;
   }

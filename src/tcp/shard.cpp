@@ -408,6 +408,7 @@ void ShardCore::for_each_connection(void (*fn)(void*, const ConnectionInfo&), vo
     info.state_name = to_string(t.state);
     info.snd_una = t.snd_una.value();
     info.snd_nxt = t.snd_nxt.value();
+    info.snd_max = t.snd_max.value();
     info.rcv_nxt = t.rcv_nxt.value();
     info.snd_wnd = t.snd_wnd;
     info.rcv_wnd = t.rcv_wnd();

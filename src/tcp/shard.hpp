@@ -54,7 +54,7 @@ struct ConnectionInfo {
   TcpState state = TcpState::closed;
   const char* state_name = "";
   bool time_wait_record = false;  // from the compact TIME-WAIT table (no buffers, no windows)
-  uint32_t snd_una = 0, snd_nxt = 0, rcv_nxt = 0;
+  uint32_t snd_una = 0, snd_nxt = 0, snd_max = 0, rcv_nxt = 0;
   uint32_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0;
   uint32_t send_queued = 0, recv_queued = 0, ooo_segments = 0;
   Duration srtt{0}, rto{0};

@@ -11,21 +11,23 @@ from harness import DtcpProcess, check, main  # noqa: E402
 SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 
 
-def ring_config(impairment=""):
+def ring_config(impairment="", mtu=None, mbufs=None):
+    port_extra = impairment + (f"\nmtu = {mtu}" if mtu else "")
+    mempool = f"[mempool]\nmbufs = {mbufs}\n" if mbufs else ""
     return f"""
 [port.a]
 ring = r{os.getpid() % 1000000}:0
 address = 198.18.1.1/24
 mac = 02:00:00:00:01:01
-{impairment}
+{port_extra}
 [port.b]
 ring = r{os.getpid() % 1000000}:1
 address = 198.18.1.2/24
 mac = 02:00:00:00:01:02
-{impairment}
+{port_extra}
 [tcp]
 min_rto = 5ms
-"""
+{mempool}"""
 
 
 def run_echo(config, connections, size, concurrency, tag, server_closes_first=False):
@@ -67,6 +69,11 @@ def test():
     connections = 100 if SANITIZED else 400
     run_echo(ring_config(), connections, 256 * 1024, 64, "ring")
     run_echo(ring_config(), connections // 4, 64 * 1024, 32, "ring-srvclose", server_closes_first=True)
+    # Small MTUs (issue #10 part 0): with every connection's window full at MSS 536 and 960, an
+    # ACK that advanced SND.UNA without updating SND.WND let one side send past the other's
+    # edge; the peer, its window closed, then dropped every ACK and both waited forever.
+    for mtu in (576, 1000):
+        run_echo(ring_config(mtu=mtu, mbufs=131071), 20 if SANITIZED else 50, 1024 * 1024, 50, f"ring-mtu{mtu}")
     # Bulk echo through seeded impairment at the low, middle and high loss rates, with
     # duplication, reordering and delay; corruption in the middle one. Corruption is on receive
     # only, and each direction has its own seed: a frame corrupted by the sender's tx stage and
