@@ -210,7 +210,7 @@ void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
     t.listener = nullptr;
   }
   set_state(t, TcpState::established);
-  t.cc.init(t.eff_mss(), config.initial_window);
+  t.cc->init(t.eff_mss(), config.initial_window, now);
   t.retries = 0;
   if (t.keepalive_idle.count() > 0) start_keepalive(t, now);
   // RFC 6298 §5.7: after a retransmitted SYN, start data transfer with RTO = 3 s unless an RTT
@@ -439,7 +439,10 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
       // RFC 6582 §3.2 step 5, a partial ACK: the next hole is lost too; resend it at once.
       const uint32_t acked = (seg.ack - t.snd_una).value();
       ack_advances(t, seg.ack, now, &seg.options, /*in_recovery_partial=*/true);
-      t.cc.on_partial_ack(acked);
+      // RFC 6582 §3.2 step 5: deflate by the amount acknowledged, add back one SMSS if that was at
+      // least one SMSS, so about ssthresh bytes stay in flight when recovery ends.
+      const uint32_t cwnd = t.cc->cwnd();
+      t.cc->set_cwnd((cwnd > acked ? cwnd - acked : 0) + (acked >= t.eff_mss() ? t.eff_mss() : 0));
       ++counters.recovery_partial_acks;
       retransmit_head(t);
     } else {
@@ -448,12 +451,15 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
       if (full_ack) {
         // RFC 6582 §3.2 step 3: everything sent before recovery began is acknowledged.
         t.in_recovery = false;
-        t.cc.on_exit_recovery(t.flight_size());
+        // RFC 6582 §3.2 step 3, option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS), which
+        // avoids a burst when little is left in flight.
+        t.cc->recovery_exit(now);
+        t.cc->set_cwnd(std::min(t.cc->ssthresh(), std::max(t.flight_size(), t.eff_mss()) + t.eff_mss()));
       }
     }
     t.dupacks = 0;
     if (completes_handshake) {
-      t.cc.init(t.eff_mss(), config.initial_window);
+      t.cc->init(t.eff_mss(), config.initial_window, now);
       raise(t, t.passive ? kEventAccept : kEventConnected);
     }
   } else if (seg.ack == t.snd_una && seg.len == 0 && t.flight_size() > 0 &&
@@ -498,7 +504,7 @@ void ShardCore::spurious_timeout_check(Tcb& t, const Segment& seg) {
   if (!seg.options.timestamps || seg.options.timestamps->tsecr == 0) return;
   if (static_cast<int32_t>(seg.options.timestamps->tsecr - t.rto_tsval) >= 0) return;
   ++counters.rto_spurious;
-  t.cc.undo(t.undo_cwnd, t.undo_ssthresh);
+  t.cc.undo();
   t.snd_nxt = t.snd_max;
   t.recover = t.snd_una;  // a real loss later may start fast recovery again
 }
@@ -509,7 +515,8 @@ void ShardCore::on_duplicate_ack(Tcb& t) {
   ++counters.rx_dup_acks;
   ++t.dupacks;
   if (t.in_recovery) {
-    t.cc.on_recovery_dup_ack();  // a segment left the network: inflate, maybe send new data
+    // RFC 5681 §3.2 step 4: a segment left the network; inflate cwnd, maybe send new data.
+    t.cc->set_cwnd(t.cc->cwnd() + t.eff_mss());
     return;
   }
   if (t.dupacks != 3) return;
@@ -522,7 +529,8 @@ void ShardCore::on_duplicate_ack(Tcb& t) {
   t.in_recovery = true;
   t.partial_ack_seen = false;
   t.recover = t.snd_max;
-  t.cc.on_enter_recovery(t.flight_size());
+  t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+  t.cc->set_cwnd(t.cc->ssthresh() + 3 * t.eff_mss());  // RFC 5681 §3.2 step 3
   ++counters.recovery_entered;
   retransmit_head(t);
 }
@@ -554,7 +562,16 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
     }
   }
   t.retries = 0;
-  if (t.synchronized() && !t.in_recovery) t.cc.on_ack(acked);
+  if (t.synchronized() && !t.in_recovery) {
+    AckSample sample;
+    sample.now = now;
+    sample.bytes_acked = acked;
+    sample.in_flight = t.flight_size();
+    sample.ack = ack;
+    sample.snd_nxt = t.snd_nxt;
+    sample.rtt = t.srtt;
+    t.cc->ack_received(sample);
+  }
   if (t.snd_una == t.snd_max) {
     stop_rexmit(t);
   } else if (!in_recovery_partial || !t.partial_ack_seen) {

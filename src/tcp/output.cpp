@@ -249,7 +249,7 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
     for (;;) {
       const SeqNum end = t.data_end();
       const uint32_t unsent = t.snd_nxt < end ? (end - t.snd_nxt).value() : 0;
-      uint32_t cwnd = t.cc.cwnd();
+      uint32_t cwnd = t.cc->cwnd();
       // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
       // beyond cwnd (cwnd itself is unchanged).
       if (!t.in_recovery && t.dupacks > 0 && t.dupacks < 3 && t.snd_nxt == t.snd_max) cwnd += t.dupacks * t.eff_mss();
@@ -288,7 +288,7 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
         t.rtt_sent = now;
       }
       if (len > 0 && len < mss) t.snd_sml = t.snd_nxt + SeqLen(len);
-      if (in_flight + len > t.cc.cwnd() && !t.in_recovery && !retransmission) ++counters.tx_limited_transmits;
+      if (in_flight + len > t.cc->cwnd() && !t.in_recovery && !retransmission) ++counters.tx_limited_transmits;
       t.snd_nxt += SeqLen(len + (fin ? 1 : 0));
       t.snd_max = seq_max(t.snd_max, t.snd_nxt);
       t.ack_now = false;

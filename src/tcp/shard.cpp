@@ -412,8 +412,8 @@ void ShardCore::for_each_connection(void (*fn)(void*, const ConnectionInfo&), vo
     info.rcv_nxt = t.rcv_nxt.value();
     info.snd_wnd = t.snd_wnd;
     info.rcv_wnd = t.rcv_wnd();
-    info.cwnd = t.cc.cwnd();
-    info.ssthresh = t.cc.ssthresh();
+    info.cwnd = t.cc->cwnd();
+    info.ssthresh = t.cc->ssthresh();
     info.send_queued = t.snd_buf.bytes();
     info.recv_queued = t.rcv_buf.bytes();
     info.ooo_segments = t.ooo.count();

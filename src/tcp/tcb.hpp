@@ -119,10 +119,8 @@ struct Tcb final : Connection {
   // the window before the timeout collapsed it, kept until the next ACK of new data.
   bool rto_undo_armed = false;
   uint32_t rto_tsval = 0;
-  uint32_t undo_cwnd = 0;
-  uint32_t undo_ssthresh = 0;
 
-  RenoCongestion cc;
+  CongestionSlot cc;
 
   // ---- timers: deadlines as fields, one wheel entry armed for the earliest ----
   TimePoint rexmit_deadline = kNever;

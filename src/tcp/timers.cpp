@@ -116,13 +116,12 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   t.rto_undo_armed = t.ts_ok && t.retries == 0;
   if (t.rto_undo_armed) {
     t.rto_tsval = ts_clock(t);
-    t.undo_cwnd = t.cc.cwnd();
-    t.undo_ssthresh = t.cc.ssthresh();
+    t.cc.save();
   }
   ++t.retries;
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off
-  t.cc.on_timeout(t.flight_size());
+  t.cc->congestion_event(CongestionEvent::timeout, t.flight_size(), now);
   // RFC 6582 §3.2 step 1 / §4: recovery ends; duplicates of what was sent so far must not start
   // a new one.
   t.in_recovery = false;
