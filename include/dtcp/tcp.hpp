@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -33,6 +34,9 @@ namespace dtcp {
 // Per-shard TCP settings; the INI section [tcp] maps `name = value` one-to-one onto these fields.
 // Durations are dtcp::Duration (microseconds). Defaults are chosen for a data-centre stack that
 // must still interoperate with Linux over the Internet.
+// Congestion control (RFC 9438 CUBIC with HyStart++ slow start, or RFC 5681 NewReno).
+enum class CongestionAlgorithm : uint8_t { cubic, reno };
+
 struct TcpConfig {
   // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
   // a slot (16384 -> 8 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
@@ -71,8 +75,16 @@ struct TcpConfig {
   // Bytes received but not yet read. Same reasoning. Without window scaling (a peer that does
   // not offer it) the advertised window is capped at 65535 by the header field.
   uint32_t recv_buffer = 256 * 1024;
-  // Out-of-order segments held per connection; more are dropped and counted (drop_ooo_full).
-  uint32_t max_ooo_segments = 64;
+  // Receive buffer auto-tuning (Linux's dynamic right-sizing): each round trip in which the
+  // application read at least half the buffer doubles it, up to recv_buffer_max, so a fast reader
+  // on a long path gets the window it needs. The window scale is chosen for the maximum
+  // (RFC 7323 §2.3). recv_buffer_max = recv_buffer turns auto-tuning off.
+  uint32_t recv_buffer_max = 4 * 1024 * 1024;
+  // Out-of-order data held per connection: bytes are bounded by the receive window; this bounds
+  // the mbufs (a peer sending tiny segments must not pin one mbuf per byte). When full, a segment
+  // closer to RCV.NXT displaces the farthest one held (drop_ooo_pruned); others are dropped
+  // (drop_ooo_full).
+  uint32_t max_ooo_segments = 1024;
   // What a SYN gets when the TCB pool is full: true = RST (the client fails fast), false = a
   // counted silent drop (the client retries its SYN, riding out a burst). Existing connections
   // are never affected.
@@ -90,11 +102,24 @@ struct TcpConfig {
   bool window_scaling = true;
   // RFC 7323 §3-5: timestamps on every segment once negotiated, for RTT samples and PAWS.
   bool timestamps = true;
-  // RFC 2018: SACK-permitted. As a receiver dtcp then reports SACK blocks for out-of-order data;
-  // as a sender it parses the peer's blocks but recovers with NewReno (no scoreboard yet).
+  // RFC 2018: SACK-permitted. As a receiver dtcp then reports SACK blocks for out-of-order data
+  // (and D-SACK blocks for duplicates, RFC 2883); as a sender it keeps an RFC 6675 scoreboard and
+  // recovers every hole the blocks reveal, at the pace PRR sets (RFC 6937). Without SACK a
+  // connection recovers with NewReno (RFC 6582).
   bool sack = true;
+  // RFC 8985 RACK-TLP: losses are detected by time (a segment sent before one that was delivered,
+  // and older than RTT + reordering window), and a tail loss probe repairs a lost last segment
+  // in about two round trips. false: RFC 6675's IsLost() (DupThresh SACKed segments above).
+  bool rack = true;
+  // Records of the sent-segment map (scoreboard, RACK) the shard preallocates, shared by its
+  // connections; each connection holds at most sent_records_per_connection of them. When none
+  // can be had the map keeps coarser records (it never loses data, only detail).
+  uint32_t sent_records = 65536;
+  uint32_t sent_records_per_connection = 1024;
 
   // ---- congestion control and acknowledgments ----
+  // The default algorithm (ConnectOptions / ListenOptions can choose per connection).
+  CongestionAlgorithm congestion = CongestionAlgorithm::cubic;
   // Initial congestion window in segments (RFC 6928; 10 as in Linux).
   uint32_t initial_window = 10;
   // Longest an ACK for in-order data may wait (RFC 9293 §3.8.6.3, RFC 1122 4.2.3.2 require less
@@ -133,7 +158,8 @@ struct TcpFootprint {
   size_t per_connection = 0;
   size_t connections = 0;     // max_connections slots: TCB array, free list, table buckets
   size_t time_wait = 0;       // max_time_wait 64-byte records, their free list and table
-  size_t total() const { return connections + time_wait; }
+  size_t sent_records = 0;    // the sent-segment map's shared records (sent_records) and free list
+  size_t total() const { return connections + time_wait + sent_records; }
 };
 // Pure arithmetic on `config`; the shard's constructor allocates exactly these arrays.
 TcpFootprint tcp_footprint(const TcpConfig& config);
@@ -201,6 +227,8 @@ class ListenHandler {
 struct ListenOptions {
   uint32_t syn_backlog = 0;  // connections in SYN-RECEIVED for this port; 0 = TcpConfig::syn_backlog
   bool nodelay = false;      // initial nodelay of accepted connections
+  // Congestion control of accepted connections; empty = TcpConfig::congestion.
+  std::optional<CongestionAlgorithm> congestion;
   // Keep-alive for accepted connections. Zero timings take TcpConfig's keepalive_idle,
   // keepalive_interval and keepalive_probes.
   bool keepalive = false;
@@ -212,6 +240,7 @@ struct ListenOptions {
 struct ConnectOptions {
   uint16_t local_port = 0;  // 0 = choose an ephemeral port (RFC 6056 style, skips tuples in use)
   bool nodelay = false;
+  std::optional<CongestionAlgorithm> congestion;  // empty = TcpConfig::congestion
   // Keep-alive; zero timings take TcpConfig's keepalive_idle, keepalive_interval, keepalive_probes.
   bool keepalive = false;
   Duration keepalive_idle{0};

@@ -50,7 +50,17 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["max_syn_retries"] = integer(tcp.max_syn_retries, 1, 100);
   table["send_buffer"] = integer(tcp.send_buffer, 1024, 1u << 30);
   table["recv_buffer"] = integer(tcp.recv_buffer, 1024, 1u << 30);
+  table["recv_buffer_max"] = integer(tcp.recv_buffer_max, 1024, 1u << 30);
   table["max_ooo_segments"] = integer(tcp.max_ooo_segments, 0, 65535);
+  table["rack"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.rack); };
+  table["sent_records"] = integer(tcp.sent_records, 1, 1u << 26);
+  table["sent_records_per_connection"] = integer(tcp.sent_records_per_connection, 1, 1u << 20);
+  table["congestion"] = [&tcp](std::string_view v) -> std::optional<std::string> {
+    if (v == "cubic") tcp.congestion = CongestionAlgorithm::cubic;
+    else if (v == "reno" || v == "newreno") tcp.congestion = CongestionAlgorithm::reno;
+    else return "expected cubic or reno";
+    return std::nullopt;
+  };
   table["rst_on_full"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.rst_on_full); };
   table["challenge_ack_limit"] = integer(tcp.challenge_ack_limit, 1, 1u << 20);
   table["ephemeral_port_min"] = integer(tcp.ephemeral_port_min, 1024, 65535);

@@ -13,6 +13,18 @@
 
 namespace dtcp::dpdk {
 
+// TCP payload bytes of an Ethernet/IPv4 frame (0 for anything else): what a loss costs TCP, so
+// tests can compare retransmitted bytes with dropped ones.
+inline uint32_t tcp_payload_bytes(const rte_mbuf* m) {
+  const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (m->data_len < 14 + 20 || p[12] != 0x08 || p[13] != 0x00 || p[14 + 9] != 6) return 0;
+  const uint32_t ihl = (p[14] & 0x0f) * 4u;
+  const uint32_t total = (uint32_t{p[16]} << 8) | p[17];
+  if (m->data_len < 14 + ihl + 13) return 0;
+  const uint32_t doff = (p[14 + ihl + 12] >> 4) * 4u;
+  return total > ihl + doff ? total - ihl - doff : 0;
+}
+
 class Impairment {
  public:
   Impairment(const ImpairmentConfig& config, rte_mempool* pool, stack::NetCounters& counters)
@@ -29,6 +41,7 @@ class Impairment {
   void process(rte_mbuf* m, TimePoint now, Emit&& emit) {
     if (chance(config_.loss)) {
       counters_.impair_dropped++;
+      counters_.impair_dropped_payload_bytes += tcp_payload_bytes(m);
       rte_pktmbuf_free(m);
       return;
     }

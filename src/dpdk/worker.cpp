@@ -171,6 +171,7 @@ void QueueStack::flush_tx() {
   // The device refused the rest: count and free them; TCP recovers by retransmission.
   for (uint16_t i = sent; i < tx_count_; i++) {
     counters_.drop_tx_full++;
+    counters_.drop_tx_full_payload_bytes += tcp_payload_bytes(tx_buffer_[i]);
     rte_pktmbuf_free(tx_buffer_[i]);
   }
   tx_count_ = 0;

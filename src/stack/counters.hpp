@@ -59,6 +59,7 @@
   X(drop_tcp_no_stack, "drop: TCP segment with no TCP instance attached")                       \
   X(drop_no_mbuf, "drop: mbuf pool empty when building a packet")                               \
   X(drop_tx_full, "drop: device transmit queue full")                                           \
+  X(drop_tx_full_payload_bytes, "TCP payload bytes in frames the device transmit queue refused")   \
   X(steered_out, "TCP frames passed on to the queue (lcore) that owns their connection")        \
   X(steered_in, "TCP frames taken from other queues for connections owned here")                \
   X(drop_steer_ring_full, "drop: the owning queue's steering ring was full")                    \
@@ -69,6 +70,7 @@
   X(arp_entries_shared, "ARP mappings learned here and passed to the port's other queues")      \
   X(arp_entries_from_peers, "ARP mappings learned by another queue of the port, applied here")  \
   X(impair_dropped, "impairment: frames dropped")                                               \
+  X(impair_dropped_payload_bytes, "impairment: TCP payload bytes in the frames dropped")          \
   X(impair_duplicated, "impairment: frames duplicated")                                         \
   X(impair_reordered, "impairment: frames held back for reordering")                            \
   X(impair_corrupted, "impairment: frames corrupted")                                           \

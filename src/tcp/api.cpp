@@ -56,6 +56,7 @@ size_t ShardCore::api_read(Tcb& t, std::span<std::byte> out) {
   if (n == 0) return 0;
   t.rcv_buf.copy_out(0, out.first(n));
   t.rcv_buf.drop_front(n);
+  t.rcv_copied += n;
   if (!t.zombie) maybe_window_update(t);
   return n;
 }
@@ -64,6 +65,7 @@ void ShardCore::api_consume(Tcb& t, size_t n) {
   Entry entry(*this);
   const auto k = static_cast<uint32_t>(std::min<size_t>(n, t.rcv_buf.bytes()));
   t.rcv_buf.drop_front(k);
+  t.rcv_copied += k;
   if (t.zombie) return;
   if (k > 0) maybe_window_update(t);
   schedule(t);

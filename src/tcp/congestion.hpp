@@ -22,6 +22,7 @@
 
 #include "base/seq.hpp"
 #include "base/time.hpp"
+#include "dtcp/tcp.hpp"
 
 namespace dtcp::tcp {
 
@@ -131,7 +132,10 @@ class CongestionSlot {
   const CongestionController& get() const {
     return std::visit([](const auto& c) -> const CongestionController& { return c; }, current_);
   }
-  void select_reno() { current_.emplace<RenoCongestion>(); }
+  void select(CongestionAlgorithm algorithm) {
+    (void)algorithm;  // FIXME(cubic): CubicCongestion joins the variant
+    current_.emplace<RenoCongestion>();
+  }
   // Remembers the state before a reduction.
   void save() { saved_ = current_; }
   void undo() {

@@ -51,6 +51,7 @@ struct Listener {
   uint32_t syn_backlog = 0;
   uint32_t syn_received = 0;  // TCBs in SYN-RECEIVED counted against syn_backlog
   bool nodelay = false;
+  CongestionAlgorithm congestion = CongestionAlgorithm::cubic;  // resolved at listen()
   bool keepalive = false;
   Duration keepalive_idle{0};  // resolved against TcpConfig at listen()
   Duration keepalive_interval{0};
@@ -196,6 +197,8 @@ class ShardCore {
   void delay_ack(Tcb& t);
   void queue_in_order(Tcb& t, MbufPtr m);
   void queue_out_of_order(Tcb& t, Segment& seg);
+  void note_duplicate(Tcb& t, SeqNum left, SeqNum right);
+  void tune_receive_buffer(Tcb& t);
   // Moves segments that became in-order from the reassembly queue; true if a FIN was reached.
   bool pull_reassembly(Tcb& t);
   // The window field for an outgoing segment; moves rcv_adv per receiver SWS avoidance.
@@ -223,6 +226,31 @@ class ShardCore {
     return static_cast<uint32_t>(now_.time_since_epoch().count() / 1000) + offset;
   }
 
+  // ---- recovery.cpp: SACK scoreboard, RACK-TLP, PRR, D-SACK ----
+  void scoreboard_start(Tcb& t);
+  void scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now);
+  void grow_cwnd(Tcb& t, uint32_t delivered, TimePoint now);
+  void rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions& o, TimePoint now);
+  Duration rack_reo_wnd(const Tcb& t) const;
+  void detect_losses(Tcb& t, TimePoint now);
+  void detect_losses_dupthresh(Tcb& t);
+  void on_rack_timeout(Tcb& t, TimePoint now);
+  void enter_sack_recovery(Tcb& t, SeqNum prior_una, TimePoint now);
+  void prr_ack(Tcb& t, uint32_t delivered);
+  void begin_loss_episode(Tcb& t);
+  void end_loss_episode(Tcb& t);
+  void on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una);
+  bool retransmit_lost(Tcb& t, TimePoint now);
+  void arm_tlp(Tcb& t, TimePoint now);
+  void on_tlp_timeout(Tcb& t, TimePoint now);
+  void tlp_ack(Tcb& t, const Segment& seg, bool dsack);
+  void sack_timeout(Tcb& t, TimePoint now);
+  void sack_spurious_timeout(Tcb& t);
+  // The TSval our clock gave at `when` (to tell which transmission an echo answers).
+  uint32_t ts_clock_at(const Tcb& t, TimePoint when) const {
+    return static_cast<uint32_t>(when.time_since_epoch().count() / 1000) + t.ts_offset;
+  }
+
   // ---- timers.cpp ----
   void update_timer(Tcb& t);
   void on_timer(Tcb& t, TimePoint now);
@@ -237,6 +265,7 @@ class ShardCore {
   // ---- state ----
   SecretKeys keys_;
   uint8_t rcv_wscale_ = 0;  // RFC 7323 §2.3: the shift that lets 65535 << shift cover recv_buffer
+  SentSegmentPool sent_pool_;  // before tcbs_: their maps hold its records
   std::unique_ptr<Tcb[]> tcbs_;
   std::vector<Tcb*> free_tcbs_;
   TupleTable<Tcb> table_;
@@ -250,6 +279,7 @@ class ShardCore {
   TcbList reap_;
   TimePoint now_;
   int depth_ = 0;
+  uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd
   uint32_t port_counter_ = 0;
   TimePoint challenge_window_start_;
   uint32_t challenge_acks_in_window_ = 0;

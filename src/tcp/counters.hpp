@@ -13,6 +13,7 @@
   X(rx_coalesced, "small payloads copied into the tail mbuf of the receive queue")                    \
   X(tx_segments, "TCP segments sent")                                                                 \
   X(tx_payload_bytes, "payload bytes sent (including retransmissions)")                               \
+  X(tx_retransmitted_bytes, "payload bytes sent again (timeouts, fast, SACK and probe retransmissions)") \
   X(tx_rst, "RST segments sent")                                                                      \
   X(tx_challenge_ack, "challenge ACKs sent (RFC 5961)")                                               \
   X(tx_retransmits, "data/FIN retransmission timeouts")                                               \
@@ -27,7 +28,24 @@
   X(tx_delayed_acks, "ACKs sent when the delayed-ACK timer expired")                                  \
   X(tx_sack_blocks, "SACK blocks sent for out-of-order data")                                         \
   X(rx_dup_acks, "duplicate ACKs received (RFC 5681 definition)")                                     \
-  X(rx_sack_blocks, "SACK blocks received (parsed, not acted on yet)")                                \
+  X(rx_sack_blocks, "SACK blocks received")                                                          \
+  X(rx_sack_invalid, "SACK blocks ignored: empty, beyond SND.MAX or below SND.UNA (not D-SACK)")      \
+  X(rx_dsack, "D-SACK blocks received (RFC 2883)")                                                    \
+  X(tx_dsack, "D-SACK blocks sent for duplicate segments (RFC 2883)")                                 \
+  X(sack_recoveries, "fast recoveries entered with the SACK scoreboard (RFC 6675)")                  \
+  X(sack_lost_segments, "segments deemed lost by RFC 6675 IsLost (RACK off)")                         \
+  X(sack_reneged, "timeouts that found the peer had dropped data it SACKed (RFC 2018 8)")             \
+  X(tx_sack_retransmits, "lost segments resent from the SACK scoreboard")                             \
+  X(prr_sent_bytes, "bytes sent during SACK recovery as PRR allowed (RFC 6937)")                      \
+  X(rack_lost_segments, "segments deemed lost by RACK (RFC 8985)")                                    \
+  X(rack_reorder_timeouts, "RACK reordering timer expirations (RFC 8985 6.3)")                        \
+  X(tlp_probes, "tail loss probes sent (RFC 8985 7)")                                                 \
+  X(tlp_new_data, "tail loss probes that sent new data")                                              \
+  X(tlp_repaired, "losses repaired by a tail loss probe (RFC 8985 7.4)")                              \
+  X(dsack_undo, "congestion reductions undone because D-SACK showed them spurious")                  \
+  X(cc_cubic_epochs, "CUBIC congestion-avoidance epochs started (RFC 9438)")                          \
+  X(cc_hystart_exits, "slow starts ended by HyStart++ (RFC 9406)")                                    \
+  X(sent_map_full, "sent-segment records not to be had (the map kept coarser records)")              \
   X(recovery_entered, "fast recoveries entered (three duplicate ACKs)")                               \
   X(recovery_partial_acks, "partial ACKs during NewReno recovery")                                    \
   X(recovery_not_entered, "third duplicate ACKs ignored, below 'recover' (RFC 6582 3.2)")             \
@@ -72,6 +90,8 @@
   X(drop_zero_window_data, "payload dropped because the receive window was zero")                     \
   X(drop_ooo_full, "drop: reassembly queue full")                                                     \
   X(drop_ooo_duplicate, "drop: out-of-order segment already held")                                    \
+  X(drop_ooo_pruned, "drop: held out-of-order segment displaced by one nearer RCV.NXT")             \
+  X(rcv_buffer_grown, "receive buffers doubled by auto-tuning")                                      \
   X(drop_data_after_close, "drop: data after the application closed (connection reset)")             \
   X(drop_data_after_fin, "drop: data after the peer's FIN")                                           \
   X(drop_time_wait_rst, "drop: RST in TIME-WAIT (ignored, RFC 1337)")                                 \

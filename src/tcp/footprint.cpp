@@ -18,6 +18,8 @@ TcpFootprint tcp_footprint(const TcpConfig& config) {
   // tw_records_, free_tw_ and tw_table_'s buckets.
   f.time_wait = records * (sizeof(TimeWaitRecord) + sizeof(TimeWaitRecord*)) +
                 tcp::TupleTable<TimeWaitRecord>::bucket_bytes(records);
+  // sent_pool_: its records and free list.
+  f.sent_records = size_t{config.sent_records} * (sizeof(tcp::SentSegment) + sizeof(tcp::SentSegment*));
   return f;
 }
 

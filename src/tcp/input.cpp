@@ -102,6 +102,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   t->accept_from = &l;
   ++l.syn_received;
   t->nodelay = l.nodelay;
+  t->cc.select(l.congestion);
   if (l.keepalive) {
     t->keepalive_idle = l.keepalive_idle;  // the timer starts in establish()
     t->keepalive_interval = l.keepalive_interval;
@@ -211,6 +212,7 @@ void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
   }
   set_state(t, TcpState::established);
   t.cc->init(t.eff_mss(), config.initial_window, now);
+  if (t.sack_ok) scoreboard_start(t);
   t.retries = 0;
   if (t.keepalive_idle.count() > 0) start_keepalive(t, now);
   // RFC 6298 §5.7: after a retransmitted SYN, start data transfer with RTO = 3 s unless an RTT
@@ -303,6 +305,7 @@ Verdict ShardCore::check_timestamps(Tcb& t, const Segment& seg, TimePoint now) {
     return Verdict::proceed;
   }
   ++counters.drop_paws;
+  if (seg.len > 0 && seg.seq + SeqLen(seg.len) <= t.rcv_nxt) note_duplicate(t, seg.seq, seg.seq + SeqLen(seg.len));
   return Verdict::drop_and_ack;
 }
 
@@ -334,6 +337,9 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
       ++counters.drop_rst_out_of_window;
       return Verdict::drop;
     }
+    // Data we hold already: report it (RFC 2883 §4, the sender learns its retransmission or the
+    // network's duplicate was not needed).
+    if (seg.len > 0 && seg.seq + SeqLen(seg.len) <= t.rcv_nxt) note_duplicate(t, seg.seq, seg.seq + SeqLen(seg.len));
     ++counters.drop_unacceptable;
     return Verdict::drop_and_ack;
   }
@@ -341,6 +347,7 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
   // Trim the front (already received) and the back (beyond the window).
   if (seg.seq < t.rcv_nxt) {
     const uint32_t cut = (t.rcv_nxt - seg.seq).value();
+    if (seg.len > 0) note_duplicate(t, seg.seq, seg.seq + SeqLen(std::min(cut, seg.len)));
     if (cut >= seg.len) {
       // Only a FIN (at or past RCV.NXT, since the segment was acceptable) remains.
       seg.payload.reset();
@@ -430,7 +437,16 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     return Verdict::drop;
   }
   const bool ack_is_new = seg.ack > t.snd_una;
-  if (ack_is_new) {
+  // With SACK the scoreboard (recovery.cpp) detects and repairs losses; NewReno serves the rest.
+  const bool scoreboard = t.sack_ok && !t.syn_unacked();
+  if (scoreboard) {
+    const SeqNum prior_una = t.snd_una;
+    if (ack_is_new) {
+      if (t.rto_undo_armed) spurious_timeout_check(t, seg);
+      ack_advances(t, seg.ack, now, &seg.options);
+    }
+    scoreboard_ack(t, seg, prior_una, now);
+  } else if (ack_is_new) {
     // close() in SYN-RECEIVED moved to FIN-WAIT-1 before our SYN was acknowledged: this ACK
     // completes the handshake too.
     const bool completes_handshake = t.syn_unacked();
@@ -460,13 +476,14 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     t.dupacks = 0;
     if (completes_handshake) {
       t.cc->init(t.eff_mss(), config.initial_window, now);
+      if (t.sack_ok) scoreboard_start(t);
       raise(t, t.passive ? kEventAccept : kEventConnected);
     }
   } else if (seg.ack == t.snd_una && seg.len == 0 && t.flight_size() > 0 &&
              !seg.has(TcpFlags::fin) && (uint32_t{seg.wnd} << t.snd_wscale) == t.snd_wnd) {
     on_duplicate_ack(t);  // RFC 5681 §2's definition, all five conditions
   }
-  counters.rx_sack_blocks += seg.options.sack_block_count;  // parsed; the sender keeps no scoreboard yet
+  if (!scoreboard) counters.rx_sack_blocks += seg.options.sack_block_count;
   if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
 
   switch (t.state) {
@@ -507,6 +524,7 @@ void ShardCore::spurious_timeout_check(Tcb& t, const Segment& seg) {
   t.cc.undo();
   t.snd_nxt = t.snd_max;
   t.recover = t.snd_una;  // a real loss later may start fast recovery again
+  if (t.sack_ok && t.loss_state != Tcb::LossState::open) sack_spurious_timeout(t);
 }
 
 // RFC 5681 §3.2 fast retransmit with RFC 6582 NewReno recovery; the first two duplicates allow
@@ -562,7 +580,7 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
     }
   }
   t.retries = 0;
-  if (t.synchronized() && !t.in_recovery) {
+  if (t.synchronized() && !t.in_recovery && !t.sack_ok) {
     AckSample sample;
     sample.now = now;
     sample.bytes_acked = acked;
@@ -570,6 +588,8 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
     sample.ack = ack;
     sample.snd_nxt = t.snd_nxt;
     sample.rtt = t.srtt;
+    sample.min_rtt = t.min_rtt;
+    sample.cwnd_limited = t.cwnd_limited;
     t.cc->ack_received(sample);
   }
   if (t.snd_una == t.snd_max) {

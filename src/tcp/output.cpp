@@ -59,7 +59,7 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
   }
   if (wire::has(flags, TcpFlags::rst)) return o;  // like Linux: resets carry no options
   if (t.ts_ok) o.timestamps = wire::TcpTimestamps{ts_clock(t), t.ts_recent};
-  if (t.sack_ok && !t.ooo.empty()) {
+  if (t.sack_ok && (!t.ooo.empty() || t.dsack_pending)) {
     // RFC 2018 §4: report the held out-of-order data, as many blocks as fit beside the payload
     // (a full-sized segment has no room; ACKs always do).
     const uint32_t room = t.snd_mss - std::min<uint32_t>(t.snd_mss, payload_len + (t.ts_ok ? 12 : 0));
@@ -68,32 +68,38 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
   return o;
 }
 
-// RFC 2018 §4: the first block holds the segment that arrived last; the others follow in
-// sequence order. Adjacent reassembly entries merge into one block.
+// RFC 2883 §4: a duplicate to report goes first (D-SACK). Then RFC 2018 §4: the block holding the
+// segment that arrived last, then the others in sequence order. Adjacent reassembly entries merge
+// into one block. Two passes over the queue, however long it is, and no copy of it.
 void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_blocks) const {
-  std::array<wire::SackBlock, 64> blocks;  // FIXME: bounded by max_ooo_segments' default
-  size_t n = 0;
-  for (const rte_mbuf* m = t.ooo.head(); m; m = m->next) {
-    const SeqNum left(mbuf_scratch_seq(m));
-    const SeqNum right = left + SeqLen(m->data_len);
-    if (n > 0 && SeqNum(blocks[n - 1].right) == left) {
-      blocks[n - 1].right = right.value();
-    } else if (n < blocks.size()) {
-      blocks[n++] = {left.value(), right.value()};
-    }
-  }
-  size_t first = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (seq_in_window(t.sack_recent, SeqNum(blocks[i].left), SeqLen(blocks[i].right - blocks[i].left + 1))) {
-      first = i;
-      break;
-    }
-  }
   size_t out = 0;
-  if (n > 0 && max_blocks > 0) o.sack_blocks[out++] = blocks[first];
-  for (size_t i = 0; i < n && out < max_blocks; i++) {
-    if (i != first && blocks[i].right != blocks[i].left) o.sack_blocks[out++] = blocks[i];
-  }
+  auto emit = [&](SeqNum left, SeqNum right) {
+    if (out < max_blocks) o.sack_blocks[out++] = {left.value(), right.value()};
+  };
+  // Walks the merged blocks of the reassembly queue, calling f(left, right) for each.
+  auto for_each_block = [&](auto&& f) {
+    const rte_mbuf* m = t.ooo.head();
+    while (m) {
+      const SeqNum left(mbuf_scratch_seq(m));
+      SeqNum right = left + SeqLen(m->data_len);
+      for (m = m->next; m && SeqNum(mbuf_scratch_seq(m)) == right; m = m->next) right += SeqLen(m->data_len);
+      if (right != left) f(left, right);
+    }
+  };
+  if (t.dsack_pending) emit(t.dsack_left, t.dsack_right);
+  SeqNum recent_left, recent_right;
+  bool have_recent = false;
+  for_each_block([&](SeqNum left, SeqNum right) {
+    if (!have_recent && seq_in_window(t.sack_recent, left, right - left)) {
+      recent_left = left;
+      recent_right = right;
+      have_recent = true;
+    }
+  });
+  if (have_recent) emit(recent_left, recent_right);
+  for_each_block([&](SeqNum left, SeqNum right) {
+    if (!(have_recent && left == recent_left)) emit(left, right);
+  });
   o.sack_block_count = static_cast<uint8_t>(out);
   o.sack_block_count = static_cast<uint8_t>(wire::tcp_sack_blocks_that_fit(o));  // beside the other options
 }
@@ -120,6 +126,10 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     t.rcv_unacked = 0;
     t.delack_deadline = kNever;
     counters.tx_sack_blocks += h.options.sack_block_count;
+    if (t.dsack_pending && h.options.sack_block_count > 0) {
+      ++counters.tx_dsack;
+      t.dsack_pending = false;
+    }
   }
   // Copy the payload out of the send queue, chaining more mbufs when one is full.
   rte_mbuf* last = m;
@@ -146,6 +156,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   }
   ++counters.tx_segments;
   counters.tx_payload_bytes += len;
+  if (len > 0 && seq < t.snd_max) counters.tx_retransmitted_bytes += std::min(len, (t.snd_max - seq).value());
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
   env.output->send_segment(m, t.tuple.local, t.tuple.remote);
   return true;
@@ -246,16 +257,32 @@ void ShardCore::send_window_probe(Tcb& t) {
 // (persist timer fired with a small non-zero window).
 void ShardCore::output(Tcb& t, TimePoint now, bool force) {
   if (sends_data(t.state)) {
+    // With SACK, lost segments go first (RFC 6675 NextSeg rule 1) and cwnd is measured against
+    // pipe; sequence numbers never go back (no go-back-N), so SND.NXT stays SND.MAX.
+    const bool scoreboard = t.sack_ok && !t.syn_unacked();
+    if (scoreboard && !retransmit_lost(t, now)) {
+      t.tx_retry_deadline = now + kClockGranularity;
+      return;
+    }
+    if (t.snd_una == t.snd_max && t.snd_nxt < t.data_end() && t.last_data_sent != TimePoint{} && !t.syn_unacked()) {
+      // RFC 5681 §4.1 / RFC 9438 §5.8: sending again after an idle period.
+      t.cc->idle_restart(now, now - t.last_data_sent, t.rto, config.initial_window);
+    }
+    bool sent_new = false;
     for (;;) {
       const SeqNum end = t.data_end();
       const uint32_t unsent = t.snd_nxt < end ? (end - t.snd_nxt).value() : 0;
-      uint32_t cwnd = t.cc->cwnd();
+      uint32_t cwnd = t.cc->cwnd() + tlp_probe_allowance_;
       // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
-      // beyond cwnd (cwnd itself is unchanged).
-      if (!t.in_recovery && t.dupacks > 0 && t.dupacks < 3 && t.snd_nxt == t.snd_max) cwnd += t.dupacks * t.eff_mss();
-      const uint32_t wnd = std::min(t.snd_wnd, cwnd);
+      // beyond cwnd (cwnd itself is unchanged). With SACK, pipe does that.
+      if (!scoreboard && !t.in_recovery && t.dupacks > 0 && t.dupacks < 3 && t.snd_nxt == t.snd_max)
+        cwnd += t.dupacks * t.eff_mss();
       const uint32_t in_flight = (t.snd_nxt - t.snd_una).value();
-      const uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+      const uint32_t pipe = scoreboard ? t.sent.pipe(t.flight_size()) : in_flight;
+      // The peer's window is measured from SND.UNA, cwnd against what is in flight.
+      const uint32_t window_room = t.snd_wnd > in_flight ? t.snd_wnd - in_flight : 0;
+      const uint32_t cwnd_room = cwnd > pipe ? cwnd - pipe : 0;
+      const uint32_t usable = std::min(window_room, cwnd_room);
       // No data before our SYN is acknowledged (close() in SYN-RECEIVED may still send a FIN).
       const uint32_t mss = t.eff_mss();
       uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, mss});
@@ -288,13 +315,28 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
         t.rtt_sent = now;
       }
       if (len > 0 && len < mss) t.snd_sml = t.snd_nxt + SeqLen(len);
-      if (in_flight + len > t.cc->cwnd() && !t.in_recovery && !retransmission) ++counters.tx_limited_transmits;
+      if (!scoreboard && in_flight + len > t.cc->cwnd() && !t.in_recovery && !retransmission)
+        ++counters.tx_limited_transmits;
+      if (scoreboard) {
+        t.sent.on_send(sent_pool_, config.sent_records_per_connection, t.snd_nxt, t.snd_nxt + SeqLen(len + (fin ? 1 : 0)),
+                       now);
+        if (t.loss_state == Tcb::LossState::recovery) {
+          t.prr_out += len + (fin ? 1 : 0);
+          counters.prr_sent_bytes += len;
+        }
+      }
+      if (len > 0) t.last_data_sent = now;
+      sent_new = sent_new || !retransmission;
       t.snd_nxt += SeqLen(len + (fin ? 1 : 0));
       t.snd_max = seq_max(t.snd_max, t.snd_nxt);
       t.ack_now = false;
       if (t.rexmit_deadline == kNever) restart_rexmit(t, now);  // RFC 6298 §5.1
       if (fin) break;
     }
+    // cwnd grows only while the flight uses it (RFC 7661 §4.3): here, at least half of it.
+    const uint32_t pipe_now = scoreboard ? t.sent.pipe(t.flight_size()) : (t.snd_nxt - t.snd_una).value();
+    t.cwnd_limited = 2 * uint64_t{pipe_now} >= t.cc->cwnd();
+    if (scoreboard && sent_new && tlp_probe_allowance_ == 0) arm_tlp(t, now);
     // Data waits but nothing is in flight to bring an ACK: the persist timer probes the window
     // (zero window) or overrides SWS avoidance (small window) so the connection cannot stall.
     const bool waiting = t.snd_nxt < t.data_end() || (t.fin_queued && !t.fin_sent());

@@ -49,6 +49,7 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
     return Verdict::proceed;
   }
   const bool fin = seg.has(TcpFlags::fin);
+  tune_receive_buffer(t);
   t.rcv_nxt += SeqLen(seg.len);
   t.rcv_unacked += seg.len;
   t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(seg.len, t.rcv_mss, 0xffff));
@@ -136,12 +137,46 @@ void ShardCore::queue_in_order(Tcb& t, MbufPtr m) {
   t.rcv_buf.push_back(m.release());
 }
 
+// Dynamic right-sizing, as Linux's tcp_rcv_space_adjust(): once per round trip, if the
+// application read at least half the buffer in that time it is the bottleneck's window that
+// limits, not the reader: double the buffer (at most recv_buffer_max) so the window can open.
+void ShardCore::tune_receive_buffer(Tcb& t) {
+  if (t.rcv_space >= config.recv_buffer_max) return;
+  const Duration round = std::max<Duration>(t.have_rtt ? t.srtt : config.min_rto, kClockGranularity);
+  if (now_ - t.rcv_space_stamp < round) return;
+  if (2 * uint64_t{t.rcv_copied} >= t.rcv_space) {
+    t.rcv_space = static_cast<uint32_t>(std::min<uint64_t>(2 * uint64_t{t.rcv_space}, config.recv_buffer_max));
+    ++counters.rcv_buffer_grown;
+  }
+  t.rcv_copied = 0;
+  t.rcv_space_stamp = now_;
+}
+
+// RFC 2883 §4: the next ACK reports [left, right) as a duplicate in its first SACK block.
+void ShardCore::note_duplicate(Tcb& t, SeqNum left, SeqNum right) {
+  if (!t.sack_ok || !(left < right)) return;
+  t.dsack_pending = true;
+  t.dsack_left = left;
+  t.dsack_right = right;
+}
+
 // Inserts an out-of-order segment into the sorted, disjoint reassembly queue, trimming whatever
-// overlaps data already held (old data wins, as in Linux). Bounded by max_ooo_segments.
+// overlaps data already held (old data wins, as in Linux). Its bytes are bounded by the window
+// (check_sequence() trimmed the segment to it); its mbufs by max_ooo_segments, and when that is
+// reached a segment nearer RCV.NXT displaces the farthest held (Linux's tcp_prune_ofo_queue()),
+// since the nearer one is what lets the window advance.
 void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
   if (t.ooo.count() >= config.max_ooo_segments) {
-    ++counters.drop_ooo_full;
-    return;
+    rte_mbuf* last = t.ooo.tail();
+    if (last == nullptr || !(seg.seq < ooo_seq(last))) {
+      ++counters.drop_ooo_full;
+      return;
+    }
+    rte_mbuf* prev = nullptr;
+    for (rte_mbuf* m = t.ooo.head(); m != last; m = m->next) prev = m;
+    t.ooo.erase_after(prev, last);
+    rte_pktmbuf_free_seg(last);
+    ++counters.drop_ooo_pruned;
   }
   rte_mbuf* m = seg.payload.get();
   if (!m) return;
@@ -158,6 +193,7 @@ void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
     const uint32_t overlap = (ooo_end(cur) - s).value();
     if (overlap >= len) {
       ++counters.drop_ooo_duplicate;
+      note_duplicate(t, s, s + SeqLen(len));
       return;  // everything is held already (seg.payload frees it)
     }
     mbuf_trim_front(m, static_cast<uint16_t>(overlap));
@@ -207,12 +243,12 @@ bool ShardCore::pull_reassembly(Tcb& t) {
 // move by at least min(recv_buffer / 2, MSS), and it never moves left (no window shrinking).
 uint32_t ShardCore::window_opening(const Tcb& t) const {
   const uint32_t used = t.rcv_buf.bytes();
-  const uint32_t free_space = config.recv_buffer > used ? config.recv_buffer - used : 0;
+  const uint32_t free_space = t.rcv_space > used ? t.rcv_space - used : 0;
   const uint32_t wnd = std::min<uint32_t>(free_space, uint32_t{0xffff} << t.rcv_wscale);
   const SeqNum edge = t.rcv_nxt + SeqLen(wnd);
   if (!(edge > t.rcv_adv)) return 0;
   const uint32_t grow = (edge - t.rcv_adv).value();
-  const uint32_t threshold = std::min<uint32_t>(config.recv_buffer / 2, config.mss);
+  const uint32_t threshold = std::min<uint32_t>(t.rcv_space / 2, config.mss);
   return grow >= threshold ? grow : 0;
 }
 

@@ -40,6 +40,7 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
     : config((validate(cfg, e), cfg)),
       env(e),
       keys_(e.secret_seed ^ (uint64_t{e.shard_id} << 48)),
+      sent_pool_(cfg.sent_records),
       tcbs_(new Tcb[cfg.max_connections]),
       table_(cfg.max_connections, keys_),
       tw_records_(new TimeWaitRecord[std::max<uint32_t>(cfg.max_time_wait, 1)]),
@@ -52,7 +53,8 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
   free_tw_.reserve(cfg.max_time_wait);
   for (uint32_t i = cfg.max_time_wait; i-- > 0;) free_tw_.push_back(&tw_records_[i]);
   listeners_.reserve(cfg.max_listeners);
-  while (rcv_wscale_ < wire::kTcpMaxWindowScale && (uint64_t{0xffff} << rcv_wscale_) < cfg.recv_buffer) ++rcv_wscale_;
+  const uint32_t window_max = std::max(cfg.recv_buffer, cfg.recv_buffer_max);
+  while (rcv_wscale_ < wire::kTcpMaxWindowScale && (uint64_t{0xffff} << rcv_wscale_) < window_max) ++rcv_wscale_;
 }
 
 ShardCore::~ShardCore() {
@@ -67,6 +69,7 @@ ShardCore::~ShardCore() {
     t.snd_cursor = {};
     t.rcv_buf.clear();
     t.ooo.clear();
+    t.sent.clear(sent_pool_);
   }
   tw_expiry_.clear();
 }
@@ -83,6 +86,8 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   t->core = this;
   t->tuple = tuple;
   t->rto = config.initial_rto;
+  t->rcv_space = config.recv_buffer;
+  t->rcv_space_stamp = now;
   t->snd_mss = kDefaultMss;
   t->ts_offset = keys_.ts_offset(tuple);
   t->last_rx = now;
@@ -96,6 +101,7 @@ void ShardCore::release_tcb(Tcb& t) {
   t.snd_cursor = {};
   t.rcv_buf.clear();
   t.ooo.clear();
+  t.sent.clear(sent_pool_);
   ++counters.conn_closed;
   free_tcbs_.push_back(&t);
 }
@@ -166,6 +172,8 @@ void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   if (t.table_hook.is_linked()) table_.erase(t);
   t.timer.cancel();
   t.rexmit_deadline = t.persist_deadline = t.fin_wait_2_deadline = t.tx_retry_deadline = kNever;
+  t.rack_deadline = t.tlp_deadline = kNever;
+  t.sent.clear(sent_pool_);
   t.snd_buf.clear();
   t.snd_cursor = {};
   t.ooo.clear();
@@ -212,7 +220,7 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
     slot = &listeners_.emplace_back();  // within the reserved capacity: pointers stay valid
   }
   *slot = Listener{port, true, &handler, options.syn_backlog ? options.syn_backlog : config.syn_backlog, 0,
-                   options.nodelay, options.keepalive,
+                   options.nodelay, options.congestion.value_or(config.congestion), options.keepalive,
                    options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle,
                    options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
                    options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
@@ -274,6 +282,7 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   t->handler = &handler;
   t->user_data = options.user_data;
   t->nodelay = options.nodelay;
+  t->cc.select(options.congestion.value_or(config.congestion));
   t->iss = SeqNum(keys_.isn(tuple, now));
   t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->iss;
   if (options.keepalive) {

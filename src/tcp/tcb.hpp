@@ -14,6 +14,7 @@
 #include "dtcp/tcp.hpp"
 #include "tcp/congestion.hpp"
 #include "tcp/mbuf.hpp"
+#include "tcp/sent_map.hpp"
 #include "tcp/tuple.hpp"
 
 namespace dtcp::tcp {
@@ -66,6 +67,10 @@ struct Tcb final : Connection {
   SeqNum rcv_nxt;
   SeqNum rcv_adv;  // right edge of the window we last advertised (never moves left)
   bool fin_received = false;
+  // Receive buffer auto-tuning: the buffer now, what the application read since the stamp.
+  uint32_t rcv_space = 0;
+  uint32_t rcv_copied = 0;
+  TimePoint rcv_space_stamp;
 
   // ---- negotiated options (RFC 7323, RFC 2018) ----
   uint8_t snd_wscale = 0;  // shift applied to windows the peer sends
@@ -121,6 +126,47 @@ struct Tcb final : Connection {
   uint32_t rto_tsval = 0;
 
   CongestionSlot cc;
+  // The flight nearly filled cwnd at the last send: only then does an ACK grow cwnd (RFC 7661).
+  bool cwnd_limited = false;
+  TimePoint last_data_sent;  // idle restart (RFC 5681 §4.1)
+
+  // ---- SACK loss recovery (recovery.cpp): RFC 6675 scoreboard, RFC 6937 PRR, RFC 8985 RACK-TLP ----
+  // Used when both SYNs carried SACK-permitted; NewReno above serves the others.
+  enum class LossState : uint8_t {
+    open,      // no loss being repaired
+    recovery,  // fast recovery: lost segments resent at the pace PRR sets, until `recover` is acked
+    loss,      // after a retransmission timeout: lost segments resent in slow start
+  };
+  LossState loss_state = LossState::open;
+  SentMap sent;
+  SeqNum retransmit_hint;  // NextSeg: lost records below it have all been resent
+  // RFC 6937: bytes delivered and sent since recovery began, and the flight when it began.
+  uint32_t prr_delivered = 0;
+  uint32_t prr_out = 0;
+  uint32_t recover_fs = 0;
+  // RFC 8985 §6.1: the most recently sent segment that was delivered, and what RACK learned.
+  TimePoint rack_xmit_ts;
+  SeqNum rack_end_seq;
+  Duration rack_rtt{0};
+  Duration min_rtt{0};
+  SeqNum rack_fack;  // highest sequence number delivered (SACKed or acked)
+  bool rack_reordering_seen = false;
+  uint8_t rack_reo_wnd_mult = 1;
+  uint8_t rack_reo_wnd_persist = 0;
+  bool rack_dsack_round = false;
+  SeqNum rack_dsack_round_end;
+  // RFC 8985 §7: the tail loss probe in flight.
+  bool tlp_in_flight = false;
+  bool tlp_retransmitted = false;
+  SeqNum tlp_end_seq;
+  // RFC 2883 undo: retransmissions of this loss episode not yet reported duplicate by D-SACK.
+  bool dsack_undo_armed = false;
+  uint32_t undo_retrans = 0;
+  SeqNum undo_marker;
+  // Receiver: a duplicate segment to report as the first SACK block of the next ACK (RFC 2883).
+  bool dsack_pending = false;
+  SeqNum dsack_left;
+  SeqNum dsack_right;
 
   // ---- timers: deadlines as fields, one wheel entry armed for the earliest ----
   TimePoint rexmit_deadline = kNever;
@@ -129,6 +175,8 @@ struct Tcb final : Connection {
   TimePoint tx_retry_deadline = kNever;    // retry after mbuf exhaustion
   TimePoint keepalive_deadline = kNever;   // lazily re-armed from last_rx (see timers.cpp)
   TimePoint delack_deadline = kNever;
+  TimePoint rack_deadline = kNever;  // RFC 8985 §6.3 reordering timer
+  TimePoint tlp_deadline = kNever;   // RFC 8985 §7.2 probe timeout
 
   // ---- keep-alive ----
   Duration keepalive_idle{0};  // 0 = off

@@ -13,7 +13,7 @@ namespace dtcp::tcp {
 void ShardCore::update_timer(Tcb& t) {
   const TimePoint earliest = std::min(
       {t.rexmit_deadline, t.persist_deadline, t.fin_wait_2_deadline, t.tx_retry_deadline, t.keepalive_deadline,
-       t.delack_deadline});
+       t.delack_deadline, t.rack_deadline, t.tlp_deadline});
   if (earliest == kNever) {
     t.timer.cancel();
     return;
@@ -42,6 +42,8 @@ void ShardCore::on_timer(Tcb& t, TimePoint now) {
     t.ack_now = true;
     ++counters.tx_delayed_acks;
   }
+  if (t.rack_deadline <= now) on_rack_timeout(t, now);
+  if (t.tlp_deadline <= now) on_tlp_timeout(t, now);
   if (t.rexmit_deadline <= now) on_rexmit_timeout(t, now);
   if (!t.zombie && t.persist_deadline <= now) on_persist_timeout(t, now);
   if (!t.zombie && t.fin_wait_2_deadline <= now) {
@@ -114,10 +116,8 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   // RFC 3522: with timestamps, the first ACK after this timeout tells whether the original
   // segment had only been delayed (it echoes an older TSval than the retransmission's).
   t.rto_undo_armed = t.ts_ok && t.retries == 0;
-  if (t.rto_undo_armed) {
-    t.rto_tsval = ts_clock(t);
-    t.cc.save();
-  }
+  if (t.rto_undo_armed) t.rto_tsval = ts_clock(t);
+  if (t.retries == 0 && t.loss_state == Tcb::LossState::open) t.cc.save();  // undo by Eifel or D-SACK
   ++t.retries;
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off
@@ -128,7 +128,11 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   t.dupacks = 0;
   t.recover = t.snd_max;
   t.rtt_timing = false;  // Karn: no sample from what is retransmitted
-  t.snd_nxt = t.snd_una;  // go-back-N from the first unacknowledged byte
+  if (t.sack_ok && !t.sent.empty()) {
+    sack_timeout(t, now);  // resend what the scoreboard says is missing, in slow start
+  } else {
+    t.snd_nxt = t.snd_una;  // go-back-N from the first unacknowledged byte
+  }
   restart_rexmit(t, now);  // §5.6
   output(t, now);
 }

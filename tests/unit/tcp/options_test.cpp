@@ -13,8 +13,9 @@ using Strings = std::vector<std::string>;
 std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 constexpr unsigned kWs = 1, kSack = 2, kTs = 4;
-// recv_buffer 256 KiB needs a shift of 3 (65535 << 2 < 262144 <= 65535 << 3).
-constexpr uint8_t kOurShift = 3;
+// The scale is chosen for recv_buffer_max (auto-tuning grows the window to it): 4 MiB needs a
+// shift of 7 (65535 << 6 < 4194304 <= 65535 << 7).
+constexpr uint8_t kOurShift = 7;
 
 class Options : public TcpTest {
  protected:
@@ -150,14 +151,21 @@ INSTANTIATE_TEST_SUITE_P(AllCombinations, Negotiation,
 TEST_F(Options, WindowScale_OurFieldRoundsUp_EdgeNeverRecedes) {
   const uint32_t iss = established_with_options();
   rec.auto_read = false;
+  constexpr uint32_t unit = 1u << kOurShift;
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(102)}, .data = pattern(1000)});
   inject({.flags = ACK, .seq = 2001, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(1001)});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 2001, .window = 261144 / 8, .options = {.timestamps = wire::TcpTimestamps{}}});
-  // 2001 bytes held: 260143 free, not a multiple of 8. The field rounds up (32518 = 260144 / 8)
-  // rather than down, so the right edge the peer computes never moves left.
+  // 1000 bytes held: 261144 free, not a multiple of 128. The field rounds up rather than down, so
+  // the right edge the peer computes (2001 + field << 7) is at or past the buffer's end.
+  const uint32_t first_field = (262144 - 1000 + unit - 1) / unit;
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 2001, .window = static_cast<uint16_t>(first_field),
+                .options = {.timestamps = wire::TcpTimestamps{}}});
+  const uint32_t first_edge = 2001 + (first_field << kOurShift);
+  // 2001 bytes held: the buffer's end (3002 + 260143) lies below that edge, which must not recede,
+  // so the field covers first_edge - 3002, rounded up again.
   const Sent a = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 3002, .options = {.timestamps = wire::TcpTimestamps{}}});
-  EXPECT_EQ(a.window, (262144 - 2001 + 7) / 8);
-  EXPECT_GE(3002u + (uint32_t{a.window} << kOurShift), 1001u + 262144u);
+  EXPECT_EQ(a.window, (first_edge - 3002 + unit - 1) / unit);
+  EXPECT_GE(3002u + (uint32_t{a.window} << kOurShift), first_edge);
+  EXPECT_GE(first_edge, 1001u + 262144u);
 }
 
 TEST_F(Options, WindowScale_PeerShiftAppliedToItsWindow) {

@@ -1,0 +1,484 @@
+// Loss recovery with SACK: the RFC 6675 scoreboard kept in the sent-segment map, RACK-TLP
+// (RFC 8985) as the loss detector, PRR (RFC 6937) pacing what is sent while repairing, and D-SACK
+// (RFC 2883) to undo reductions that proved spurious. Congestion control (cwnd growth, the size of
+// a reduction) stays behind CongestionController; this file decides when and what to resend.
+// Connections without SACK recover with NewReno (input.cpp, RFC 6582).
+//
+// States (Linux's CA_Open, CA_Recovery, CA_Loss):
+//   open      nothing lost; a loss RACK (or IsLost) detects starts fast recovery;
+//   recovery  resend lost segments as PRR allows; ends when SND.UNA reaches `recover`;
+//   loss      after a timeout every unSACKed segment is lost and is resent in slow start.
+#include <algorithm>
+#include <cassert>
+
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+namespace {
+
+using Flag = SentSegment::Flag;
+
+// RFC 8985 §6.2: "RACK_sent_after(t1, seq1, t2, seq2)": was (t1, seq1) sent after (t2, seq2)?
+bool sent_after(TimePoint t1, SeqNum seq1, TimePoint t2, SeqNum seq2) {
+  return t1 > t2 || (t1 == t2 && seq1 > seq2);
+}
+
+// RFC 6675 §2: DupThresh.
+constexpr uint32_t kDupThresh = 3;
+
+}  // namespace
+
+// The map starts with the connection (everything sent before is the SYN, which it does not hold).
+void ShardCore::scoreboard_start(Tcb& t) {
+  t.retransmit_hint = t.snd_una;
+  t.rack_fack = t.snd_una;
+  t.rack_end_seq = t.snd_una;
+  if (t.snd_max > t.snd_una) t.sent.on_send(sent_pool_, config.sent_records_per_connection, t.snd_una, t.snd_max, now_);
+}
+
+// Every acceptable ACK of a SACK connection (SND.UNA <= SEG.ACK <= SND.MAX), after ack_advances()
+// freed what it acknowledged. `prior_una`: SND.UNA before this ACK.
+void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now) {
+  const wire::TcpOptions& o = seg.options;
+  const uint32_t max_records = config.sent_records_per_connection;
+  const SeqNum prior_fack = t.rack_fack;
+  uint32_t delivered = 0;
+  bool dsack = false;
+  auto on_delivered = [&](const SentSegment& s) {
+    rack_update(t, s, o, now);
+    // RFC 8985 §6.2 step 3: delivered below what was delivered before, and sent once: reordering.
+    if (s.end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
+  };
+
+  // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a
+  // duplicate. It says nothing about holes; it tells a retransmission was not needed.
+  size_t first_block = 0;
+  if (o.sack_block_count > 0) {
+    const SeqNum left(o.sack_blocks[0].left), right(o.sack_blocks[0].right);
+    const bool below_ack = right <= seg.ack;
+    const bool inside_second = o.sack_block_count > 1 && SeqNum(o.sack_blocks[1].left) <= left &&
+                               right <= SeqNum(o.sack_blocks[1].right);
+    if (left < right && (below_ack || inside_second)) {
+      dsack = true;
+      first_block = 1;
+      on_dsack(t, left, right, prior_una);
+    }
+  }
+
+  if (seg.ack > prior_una) {
+    t.sent.on_cumulative_ack(sent_pool_, seg.ack, [&](const SentSegment& s) {
+      on_delivered(s);
+      delivered += (seq_min(s.end, seg.ack) - s.start).value();
+    });
+    t.rack_fack = seq_max(t.rack_fack, seg.ack);
+    if (t.retransmit_hint < seg.ack) t.retransmit_hint = seg.ack;
+  }
+  for (size_t i = first_block; i < o.sack_block_count; ++i) {
+    SeqNum left(o.sack_blocks[i].left), right(o.sack_blocks[i].right);
+    // A block must lie within what we sent; below SND.UNA only a D-SACK may (handled above).
+    if (!(left < right) || right > t.snd_max || !(right > t.snd_una)) {
+      ++counters.rx_sack_invalid;
+      continue;
+    }
+    left = seq_max(left, t.snd_una);
+    delivered += t.sent.on_sack(sent_pool_, max_records, left, right, on_delivered);
+    t.rack_fack = seq_max(t.rack_fack, right);
+  }
+  counters.rx_sack_blocks += o.sack_block_count;
+
+  // A duplicate ACK with no SACK information at all (a peer that negotiated SACK but does not
+  // send blocks): after DupThresh of them the first segment is lost (RFC 6675 §5 step 4's trigger,
+  // RFC 5681 §3.2), as NewReno would conclude.
+  const bool duplicate = seg.ack == prior_una && seg.len == 0 && t.flight_size() > 0 && o.sack_block_count == 0 &&
+                         !seg.has(wire::TcpFlags::fin) && (uint32_t{seg.wnd} << t.snd_wscale) == t.snd_wnd;
+  if (seg.ack > prior_una) {
+    t.dupacks = 0;
+  } else if (duplicate || (o.sack_block_count > 0 && delivered > 0)) {
+    ++t.dupacks;
+    ++counters.rx_dup_acks;
+  }
+
+  // RACK reordering window bookkeeping (RFC 8985 §6.2 step 4) and the loss check (step 5).
+  if (t.rack_dsack_round && t.snd_una >= t.rack_dsack_round_end) t.rack_dsack_round = false;
+  if (dsack && !t.rack_dsack_round) {
+    t.rack_dsack_round = true;
+    t.rack_dsack_round_end = t.snd_max;
+    t.rack_reo_wnd_mult = static_cast<uint8_t>(std::min<uint32_t>(t.rack_reo_wnd_mult + 1u, 255u));
+    t.rack_reo_wnd_persist = 16;
+  }
+  detect_losses(t, now);
+  if (duplicate && t.dupacks >= kDupThresh && t.loss_state == Tcb::LossState::open) {
+    if (SentSegment* head = t.sent.first(); head && !head->has(Flag::kSacked) && !head->has(Flag::kLost)) {
+      t.sent.mark_lost(*head);
+      t.retransmit_hint = seq_min(t.retransmit_hint, head->start);
+    }
+  }
+
+  tlp_ack(t, seg, dsack);
+
+  switch (t.loss_state) {
+    case Tcb::LossState::open:
+      if (t.sent.lost_bytes() > 0) {
+        enter_sack_recovery(t, prior_una, now);
+        prr_ack(t, delivered);
+      } else if (delivered > 0) {
+        grow_cwnd(t, delivered, now);
+      }
+      break;
+    case Tcb::LossState::recovery:
+      if (t.snd_una >= t.recover) {
+        // RFC 6675 §5 / RFC 6937 §3: everything outstanding when recovery began is acknowledged.
+        t.loss_state = Tcb::LossState::open;
+        t.cc->recovery_exit(now);
+        end_loss_episode(t);
+        if (t.sent.lost_bytes() > 0) {  // a later loss: a new episode
+          enter_sack_recovery(t, prior_una, now);
+          prr_ack(t, delivered);
+        }
+      } else {
+        prr_ack(t, delivered);
+      }
+      break;
+    case Tcb::LossState::loss:
+      // RFC 5681 §3.1: slow start from the loss window while the lost flight is resent.
+      if (delivered > 0) grow_cwnd(t, delivered, now);
+      if (t.snd_una >= t.recover) {
+        t.loss_state = Tcb::LossState::open;
+        end_loss_episode(t);
+      }
+      break;
+  }
+  if (seg.ack > prior_una || delivered > 0) arm_tlp(t, now);
+}
+
+void ShardCore::grow_cwnd(Tcb& t, uint32_t delivered, TimePoint now) {
+  AckSample sample;
+  sample.now = now;
+  sample.bytes_acked = delivered;
+  sample.rtt = t.rack_rtt.count() > 0 ? t.rack_rtt : t.srtt;
+  sample.min_rtt = t.min_rtt;
+  sample.in_flight = t.sack_ok ? t.sent.pipe(t.flight_size()) : t.flight_size();
+  sample.ack = t.snd_una;
+  sample.snd_nxt = t.snd_max;
+  sample.cwnd_limited = t.cwnd_limited;
+  t.cc->ack_received(sample);
+}
+
+// RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment: remember the most
+// recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
+// 6298 §3, Karn); it is used only when the echoed timestamp proves the ACK is for the
+// retransmission, or when its RTT is not below the minimum (so it cannot be the original's ACK
+// arriving early).
+void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions& o, TimePoint now) {
+  const Duration rtt = now - s.xmit_time;
+  if (s.has(Flag::kEverRetransmitted)) {
+    if (t.ts_ok && o.timestamps && o.timestamps->tsecr != 0) {
+      const uint32_t ts_at_xmit = ts_clock_at(t, s.xmit_time);
+      if (static_cast<int32_t>(o.timestamps->tsecr - ts_at_xmit) < 0) return;  // the original's ACK
+    } else if (rtt < t.min_rtt) {
+      return;
+    }
+  } else if (t.min_rtt.count() == 0 || rtt < t.min_rtt) {
+    t.min_rtt = std::max<Duration>(rtt, Duration{1});
+  }
+  if (sent_after(s.xmit_time, s.end, t.rack_xmit_ts, t.rack_end_seq) || t.rack_rtt.count() == 0) {
+    t.rack_rtt = rtt;
+    t.rack_xmit_ts = s.xmit_time;
+    t.rack_end_seq = s.end;
+  }
+}
+
+// RFC 8985 §6.2 step 4, RACK_update_reo_wnd(): no reordering seen yet, the window is zero once
+// recovery started or DupThresh segments are SACKed (it then behaves as RFC 6675); otherwise a
+// quarter of the minimum RTT, widened for each round that a D-SACK showed a spurious
+// retransmission, never more than SRTT.
+Duration ShardCore::rack_reo_wnd(const Tcb& t) const {
+  if (!t.rack_reordering_seen) {
+    if (t.loss_state != Tcb::LossState::open) return Duration{0};
+    if (t.sent.sacked_bytes() >= kDupThresh * t.eff_mss()) return Duration{0};
+  }
+  const Duration wnd = t.min_rtt / 4 * t.rack_reo_wnd_mult;
+  return t.have_rtt ? std::min(wnd, t.srtt) : wnd;
+}
+
+// Marks what is lost: RACK (RFC 8985 §6.2 step 5) walks the segments in flight from the oldest
+// transmission; each sent before the most recently delivered one and older than RACK.rtt +
+// reo_wnd is lost; the first that is not yet arms the reordering timer for when it will be.
+// Without RACK, RFC 6675 §4 IsLost(): DupThresh segments' worth SACKed above.
+void ShardCore::detect_losses(Tcb& t, TimePoint now) {
+  t.rack_deadline = kNever;
+  if (t.sent.empty()) return;
+  if (!config.rack) {
+    detect_losses_dupthresh(t);
+    return;
+  }
+  if (t.rack_rtt.count() == 0 && t.rack_xmit_ts == TimePoint{}) return;  // nothing delivered yet
+  const Duration reo_wnd = rack_reo_wnd(t);
+  auto& order = t.sent.by_time();
+  for (auto it = order.begin(); it != order.end();) {
+    SentSegment& s = *it++;
+    if (!sent_after(t.rack_xmit_ts, t.rack_end_seq, s.xmit_time, s.end)) break;  // sent after RACK.segment
+    const TimePoint deadline = s.xmit_time + t.rack_rtt + reo_wnd;
+    if (deadline <= now) {
+      t.sent.mark_lost(s);
+      t.retransmit_hint = seq_min(t.retransmit_hint, s.start);
+      ++counters.rack_lost_segments;
+    } else {
+      t.rack_deadline = deadline;  // RFC 8985 §6.3: the oldest one left decides
+      break;
+    }
+  }
+}
+
+// RFC 6675 §4 IsLost(SeqNum): lost once DupThresh discontiguous SACKed ranges, or more than
+// (DupThresh - 1) * SMSS SACKed bytes, lie above it. Walks from the highest record down.
+void ShardCore::detect_losses_dupthresh(Tcb& t) {
+  uint32_t sacked_above = 0;
+  uint32_t ranges_above = 0;
+  const uint32_t threshold = (kDupThresh - 1) * t.eff_mss();
+  auto& seq = t.sent.by_seq();
+  for (auto it = seq.rbegin(); it != seq.rend(); ++it) {
+    SentSegment& s = *it;
+    if (s.has(Flag::kSacked)) {
+      sacked_above += s.len();
+      ++ranges_above;
+      continue;
+    }
+    if (s.has(Flag::kLost) || s.has(Flag::kRetransmitted)) continue;
+    if (ranges_above >= kDupThresh || sacked_above > threshold) {
+      t.sent.mark_lost(s);
+      t.retransmit_hint = seq_min(t.retransmit_hint, s.start);
+      ++counters.sack_lost_segments;
+    }
+  }
+}
+
+void ShardCore::on_rack_timeout(Tcb& t, TimePoint now) {
+  t.rack_deadline = kNever;
+  if (!t.sack_ok || t.sent.empty()) return;
+  ++counters.rack_reorder_timeouts;
+  const uint32_t lost_before = t.sent.lost_bytes();
+  detect_losses(t, now);
+  if (t.sent.lost_bytes() > lost_before && t.loss_state == Tcb::LossState::open) {
+    enter_sack_recovery(t, t.snd_una, now);
+    prr_ack(t, 0);
+  }
+}
+
+// RFC 6675 §5 step 4 / RFC 6937: recovery begins. The controller sets ssthresh; PRR starts.
+void ShardCore::enter_sack_recovery(Tcb& t, SeqNum prior_una, TimePoint now) {
+  t.loss_state = Tcb::LossState::recovery;
+  t.recover = t.snd_max;
+  ++counters.sack_recoveries;
+  begin_loss_episode(t);
+  t.cc.save();
+  t.cc->congestion_event(CongestionEvent::loss, (t.snd_max - prior_una).value(), now);
+  t.prr_delivered = 0;
+  t.prr_out = 0;
+  t.recover_fs = std::max((t.snd_max - prior_una).value(), 1u);  // RFC 6937 §3: RecoverFS
+}
+
+// RFC 6937 §3, on every ACK during recovery: how much may be sent is proportional to what was
+// delivered while the flight is above ssthresh (PRR), and grows back to ssthresh at most one
+// segment faster than delivery below it (slow-start reduction bound, PRR-SSRB). cwnd is set so
+// that cwnd - pipe is exactly that amount.
+void ShardCore::prr_ack(Tcb& t, uint32_t delivered) {
+  t.prr_delivered += delivered;
+  const uint32_t pipe = t.sent.pipe(t.flight_size());
+  const uint64_t ssthresh = t.cc->ssthresh();
+  int64_t sndcnt;
+  if (pipe > ssthresh) {
+    sndcnt = static_cast<int64_t>((uint64_t{t.prr_delivered} * ssthresh + t.recover_fs - 1) / t.recover_fs) -
+             static_cast<int64_t>(t.prr_out);
+  } else {
+    const int64_t limit = std::max<int64_t>(int64_t{t.prr_delivered} - int64_t{t.prr_out}, delivered) + t.eff_mss();
+    sndcnt = std::min<int64_t>(static_cast<int64_t>(ssthresh) - pipe, limit);
+  }
+  sndcnt = std::max<int64_t>(sndcnt, 0);
+  // The first ACK of recovery always lets the fast retransmit out (RFC 6937 §3 with Linux's
+  // tcp_cwnd_reduction(): sndcnt >= 1 segment while nothing was sent yet).
+  if (t.prr_out == 0 && sndcnt == 0) sndcnt = t.eff_mss();
+  t.cc->set_cwnd(static_cast<uint32_t>(std::min<int64_t>(pipe + sndcnt, kMaxCwnd)));
+}
+
+void ShardCore::begin_loss_episode(Tcb& t) {
+  t.dsack_undo_armed = true;
+  t.undo_retrans = 0;
+  t.undo_marker = t.snd_una;
+}
+
+void ShardCore::end_loss_episode(Tcb& t) {
+  t.dsack_undo_armed = false;
+  // RFC 8985 §6.2 step 4: the widened reordering window lasts 16 recoveries.
+  if (t.rack_reo_wnd_persist > 0 && --t.rack_reo_wnd_persist == 0) t.rack_reo_wnd_mult = 1;
+}
+
+// RFC 2883 §5 / RFC 3708: a D-SACK for data this episode retransmitted means that retransmission
+// was not needed. When every retransmission of the episode is reported so, the reduction was
+// spurious and is undone (Linux: tcp_try_undo_dsack()).
+void ShardCore::on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una) {
+  ++counters.rx_dsack;
+  (void)left;
+  (void)prior_una;
+  if (!t.dsack_undo_armed || t.undo_retrans == 0) return;
+  if (!(right > t.undo_marker) || right > t.snd_max) return;  // not data of this episode
+  if (--t.undo_retrans > 0) return;
+  ++counters.dsack_undo;
+  t.cc.undo();
+  t.dsack_undo_armed = false;
+  if (t.loss_state != Tcb::LossState::open) {
+    t.loss_state = Tcb::LossState::open;
+    t.sent.unmark_lost_unretransmitted();
+    end_loss_episode(t);
+  }
+}
+
+// RFC 6675 §4 NextSeg() rule 1 and §5 step (C): while cwnd allows, resend the lowest lost segment
+// not yet resent, an MSS at most. New data (rule 2) is output()'s; rules 3 and 4 (resending what
+// is not known lost) are left out, as Linux leaves them out: RACK marks losses early enough.
+// Returns false if an mbuf could not be had.
+bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
+  if (t.sent.lost_bytes() == 0) return true;
+  const uint32_t mss = t.eff_mss();
+  SentSegment* s = t.sent.find(seq_max(t.retransmit_hint, t.snd_una));
+  if (s == nullptr) s = t.sent.first();
+  auto& seq = t.sent.by_seq();
+  for (auto it = seq.iterator_to(*s); it != seq.end();) {
+    SentSegment& r = *it;
+    if (!r.has(Flag::kLost) || r.has(Flag::kRetransmitted) || r.has(Flag::kSacked)) {
+      ++it;
+      t.retransmit_hint = r.end;
+      continue;
+    }
+    const uint32_t pipe = t.sent.pipe(t.flight_size());
+    if (pipe >= t.cc->cwnd()) return true;
+    const uint32_t len = std::min(r.len(), mss);
+    const SeqNum start = r.start;
+    const SeqNum end = start + SeqLen(len);
+    const bool fin = t.fin_sent() && end == t.fin_seq + SeqLen(1);
+    const uint32_t data_len = len - (fin ? 1u : 0u);
+    const uint32_t offset = (start - t.snd_una).value();
+    wire::TcpFlags flags = wire::TcpFlags::ack;
+    if (fin) flags |= wire::TcpFlags::fin;
+    if (data_len > 0 && start + SeqLen(data_len) == t.data_end()) flags |= wire::TcpFlags::psh;  // as first sent
+    if (t.rtt_timing && t.rtt_seq < end) t.rtt_timing = false;  // Karn (RFC 6298 §3)
+    if (!send_segment(t, start, flags, offset, data_len)) return false;
+    SentSegment& sent = t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, r, len, now);
+    ++counters.tx_sack_retransmits;
+    if (t.loss_state == Tcb::LossState::recovery) {
+      t.prr_out += sent.len();
+      counters.prr_sent_bytes += sent.len();
+    }
+    if (t.dsack_undo_armed) ++t.undo_retrans;
+    t.retransmit_hint = sent.end;
+    it = std::next(seq.iterator_to(sent));
+    if (t.rexmit_deadline == kNever) restart_rexmit(t, now);
+  }
+  return true;
+}
+
+// RFC 8985 §7.2: after new data goes out or an ACK arrives, in the open state, with SACK, and no
+// probe outstanding: PTO = 2 * SRTT (plus the peer's worst delayed ACK when one segment is in
+// flight, for which min_rto stands in: 10 ms against dtcp peers, 200 ms in the Linux profile),
+// unless the retransmission timer would fire first.
+void ShardCore::arm_tlp(Tcb& t, TimePoint now) {
+  t.tlp_deadline = kNever;
+  if (!t.sack_ok || !config.rack || t.loss_state != Tcb::LossState::open || t.tlp_in_flight) return;
+  if (t.snd_una == t.snd_max || t.syn_unacked() || t.rexmit_deadline == kNever) return;
+  Duration pto = t.have_rtt ? 2 * t.srtt : std::chrono::seconds(1);
+  if (t.flight_size() <= t.eff_mss()) pto += config.min_rto;
+  pto = std::max<Duration>(pto, 2 * kClockGranularity);
+  if (now + pto >= t.rexmit_deadline) return;
+  t.tlp_deadline = now + pto;
+}
+
+// RFC 8985 §7.3: the probe. New data if the peer's window allows (it then also probes for the
+// loss of the tail), else the last segment sent again; either way the RTO is re-armed.
+void ShardCore::on_tlp_timeout(Tcb& t, TimePoint now) {
+  t.tlp_deadline = kNever;
+  if (!t.sack_ok || t.loss_state != Tcb::LossState::open || t.snd_una == t.snd_max || t.tlp_in_flight) return;
+  ++counters.tlp_probes;
+  const SeqNum before = t.snd_max;
+  tlp_probe_allowance_ = t.eff_mss();
+  output(t, now);
+  tlp_probe_allowance_ = 0;
+  if (t.snd_max > before) {
+    t.tlp_retransmitted = false;
+    ++counters.tlp_new_data;
+  } else {
+    SentSegment* last = t.sent.last();
+    if (last == nullptr || last->has(Flag::kSacked)) return;
+    const uint32_t len = std::min(last->len(), t.eff_mss());
+    SentSegment* piece = last;
+    if (len < last->len()) {
+      piece = t.sent.split(sent_pool_, config.sent_records_per_connection, *last, last->end - SeqLen(len));
+      if (piece == nullptr) piece = last;
+    }
+    const bool fin = t.fin_sent() && piece->end == t.fin_seq + SeqLen(1);
+    const uint32_t data_len = piece->len() - (fin ? 1u : 0u);
+    wire::TcpFlags flags = wire::TcpFlags::ack;
+    if (fin) flags |= wire::TcpFlags::fin;
+    if (data_len > 0 && piece->start + SeqLen(data_len) == t.data_end()) flags |= wire::TcpFlags::psh;
+    if (t.rtt_timing && t.rtt_seq < piece->end) t.rtt_timing = false;
+    if (!send_segment(t, piece->start, flags, (piece->start - t.snd_una).value(), data_len)) return;
+    t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, *piece, piece->len(), now);
+    t.tlp_retransmitted = true;
+  }
+  t.tlp_in_flight = true;
+  t.tlp_end_seq = t.snd_max;
+  restart_rexmit(t, now);
+}
+
+// RFC 8985 §7.4: was the probe needed? An ACK beyond the probe of a retransmitted segment, with no
+// D-SACK for it, means the original was lost and the probe repaired it: that loss still signals
+// congestion, so the controller reduces as for a fast recovery.
+void ShardCore::tlp_ack(Tcb& t, const Segment& seg, bool dsack) {
+  if (!t.tlp_in_flight || seg.ack < t.tlp_end_seq) return;
+  if (!t.tlp_retransmitted) {
+    t.tlp_in_flight = false;
+    return;
+  }
+  if (dsack) {
+    t.tlp_in_flight = false;  // both arrived: the probe was redundant
+    return;
+  }
+  if (seg.ack > t.tlp_end_seq || t.snd_max == t.tlp_end_seq) {
+    t.tlp_in_flight = false;
+    ++counters.tlp_repaired;
+    if (t.loss_state == Tcb::LossState::open) {
+      t.cc.save();
+      t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+      t.cc->recovery_exit(now_);
+    }
+  }
+}
+
+// RFC 6298 §5.4-5.6 with a scoreboard: every segment not SACKed is lost, cwnd is one segment, and
+// the lost ones are resent in sequence order as slow start lets them out, instead of go-back-N over
+// data the peer holds. A SACKed first segment that the peer never acknowledged means it reneged
+// (RFC 2018 §8): then the SACK marks go too (Linux: tcp_check_sack_reneging()).
+void ShardCore::sack_timeout(Tcb& t, TimePoint now) {
+  SentSegment* head = t.sent.first();
+  const bool reneged = head && head->has(Flag::kSacked);
+  if (reneged) ++counters.sack_reneged;
+  if (t.loss_state == Tcb::LossState::open) begin_loss_episode(t);
+  t.sent.mark_all_lost(reneged);
+  t.retransmit_hint = t.snd_una;
+  t.loss_state = Tcb::LossState::loss;
+  t.recover = t.snd_max;
+  t.tlp_in_flight = false;
+  t.tlp_deadline = kNever;
+  t.rack_deadline = kNever;
+  (void)now;
+}
+
+// RFC 3522 / RFC 4015 with a scoreboard: the timeout was spurious, so what was marked lost and not
+// resent yet is in flight after all.
+void ShardCore::sack_spurious_timeout(Tcb& t) {
+  t.sent.unmark_lost_unretransmitted();
+  t.loss_state = Tcb::LossState::open;
+  end_loss_episode(t);
+}
+
+}  // namespace dtcp::tcp

@@ -1,0 +1,136 @@
+#include "tcp/sent_map.hpp"
+
+#include <cassert>
+
+namespace dtcp::tcp {
+
+SentSegment* SentMap::find(SeqNum s) {
+  auto it = seq_.upper_bound(s);
+  if (it == seq_.begin()) return nullptr;
+  --it;
+  return s < it->end ? &*it : nullptr;
+}
+
+SentSegment* SentMap::alloc(SentSegmentPool& pool, uint32_t max_records) {
+  SentSegment* s = nullptr;
+  if (!embedded_.seq_hook.is_linked()) {
+    s = &embedded_;
+    s->embedded = true;
+  } else if (records_ < max_records) {
+    s = pool.take();
+    if (s) s->embedded = false;
+  }
+  if (s) ++records_;
+  return s;
+}
+
+void SentMap::release(SentSegmentPool& pool, SentSegment* s) {
+  --records_;
+  s->flags = 0;
+  if (!s->embedded) pool.give_back(s);
+}
+
+void SentMap::unlink_flags(SentSegment& s) {
+  const uint32_t len = s.len();
+  if (s.has(SentSegment::kSacked)) sacked_bytes_ -= len;
+  if (s.has(SentSegment::kLost)) lost_bytes_ -= len;
+  if (s.has(SentSegment::kRetransmitted)) retrans_bytes_ -= len;
+}
+
+void SentMap::on_send(SentSegmentPool& pool, uint32_t max_records, SeqNum start, SeqNum end, TimePoint now) {
+  SentSegment* tail = last();
+  assert(tail == nullptr || tail->end == start);
+  if (tail && tail->flags == 0 && tail->xmit_time == now && tail->in_time_order() && &time_.back() == tail) {
+    tail->end = end;  // the same burst
+    return;
+  }
+  SentSegment* s = alloc(pool, max_records);
+  if (s == nullptr) {
+    // No record to be had (there is always a tail then: the embedded record is free only when
+    // the map is empty). The tail absorbs the new data and forgets its marks, which only makes
+    // the scoreboard more pessimistic.
+    unlink_flags(*tail);
+    tail->flags &= SentSegment::kEverRetransmitted;
+    if (tail->in_time_order()) time_.erase(time_.iterator_to(*tail));
+    tail->end = end;
+    tail->xmit_time = now;
+    time_.push_back(*tail);
+    return;
+  }
+  s->start = start;
+  s->end = end;
+  s->xmit_time = now;
+  s->flags = 0;
+  seq_.insert(seq_.end(), *s);
+  time_.push_back(*s);
+}
+
+SentSegment* SentMap::split(SentSegmentPool& pool, uint32_t max_records, SentSegment& s, SeqNum at) {
+  assert(s.start < at && at < s.end);
+  SentSegment* upper = alloc(pool, max_records);
+  if (upper == nullptr) return nullptr;
+  upper->start = at;
+  upper->end = s.end;
+  upper->xmit_time = s.xmit_time;
+  upper->flags = s.flags;
+  s.end = at;
+  seq_.insert(std::next(seq_.iterator_to(s)), *upper);
+  if (s.in_time_order()) time_.insert(std::next(time_.iterator_to(s)), *upper);
+  return upper;
+}
+
+void SentMap::mark_lost(SentSegment& s) {
+  if (s.has(SentSegment::kSacked)) return;
+  if (s.has(SentSegment::kRetransmitted)) {
+    retrans_bytes_ -= s.len();
+    s.flags &= static_cast<uint8_t>(~SentSegment::kRetransmitted);
+  }
+  if (!s.has(SentSegment::kLost)) {
+    s.flags |= SentSegment::kLost;
+    lost_bytes_ += s.len();
+  }
+  if (s.in_time_order()) time_.erase(time_.iterator_to(s));
+}
+
+void SentMap::mark_all_lost(bool forget_sacks) {
+  for (SentSegment& s : seq_) {
+    if (forget_sacks && s.has(SentSegment::kSacked)) {
+      sacked_bytes_ -= s.len();
+      s.flags &= static_cast<uint8_t>(~SentSegment::kSacked);
+    }
+    mark_lost(s);
+  }
+}
+
+void SentMap::unmark_lost_unretransmitted() {
+  for (auto it = seq_.rbegin(); it != seq_.rend(); ++it) {
+    SentSegment& s = *it;
+    if (!s.has(SentSegment::kLost) || s.has(SentSegment::kRetransmitted)) continue;
+    s.flags &= static_cast<uint8_t>(~SentSegment::kLost);
+    lost_bytes_ -= s.len();
+    time_.push_front(s);  // the oldest transmissions, in sequence order
+  }
+}
+
+SentSegment& SentMap::on_retransmit(SentSegmentPool& pool, uint32_t max_records, SentSegment& s, uint32_t len,
+                                    TimePoint now) {
+  if (len < s.len()) split(pool, max_records, s, s.start + SeqLen(len));  // if not, all of s counts as resent
+  if (!s.has(SentSegment::kRetransmitted)) retrans_bytes_ += s.len();
+  s.flags |= SentSegment::kRetransmitted | SentSegment::kEverRetransmitted;
+  s.xmit_time = now;
+  if (s.in_time_order()) time_.erase(time_.iterator_to(s));
+  time_.push_back(s);
+  return s;
+}
+
+void SentMap::clear(SentSegmentPool& pool) {
+  time_.clear();
+  while (!seq_.empty()) {
+    SentSegment& s = *seq_.begin();
+    seq_.erase(seq_.begin());
+    release(pool, &s);
+  }
+  sacked_bytes_ = lost_bytes_ = retrans_bytes_ = 0;
+}
+
+}  // namespace dtcp::tcp
