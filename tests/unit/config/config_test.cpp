@@ -62,7 +62,8 @@ class TempFile {
 };
 
 // The key lists every section is expected to have; the unknown-key message lists the real
-// ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test.
+// ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test. kEveryKey
+// sets each of them and EveryKey_ReachesItsField checks each.
 const std::vector<std::string> kPortKeys = {
     "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
@@ -74,6 +75,13 @@ const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
 const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
                                                "steer_ring"};
+const std::vector<std::string> kTcpKeys = {
+    "challenge_ack_limit", "congestion", "delayed_ack", "ephemeral_port_max", "ephemeral_port_min",
+    "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
+    "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
+    "max_syn_retries", "max_time_wait", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
+    "recv_buffer_max", "rst_on_full", "sack", "send_buffer", "sent_records", "sent_records_per_connection",
+    "syn_backlog", "timestamps", "window_scaling"};
 
 std::string joined(const std::vector<std::string>& keys) {
   std::string out;
@@ -207,6 +215,42 @@ idle_polls = 50
 idle_sleep_max_us = 250
 message_ring = 64
 steer_ring = 4096
+
+; differs from both profiles' values; the profile applies first, so every key below overrides it
+[tcp]
+profile = linux
+max_connections = 1000
+max_time_wait = 500
+syn_backlog = 100
+max_listeners = 8
+mss = 1400
+msl = 10s
+fin_wait_2_timeout = 30s
+min_rto = 5ms
+max_rto = 90s
+initial_rto = 500ms
+max_retries = 7
+max_syn_retries = 3
+send_buffer = 131072
+recv_buffer = 65536
+recv_buffer_max = 1048576
+max_ooo_segments = 16
+congestion = reno
+rack = no
+sent_records = 4096
+sent_records_per_connection = 99
+rst_on_full = yes
+challenge_ack_limit = 50
+ephemeral_port_min = 40000
+ephemeral_port_max = 50000
+window_scaling = no
+timestamps = no
+sack = no
+initial_window = 4
+delayed_ack = 20ms
+keepalive_idle = 600s
+keepalive_interval = 10s
+keepalive_probes = 5
 )";
 
 TEST(ConfigParse, EveryKey_ReachesItsField) {
@@ -272,6 +316,41 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.runtime.idle_sleep_max, 250us);
   EXPECT_EQ(c.runtime.message_ring, 64u);
   EXPECT_EQ(c.runtime.steer_ring, 4096u);
+
+  // profile = linux is overridden by every key below it; ConfigTcp tests what it sets.
+  const TcpConfig& tcp = c.tcp;
+  EXPECT_EQ(tcp.max_connections, 1000u);
+  EXPECT_EQ(tcp.max_time_wait, 500u);
+  EXPECT_EQ(tcp.syn_backlog, 100u);
+  EXPECT_EQ(tcp.max_listeners, 8u);
+  EXPECT_EQ(tcp.mss, 1400);
+  EXPECT_EQ(tcp.msl, 10s);
+  EXPECT_EQ(tcp.fin_wait_2_timeout, 30s);
+  EXPECT_EQ(tcp.min_rto, 5ms);
+  EXPECT_EQ(tcp.max_rto, 90s);
+  EXPECT_EQ(tcp.initial_rto, 500ms);
+  EXPECT_EQ(tcp.max_retries, 7u);
+  EXPECT_EQ(tcp.max_syn_retries, 3u);
+  EXPECT_EQ(tcp.send_buffer, 131072u);
+  EXPECT_EQ(tcp.recv_buffer, 65536u);
+  EXPECT_EQ(tcp.max_ooo_segments, 16u);
+  EXPECT_EQ(tcp.recv_buffer_max, 1048576u);
+  EXPECT_EQ(tcp.congestion, CongestionAlgorithm::reno);
+  EXPECT_FALSE(tcp.rack);
+  EXPECT_EQ(tcp.sent_records, 4096u);
+  EXPECT_EQ(tcp.sent_records_per_connection, 99u);
+  EXPECT_TRUE(tcp.rst_on_full);
+  EXPECT_EQ(tcp.challenge_ack_limit, 50u);
+  EXPECT_EQ(tcp.ephemeral_port_min, 40000);
+  EXPECT_EQ(tcp.ephemeral_port_max, 50000);
+  EXPECT_FALSE(tcp.window_scaling);
+  EXPECT_FALSE(tcp.timestamps);
+  EXPECT_FALSE(tcp.sack);
+  EXPECT_EQ(tcp.initial_window, 4u);
+  EXPECT_EQ(tcp.delayed_ack, 20ms);
+  EXPECT_EQ(tcp.keepalive_idle, 600s);
+  EXPECT_EQ(tcp.keepalive_interval, 10s);
+  EXPECT_EQ(tcp.keepalive_probes, 5u);
 }
 
 TEST(ConfigParse, Queues_SetsBothQueueCounts) {
@@ -340,6 +419,7 @@ TEST(ConfigParse, KnownKeys_MatchTheKeysThisFileTests) {
       {"[mempool]\n", &kMempoolKeys},
       {"[eal]\n", &kEalKeys},
       {"[runtime]\n", &kRuntimeKeys},
+      {"[tcp]\n", &kTcpKeys},
   };
   for (const auto& [head, keys] : sections) {
     SCOPED_TRACE(head);

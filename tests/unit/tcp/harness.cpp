@@ -14,6 +14,12 @@ std::string describe(const Sent& s) {
      << wire::to_string(s.flags) << "] seq " << s.seq << " ack " << s.ack << " win " << s.window << " len "
      << s.payload.size();
   if (s.options.mss) os << " mss " << *s.options.mss;
+  if (s.options.window_scale) os << " wscale " << unsigned{*s.options.window_scale};
+  if (s.options.sack_permitted) os << " sackOK";
+  if (s.options.timestamps) os << " TS val " << s.options.timestamps->tsval << " ecr " << s.options.timestamps->tsecr;
+  for (uint8_t i = 0; i < s.options.sack_block_count; ++i) {
+    os << (i == 0 ? " sack " : ",") << s.options.sack_blocks[i].left << "-" << s.options.sack_blocks[i].right;
+  }
   return os.str();
 }
 
@@ -190,6 +196,16 @@ Sent TcpTest::expect_reply(const Out& out) {
   EXPECT_EQ(s.options.window_scale, out.options.window_scale) << got;
   EXPECT_EQ(s.options.sack_permitted, out.options.sack_permitted) << got;
   EXPECT_EQ(s.options.timestamps.has_value(), out.options.timestamps.has_value()) << got;
+  if (s.options.timestamps && out.options.timestamps) {
+    EXPECT_EQ(s.options.timestamps->tsecr, out.options.timestamps->tsecr) << "TSecr: " << got;
+    if (out.options.timestamps->tsval) {
+      EXPECT_EQ(s.options.timestamps->tsval, *out.options.timestamps->tsval) << "TSval: " << got;
+    }
+  }
+  const std::vector<wire::SackBlock> sack_blocks(s.options.sack_blocks.begin(),
+                                                 s.options.sack_blocks.begin() + s.options.sack_block_count);
+  EXPECT_EQ(sack_blocks.size(), out.options.sack_blocks.size()) << "SACK block count: " << got;
+  EXPECT_EQ(sack_blocks, out.options.sack_blocks) << "SACK blocks: " << got;
   EXPECT_EQ(s.payload.size(), out.len) << got;
   EXPECT_EQ(s.src_port, out.src_port) << got;
   EXPECT_EQ(s.dst_port, out.dst_port) << got;

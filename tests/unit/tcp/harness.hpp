@@ -5,7 +5,8 @@
 //
 // Every segment the shard sends is checksummed (fill_tcp_checksum), parsed back with TcpView and
 // verified, then queued; expect_reply() pops the oldest and compares flags, seq, ack, window,
-// options and payload length (seq is not compared when it is kAnySeq, e.g. for an ISN).
+// options (SACK blocks and TSecr included) and payload length (seq is not compared when it is
+// kAnySeq, e.g. for an ISN; TSval only when the expectation gives one).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,11 @@
 #include "wire/tcp.hpp"
 
 struct rte_mempool;
+
+namespace dtcp::wire {
+// gtest prints mismatched SACK block lists with this (found by ADL).
+inline void PrintTo(const SackBlock& b, std::ostream* os) { *os << b.left << "-" << b.right; }
+}  // namespace dtcp::wire
 
 namespace dtcp::tcp::test {
 
@@ -55,13 +62,30 @@ struct In {
   uint16_t dst_port = kLocalPort;
 };
 
+// The timestamps option we expect (RFC 7323 §3). TSecr is always compared. TSval is our clock
+// plus a per-connection random offset, so it is compared only when set; a test that knows the
+// offset (from the SYN-ACK) states it.
+struct OutTimestamps {
+  std::optional<uint32_t> tsval;
+  uint32_t tsecr = 0;
+};
+
+// The options we expect; every one is compared, the SACK blocks in order and by count.
+struct OutOptions {
+  std::optional<uint16_t> mss;
+  std::optional<uint8_t> window_scale;
+  bool sack_permitted = false;
+  std::optional<OutTimestamps> timestamps;
+  std::vector<wire::SackBlock> sack_blocks;
+};
+
 // What we expect the shard to send.
 struct Out {
   TcpFlags flags = NONE;
   uint64_t seq = kAnySeq;
   uint32_t ack = 0;
   std::optional<uint16_t> window;  // checked when set
-  wire::TcpOptions options{};
+  OutOptions options{};
   uint32_t len = 0;
   uint16_t src_port = kLocalPort;
   uint16_t dst_port = kRemotePort;

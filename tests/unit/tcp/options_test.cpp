@@ -35,8 +35,7 @@ class Options : public TcpTest {
                                       .ack = 1001,
                                       .window = 65535,
                                       .options = {.mss = 1460, .window_scale = kOurShift, .sack_permitted = true,
-                                                  .timestamps = wire::TcpTimestamps{}}});
-    EXPECT_EQ(synack.options.timestamps->tsecr, 100u);
+                                                  .timestamps = OutTimestamps{.tsecr = 100}}});
     ts_offset = synack.options.timestamps->tsval - static_cast<uint32_t>(now_ms());
     inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1, .options = {.timestamps = ts(101, synack)}});
     EXPECT_NE(rec.conn, nullptr);
@@ -48,6 +47,8 @@ class Options : public TcpTest {
   }
   wire::TcpTimestamps ts(uint32_t tsval) const { return {tsval, our_tsval()}; }
   uint32_t our_tsval() const { return static_cast<uint32_t>(now_ms()) + ts_offset; }
+  // The timestamps our segments carry now: our clock, and the peer's TSval they echo.
+  OutTimestamps stamps(uint32_t tsecr) const { return {.tsval = our_tsval(), .tsecr = tsecr}; }
   ConnectionInfo info() const {
     ConnectionInfo out;
     shard->for_each_connection([&](const ConnectionInfo& i) { out = i; });
@@ -85,26 +86,23 @@ TEST_P(Negotiation, Passive_SynAckAnswersOnlyWhatBothOffer) {
   configure();
   ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
   inject({.flags = SYN, .seq = 1000, .options = peer_syn_options()});
-  wire::TcpOptions expected{.mss = 1460};
+  OutOptions expected{.mss = 1460};
   if (both() & kWs) expected.window_scale = kOurShift;
   expected.sack_permitted = (both() & kSack) != 0;
-  if (both() & kTs) expected.timestamps = wire::TcpTimestamps{};
+  if (both() & kTs) expected.timestamps = OutTimestamps{.tsecr = 7000};
   const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = expected});
-  if (both() & kTs) EXPECT_EQ(synack.options.timestamps->tsecr, 7000u);
   wire::TcpOptions ack_options;
   if (both() & kTs) ack_options.timestamps = wire::TcpTimestamps{7001, synack.options.timestamps->tsval};
   inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1, .window = 2000, .options = ack_options});
   ASSERT_NE(rec.conn, nullptr);
   rec.conn->send(bytes_of(pattern(5000)));
   const uint32_t mss = (both() & kTs) ? 1448u : 1460u;  // RFC 7323 §3: less 12 for timestamps
-  const Sent first = expect_reply({.flags = ACK,
-                                   .seq = synack.seq + 1,
-                                   .ack = 1001,
-                                   .window = expected_window(),
-                                   .options = {.timestamps = (both() & kTs) ? std::optional(wire::TcpTimestamps{})
-                                                                            : std::nullopt},
-                                   .len = mss});
-  if (both() & kTs) EXPECT_EQ(first.options.timestamps->tsecr, 7001u);
+  expect_reply({.flags = ACK,
+                .seq = synack.seq + 1,
+                .ack = 1001,
+                .window = expected_window(),
+                .options = {.timestamps = (both() & kTs) ? std::optional(OutTimestamps{.tsecr = 7001}) : std::nullopt},
+                .len = mss});
   // The peer's window of 2000 is 64000 with its shift of 5 (all 5000 bytes go), otherwise it
   // leaves room for one full segment and sender SWS avoidance holds the rest.
   EXPECT_EQ(wire.sent.size(), (both() & kWs) ? 3u : 0u);
@@ -115,21 +113,18 @@ TEST_P(Negotiation, Active_SynOffersOurs_SessionUsesWhatBothOffer) {
   configure();
   const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_);
   ASSERT_TRUE(r.ok());
-  wire::TcpOptions offered{.mss = 1460};
+  OutOptions offered{.mss = 1460};
   if (ours() & kWs) offered.window_scale = kOurShift;
   offered.sack_permitted = (ours() & kSack) != 0;
-  if (ours() & kTs) offered.timestamps = wire::TcpTimestamps{};
+  if (ours() & kTs) offered.timestamps = OutTimestamps{.tsecr = 0};
   const Sent syn = expect_reply({.flags = SYN, .ack = 0, .window = 65535, .options = offered});
-  if (ours() & kTs) EXPECT_EQ(syn.options.timestamps->tsecr, 0u);
   // A sloppy peer answers with everything it has, offered or not: only what we offered counts.
   inject({.flags = SYN | ACK, .seq = 5000, .ack = syn.seq + 1, .options = peer_syn_options()});
-  const Sent ack = expect_reply({.flags = ACK,
-                                 .seq = syn.seq + 1,
-                                 .ack = 5001,
-                                 .window = expected_window(),
-                                 .options = {.timestamps = (both() & kTs) ? std::optional(wire::TcpTimestamps{})
-                                                                          : std::nullopt}});
-  if (both() & kTs) EXPECT_EQ(ack.options.timestamps->tsecr, 7000u);
+  expect_reply({.flags = ACK,
+                .seq = syn.seq + 1,
+                .ack = 5001,
+                .window = expected_window(),
+                .options = {.timestamps = (both() & kTs) ? std::optional(OutTimestamps{.tsecr = 7000}) : std::nullopt}});
   EXPECT_EQ(r.connection->state(), TcpState::established);
 }
 
@@ -158,11 +153,11 @@ TEST_F(Options, WindowScale_OurFieldRoundsUp_EdgeNeverRecedes) {
   // the right edge the peer computes (2001 + field << 7) is at or past the buffer's end.
   const uint32_t first_field = (262144 - 1000 + unit - 1) / unit;
   expect_reply({.flags = ACK, .seq = iss + 1, .ack = 2001, .window = static_cast<uint16_t>(first_field),
-                .options = {.timestamps = wire::TcpTimestamps{}}});
+                .options = {.timestamps = stamps(102)}});
   const uint32_t first_edge = 2001 + (first_field << kOurShift);
   // 2001 bytes held: the buffer's end (3002 + 260143) lies below that edge, which must not recede,
   // so the field covers first_edge - 3002, rounded up again.
-  const Sent a = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 3002, .options = {.timestamps = wire::TcpTimestamps{}}});
+  const Sent a = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 3002, .options = {.timestamps = stamps(103)}});
   EXPECT_EQ(a.window, (first_edge - 3002 + unit - 1) / unit);
   EXPECT_GE(3002u + (uint32_t{a.window} << kOurShift), first_edge);
   EXPECT_GE(first_edge, 1001u + 262144u);
@@ -173,7 +168,7 @@ TEST_F(Options, WindowScale_PeerShiftAppliedToItsWindow) {
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .window = 1448, .options = {.timestamps = ts(102)}});
   rec.conn->send(bytes_of(pattern(10000)));
   for (int i = 0; i < 4; ++i) {  // 1448 << 2 = four segments of 1448 (MSS 1460 less 12 for timestamps)
-    expect_reply({.flags = ACK, .seq = iss + 1 + i * 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+    expect_reply({.flags = ACK, .seq = iss + 1 + i * 1448, .ack = 1001, .options = {.timestamps = stamps(102)}, .len = 1448});
   }
   expect_nothing();
 }
@@ -183,35 +178,32 @@ TEST_F(Options, WindowScale_PeerShiftAppliedToItsWindow) {
 TEST_F(Options, Timestamps_TsRecentFollowsInOrderSegmentsOnly) {
   const uint32_t iss = established_with_options();
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
-  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}})
-                .options.timestamps->tsecr,
-            200u);
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   // Out of order (beyond Last.ACK.sent): answered at once, but TS.Recent stays (RFC 7323 §4.3).
   inject({.flags = ACK, .seq = 1010, .ack = iss + 1, .options = {.timestamps = ts(300)}, .data = "zzz"});
-  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}})
-                .options.timestamps->tsecr,
-            200u);
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004,
+                .options = {.timestamps = stamps(200), .sack_blocks = {{1010, 1013}}}});
 }
 
 TEST_F(Options, Paws_OlderTimestamp_DroppedWithAck) {
   const uint32_t iss = established_with_options();
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   // In sequence, but stamped before TS.Recent: an old duplicate from a wrapped sequence space.
   inject({.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(199)}, .data = "old"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   EXPECT_EQ(rec.received, "abc");
   EXPECT_EQ(shard->counters().drop_paws, 1u);
   // A timestamp that wrapped past 2^31 ahead of TS.Recent is "older" too.
   inject({.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(200 + 0x80000001u)}, .data = "wrp"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   EXPECT_EQ(shard->counters().drop_paws, 2u);
 }
 
 TEST_F(Options, Paws_RstWithOldTimestamp_StillResets) {
   const uint32_t iss = established_with_options();
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   inject({.flags = RST, .seq = 1004, .options = {.timestamps = ts(5)}});
   EXPECT_EQ(rec.events, (Strings{"readable", "closed:reset_by_peer"}));
 }
@@ -227,10 +219,10 @@ TEST_F(Options, Timestamps_SegmentWithoutThem_SilentlyDropped) {
 TEST_F(Options, Timestamps_IdleOver24Days_TsRecentInvalidated) {
   const uint32_t iss = established_with_options();
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(200)}, .data = "abc"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   const int64_t later = now_ms() + int64_t{25} * 24 * 3600 * 1000;
   inject(later, {.flags = ACK, .seq = 1004, .ack = iss + 1, .options = {.timestamps = ts(100)}, .data = "new"});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1007, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1007, .options = {.timestamps = stamps(100)}});
   EXPECT_EQ(rec.received, "abcnew");
   EXPECT_EQ(shard->counters().drop_paws, 0u);
 }
@@ -242,11 +234,11 @@ TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of("abc"));
-  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 3});
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .options = {.timestamps = stamps(101)}, .len = 3});
   // The handshake gave a 0 µs sample, so RTO = G = 1 ms: the segment is resent at 1 ms.
   at(1);
   const Sent again = expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001,
-                                   .options = {.timestamps = wire::TcpTimestamps{}}, .len = 3});
+                                   .options = {.timestamps = stamps(101)}, .len = 3});
   EXPECT_EQ(shard->counters().tx_retransmits, 1u);
   inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 4, .options = {.timestamps = ts(150, again)}});
   EXPECT_EQ(shard->counters().rtt_timestamp_samples, 1u);
@@ -266,11 +258,11 @@ TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
   Sent first;
   for (uint32_t k = 0; k < 5; ++k) {
     const Sent s = expect_reply({.flags = k == 4 ? ACK | PSH : ACK, .seq = iss + 1 + k * 1448, .ack = 1001,
-                                 .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+                                 .options = {.timestamps = stamps(101)}, .len = 1448});
     if (k == 0) first = s;
   }
   at(1);
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = stamps(101)}, .len = 1448});
   EXPECT_EQ(info().cwnd, 1448u);
   inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 1 + 1448, .options = {.timestamps = ts(150, first)}});
   expect_nothing();  // go-back-N would resend the second and third segments now
@@ -286,11 +278,11 @@ TEST_F(Options, Eifel_EchoOfRetransmission_TimeoutStands) {
   wire.sent.clear();
   at(1);
   const Sent again = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001,
-                                   .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+                                   .options = {.timestamps = stamps(101)}, .len = 1448});
   inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 1 + 1448, .options = {.timestamps = ts(150, again)}});
   // A real loss: slow start from one segment, go-back-N continues with two.
-  expect_reply({.flags = ACK, .seq = iss + 1 + 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
-  expect_reply({.flags = ACK, .seq = iss + 1 + 2 * 1448, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1 + 1448, .ack = 1001, .options = {.timestamps = stamps(150)}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1 + 2 * 1448, .ack = 1001, .options = {.timestamps = stamps(150)}, .len = 1448});
   expect_nothing();
   EXPECT_EQ(shard->counters().rto_spurious, 0u);
 }
@@ -299,35 +291,36 @@ TEST_F(Options, Eifel_EchoOfRetransmission_TimeoutStands) {
 
 TEST_F(Options, Sack_OutOfOrderData_BlocksMostRecentFirst_MergedWhenAdjacent) {
   const uint32_t iss = established_with_options();
-  auto ack_blocks = [&](uint32_t ack) {
-    const Sent s = expect_reply({.flags = ACK, .seq = iss + 1, .ack = ack, .options = {.timestamps = wire::TcpTimestamps{}}});
-    std::vector<std::pair<uint32_t, uint32_t>> blocks;
-    for (size_t i = 0; i < s.options.sack_block_count; ++i)
-      blocks.emplace_back(s.options.sack_blocks[i].left, s.options.sack_blocks[i].right);
-    return blocks;
+  // Each ACK answers at once (data beyond RCV.NXT) and echoes TS.Recent, which out-of-order
+  // segments leave alone (RFC 7323 §4.3): 101 until 1001 arrives.
+  auto expect_sack = [&](uint32_t ack, uint32_t tsecr, std::vector<wire::SackBlock> blocks) {
+    expect_reply({.flags = ACK, .seq = iss + 1, .ack = ack,
+                  .options = {.timestamps = stamps(tsecr), .sack_blocks = std::move(blocks)}});
   };
-  using Blocks = std::vector<std::pair<uint32_t, uint32_t>>;
   inject({.flags = ACK, .seq = 1101, .ack = iss + 1, .options = {.timestamps = ts(102)}, .data = pattern(100)});
-  EXPECT_EQ(ack_blocks(1001), (Blocks{{1101, 1201}}));
+  expect_sack(1001, 101, {{1101, 1201}});
   inject({.flags = ACK, .seq = 1301, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(100)});
-  EXPECT_EQ(ack_blocks(1001), (Blocks{{1301, 1401}, {1101, 1201}}));
+  expect_sack(1001, 101, {{1301, 1401}, {1101, 1201}});
   inject({.flags = ACK, .seq = 1501, .ack = iss + 1, .options = {.timestamps = ts(104)}, .data = pattern(100)});
+  // FIXME: after the newest block dtcp lists the others in sequence order (fill_sack_blocks).
+  // RFC 2018 §4 (and Linux) repeat the most recently reported ones first: 1301 before 1101 here,
+  // and 1501 rather than 1101 in the next ACK, so that each block is reported several times.
+  expect_sack(1001, 101, {{1501, 1601}, {1101, 1201}, {1301, 1401}});
   inject({.flags = ACK, .seq = 1701, .ack = iss + 1, .options = {.timestamps = ts(105)}, .data = pattern(100)});
-  ack_blocks(1001);
   // Four holes' worth of blocks, but beside timestamps only three fit (RFC 2018 §3).
-  EXPECT_EQ(ack_blocks(1001), (Blocks{{1701, 1801}, {1101, 1201}, {1301, 1401}}));
+  expect_sack(1001, 101, {{1701, 1801}, {1101, 1201}, {1301, 1401}});
   inject({.flags = ACK, .seq = 1201, .ack = iss + 1, .options = {.timestamps = ts(106)}, .data = pattern(100)});
-  EXPECT_EQ(ack_blocks(1001), (Blocks{{1101, 1401}, {1501, 1601}, {1701, 1801}}));
+  expect_sack(1001, 101, {{1101, 1401}, {1501, 1601}, {1701, 1801}});
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(107)}, .data = pattern(100)});
-  EXPECT_EQ(ack_blocks(1401), (Blocks{{1501, 1601}, {1701, 1801}}));
+  expect_sack(1401, 107, {{1501, 1601}, {1701, 1801}});
 }
 
 TEST_F(Options, Sack_PeerBlocks_ParsedAndCounted) {
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of(pattern(3000)));
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
-  expect_reply({.flags = ACK, .seq = iss + 1449, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 1448});
-  expect_reply({.flags = ACK | PSH, .seq = iss + 2897, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}, .len = 104});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = stamps(101)}, .len = 1448});
+  expect_reply({.flags = ACK, .seq = iss + 1449, .ack = 1001, .options = {.timestamps = stamps(101)}, .len = 1448});
+  expect_reply({.flags = ACK | PSH, .seq = iss + 2897, .ack = 1001, .options = {.timestamps = stamps(101)}, .len = 104});
   wire::TcpOptions o{.timestamps = ts(102)};
   o.sack_block_count = 1;
   o.sack_blocks[0] = {iss + 1449, iss + 3001};
@@ -345,7 +338,7 @@ TEST_F(Options, UnknownOption_Skipped) {
   inject_raw_options(now_ms(), {.flags = ACK, .seq = 1001, .ack = iss + 1, .data = "abc"},
                      {99, 4, 0xde, 0xad, 1, 1, 8, 10, 0, 0, 0, 200, uint8_t(ecr >> 24), uint8_t(ecr >> 16),
                       uint8_t(ecr >> 8), uint8_t(ecr)});
-  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1004, .options = {.timestamps = stamps(200)}});
   EXPECT_EQ(rec.received, "abc");
 }
 
@@ -363,14 +356,14 @@ TEST_F(Options, MalformedOption_SegmentDroppedAndCounted) {
 TEST_F(Options, TimeWait_AckCarriesTimestamps) {
   const uint32_t iss = established_with_options();
   rec.conn->shutdown_write();
-  expect_reply({.flags = ACK | FIN, .seq = iss + 1, .ack = 1001, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK | FIN, .seq = iss + 1, .ack = 1001, .options = {.timestamps = stamps(101)}});
   inject({.flags = ACK | FIN, .seq = 1001, .ack = iss + 2, .options = {.timestamps = ts(300)}});
-  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = wire::TcpTimestamps{}}});
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = stamps(300)}});
   // The peer's FIN again: the TIME-WAIT record answers with timestamps too (the peer would drop
-  // an ACK without them, RFC 7323 §3.2).
+  // an ACK without them, RFC 7323 §3.2). The retransmitted FIN starts below RCV.NXT, so TS.Recent
+  // stays 300 (Linux's tcp_timewait_state_process takes a TSval only at RCV.NXT as well).
   inject({.flags = ACK | FIN, .seq = 1001, .ack = iss + 2, .options = {.timestamps = ts(301)}});
-  const Sent s = expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = wire::TcpTimestamps{}}});
-  EXPECT_EQ(s.options.timestamps->tsecr, 300u);
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1002, .options = {.timestamps = stamps(300)}});
 }
 
 }  // namespace
