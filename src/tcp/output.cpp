@@ -69,37 +69,50 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
 }
 
 // RFC 2883 §4: a duplicate to report goes first (D-SACK). Then RFC 2018 §4: the block holding the
-// segment that arrived last, then the others in sequence order. Adjacent reassembly entries merge
-// into one block. Two passes over the queue, however long it is, and no copy of it.
+// segment that arrived last, then the blocks reported most recently before (so that each block is
+// reported in several ACKs and a lost ACK does not hide it, as Linux keeps its selective_acks in
+// that order), then any others in sequence order. Adjacent reassembly entries merge into one
+// block. One pass over the queue, however long it is.
 void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_blocks) const {
-  size_t out = 0;
-  auto emit = [&](SeqNum left, SeqNum right) {
-    if (out < max_blocks) o.sack_blocks[out++] = {left.value(), right.value()};
-  };
-  // Walks the merged blocks of the reassembly queue, calling f(left, right) for each.
-  auto for_each_block = [&](auto&& f) {
-    const rte_mbuf* m = t.ooo.head();
-    while (m) {
-      const SeqNum left(mbuf_scratch_seq(m));
-      SeqNum right = left + SeqLen(m->data_len);
-      for (m = m->next; m && SeqNum(mbuf_scratch_seq(m)) == right; m = m->next) right += SeqLen(m->data_len);
-      if (right != left) f(left, right);
-    }
-  };
-  if (t.dsack_pending) emit(t.dsack_left, t.dsack_right);
-  SeqNum recent_left, recent_right;
+  constexpr size_t kMax = wire::kTcpMaxSackBlocks;
+  wire::SackBlock recent{};
   bool have_recent = false;
-  for_each_block([&](SeqNum left, SeqNum right) {
+  std::array<wire::SackBlock, kMax> previous{};  // current extent of each block reported last time
+  std::array<bool, kMax> have_previous{};
+  std::array<wire::SackBlock, kMax> others{};
+  size_t other_count = 0;
+  const rte_mbuf* m = t.ooo.head();
+  while (m) {
+    const SeqNum left(mbuf_scratch_seq(m));
+    SeqNum right = left + SeqLen(m->data_len);
+    for (m = m->next; m && SeqNum(mbuf_scratch_seq(m)) == right; m = m->next) right += SeqLen(m->data_len);
+    if (right == left) continue;
+    const wire::SackBlock block{left.value(), right.value()};
+    bool placed = false;
     if (!have_recent && seq_in_window(t.sack_recent, left, right - left)) {
-      recent_left = left;
-      recent_right = right;
-      have_recent = true;
+      recent = block;
+      have_recent = placed = true;
     }
-  });
-  if (have_recent) emit(recent_left, recent_right);
-  for_each_block([&](SeqNum left, SeqNum right) {
-    if (!(have_recent && left == recent_left)) emit(left, right);
-  });
+    for (size_t i = 0; i < t.sack_history_count && !placed; ++i) {
+      if (!have_previous[i] && seq_in_window(SeqNum(t.sack_history[i]), left, right - left)) {
+        previous[i] = block;
+        have_previous[i] = placed = true;
+      }
+    }
+    if (!placed && other_count < kMax) others[other_count++] = block;
+  }
+  size_t out = 0;
+  auto emit = [&](const wire::SackBlock& b) {
+    if (out >= max_blocks) return;
+    for (size_t i = 0; i < out; ++i)
+      if (o.sack_blocks[i] == b) return;
+    o.sack_blocks[out++] = b;
+  };
+  if (t.dsack_pending) emit({t.dsack_left.value(), t.dsack_right.value()});
+  if (have_recent) emit(recent);
+  for (size_t i = 0; i < t.sack_history_count; ++i)
+    if (have_previous[i]) emit(previous[i]);
+  for (size_t i = 0; i < other_count; ++i) emit(others[i]);
   o.sack_block_count = static_cast<uint8_t>(out);
   o.sack_block_count = static_cast<uint8_t>(wire::tcp_sack_blocks_that_fit(o));  // beside the other options
 }
@@ -126,9 +139,17 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     t.rcv_unacked = 0;
     t.delack_deadline = kNever;
     counters.tx_sack_blocks += h.options.sack_block_count;
+    size_t first = 0;
     if (t.dsack_pending && h.options.sack_block_count > 0) {
       ++counters.tx_dsack;
       t.dsack_pending = false;
+      first = 1;
+    }
+    // Remember the order reported (by a left edge each) for the next ACK's blocks.
+    if (h.options.sack_block_count > first || t.ooo.empty()) {
+      t.sack_history_count = 0;
+      for (size_t i = first; i < h.options.sack_block_count; ++i)
+        t.sack_history[t.sack_history_count++] = h.options.sack_blocks[i].left;
     }
   }
   // Copy the payload out of the send queue, chaining more mbufs when one is full.

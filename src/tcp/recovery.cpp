@@ -19,10 +19,10 @@ namespace {
 
 using Flag = SentSegment::Flag;
 
-// RFC 8985 §6.2: "RACK_sent_after(t1, seq1, t2, seq2)": was (t1, seq1) sent after (t2, seq2)?
-bool sent_after(TimePoint t1, SeqNum seq1, TimePoint t2, SeqNum seq2) {
-  return t1 > t2 || (t1 == t2 && seq1 > seq2);
-}
+// RFC 8985 §6.2 RACK_sent_after(): was the transmission with order o1 sent after the one with o2?
+// The order of transmissions stands in for the RFC's (time, sequence) pair, which a clock read
+// once per poll iteration cannot keep apart (see SentSegment::xmit_order).
+bool sent_after(uint32_t o1, uint32_t o2) { return static_cast<int32_t>(o1 - o2) > 0; }
 
 // RFC 6675 §2: DupThresh.
 constexpr uint32_t kDupThresh = 3;
@@ -33,7 +33,7 @@ constexpr uint32_t kDupThresh = 3;
 void ShardCore::scoreboard_start(Tcb& t) {
   t.retransmit_hint = t.snd_una;
   t.rack_fack = t.snd_una;
-  t.rack_end_seq = t.snd_una;
+  t.rack_xmit_order = 0;
   if (t.snd_max > t.snd_una) t.sent.on_send(sent_pool_, config.sent_records_per_connection, t.snd_una, t.snd_max, now_);
 }
 
@@ -182,10 +182,10 @@ void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions
   } else if (t.min_rtt.count() == 0 || rtt < t.min_rtt) {
     t.min_rtt = std::max<Duration>(rtt, Duration{1});
   }
-  if (sent_after(s.xmit_time, s.end, t.rack_xmit_ts, t.rack_end_seq) || t.rack_rtt.count() == 0) {
+  if (sent_after(s.xmit_order, t.rack_xmit_order) || t.rack_rtt.count() == 0) {
     t.rack_rtt = rtt;
     t.rack_xmit_ts = s.xmit_time;
-    t.rack_end_seq = s.end;
+    t.rack_xmit_order = s.xmit_order;
   }
 }
 
@@ -218,7 +218,7 @@ void ShardCore::detect_losses(Tcb& t, TimePoint now) {
   auto& order = t.sent.by_time();
   for (auto it = order.begin(); it != order.end();) {
     SentSegment& s = *it++;
-    if (!sent_after(t.rack_xmit_ts, t.rack_end_seq, s.xmit_time, s.end)) break;  // sent after RACK.segment
+    if (!sent_after(t.rack_xmit_order, s.xmit_order)) break;  // sent after RACK.segment
     const TimePoint deadline = s.xmit_time + t.rack_rtt + reo_wnd;
     if (deadline <= now) {
       t.sent.mark_lost(s);
@@ -319,10 +319,10 @@ void ShardCore::end_loss_episode(Tcb& t) {
 // spurious and is undone (Linux: tcp_try_undo_dsack()).
 void ShardCore::on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una) {
   ++counters.rx_dsack;
-  (void)left;
   (void)prior_una;
   if (!t.dsack_undo_armed || t.undo_retrans == 0) return;
   if (!(right > t.undo_marker) || right > t.snd_max) return;  // not data of this episode
+  if (!t.sent.was_retransmitted(left, right)) return;         // a duplicate the network made
   if (--t.undo_retrans > 0) return;
   ++counters.dsack_undo;
   t.cc.undo();

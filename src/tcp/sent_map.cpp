@@ -11,6 +11,13 @@ SentSegment* SentMap::find(SeqNum s) {
   return s < it->end ? &*it : nullptr;
 }
 
+bool SentMap::was_retransmitted(SeqNum left, SeqNum right) {
+  for (const Range& r : acked_retransmissions_)
+    if (r.left < r.right && r.left <= left && right <= r.right) return true;
+  SentSegment* s = find(left);
+  return s != nullptr && s->has(SentSegment::kEverRetransmitted);
+}
+
 SentSegment* SentMap::alloc(SentSegmentPool& pool, uint32_t max_records) {
   SentSegment* s = nullptr;
   if (!embedded_.seq_hook.is_linked()) {
@@ -40,10 +47,12 @@ void SentMap::unlink_flags(SentSegment& s) {
 void SentMap::on_send(SentSegmentPool& pool, uint32_t max_records, SeqNum start, SeqNum end, TimePoint now) {
   SentSegment* tail = last();
   assert(tail == nullptr || tail->end == start);
-  if (tail && tail->flags == 0 && tail->xmit_time == now && tail->in_time_order() && &time_.back() == tail) {
-    tail->end = end;  // the same burst
+  if (tail && tail->flags == 0 && tail->xmit_time == now && tail->xmit_order == xmit_count_ && tail->in_time_order() &&
+      &time_.back() == tail) {
+    tail->end = end;  // the same burst: nothing else was sent in between
     return;
   }
+  ++xmit_count_;
   SentSegment* s = alloc(pool, max_records);
   if (s == nullptr) {
     // No record to be had (there is always a tail then: the embedded record is free only when
@@ -54,12 +63,14 @@ void SentMap::on_send(SentSegmentPool& pool, uint32_t max_records, SeqNum start,
     if (tail->in_time_order()) time_.erase(time_.iterator_to(*tail));
     tail->end = end;
     tail->xmit_time = now;
+    tail->xmit_order = xmit_count_;
     time_.push_back(*tail);
     return;
   }
   s->start = start;
   s->end = end;
   s->xmit_time = now;
+  s->xmit_order = xmit_count_;
   s->flags = 0;
   seq_.insert(seq_.end(), *s);
   time_.push_back(*s);
@@ -72,6 +83,7 @@ SentSegment* SentMap::split(SentSegmentPool& pool, uint32_t max_records, SentSeg
   upper->start = at;
   upper->end = s.end;
   upper->xmit_time = s.xmit_time;
+  upper->xmit_order = s.xmit_order;
   upper->flags = s.flags;
   s.end = at;
   seq_.insert(std::next(seq_.iterator_to(s)), *upper);
@@ -118,6 +130,7 @@ SentSegment& SentMap::on_retransmit(SentSegmentPool& pool, uint32_t max_records,
   if (!s.has(SentSegment::kRetransmitted)) retrans_bytes_ += s.len();
   s.flags |= SentSegment::kRetransmitted | SentSegment::kEverRetransmitted;
   s.xmit_time = now;
+  s.xmit_order = ++xmit_count_;
   if (s.in_time_order()) time_.erase(time_.iterator_to(s));
   time_.push_back(s);
   return s;

@@ -15,6 +15,7 @@
 // Plain C++: no DPDK, no clock; the caller passes `now`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -37,6 +38,11 @@ struct SentSegment {
   SeqNum start;
   SeqNum end;  // one past the last sequence number (a FIN counts one)
   TimePoint xmit_time;  // the latest (re)transmission
+  // Its place in the connection's order of transmissions. RACK asks which of two segments was
+  // sent later (RFC 8985 §6.2); the clock cannot tell, since everything one poll iteration sends
+  // shares one `now`, and a retransmission of a low sequence number sent after new data in the
+  // same iteration would look sent before it.
+  uint32_t xmit_order = 0;
   uint8_t flags = 0;
   bool embedded = false;  // the map's own record, not the pool's
   boost::intrusive::set_member_hook<> seq_hook;
@@ -112,6 +118,11 @@ class SentMap {
   SentSegment* first() { return seq_.empty() ? nullptr : &*seq_.begin(); }
   // The record holding `s`, or nullptr.
   SentSegment* find(SeqNum s);
+  // Whether [left, right) was sent more than once: a live record marked so, or one of the last
+  // few retransmitted records acknowledged (a D-SACK for a retransmission usually arrives with
+  // or after the ACK that freed it). A D-SACK of anything else reports a duplicate the network
+  // made, which says nothing about our retransmissions (RFC 3708 §3).
+  bool was_retransmitted(SeqNum left, SeqNum right);
 
   // New data [start, end) sent at `now` (start = the end of the last record, or the first byte
   // when empty). Merged into the tail record when that was sent at the same time (one burst), or
@@ -152,6 +163,12 @@ class SentMap {
   TimeList time_;
   SentSegment embedded_;  // always available to the first record
   uint32_t records_ = 0;
+  uint32_t xmit_count_ = 0;  // transmissions so far (the last one's xmit_order)
+  struct Range {
+    SeqNum left, right;
+  };
+  std::array<Range, 4> acked_retransmissions_{};
+  uint8_t acked_retransmissions_next_ = 0;
   uint32_t sacked_bytes_ = 0;
   uint32_t lost_bytes_ = 0;
   uint32_t retrans_bytes_ = 0;
@@ -163,6 +180,10 @@ void SentMap::on_cumulative_ack(SentSegmentPool& pool, SeqNum una, F&& delivered
     SentSegment& s = *seq_.begin();
     if (s.start >= una) break;
     if (!s.has(SentSegment::kSacked)) delivered(s);
+    if (s.has(SentSegment::kEverRetransmitted)) {
+      acked_retransmissions_[acked_retransmissions_next_] = {s.start, seq_min(s.end, una)};
+      acked_retransmissions_next_ = static_cast<uint8_t>((acked_retransmissions_next_ + 1) % acked_retransmissions_.size());
+    }
     if (s.end <= una) {
       unlink_flags(s);
       seq_.erase(seq_.begin());

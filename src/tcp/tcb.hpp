@@ -83,6 +83,8 @@ struct Tcb final : Connection {
   uint32_t ts_offset = 0;  // per-connection random offset of our TSval clock (RFC 7323 §7.1)
   SeqNum last_ack_sent;    // RFC 7323 §4.3 Last.ACK.sent
   SeqNum sack_recent;      // start of the out-of-order data that arrived last (first SACK block)
+  uint32_t sack_history[4] = {};  // left edges of the SACK blocks last sent, in the order sent
+  uint8_t sack_history_count = 0;
 
   // ---- application side ----
   bool app_closed = false;     // close() called: no reads any more, data arriving => RST
@@ -146,7 +148,7 @@ struct Tcb final : Connection {
   uint32_t recover_fs = 0;
   // RFC 8985 §6.1: the most recently sent segment that was delivered, and what RACK learned.
   TimePoint rack_xmit_ts;
-  SeqNum rack_end_seq;
+  uint32_t rack_xmit_order = 0;  // its SentSegment::xmit_order
   Duration rack_rtt{0};
   Duration min_rtt{0};
   SeqNum rack_fack;  // highest sequence number delivered (SACKed or acked)

@@ -302,17 +302,17 @@ TEST_F(Options, Sack_OutOfOrderData_BlocksMostRecentFirst_MergedWhenAdjacent) {
   inject({.flags = ACK, .seq = 1301, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(100)});
   expect_sack(1001, 101, {{1301, 1401}, {1101, 1201}});
   inject({.flags = ACK, .seq = 1501, .ack = iss + 1, .options = {.timestamps = ts(104)}, .data = pattern(100)});
-  // FIXME: after the newest block dtcp lists the others in sequence order (fill_sack_blocks).
-  // RFC 2018 §4 (and Linux) repeat the most recently reported ones first: 1301 before 1101 here,
-  // and 1501 rather than 1101 in the next ACK, so that each block is reported several times.
-  expect_sack(1001, 101, {{1501, 1601}, {1101, 1201}, {1301, 1401}});
+  // RFC 2018 §4: after the newest block come the most recently reported ones, so each block is
+  // reported in several ACKs (as Linux keeps its selective_acks).
+  expect_sack(1001, 101, {{1501, 1601}, {1301, 1401}, {1101, 1201}});
   inject({.flags = ACK, .seq = 1701, .ack = iss + 1, .options = {.timestamps = ts(105)}, .data = pattern(100)});
-  // Four holes' worth of blocks, but beside timestamps only three fit (RFC 2018 §3).
-  expect_sack(1001, 101, {{1701, 1801}, {1101, 1201}, {1301, 1401}});
+  // Four holes' worth of blocks, but beside timestamps only three fit (RFC 2018 §3): the oldest
+  // report, 1101, has been sent three times and gives way.
+  expect_sack(1001, 101, {{1701, 1801}, {1501, 1601}, {1301, 1401}});
   inject({.flags = ACK, .seq = 1201, .ack = iss + 1, .options = {.timestamps = ts(106)}, .data = pattern(100)});
-  expect_sack(1001, 101, {{1101, 1401}, {1501, 1601}, {1701, 1801}});
+  expect_sack(1001, 101, {{1101, 1401}, {1701, 1801}, {1501, 1601}});
   inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(107)}, .data = pattern(100)});
-  expect_sack(1401, 107, {{1501, 1601}, {1701, 1801}});
+  expect_sack(1401, 107, {{1701, 1801}, {1501, 1601}});
 }
 
 TEST_F(Options, Sack_PeerBlocks_ParsedAndCounted) {
