@@ -47,6 +47,7 @@ class Impairment {
     }
     if (chance(config_.corrupt) && m->data_len > 14) {
       counters_.impair_corrupted++;
+      counters_.impair_corrupted_payload_bytes += tcp_payload_bytes(m);  // before the flip
       auto* bytes = rte_pktmbuf_mtod(m, uint8_t*);
       bytes[14 + next() % (m->data_len - 14)] ^= static_cast<uint8_t>(1u << (next() % 8));
     }

@@ -140,9 +140,11 @@ void QueueStack::print_connections(FILE* final_out) const {
     const std::string local = c.local.addr.to_string() + ":" + std::to_string(c.local.port);
     const std::string remote = c.remote.addr.to_string() + ":" + std::to_string(c.remote.port);
     std::fprintf(out, "conn %-12s %-21s %-21s snd_una=%u snd_nxt=%u snd_max=%u rcv_nxt=%u snd_wnd=%u "
-                 "rcv_wnd=%u cwnd=%u send_q=%u recv_q=%u\n",
+                 "rcv_wnd=%u cwnd=%u ssthresh=%u cc=%s recovery=%s sacked=%u lost=%u retrans=%u send_q=%u recv_q=%u\n",
                  c.state_name, local.c_str(), remote.c_str(), c.snd_una, c.snd_nxt, c.snd_max, c.rcv_nxt, c.snd_wnd,
-                 c.rcv_wnd, c.cwnd, c.send_queued, c.recv_queued);
+                 c.rcv_wnd, c.cwnd, c.ssthresh, c.time_wait_record ? "-" : c.congestion,
+                 c.time_wait_record ? "-" : c.recovery, c.sacked_bytes, c.lost_bytes, c.retransmitted_bytes,
+                 c.send_queued, c.recv_queued);
   });
   if (printed > 1000) std::fprintf(out, "# ... %zu more not shown\n", printed - 1000);
   if (out != final_out) {

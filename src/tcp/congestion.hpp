@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <variant>
 
 #include "base/seq.hpp"
 #include "base/time.hpp"
@@ -117,37 +116,6 @@ class RenoCongestion final : public CongestionController {
   uint32_t cwnd_ = 0;
   uint32_t ssthresh_ = 0;
   uint32_t ca_bytes_ = 0;
-};
-
-// The controller of one connection, chosen per connection, held by value in the TCB (no heap on
-// the packet path), with a copy kept for undoing a reduction that proved spurious (RFC 4015,
-// RFC 2883 D-SACK): undo() brings back the saved state, keeping the larger cwnd.
-class CongestionSlot {
- public:
-  CongestionController* operator->() { return &get(); }
-  const CongestionController* operator->() const { return &get(); }
-  CongestionController& get() {
-    return std::visit([](auto& c) -> CongestionController& { return c; }, current_);
-  }
-  const CongestionController& get() const {
-    return std::visit([](const auto& c) -> const CongestionController& { return c; }, current_);
-  }
-  void select(CongestionAlgorithm algorithm) {
-    (void)algorithm;  // FIXME(cubic): CubicCongestion joins the variant
-    current_.emplace<RenoCongestion>();
-  }
-  // Remembers the state before a reduction.
-  void save() { saved_ = current_; }
-  void undo() {
-    const uint32_t cwnd = get().cwnd();
-    current_ = saved_;
-    if (get().cwnd() < cwnd) get().set_cwnd(cwnd);
-  }
-
- private:
-  using Variant = std::variant<RenoCongestion>;
-  Variant current_;
-  Variant saved_;
 };
 
 }  // namespace dtcp::tcp

@@ -587,10 +587,10 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
     sample.in_flight = t.flight_size();
     sample.ack = ack;
     sample.snd_nxt = t.snd_nxt;
-    sample.rtt = t.srtt;
+    sample.rtt = t.latest_rtt_at == now ? t.latest_rtt : Duration{0};
     sample.min_rtt = t.min_rtt;
     sample.cwnd_limited = t.cwnd_limited;
-    t.cc->ack_received(sample);
+    cc_ack_received(t, sample);
   }
   if (t.snd_una == t.snd_max) {
     stop_rexmit(t);

@@ -45,8 +45,16 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   const SeqNum prior_fack = t.rack_fack;
   uint32_t delivered = 0;
   bool dsack = false;
+  // This ACK's RTT sample for the controller: the most recently sent segment it delivered, if
+  // that was sent once (Karn).
+  Duration ack_rtt{0};
+  uint32_t ack_rtt_order = 0;
   auto on_delivered = [&](const SentSegment& s) {
     rack_update(t, s, o, now);
+    if (!s.has(Flag::kEverRetransmitted) && (ack_rtt.count() == 0 || static_cast<int32_t>(s.xmit_order - ack_rtt_order) > 0)) {
+      ack_rtt = std::max<Duration>(now - s.xmit_time, Duration{1});
+      ack_rtt_order = s.xmit_order;
+    }
     // RFC 8985 §6.2 step 3: delivered below what was delivered before, and sent once: reordering.
     if (s.end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
   };
@@ -123,7 +131,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
         enter_sack_recovery(t, prior_una, now);
         prr_ack(t, delivered);
       } else if (delivered > 0) {
-        grow_cwnd(t, delivered, now);
+        grow_cwnd(t, delivered, ack_rtt, now);
       }
       break;
     case Tcb::LossState::recovery:
@@ -142,7 +150,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
       break;
     case Tcb::LossState::loss:
       // RFC 5681 §3.1: slow start from the loss window while the lost flight is resent.
-      if (delivered > 0) grow_cwnd(t, delivered, now);
+      if (delivered > 0) grow_cwnd(t, delivered, ack_rtt, now);
       if (t.snd_una >= t.recover) {
         t.loss_state = Tcb::LossState::open;
         end_loss_episode(t);
@@ -152,17 +160,27 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   if (seg.ack > prior_una || delivered > 0) arm_tlp(t, now);
 }
 
-void ShardCore::grow_cwnd(Tcb& t, uint32_t delivered, TimePoint now) {
+void ShardCore::grow_cwnd(Tcb& t, uint32_t delivered, Duration rtt, TimePoint now) {
   AckSample sample;
   sample.now = now;
   sample.bytes_acked = delivered;
-  sample.rtt = t.rack_rtt.count() > 0 ? t.rack_rtt : t.srtt;
+  sample.rtt = rtt;
   sample.min_rtt = t.min_rtt;
   sample.in_flight = t.sack_ok ? t.sent.pipe(t.flight_size()) : t.flight_size();
   sample.ack = t.snd_una;
   sample.snd_nxt = t.snd_max;
   sample.cwnd_limited = t.cwnd_limited;
+  cc_ack_received(t, sample);
+}
+
+// Every ACK the controller hears of goes through here, so its epochs and HyStart++ exits reach
+// the shard's counters.
+void ShardCore::cc_ack_received(Tcb& t, const AckSample& sample) {
+  const uint32_t epochs = t.cc->epochs();
+  const uint32_t exits = t.cc->hystart_exits();
   t.cc->ack_received(sample);
+  counters.cc_cubic_epochs += t.cc->epochs() - epochs;
+  counters.cc_hystart_exits += t.cc->hystart_exits() - exits;
 }
 
 // RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment: remember the most

@@ -426,6 +426,17 @@ void ShardCore::for_each_connection(void (*fn)(void*, const ConnectionInfo&), vo
     info.send_queued = t.snd_buf.bytes();
     info.recv_queued = t.rcv_buf.bytes();
     info.ooo_segments = t.ooo.count();
+    info.congestion = t.cc.is_cubic() ? "cubic" : "reno";
+    if (!t.sack_ok) {
+      info.recovery = t.in_recovery ? "newreno" : "open";
+    } else {
+      info.recovery = t.loss_state == Tcb::LossState::recovery ? "recovery"
+                      : t.loss_state == Tcb::LossState::loss   ? "loss"
+                                                               : "open";
+    }
+    info.sacked_bytes = t.sent.sacked_bytes();
+    info.lost_bytes = t.sent.lost_bytes();
+    info.retransmitted_bytes = t.sent.retransmitted_bytes();
     info.srtt = t.srtt;
     info.rto = t.rto;
     fn(ctx, info);

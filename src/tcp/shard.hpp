@@ -57,6 +57,9 @@ struct ConnectionInfo {
   uint32_t snd_una = 0, snd_nxt = 0, snd_max = 0, rcv_nxt = 0;
   uint32_t snd_wnd = 0, rcv_wnd = 0, cwnd = 0, ssthresh = 0;
   uint32_t send_queued = 0, recv_queued = 0, ooo_segments = 0;
+  const char* congestion = "";  // "cubic" or "reno"
+  const char* recovery = "";    // "open", "recovery" (fast, SACK), "loss" (after a timeout), "newreno"
+  uint32_t sacked_bytes = 0, lost_bytes = 0, retransmitted_bytes = 0;  // the SACK scoreboard
   Duration srtt{0}, rto{0};
 };
 

@@ -12,7 +12,7 @@
 #include "base/time.hpp"
 #include "base/timer_wheel.hpp"
 #include "dtcp/tcp.hpp"
-#include "tcp/congestion.hpp"
+#include "tcp/congestion_slot.hpp"
 #include "tcp/mbuf.hpp"
 #include "tcp/sent_map.hpp"
 #include "tcp/tuple.hpp"
@@ -131,6 +131,8 @@ struct Tcb final : Connection {
   // The flight nearly filled cwnd at the last send: only then does an ACK grow cwnd (RFC 7661).
   bool cwnd_limited = false;
   TimePoint last_data_sent;  // idle restart (RFC 5681 §4.1)
+  Duration latest_rtt{0};    // the last RTT sample and when it was taken (for AckSample::rtt)
+  TimePoint latest_rtt_at;
 
   // ---- SACK loss recovery (recovery.cpp): RFC 6675 scoreboard, RFC 6937 PRR, RFC 8985 RACK-TLP ----
   // Used when both SYNs carried SACK-permitted; NewReno above serves the others.

@@ -162,6 +162,8 @@ void ShardCore::on_persist_timeout(Tcb& t, TimePoint now) {
 // RFC 6298 §2.2, §2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick), clamped per §2.4, §2.5.
 void ShardCore::rtt_sample(Tcb& t, Duration r) {
   if (r.count() < 0) return;
+  t.latest_rtt = r;
+  t.latest_rtt_at = now_;
   if (!t.have_rtt) {
     t.srtt = r;
     t.rttvar = r / 2;

@@ -104,8 +104,10 @@ def test():
               f"limited transmits {counters.get('tcp_tx_limited_transmits', 0)}, "
               f"SACK blocks sent {counters.get('tcp_tx_sack_blocks', 0)}, PAWS drops {counters.get('tcp_drop_paws', 0)}")
         # Issue #10: what was resent stays within 1.2 x what the network lost (the impairment's
-        # drops plus frames the ring refused when full), so recovery resends holes, not windows.
-        dropped = counters.get("impair_dropped_payload_bytes", 0) + counters.get("drop_tx_full_payload_bytes", 0)
+        # drops and corruptions, which the checksum drops, plus frames the ring refused when
+        # full), so recovery resends holes, not windows.
+        dropped = sum(counters.get(k, 0) for k in ("impair_dropped_payload_bytes", "impair_corrupted_payload_bytes",
+                                                     "drop_tx_full_payload_bytes"))
         resent = counters.get("tcp_tx_retransmitted_bytes", 0)
         print(f"loss {loss:.3f}: SACK recoveries {counters.get('tcp_sack_recoveries', 0)}, "
               f"RACK losses {counters.get('tcp_rack_lost_segments', 0)}, TLP probes {counters.get('tcp_tlp_probes', 0)} "

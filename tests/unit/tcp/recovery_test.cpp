@@ -16,6 +16,13 @@ Out segment(uint32_t iss, uint32_t k) { return {.flags = ACK, .seq = iss + 1 + k
 
 class RecoveryTest : public TcpTest {
  protected:
+  // NewReno's window arithmetic (RFC 5681 / RFC 6582) with the Reno controller; CUBIC's own
+  // numbers are checked in cubic_test.cpp.
+  void SetUp() override {
+    TcpTest::SetUp();
+    config.congestion = CongestionAlgorithm::reno;
+    make_shard();
+  }
   // ESTABLISHED, 20 segments queued, the initial window of 10 in flight.
   uint32_t ten_in_flight() {
     const uint32_t iss = established();
