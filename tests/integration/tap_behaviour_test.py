@@ -61,8 +61,8 @@ def passive_options_and_keepalive(ns):
         ours = re.search(SYN_OPTIONS, synack[0])
         check(kernel is not None, f"kernel SYN options: {syn[0]}")
         # Linux's order and dtcp's answer: MSS, SACK-permitted, timestamps (echoing the SYN's),
-        # window scale 3 for a 256 KiB receive buffer.
-        check(ours is not None and ours.group(2) == kernel.group(1) and ours.group(3) == "3",
+        # window scale 7 for the 4 MiB a receive buffer may auto-tune to (recv_buffer_max).
+        check(ours is not None and ours.group(2) == kernel.group(1) and ours.group(3) == "7",
               f"dtcp SYN-ACK options: {synack[0]}")
         data = [line for line in lines if f"{DTCP_IP}.7 >" in line and "length 6" in line]
         check(data and "TS val" in data[0], f"dtcp data segment without timestamps: {data}")
