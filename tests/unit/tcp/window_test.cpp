@@ -61,3 +61,62 @@ TEST_F(SendWindow, WindowClosedBelowSndMax_AckSeqIsTheWindowEdge) {
 
 }  // namespace
 }  // namespace dtcp::tcp::test
+
+namespace dtcp::tcp::test {
+namespace {
+
+// Receive-buffer auto-tuning (issue #10 part 4, Linux's dynamic right-sizing): a round trip (here
+// 1 ms, the clock granularity, as the handshake's RTT was 0) in which the application read at
+// least half the buffer doubles it, up to recv_buffer_max; a slow reader leaves it alone.
+class ReceiveTuning : public TcpTest {
+ protected:
+  void SetUp() override {
+    TcpTest::SetUp();
+    config.recv_buffer = 8192;
+    config.recv_buffer_max = 32768;
+    make_shard();
+  }
+  // established(), with the SYN-ACK offering the 8 KiB buffer.
+  uint32_t established_small() {
+    EXPECT_TRUE(shard->listen(kLocalPort, rec).ok());
+    inject({.flags = SYN, .seq = 1000, .window = 65535, .options = {.mss = 1460}});
+    const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 8192, .options = {.mss = 1460}});
+    inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1});
+    expect_nothing();
+    return synack.seq;
+  }
+};
+
+TEST_F(ReceiveTuning, ReaderKeepingUp_WindowDoublesPerRound_UpToTheMaximum) {
+  const uint32_t iss = established_small();
+  uint32_t seq = 1001;
+  auto segment = [&](int64_t ms, uint16_t expected_window) {
+    inject(ms, {.flags = ACK, .seq = seq, .ack = iss + 1, .data = pattern(1460)});
+    seq += 1460;
+    expect_reply({.flags = ACK, .seq = iss + 1, .ack = seq, .window = expected_window});
+  };
+  // Segments of one MSS, each read at once: every ACK opens the window to the whole buffer.
+  for (int i = 0; i < 3; ++i) segment(0, 8192);  // 4380 bytes read in the first round
+  segment(2, 16384);                            // 4380 >= 8192 / 2: doubled
+  for (int i = 0; i < 5; ++i) segment(2, 16384);
+  segment(4, 32768);                            // 8760 >= 16384 / 2: doubled again
+  for (int i = 0; i < 12; ++i) segment(4, 32768);
+  segment(6, 32768);                            // at the maximum
+  EXPECT_EQ(shard->counters().rcv_buffer_grown, 2u);
+}
+
+TEST_F(ReceiveTuning, SlowReader_BufferStays) {
+  const uint32_t iss = established_small();
+  rec.auto_read = false;
+  inject(0, {.flags = ACK, .seq = 1001, .ack = iss + 1, .data = pattern(1400)});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 2401, .window = 8192 - 1400});
+  std::byte buf[100];
+  rec.conn->read(buf);  // 100 bytes in the round: not half the buffer
+  inject(2, {.flags = ACK, .seq = 2401, .ack = iss + 1, .data = pattern(1400)});
+  // The edge stays at 1001 + 8192 (the 100 bytes read are less than an MSS of opening).
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 3801, .window = 1001 + 8192 - 3801});
+  EXPECT_EQ(shard->counters().rcv_buffer_grown, 0u);
+}
+
+}  // namespace
+}  // namespace dtcp::tcp::test
