@@ -481,14 +481,26 @@ void ShardCore::sack_timeout(Tcb& t, TimePoint now) {
   const bool reneged = head && head->has(Flag::kSacked);
   if (reneged) ++counters.sack_reneged;
   if (t.loss_state == Tcb::LossState::open) begin_loss_episode(t);
-  t.sent.mark_all_lost(reneged);
+  if (!config.rack || reneged) {
+    t.sent.mark_all_lost(reneged);
+  } else {
+    // RFC 8985 §6.3: the first outstanding segment is lost, and so is whatever was sent more than
+    // RACK.rtt + reo_wnd ago; what went out more recently may still arrive, and resending it
+    // would only duplicate it (a timeout is often a stall of ours, not a loss of the network's).
+    const Duration reo_wnd = rack_reo_wnd(t);
+    bool first = true;
+    for (SentSegment& s : t.sent.by_seq()) {
+      if (s.has(Flag::kSacked)) continue;
+      if (first || s.xmit_time + t.rack_rtt + reo_wnd <= now) t.sent.mark_lost(s);
+      first = false;
+    }
+  }
   t.retransmit_hint = t.snd_una;
   t.loss_state = Tcb::LossState::loss;
   t.recover = t.snd_max;
   t.tlp_in_flight = false;
   t.tlp_deadline = kNever;
   t.rack_deadline = kNever;
-  (void)now;
 }
 
 // RFC 3522 / RFC 4015 with a scoreboard: the timeout was spurious, so what was marked lost and not
