@@ -231,6 +231,7 @@ TEST_F(Options, Timestamps_IdleOver24Days_TsRecentInvalidated) {
 // echoed timestamp, where Karn's rule leaves the timed-segment method without one.
 TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
   config.min_rto = std::chrono::milliseconds(1);
+  config.rack = false;  // a retransmission timeout, not the tail loss probe that would replace it
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of("abc"));
@@ -252,6 +253,7 @@ TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
 // timeout was spurious: the window comes back and the rest of the flight is not resent.
 TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
   config.min_rto = std::chrono::milliseconds(1);
+  config.rack = false;  // a retransmission timeout, not the tail loss probe that would replace it
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of(pattern(5 * 1448)));
@@ -272,6 +274,7 @@ TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
 
 TEST_F(Options, Eifel_EchoOfRetransmission_TimeoutStands) {
   config.min_rto = std::chrono::milliseconds(1);
+  config.rack = false;  // a retransmission timeout, not the tail loss probe that would replace it
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of(pattern(5 * 1448)));
