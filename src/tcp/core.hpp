@@ -4,6 +4,9 @@
 //   receive.cpp    the receiver: trimming, reassembly, receive queue, window advertisement
 //   output.cpp     the sender: segment building, SWS/Nagle, options, RST/ACK replies
 //   timers.cpp     retransmission (RFC 6298), persist, FIN-WAIT-2, the one wheel entry per TCB
+//   recovery.cpp   loss recovery with SACK: scoreboard, RACK-TLP, PRR, D-SACK (sent_map.* holds
+//                  the records); reno_recovery.cpp: NewReno for peers without SACK;
+//                  congestion.hpp / cubic.*: the controllers
 //   api.cpp        Connection's methods
 #pragma once
 
@@ -185,7 +188,6 @@ class ShardCore {
   void take_syn_options(Tcb& t, const Segment& seg, TimePoint now);
   // RFC 7323 §5.3 R1 (PAWS) and §3.2 (a timestamp is required once negotiated).
   Verdict check_timestamps(Tcb& t, const Segment& seg, TimePoint now);
-  void on_duplicate_ack(Tcb& t);
   void spurious_timeout_check(Tcb& t, const Segment& seg);
   void challenge_ack(Tcb& t, TimePoint now);
   bool challenge_ack_allowed(TimePoint now);
@@ -225,6 +227,10 @@ class ShardCore {
   uint32_t ts_clock(uint32_t offset) const {
     return static_cast<uint32_t>(now_.time_since_epoch().count() / 1000) + offset;
   }
+
+  // ---- reno_recovery.cpp: NewReno for connections without SACK ----
+  void newreno_ack(Tcb& t, const Segment& seg, bool ack_is_new, TimePoint now);
+  void on_duplicate_ack(Tcb& t);
 
   // ---- recovery.cpp: SACK scoreboard, RACK-TLP, PRR, D-SACK ----
   void scoreboard_start(Tcb& t);
