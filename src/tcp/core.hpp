@@ -248,6 +248,7 @@ class ShardCore {
   void end_loss_episode(Tcb& t);
   void on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una);
   bool retransmit_lost(Tcb& t, TimePoint now);
+  bool resend(Tcb& t, SeqNum start, uint32_t len);
   void arm_tlp(Tcb& t, TimePoint now);
   void on_tlp_timeout(Tcb& t, TimePoint now);
   void tlp_ack(Tcb& t, const Segment& seg, bool dsack);

@@ -352,6 +352,19 @@ void ShardCore::on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una) {
   }
 }
 
+// Sends [start, start + len) again (len counts a FIN), with the flags it first had. Karn (RFC 6298
+// §3): a timed segment that is sent again gives no sample.
+bool ShardCore::resend(Tcb& t, SeqNum start, uint32_t len) {
+  const SeqNum end = start + SeqLen(len);
+  const bool fin = t.fin_sent() && end == t.fin_seq + SeqLen(1);
+  const uint32_t data_len = len - (fin ? 1u : 0u);
+  wire::TcpFlags flags = wire::TcpFlags::ack;
+  if (fin) flags |= wire::TcpFlags::fin;
+  if (data_len > 0 && start + SeqLen(data_len) == t.data_end()) flags |= wire::TcpFlags::psh;
+  if (t.rtt_timing && t.rtt_seq < end) t.rtt_timing = false;
+  return send_segment(t, start, flags, (start - t.snd_una).value(), data_len);
+}
+
 // RFC 6675 §4 NextSeg() rule 1 and §5 step (C): while cwnd allows, resend the lowest lost segment
 // not yet resent, an MSS at most. New data (rule 2) is output()'s; rules 3 and 4 (resending what
 // is not known lost) are left out, as Linux leaves them out: RACK marks losses early enough.
@@ -372,16 +385,7 @@ bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
     const uint32_t pipe = t.sent.pipe(t.flight_size());
     if (pipe >= t.cc->cwnd()) return true;
     const uint32_t len = std::min(r.len(), mss);
-    const SeqNum start = r.start;
-    const SeqNum end = start + SeqLen(len);
-    const bool fin = t.fin_sent() && end == t.fin_seq + SeqLen(1);
-    const uint32_t data_len = len - (fin ? 1u : 0u);
-    const uint32_t offset = (start - t.snd_una).value();
-    wire::TcpFlags flags = wire::TcpFlags::ack;
-    if (fin) flags |= wire::TcpFlags::fin;
-    if (data_len > 0 && start + SeqLen(data_len) == t.data_end()) flags |= wire::TcpFlags::psh;  // as first sent
-    if (t.rtt_timing && t.rtt_seq < end) t.rtt_timing = false;  // Karn (RFC 6298 §3)
-    if (!send_segment(t, start, flags, offset, data_len)) return false;
+    if (!resend(t, r.start, len)) return false;
     SentSegment& sent = t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, r, len, now);
     ++counters.tx_sack_retransmits;
     if (t.loss_state == Tcb::LossState::recovery) {
@@ -435,13 +439,7 @@ void ShardCore::on_tlp_timeout(Tcb& t, TimePoint now) {
       piece = t.sent.split(sent_pool_, config.sent_records_per_connection, *last, last->end - SeqLen(len));
       if (piece == nullptr) piece = last;
     }
-    const bool fin = t.fin_sent() && piece->end == t.fin_seq + SeqLen(1);
-    const uint32_t data_len = piece->len() - (fin ? 1u : 0u);
-    wire::TcpFlags flags = wire::TcpFlags::ack;
-    if (fin) flags |= wire::TcpFlags::fin;
-    if (data_len > 0 && piece->start + SeqLen(data_len) == t.data_end()) flags |= wire::TcpFlags::psh;
-    if (t.rtt_timing && t.rtt_seq < piece->end) t.rtt_timing = false;
-    if (!send_segment(t, piece->start, flags, (piece->start - t.snd_una).value(), data_len)) return;
+    if (!resend(t, piece->start, piece->len())) return;
     t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, *piece, piece->len(), now);
     t.tlp_retransmitted = true;
   }
