@@ -117,12 +117,16 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
 
   tlp_ack(t, seg, dsack);
 
+  // RFC 5681 §3.1: cwnd grows only on ACKs that cumulatively acknowledge new data; SACKed bytes
+  // that a duplicate ACK reports leave it alone (pipe already lets a segment out for each, as
+  // limited transmit would, RFC 3042). Linux: tcp_may_raise_cwnd() without high reordering.
+  const bool may_grow = delivered > 0 && seg.ack > prior_una;
   switch (t.loss_state) {
     case Tcb::LossState::open:
       if (t.sent.lost_bytes() > 0) {
         enter_sack_recovery(t, prior_una, now);
         prr_ack(t, delivered);
-      } else if (delivered > 0) {
+      } else if (may_grow) {
         grow_cwnd(t, delivered, now);
       }
       break;
@@ -142,7 +146,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
       break;
     case Tcb::LossState::loss:
       // RFC 5681 §3.1: slow start from the loss window while the lost flight is resent.
-      if (delivered > 0) grow_cwnd(t, delivered, now);
+      if (may_grow) grow_cwnd(t, delivered, now);
       if (t.snd_una >= t.recover) {
         t.loss_state = Tcb::LossState::open;
         end_loss_episode(t);
