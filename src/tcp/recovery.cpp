@@ -384,8 +384,10 @@ bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
 
 // RFC 8985 §7.2: after new data goes out or an ACK arrives, in the open state, with SACK, and no
 // probe outstanding: PTO = 2 * SRTT (plus the peer's worst delayed ACK when one segment is in
-// flight, for which min_rto stands in: 10 ms against dtcp peers, 200 ms in the Linux profile),
-// unless the retransmission timer would fire first.
+// flight, for which min_rto stands in: 10 ms against dtcp peers, 200 ms in the Linux profile).
+// When the retransmission timer would fire first, the probe is sent at its time instead, in its
+// place (TLP_calc_PTO(): PTO = TCP_RTO_expiration() - Now(); Linux caps the timeout the same way);
+// on_tlp_timeout() re-arms the RTO from the probe.
 void ShardCore::arm_tlp(Tcb& t, TimePoint now) {
   t.tlp_deadline = kNever;
   if (!t.sack_ok || !config.rack || t.loss_state != Tcb::LossState::open || t.tlp_in_flight) return;
@@ -393,8 +395,7 @@ void ShardCore::arm_tlp(Tcb& t, TimePoint now) {
   Duration pto = t.have_rtt ? 2 * t.srtt : std::chrono::seconds(1);
   if (t.flight_size() <= t.eff_mss()) pto += config.min_rto;
   pto = std::max<Duration>(pto, 2 * kClockGranularity);
-  if (now + pto >= t.rexmit_deadline) return;
-  t.tlp_deadline = now + pto;
+  t.tlp_deadline = std::min(now + pto, t.rexmit_deadline);
 }
 
 // RFC 8985 §7.3: the probe. New data if the peer's window allows (it then also probes for the

@@ -231,6 +231,9 @@ TEST_F(Options, Timestamps_IdleOver24Days_TsRecentInvalidated) {
 // echoed timestamp, where Karn's rule leaves the timed-segment method without one.
 TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
   config.min_rto = std::chrono::milliseconds(1);
+  // These connections negotiate SACK: with RACK-TLP a tail loss probe would stand in for the first
+  // RTO at its time (RFC 8985 §7.2). The timeout itself is the subject here.
+  config.rack = false;
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of("abc"));
@@ -252,6 +255,9 @@ TEST_F(Options, Rttm_EchoOfRetransmissionGivesSample) {
 // timeout was spurious: the window comes back and the rest of the flight is not resent.
 TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
   config.min_rto = std::chrono::milliseconds(1);
+  // These connections negotiate SACK: with RACK-TLP a tail loss probe would stand in for the first
+  // RTO at its time (RFC 8985 §7.2). The timeout itself is the subject here.
+  config.rack = false;
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of(pattern(5 * 1448)));
@@ -272,6 +278,9 @@ TEST_F(Options, Eifel_SpuriousTimeout_Undone_NoGoBackN) {
 
 TEST_F(Options, Eifel_EchoOfRetransmission_TimeoutStands) {
   config.min_rto = std::chrono::milliseconds(1);
+  // These connections negotiate SACK: with RACK-TLP a tail loss probe would stand in for the first
+  // RTO at its time (RFC 8985 §7.2). The timeout itself is the subject here.
+  config.rack = false;
   make_shard();
   const uint32_t iss = established_with_options();
   rec.conn->send(bytes_of(pattern(5 * 1448)));
