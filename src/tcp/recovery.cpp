@@ -45,10 +45,12 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   const SeqNum prior_fack = t.rack_fack;
   uint32_t delivered = 0;
   bool dsack = false;
-  auto on_delivered = [&](const SentSegment& s) {
-    rack_update(t, s, o, now);
+  // `end`: where the delivered part of record `s` ends (a cumulative ACK may cover only part of
+  // the record of a burst; the rest was not delivered and must not count as such).
+  auto on_delivered = [&](const SentSegment& s, SeqNum end) {
+    rack_update(t, s, end, o, now);
     // RFC 8985 §6.2 step 3: delivered below what was delivered before, and sent once: reordering.
-    if (s.end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
+    if (end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
   };
 
   // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a
@@ -68,8 +70,9 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
 
   if (seg.ack > prior_una) {
     t.sent.on_cumulative_ack(sent_pool_, seg.ack, [&](const SentSegment& s) {
-      on_delivered(s);
-      delivered += (seq_min(s.end, seg.ack) - s.start).value();
+      const SeqNum end = seq_min(s.end, seg.ack);
+      on_delivered(s, end);
+      delivered += (end - s.start).value();
     });
     t.rack_fack = seq_max(t.rack_fack, seg.ack);
     if (t.retransmit_hint < seg.ack) t.retransmit_hint = seg.ack;
@@ -82,7 +85,8 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
       continue;
     }
     left = seq_max(left, t.snd_una);
-    delivered += t.sent.on_sack(sent_pool_, max_records, left, right, on_delivered);
+    delivered += t.sent.on_sack(sent_pool_, max_records, left, right,
+                                [&](const SentSegment& s) { on_delivered(s, s.end); });
     t.rack_fack = seq_max(t.rack_fack, right);
   }
   counters.rx_sack_blocks += o.sack_block_count;
@@ -169,12 +173,12 @@ void ShardCore::grow_cwnd(Tcb& t, uint32_t delivered, TimePoint now) {
   t.cc->ack_received(sample);
 }
 
-// RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment: remember the most
-// recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
+// RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment, `s` up to `end`:
+// remember the most recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
 // 6298 §3, Karn); it is used only when the echoed timestamp proves the ACK is for the
 // retransmission, or when its RTT is not below the minimum (so it cannot be the original's ACK
 // arriving early).
-void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions& o, TimePoint now) {
+void ShardCore::rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, TimePoint now) {
   const Duration rtt = now - s.xmit_time;
   if (s.has(Flag::kEverRetransmitted)) {
     if (t.ts_ok && o.timestamps && o.timestamps->tsecr != 0) {
@@ -186,10 +190,10 @@ void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions
   } else if (t.min_rtt.count() == 0 || rtt < t.min_rtt) {
     t.min_rtt = std::max<Duration>(rtt, Duration{1});
   }
-  if (sent_after(s.xmit_time, s.end, t.rack_xmit_ts, t.rack_end_seq) || t.rack_rtt.count() == 0) {
+  if (sent_after(s.xmit_time, end, t.rack_xmit_ts, t.rack_end_seq) || t.rack_rtt.count() == 0) {
     t.rack_rtt = rtt;
     t.rack_xmit_ts = s.xmit_time;
-    t.rack_end_seq = s.end;
+    t.rack_end_seq = end;
   }
 }
 
