@@ -102,13 +102,17 @@ void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_b
     if (!placed && other_count < kMax) others[other_count++] = block;
   }
   size_t out = 0;
+  size_t first_sack = 0;  // a D-SACK block may equal the block after it (RFC 2883 §4.2.1): no dedup
   auto emit = [&](const wire::SackBlock& b) {
     if (out >= max_blocks) return;
-    for (size_t i = 0; i < out; ++i)
+    for (size_t i = first_sack; i < out; ++i)
       if (o.sack_blocks[i] == b) return;
     o.sack_blocks[out++] = b;
   };
-  if (t.dsack_pending) emit({t.dsack_left.value(), t.dsack_right.value()});
+  if (t.dsack_pending) {
+    emit({t.dsack_left.value(), t.dsack_right.value()});
+    first_sack = out;
+  }
   if (have_recent) emit(recent);
   for (size_t i = 0; i < t.sack_history_count; ++i)
     if (have_previous[i]) emit(previous[i]);

@@ -19,10 +19,14 @@ namespace {
 
 using Flag = SentSegment::Flag;
 
-// RFC 8985 §6.2 RACK_sent_after(): was the transmission with order o1 sent after the one with o2?
-// The order of transmissions stands in for the RFC's (time, sequence) pair, which a clock read
-// once per poll iteration cannot keep apart (see SentSegment::xmit_order).
-bool sent_after(uint32_t o1, uint32_t o2) { return static_cast<int32_t>(o1 - o2) > 0; }
+// RFC 8985 §6.2 RACK_sent_after(): was (o1, end1) sent after (o2, end2)? The order of
+// transmissions stands in for the RFC's transmit time, which a clock read once per poll iteration
+// cannot tell apart (see SentSegment::xmit_order); within one transmission (a burst kept as one
+// record and later split by SACK blocks or a partial ACK) lower sequence numbers went first.
+bool sent_after(uint32_t o1, SeqNum end1, uint32_t o2, SeqNum end2) {
+  const int32_t d = static_cast<int32_t>(o1 - o2);
+  return d > 0 || (d == 0 && end1 > end2);
+}
 
 // RFC 6675 §2: DupThresh.
 constexpr uint32_t kDupThresh = 3;
@@ -34,6 +38,7 @@ void ShardCore::scoreboard_start(Tcb& t) {
   t.retransmit_hint = t.snd_una;
   t.rack_fack = t.snd_una;
   t.rack_xmit_order = 0;
+  t.rack_end_seq = t.snd_una;
   if (t.snd_max > t.snd_una) t.sent.on_send(sent_pool_, config.sent_records_per_connection, t.snd_una, t.snd_max, now_);
 }
 
@@ -49,14 +54,18 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   // that was sent once (Karn).
   Duration ack_rtt{0};
   uint32_t ack_rtt_order = 0;
-  auto on_delivered = [&](const SentSegment& s) {
-    rack_update(t, s, o, now);
-    if (!s.has(Flag::kEverRetransmitted) && (ack_rtt.count() == 0 || static_cast<int32_t>(s.xmit_order - ack_rtt_order) > 0)) {
+  SeqNum ack_rtt_end;
+  // `end`: where the delivered part of record `s` ends (a cumulative ACK may cover only part of
+  // the record of a burst; the rest was not delivered and must not count as such).
+  auto on_delivered = [&](const SentSegment& s, SeqNum end) {
+    rack_update(t, s, end, o, now);
+    if (!s.has(Flag::kEverRetransmitted) && (ack_rtt.count() == 0 || sent_after(s.xmit_order, end, ack_rtt_order, ack_rtt_end))) {
       ack_rtt = std::max<Duration>(now - s.xmit_time, Duration{1});
       ack_rtt_order = s.xmit_order;
+      ack_rtt_end = end;
     }
     // RFC 8985 §6.2 step 3: delivered below what was delivered before, and sent once: reordering.
-    if (s.end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
+    if (end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
   };
 
   // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a
@@ -76,8 +85,9 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
 
   if (seg.ack > prior_una) {
     t.sent.on_cumulative_ack(sent_pool_, seg.ack, [&](const SentSegment& s) {
-      on_delivered(s);
-      delivered += (seq_min(s.end, seg.ack) - s.start).value();
+      const SeqNum end = seq_min(s.end, seg.ack);
+      on_delivered(s, end);
+      delivered += (end - s.start).value();
     });
     t.rack_fack = seq_max(t.rack_fack, seg.ack);
     if (t.retransmit_hint < seg.ack) t.retransmit_hint = seg.ack;
@@ -90,7 +100,8 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
       continue;
     }
     left = seq_max(left, t.snd_una);
-    delivered += t.sent.on_sack(sent_pool_, max_records, left, right, on_delivered);
+    delivered += t.sent.on_sack(sent_pool_, max_records, left, right,
+                                [&](const SentSegment& s) { on_delivered(s, s.end); });
     t.rack_fack = seq_max(t.rack_fack, right);
   }
   counters.rx_sack_blocks += o.sack_block_count;
@@ -125,12 +136,16 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
 
   tlp_ack(t, seg, dsack);
 
+  // RFC 5681 §3.1: cwnd grows only on ACKs that cumulatively acknowledge new data; SACKed bytes
+  // that a duplicate ACK reports leave it alone (pipe already lets a segment out for each, as
+  // limited transmit would, RFC 3042). Linux: tcp_may_raise_cwnd() without high reordering.
+  const bool may_grow = delivered > 0 && seg.ack > prior_una;
   switch (t.loss_state) {
     case Tcb::LossState::open:
       if (t.sent.lost_bytes() > 0) {
         enter_sack_recovery(t, prior_una, now);
         prr_ack(t, delivered);
-      } else if (delivered > 0) {
+      } else if (may_grow) {
         grow_cwnd(t, delivered, ack_rtt, now);
       }
       break;
@@ -150,7 +165,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
       break;
     case Tcb::LossState::loss:
       // RFC 5681 §3.1: slow start from the loss window while the lost flight is resent.
-      if (delivered > 0) grow_cwnd(t, delivered, ack_rtt, now);
+      if (may_grow) grow_cwnd(t, delivered, ack_rtt, now);
       if (t.snd_una >= t.recover) {
         t.loss_state = Tcb::LossState::open;
         end_loss_episode(t);
@@ -183,12 +198,12 @@ void ShardCore::cc_ack_received(Tcb& t, const AckSample& sample) {
   counters.cc_hystart_exits += t.cc->hystart_exits() - exits;
 }
 
-// RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment: remember the most
-// recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
+// RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment, `s` up to `end`:
+// remember the most recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
 // 6298 §3, Karn); it is used only when the echoed timestamp proves the ACK is for the
 // retransmission, or when its RTT is not below the minimum (so it cannot be the original's ACK
 // arriving early).
-void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions& o, TimePoint now) {
+void ShardCore::rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, TimePoint now) {
   const Duration rtt = now - s.xmit_time;
   if (s.has(Flag::kEverRetransmitted)) {
     if (t.ts_ok && o.timestamps && o.timestamps->tsecr != 0) {
@@ -200,10 +215,11 @@ void ShardCore::rack_update(Tcb& t, const SentSegment& s, const wire::TcpOptions
   } else if (t.min_rtt.count() == 0 || rtt < t.min_rtt) {
     t.min_rtt = std::max<Duration>(rtt, Duration{1});
   }
-  if (sent_after(s.xmit_order, t.rack_xmit_order) || t.rack_rtt.count() == 0) {
+  if (sent_after(s.xmit_order, end, t.rack_xmit_order, t.rack_end_seq) || t.rack_rtt.count() == 0) {
     t.rack_rtt = rtt;
     t.rack_xmit_ts = s.xmit_time;
     t.rack_xmit_order = s.xmit_order;
+    t.rack_end_seq = end;
   }
 }
 
@@ -236,7 +252,7 @@ void ShardCore::detect_losses(Tcb& t, TimePoint now) {
   auto& order = t.sent.by_time();
   for (auto it = order.begin(); it != order.end();) {
     SentSegment& s = *it++;
-    if (!sent_after(t.rack_xmit_order, s.xmit_order)) break;  // sent after RACK.segment
+    if (!sent_after(t.rack_xmit_order, t.rack_end_seq, s.xmit_order, s.end)) break;  // sent after RACK.segment
     const TimePoint deadline = s.xmit_time + t.rack_rtt + reo_wnd;
     if (deadline <= now) {
       t.sent.mark_lost(s);

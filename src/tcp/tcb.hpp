@@ -151,6 +151,7 @@ struct Tcb final : Connection {
   // RFC 8985 §6.1: the most recently sent segment that was delivered, and what RACK learned.
   TimePoint rack_xmit_ts;
   uint32_t rack_xmit_order = 0;  // its SentSegment::xmit_order
+  SeqNum rack_end_seq;           // and where its delivered part ended
   Duration rack_rtt{0};
   Duration min_rtt{0};
   SeqNum rack_fack;  // highest sequence number delivered (SACKed or acked)
