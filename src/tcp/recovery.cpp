@@ -354,9 +354,15 @@ void ShardCore::end_loss_episode(Tcb& t) {
 void ShardCore::on_dsack(Tcb& t, SeqNum left, SeqNum right, SeqNum prior_una) {
   ++counters.rx_dsack;
   (void)prior_una;
+  // A retransmission reported duplicate: its original arrived after all, later than RACK
+  // allowed. That is reordering (or delay) evidence the RFC 8985 §6.2 step 3 check cannot see,
+  // since it ignores retransmitted segments; Linux counts it too (tcp_sacktag_one() feeding
+  // tcp_check_sack_reordering()). With it, reo_wnd no longer drops to 0 in recovery.
+  const bool ours = t.sent.was_retransmitted(left, right);
+  if (ours) t.rack_reordering_seen = true;
   if (!t.dsack_undo_armed || t.undo_retrans == 0) return;
   if (!(right > t.undo_marker) || right > t.snd_max) return;  // not data of this episode
-  if (!t.sent.was_retransmitted(left, right)) return;         // a duplicate the network made
+  if (!ours) return;  // a duplicate the network made
   if (--t.undo_retrans > 0) return;
   ++counters.dsack_undo;
   t.cc.undo();

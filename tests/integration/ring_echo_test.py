@@ -90,7 +90,7 @@ def test():
         # are not losses; the retransmitted-bytes check below measures recovery from real ones.
         # The sanitized build runs several times slower and its stalls are longer still: 200 ms.
         out = run_echo(ring_config(impaired, min_rto="200ms" if SANITIZED else "50ms"), 20 if SANITIZED else 50,
-                       512 * 1024, 10, f"ring-loss{loss}")
+                       512 * 1024, 10, f"ring-loss{loss}")  # 50 connections: `connections` below
         counters = DtcpProcess.parse_counters(out)
         # Repairs from the SACK scoreboard (RFC 6675 with RACK) or NewReno's fast retransmit.
         fast = counters.get("tcp_tx_fast_retransmits", 0) + counters.get("tcp_tx_sack_retransmits", 0)
@@ -118,7 +118,15 @@ def test():
         check(counters.get("impair_dropped", 0) > 0, "impairment did not drop anything")
         check(counters.get("impair_delayed", 0) > 0 and counters.get("impair_reordered", 0) > 0
               and counters.get("impair_duplicated", 0) > 0, f"impairment kinds missing: {counters}")
-        check(resent <= 1.2 * dropped, f"loss {loss}: resent {resent} bytes for {dropped} dropped (more than 1.2 x)")
+        # Plus one segment per connection: until a connection has seen reordering, RACK's
+        # reordering window is zero once three segments are SACKed (RFC 8985 §6.2 step 4), so
+        # the impairment's first reordering inside a loss episode can cost each connection one
+        # spurious retransmission; its D-SACK then marks reordering seen. At 0.1% loss (~70
+        # segments dropped over 50 connections) that allowance is most of the difference.
+        connections = 20 if SANITIZED else 50
+        allowance = 1.2 * dropped + connections * 1448
+        check(resent <= allowance, f"loss {loss}: resent {resent} bytes for {dropped} dropped "
+              f"(more than 1.2 x + one segment per connection = {allowance:.0f})")
         check(fast > timeouts - spurious,
               f"loss {loss}: {fast} fast retransmits do not outnumber {timeouts - spurious} real timeouts")
         if corrupt:
