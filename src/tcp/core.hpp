@@ -26,6 +26,7 @@
 #include "tcp/table.hpp"
 #include "tcp/tcb.hpp"
 #include "tcp/time_wait.hpp"
+#include "wire/ecn.hpp"
 #include "wire/tcp.hpp"
 
 namespace dtcp::tcp {
@@ -65,6 +66,7 @@ struct Segment {
   SeqNum ack;
   wire::TcpFlags flags = wire::TcpFlags::none;
   uint16_t wnd = 0;  // raw header field (unscaled)
+  wire::Ecn ecn = wire::Ecn::not_ect;  // the IP header's ECN field
   wire::TcpOptions options;
   uint32_t len = 0;
   MbufPtr payload;
@@ -90,7 +92,7 @@ class ShardCore {
   ~ShardCore();
 
   // ---- entry points (Shard forwards here) ----
-  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
   void advance(TimePoint now);
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options);
   void unlisten(uint16_t port);

@@ -17,7 +17,7 @@ bool bad_source(wire::Ipv4Addr src) { return src.is_unspecified() || src.is_broa
 
 }  // namespace
 
-void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
+void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
   Entry entry(*this);
   now_ = now;
   MbufPtr owner(m);
@@ -41,6 +41,7 @@ void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimeP
   seg.ack = SeqNum(view->ack());
   seg.flags = view->flags();
   seg.wnd = view->window();
+  seg.ecn = ecn;
   seg.options = view->options();
   seg.len = static_cast<uint32_t>(view->payload().size());
   mbuf_trim_front(m, static_cast<uint16_t>(view->header_len()));

@@ -158,7 +158,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   counters.tx_payload_bytes += len;
   if (len > 0 && seq < t.snd_max) counters.tx_retransmitted_bytes += std::min(len, (t.snd_max - seq).value());
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
-  env.output->send_segment(m, t.tuple.local, t.tuple.remote);
+  env.output->send_segment(m, t.tuple.local, t.tuple.remote, wire::Ecn::not_ect);
   return true;
 }
 
@@ -179,7 +179,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
   }
   ++counters.tx_segments;
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
-  env.output->send_segment(m, tuple.local, tuple.remote);
+  env.output->send_segment(m, tuple.local, tuple.remote, wire::Ecn::not_ect);
   return true;
 }
 

@@ -457,7 +457,9 @@ TimePoint ShardCore::next_deadline() const {
 Shard::Shard(const TcpConfig& config, const ShardEnv& env, TimePoint now)
     : core_(std::make_unique<ShardCore>(config, env, now)) {}
 Shard::~Shard() = default;
-void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) { core_->input(m, src, dst, now); }
+void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
+  core_->input(m, src, dst, ecn, now);
+}
 void Shard::advance(TimePoint now) { core_->advance(now); }
 ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
   return core_->listen(port, handler, options);

@@ -89,6 +89,7 @@ class LoopbackBase {
     uint64_t order;
     rte_mbuf* m;
     wire::Ipv4Addr src, dst;
+    wire::Ecn ecn;
     bool to_b;
   };
 
@@ -104,7 +105,7 @@ class LoopbackBase {
     std::vector<Packet> in_flight;
     uint64_t order = 0;
     int64_t now_us = 0;
-    auto enqueue = [&](rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, bool to_b) {
+    auto enqueue = [&](rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, bool to_b) {
       if (m->nb_segs > 1) {
         ASSERT_EQ(rte_pktmbuf_linearize(m), 0);
       }
@@ -117,12 +118,12 @@ class LoopbackBase {
         rte_mbuf* c = i == 0 ? m : rte_pktmbuf_copy(m, g_pool, 0, UINT32_MAX);
         if (!c) continue;
         const int64_t jitter = imp.jitter_us ? static_cast<int64_t>(rng() % imp.jitter_us) : 0;
-        in_flight.push_back({now_us + imp.delay_us + jitter, order++, c, src, dst, to_b});
+        in_flight.push_back({now_us + imp.delay_us + jitter, order++, c, src, dst, ecn, to_b});
       }
     };
     RecordingWire wire_a, wire_b;
-    wire_a.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d) { enqueue(m, s, d, true); };
-    wire_b.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d) { enqueue(m, s, d, false); };
+    wire_a.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, true); };
+    wire_b.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, false); };
     auto a = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_a, addr_a, 0, 1}, TimePoint{});
     auto b = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_b, addr_b, 1, 2}, TimePoint{});
     Peer client(11, 22, upload), server(22, 11, bytes_each_way);
@@ -140,7 +141,7 @@ class LoopbackBase {
       while (due < in_flight.size() && in_flight[due].at_us <= now_us) ++due;
       std::vector<Packet> deliver(in_flight.begin(), in_flight.begin() + static_cast<ptrdiff_t>(due));
       in_flight.erase(in_flight.begin(), in_flight.begin() + static_cast<ptrdiff_t>(due));
-      for (const Packet& p : deliver) (p.to_b ? *b : *a).input(p.m, p.src, p.dst, now);
+      for (const Packet& p : deliver) (p.to_b ? *b : *a).input(p.m, p.src, p.dst, p.ecn, now);
       a->advance(now);
       b->advance(now);
     }
