@@ -104,6 +104,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   ++l.syn_received;
   t->nodelay = l.nodelay;
   t->cc.select(l.congestion);
+  ecn_syn_arrives(*t, seg, l.ecn);
   if (l.keepalive) {
     t->keepalive_idle = l.keepalive_idle;  // the timer starts in establish()
     t->keepalive_interval = l.keepalive_interval;
@@ -118,7 +119,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
   if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
   t->iss = iss;
-  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = iss;
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->ecn_recover = iss;
   take_syn_options(*t, seg, now);
   t->snd_wnd = seg.wnd;  // windows in SYNs are never scaled (RFC 7323 §2.2)
   t->max_snd_wnd = t->snd_wnd;
@@ -161,6 +162,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   t.rcv_nxt = seg.seq + SeqLen(1);
   t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
   take_syn_options(t, seg, now);
+  ecn_syn_arrives(t, seg, t.ecn_offered);  // a SYN-ACK, or the peer's SYN (simultaneous open)
   t.snd_wnd = seg.wnd;
   t.max_snd_wnd = t.snd_wnd;
   t.snd_wl1 = seg.seq;
@@ -212,6 +214,7 @@ void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
     t.listener = nullptr;
   }
   set_state(t, TcpState::established);
+  if (t.ecn_ok) ++counters.conn_ecn;
   t.cc->init(t.eff_mss(), config.initial_window, now);
   if (t.sack_ok) scoreboard_start(t);
   t.retries = 0;
@@ -280,6 +283,7 @@ void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   if (v == Verdict::proceed) v = check_rst(t, seg);          // second (third, security: none)
   if (v == Verdict::proceed) v = check_syn(t, seg);          // fourth
   if (v == Verdict::proceed) v = check_ack(t, seg, now);     // fifth
+  if (v == Verdict::proceed) ecn_segment_arrives(t, seg);    // RFC 3168 §6.1.3: CWR and CE
   // Sixth, URG: ignored. The urgent pointer is not delivered out of band (RFC 6093 advises
   // against new uses); the bytes are delivered in line.
   if (v == Verdict::proceed) v = process_text(t, seg);       // seventh
@@ -409,6 +413,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     ++counters.drop_no_ack_flag;
     return Verdict::drop;
   }
+  const SeqNum una_before_segment = t.snd_una;  // still ISS if this ACK completes the handshake
   if (t.state == TcpState::syn_received) {
     if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
       ++counters.drop_syn_received_bad_ack;
@@ -486,6 +491,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
   }
   if (!scoreboard) counters.rx_sack_blocks += seg.options.sack_block_count;
   if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
+  ecn_ack_arrives(t, seg, una_before_segment, now);
 
   switch (t.state) {
     case TcpState::fin_wait_1:
@@ -548,7 +554,10 @@ void ShardCore::on_duplicate_ack(Tcb& t) {
   t.in_recovery = true;
   t.partial_ack_seen = false;
   t.recover = t.snd_max;
-  t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+  // RFC 3168 §6.1.2: one reduction per window for losses and CE marks together; an ECE of this
+  // window reduced it already (Linux: tcp_enter_recovery() in CA_CWR keeps ssthresh).
+  if (!t.ecn_window_reduced()) t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+  if (t.ecn_ok) t.cwr_pending = true;  // RFC 3168 §6.1.2: CWR follows any reduction
   t.cc->set_cwnd(t.cc->ssthresh() + 3 * t.eff_mss());  // RFC 5681 §3.2 step 3
   ++counters.recovery_entered;
   retransmit_head(t);

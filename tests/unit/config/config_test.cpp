@@ -76,7 +76,7 @@ const std::vector<std::string> kEalKeys = {"args"};
 const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
                                                "steer_ring"};
 const std::vector<std::string> kTcpKeys = {
-    "challenge_ack_limit", "congestion", "delayed_ack", "ephemeral_port_max", "ephemeral_port_min",
+    "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
     "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
     "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
     "max_syn_retries", "max_time_wait", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
@@ -247,6 +247,7 @@ window_scaling = no
 timestamps = no
 sack = no
 initial_window = 4
+ecn = on
 delayed_ack = 20ms
 keepalive_idle = 600s
 keepalive_interval = 10s
@@ -347,6 +348,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_FALSE(tcp.timestamps);
   EXPECT_FALSE(tcp.sack);
   EXPECT_EQ(tcp.initial_window, 4u);
+  EXPECT_TRUE(tcp.ecn);
   EXPECT_EQ(tcp.delayed_ack, 20ms);
   EXPECT_EQ(tcp.keepalive_idle, 600s);
   EXPECT_EQ(tcp.keepalive_interval, 10s);
@@ -738,6 +740,7 @@ TEST(ConfigTcp, DefaultProfile_IsDtcp) {
   EXPECT_EQ(c.tcp.keepalive_idle, 7200s);
   EXPECT_EQ(c.tcp.keepalive_interval, 75s);
   EXPECT_EQ(c.tcp.keepalive_probes, 9u);
+  EXPECT_FALSE(c.tcp.ecn);
 }
 
 TEST(ConfigTcp, OptionSwitchesAndKeepalive) {
@@ -760,6 +763,11 @@ TEST(ConfigErrors, TcpProfileUnknown_Rejected) {
 TEST(ConfigErrors, DelayedAckHalfSecond_Rejected) {
   // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
   expect_error(std::string(kMinimalPort) + "[tcp]\ndelayed_ack = 500ms\n", {"test.ini: [tcp] delayed_ack: "});
+}
+
+TEST(ConfigErrors, EcnNotABoolean_Rejected) {
+  expect_error(std::string(kMinimalPort) + "[tcp]\necn = sometimes\n",
+               {"test.ini: [tcp] ecn: expected yes or no"});
 }
 
 }  // namespace

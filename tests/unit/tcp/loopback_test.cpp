@@ -80,6 +80,7 @@ struct Impairment {
   double duplicate = 0;
   int64_t delay_us = 100;
   int64_t jitter_us = 0;  // extra uniform delay: reorders
+  double ce = 0;          // ECN-capable segments marked CE (RFC 3168 §5) instead of passed unchanged
 };
 
 class LoopbackBase {
@@ -113,6 +114,7 @@ class LoopbackBase {
         rte_pktmbuf_free(m);
         return;
       }
+      if (imp.ce > 0 && wire::is_ect(ecn) && coin(rng) < imp.ce) ecn = wire::Ecn::ce;
       const int copies = coin(rng) < imp.duplicate ? 2 : 1;
       for (int i = 0; i < copies; ++i) {
         rte_mbuf* c = i == 0 ? m : rte_pktmbuf_copy(m, g_pool, 0, UINT32_MAX);
@@ -241,6 +243,24 @@ TEST_F(Loopback, OneWayBulk_DelayedAcksHalveAckCount) {
       << "receiver ACKs more often than every second full-sized segment (" << data_segments << " of them)";
   EXPECT_GE(server.tx_segments, data_segments / 2) << "receiver ACKs less often than every second segment";
   EXPECT_EQ(counters_a.tx_retransmits, 0u);
+}
+
+// ECN at both ends over a wire that marks 2% of the ECN-capable segments CE and loses nothing:
+// the marks are echoed, each window with one reduces cwnd once, the reduced sender says CWR,
+// and nothing is resent (a mark is not a loss). Both ends run the SACK scoreboard.
+TEST_F(Loopback, EcnMarkingWire_ReducesWithoutRetransmitting_ByteExact) {
+  TcpConfig config;
+  config.ecn = true;
+  run({.ce = 0.02}, 2 << 20, 1, config);
+  for (const TcpCounters* c : {&counters_a, &counters_b}) {
+    EXPECT_EQ(c->conn_ecn, 1u);
+    EXPECT_GT(c->rx_ce, 0u);
+    EXPECT_GT(c->ecn_reductions, 0u);
+    EXPECT_GT(c->tx_cwr, 0u);
+    EXPECT_LE(c->ecn_reductions, c->rx_ce) << "more reductions than marks";
+    EXPECT_EQ(c->tx_retransmitted_bytes, 0u);
+    EXPECT_EQ(c->sack_recoveries, 0u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, LossyLoopback, ::testing::Values(1, 2, 3));
