@@ -66,8 +66,8 @@ class TempFile {
 // sets each of them and EveryKey_ReachesItsField checks each.
 const std::vector<std::string> kPortKeys = {
     "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
-    "ring",        "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
-    "rx_reorder",  "rx_seed",  "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
+    "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
+    "rx_reorder",  "rx_seed",  "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
@@ -179,12 +179,14 @@ rx_loss = 0.01
 rx_duplicate = 0.02
 rx_reorder = 0.03
 rx_corrupt = 0.04
+rx_ce = 0.05
 rx_delay_us = 1500
 rx_seed = 42
 tx_loss = 0.5
 tx_duplicate = 1
 tx_reorder = 0
 tx_corrupt = 1e-3
+tx_ce = 0.25
 tx_delay_us = 10000000
 tx_seed = 18446744073709551615
 
@@ -280,12 +282,14 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
   EXPECT_DOUBLE_EQ(client.rx_impairment.reorder, 0.03);
   EXPECT_DOUBLE_EQ(client.rx_impairment.corrupt, 0.04);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.ce, 0.05);
   EXPECT_EQ(client.rx_impairment.delay, 1500us);
   EXPECT_EQ(client.rx_impairment.seed, 42u);
   EXPECT_DOUBLE_EQ(client.tx_impairment.loss, 0.5);
   EXPECT_DOUBLE_EQ(client.tx_impairment.duplicate, 1.0);
   EXPECT_DOUBLE_EQ(client.tx_impairment.reorder, 0.0);
   EXPECT_DOUBLE_EQ(client.tx_impairment.corrupt, 0.001);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.ce, 0.25);
   EXPECT_EQ(client.tx_impairment.delay, 10s);
   EXPECT_EQ(client.tx_impairment.seed, UINT64_MAX);
   EXPECT_TRUE(client.rx_impairment.enabled());
@@ -568,6 +572,7 @@ const BadValue kBadValues[] = {
     {"port", "rx_duplicate", "-0.1", "expected a fraction in 0..1"},
     {"port", "tx_reorder", "abc", "expected a fraction in 0..1"},
     {"port", "tx_corrupt", "nan", "expected a fraction in 0..1"},
+    {"port", "rx_ce", "1.01", "expected a fraction in 0..1"},
     {"port", "tx_loss", "0.5%", "expected a fraction in 0..1"},
     {"port", "offloads", "maybe", "expected yes or no"},
     {"port", "offloads", "YES", "expected yes or no"},
@@ -741,6 +746,7 @@ TEST(ConfigTcp, DefaultProfile_IsDtcp) {
   EXPECT_EQ(c.tcp.keepalive_interval, 75s);
   EXPECT_EQ(c.tcp.keepalive_probes, 9u);
   EXPECT_FALSE(c.tcp.ecn);
+  EXPECT_FALSE(c.ports[0].rx_impairment.ce > 0 || c.ports[0].tx_impairment.ce > 0);
 }
 
 TEST(ConfigTcp, OptionSwitchesAndKeepalive) {
