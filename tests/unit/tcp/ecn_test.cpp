@@ -184,6 +184,20 @@ TEST_F(EcnTest, Passive_RetransmittedSynAckKeepsEce) {
   expect_reply({.flags = SYN | ACK | ECE, .seq = iss, .ack = 1001, .options = {.mss = 1460}});
 }
 
+// An ECE in the SYN exchange is the negotiation, not congestion: a peer that sets it on the ACK
+// of our SYN-ACK (as a SYN-ACK has it) leaves the initial window whole.
+TEST_F(EcnTest, Passive_HandshakeAckWithEce_IsNotCongestion) {
+  ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  inject({.flags = SYN | ECE | CWR, .seq = 1000, .options = {.mss = 1460}});
+  const uint32_t iss = expect_reply({.flags = SYN | ACK | ECE, .ack = 1001, .options = {.mss = 1460}}).seq;
+  inject({.flags = ACK | ECE, .seq = 1001, .ack = iss + 1});
+  ASSERT_NE(rec.conn, nullptr);
+  EXPECT_EQ(rec.conn->send(bytes_of(pattern(10 * kMss))), 10 * kMss);
+  for (uint32_t k = 0; k < 10; ++k) expect_reply(segment(iss, k, k == 9 ? PSH : NONE));
+  EXPECT_EQ(info().cwnd, 10 * kMss);
+  EXPECT_EQ(shard->counters().ecn_reductions, 0u);
+}
+
 // ---- which segments are ECN-capable (§6.1.4 - §6.1.6) ----
 
 TEST_F(EcnTest, Sender_EctOnNewDataOnly_NotOnAcksRetransmissionsOrProbes) {
