@@ -30,10 +30,13 @@ struct ImpairmentConfig {
   double duplicate = 0.0;  // send this fraction twice
   double reorder = 0.0;    // hold this fraction back until the next frame has passed
   double corrupt = 0.0;    // flip one random byte past the Ethernet header
+  // Mark this fraction of ECN-capable (ECT) IPv4 frames CE, as a congested RFC 3168 router would
+  // instead of dropping them; frames the loss drew are gone first.
+  double ce = 0.0;
   std::chrono::microseconds delay{0};  // fixed one-way delay added to every frame
   uint64_t seed = 1;
   bool enabled() const {
-    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || delay.count() > 0;
+    return loss > 0 || duplicate > 0 || reorder > 0 || corrupt > 0 || ce > 0 || delay.count() > 0;
   }
 };
 

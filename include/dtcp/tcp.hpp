@@ -122,6 +122,12 @@ struct TcpConfig {
   CongestionAlgorithm congestion = CongestionAlgorithm::cubic;
   // Initial congestion window in segments (RFC 6928; 10 as in Linux).
   uint32_t initial_window = 10;
+  // RFC 3168 ECN: our SYNs are ECN-setup (ECE|CWR) and our SYN-ACKs accept an ECN-setup SYN. When
+  // both ends agree, new data is sent ECT(0), CE marks are echoed with ECE until the peer's CWR,
+  // and an ECE reduces cwnd as a loss would, at most once per window, without a retransmission.
+  // Off by default, neither asking nor accepting (Linux's default, tcp_ecn = 2, accepts when
+  // asked); ConnectOptions and ListenOptions choose per connection.
+  bool ecn = false;
   // Longest an ACK for in-order data may wait (RFC 9293 §3.8.6.3, RFC 1122 4.2.3.2 require less
   // than 0.5 s and an ACK for at least every second full-sized segment). 0 = ACK every segment.
   // dtcp's 1 ms stays far below min_rto, so a delayed ACK never looks like a loss; Linux: 40 ms.
@@ -229,6 +235,8 @@ struct ListenOptions {
   bool nodelay = false;      // initial nodelay of accepted connections
   // Congestion control of accepted connections; empty = TcpConfig::congestion.
   std::optional<CongestionAlgorithm> congestion;
+  // Whether an ECN-setup SYN is answered with ECN (RFC 3168 §6.1.1); empty = TcpConfig::ecn.
+  std::optional<bool> ecn;
   // Keep-alive for accepted connections. Zero timings take TcpConfig's keepalive_idle,
   // keepalive_interval and keepalive_probes.
   bool keepalive = false;
@@ -241,6 +249,7 @@ struct ConnectOptions {
   uint16_t local_port = 0;  // 0 = choose an ephemeral port (RFC 6056 style, skips tuples in use)
   bool nodelay = false;
   std::optional<CongestionAlgorithm> congestion;  // empty = TcpConfig::congestion
+  std::optional<bool> ecn;  // send an ECN-setup SYN (RFC 3168 §6.1.1); empty = TcpConfig::ecn
   // Keep-alive; zero timings take TcpConfig's keepalive_idle, keepalive_interval, keepalive_probes.
   bool keepalive = false;
   Duration keepalive_idle{0};

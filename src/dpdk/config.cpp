@@ -162,6 +162,7 @@ void add_impairment_keys(KeyTable& table, const std::string& prefix, ImpairmentC
   table[prefix + "duplicate"] = [&](std::string_view v) { return parse_fraction(v, impairment.duplicate); };
   table[prefix + "reorder"] = [&](std::string_view v) { return parse_fraction(v, impairment.reorder); };
   table[prefix + "corrupt"] = [&](std::string_view v) { return parse_fraction(v, impairment.corrupt); };
+  table[prefix + "ce"] = [&](std::string_view v) { return parse_fraction(v, impairment.ce); };
   table[prefix + "delay_us"] = duration(impairment.delay, 0, 10'000'000);
   table[prefix + "seed"] = integer(impairment.seed, 0, UINT64_MAX);
 }

@@ -68,6 +68,7 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["window_scaling"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.window_scaling); };
   table["timestamps"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.timestamps); };
   table["sack"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.sack); };
+  table["ecn"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.ecn); };
   table["initial_window"] = integer(tcp.initial_window, 1, 1000);
   // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
   table["delayed_ack"] = duration(tcp.delayed_ack, 0s, 499ms);

@@ -1,5 +1,6 @@
 // Seeded frame impairment between the device and the stack, for loss/reorder/duplication tests on
-// machines without netem. Order per frame: loss, corruption, duplication, reordering, delay.
+// machines without netem. Order per frame: loss, CE marking, corruption, duplication, reordering,
+// delay.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -10,6 +11,7 @@
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
 #include "stack/counters.hpp"
+#include "wire/ipv4.hpp"
 
 namespace dtcp::dpdk {
 
@@ -45,6 +47,7 @@ class Impairment {
       rte_pktmbuf_free(m);
       return;
     }
+    if (config_.ce > 0) mark_ce(m);
     if (chance(config_.corrupt) && m->data_len > 14) {
       counters_.impair_corrupted++;
       counters_.impair_corrupted_payload_bytes += tcp_payload_bytes(m);  // before the flip
@@ -96,6 +99,20 @@ class Impairment {
     TimePoint due;
     rte_mbuf* m;
   };
+
+  // A fraction `ce` of the ECT IPv4 frames become CE (RFC 3168 §5), the header checksum updated
+  // unless transmit offload will fill it. Other frames pass and draw nothing from the generator.
+  void mark_ce(rte_mbuf* m) {
+    auto* p = rte_pktmbuf_mtod(m, std::byte*);
+    if (m->data_len < 14 + wire::kIpv4MinHeaderLen || p[12] != std::byte{0x08} || p[13] != std::byte{0x00} ||
+        (std::to_integer<uint8_t>(p[14]) >> 4) != 4) {
+      return;
+    }
+    if (!wire::is_ect(wire::ecn_of(std::to_integer<uint8_t>(p[15]))) || !chance(config_.ce)) return;
+    const bool offload = (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0;
+    wire::ipv4_mark_ce({p + 14, m->data_len - 14u}, !offload);
+    counters_.impair_ce_marked++;
+  }
 
   template <class Emit>
   void delay(rte_mbuf* m, TimePoint now, Emit& emit) {

@@ -179,7 +179,8 @@ void QueueStack::flush_tx() {
   tx_count_ = 0;
 }
 
-void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
+void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn,
+                           TimePoint now) {
   if (multi_queue_) {
     // The ownership invariant, checked on the fully validated segment (the classifier that
     // steered it read the raw frame): a non-zero count means RSS or steering is wrong. The
@@ -189,7 +190,7 @@ void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr
                            .dst_port = wire::load_be16(tcp + 2)};
     if (rss_.queue_of(flow) != queue_id_) counters_.rx_tcp_foreign++;
   }
-  shard_.input(segment, src, dst, now);
+  shard_.input(segment, src, dst, ecn, now);
 }
 
 void QueueStack::receive(rte_mbuf* frame, TimePoint now) {

@@ -161,9 +161,11 @@ class QueueStack final : public Stack,
   // FrameSink
   void transmit(rte_mbuf* frame) override;
   // TcpReceiver
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) override;
+  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override;
   // SegmentOutput
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) override { interface_.send_tcp(m, src, dst); }
+  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override {
+    interface_.send_tcp(m, src, dst, ecn);
+  }
 
  private:
   // A frame from the device (after rx impairment): handled here or passed to its owner.

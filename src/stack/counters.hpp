@@ -75,6 +75,7 @@
   X(impair_reordered, "impairment: frames held back for reordering")                            \
   X(impair_corrupted, "impairment: frames corrupted")                                           \
   X(impair_corrupted_payload_bytes, "impairment: TCP payload bytes in the frames corrupted")        \
+  X(impair_ce_marked, "impairment: ECN-capable frames marked CE instead of passed unchanged")   \
   X(impair_delayed, "impairment: frames delayed")
 
 namespace dtcp::stack {

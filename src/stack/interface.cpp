@@ -170,7 +170,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
     case static_cast<uint8_t>(wire::IpProtocol::icmp):
       return icmp_input(frame, offset, l4_offset, l4_len);
     case static_cast<uint8_t>(wire::IpProtocol::tcp):
-      return tcp_input(frame, l4_offset, l4_len, src, ip->dst(), now);
+      return tcp_input(frame, l4_offset, l4_len, src, ip->dst(), ip->ecn(), now);
     default:
       // RFC 1122 3.2.2: no ICMP error for a datagram sent as a link-layer broadcast.
       if (link_broadcast) return drop(frame, counters_.drop_ip_unknown_protocol);
@@ -179,7 +179,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
 }
 
 void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wire::Ipv4Addr src,
-                          wire::Ipv4Addr dst, TimePoint now) {
+                          wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
   if (tcp_len < 20) return drop(frame, counters_.drop_tcp_malformed);
   const uint64_t l4_flags = frame->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
@@ -195,7 +195,7 @@ void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wi
   counters_.rx_tcp++;
   rte_pktmbuf_adj(frame, static_cast<uint16_t>(tcp_offset));
   rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - tcp_len));
-  tcp_->tcp_input(frame, src, dst, now);
+  tcp_->tcp_input(frame, src, dst, ecn, now);
 }
 
 void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len) {
@@ -282,7 +282,7 @@ void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, siz
   ip_output(reply, dst);
 }
 
-void Interface::send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst) {
+void Interface::send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
   const uint16_t tcp_len = static_cast<uint16_t>(segment->pkt_len);
   auto* ip = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(segment, wire::kIpv4MinHeaderLen));
   if (ip == nullptr) return drop(segment, counters_.drop_no_mbuf);
@@ -293,6 +293,7 @@ void Interface::send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr d
                                     .ttl = 64,
                                     .identification = next_ip_id_++,
                                     .dont_fragment = true,
+                                    .dscp_ecn = wire::with_ecn(0, ecn),
                                     .payload_len = tcp_len},
                    !setup_.tx_ip_checksum_offload);
   auto* ip_hdr = reinterpret_cast<rte_ipv4_hdr*>(ip);

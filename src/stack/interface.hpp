@@ -11,6 +11,7 @@
 #include "stack/counters.hpp"
 #include "wire/addr.hpp"
 #include "wire/arp.hpp"
+#include "wire/ecn.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -25,11 +26,13 @@ class FrameSink {
 };
 
 // Where verified TCP segments go. `segment` starts at the TCP header and holds exactly the
-// segment (IP padding trimmed); its checksum has been verified. Takes ownership.
+// segment (IP padding trimmed); its checksum has been verified. `ecn` is the ECN field of its IP
+// header (RFC 3168 §5). Takes ownership.
 class TcpReceiver {
  public:
   virtual ~TcpReceiver() = default;
-  virtual void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) = 0;
+  virtual void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn,
+                         TimePoint now) = 0;
 };
 
 struct InterfaceSetup {
@@ -75,9 +78,9 @@ class Interface {
   void send_gratuitous_arp();
 
   // TCP output: `segment` starts at the TCP header with its checksum field zero and
-  // segment->l4_len set. Prepends IPv4 and Ethernet, fills checksums (offload or software),
-  // resolves the next hop and transmits. Takes ownership.
-  void send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst);
+  // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
+  // checksums (offload or software), resolves the next hop and transmits. Takes ownership.
+  void send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn = wire::Ecn::not_ect);
 
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
@@ -90,7 +93,7 @@ class Interface {
   void ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now);
   void icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len);
   void tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len,
-                 wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+                 wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
   void send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len);
   // Returns false (counted as drop_no_mbuf) when no mbuf was available.
   bool send_arp(wire::ArpOp op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip);

@@ -29,6 +29,7 @@
 #include "tcp/table.hpp"
 #include "tcp/tcb.hpp"
 #include "tcp/time_wait.hpp"
+#include "wire/ecn.hpp"
 #include "wire/tcp.hpp"
 
 namespace dtcp::tcp {
@@ -55,6 +56,7 @@ struct Listener {
   uint32_t syn_received = 0;  // TCBs in SYN-RECEIVED counted against syn_backlog
   bool nodelay = false;
   CongestionAlgorithm congestion = CongestionAlgorithm::cubic;  // resolved at listen()
+  bool ecn = false;                                             // resolved at listen()
   bool keepalive = false;
   Duration keepalive_idle{0};  // resolved against TcpConfig at listen()
   Duration keepalive_interval{0};
@@ -68,6 +70,7 @@ struct Segment {
   SeqNum ack;
   wire::TcpFlags flags = wire::TcpFlags::none;
   uint16_t wnd = 0;  // raw header field (unscaled)
+  wire::Ecn ecn = wire::Ecn::not_ect;  // the IP header's ECN field
   wire::TcpOptions options;
   uint32_t len = 0;
   MbufPtr payload;
@@ -93,7 +96,7 @@ class ShardCore {
   ~ShardCore();
 
   // ---- entry points (Shard forwards here) ----
-  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
   void advance(TimePoint now);
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options);
   void unlisten(uint16_t port);
@@ -191,6 +194,14 @@ class ShardCore {
   void spurious_timeout_check(Tcb& t, const Segment& seg);
   void challenge_ack(Tcb& t, TimePoint now);
   bool challenge_ack_allowed(TimePoint now);
+
+  // ---- ecn.cpp: RFC 3168 ----
+  void ecn_syn_arrives(Tcb& t, const Segment& seg, bool enabled);
+  wire::TcpFlags ecn_syn_flags(const Tcb& t) const;
+  void ecn_segment_arrives(Tcb& t, const Segment& seg);
+  void ecn_ack_arrives(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now);
+  // The ECN codepoint of an outgoing non-SYN segment; adds ECE and CWR to `flags` as due.
+  wire::Ecn ecn_mark(const Tcb& t, SeqNum seq, wire::TcpFlags& flags, uint32_t len) const;
 
   // ---- receive.cpp ----
   Verdict process_text(Tcb& t, Segment& seg);

@@ -51,6 +51,10 @@
   X(recovery_not_entered, "third duplicate ACKs ignored, below 'recover' (RFC 6582 3.2)")             \
   X(rto_spurious, "retransmission timeouts undone: the original was only delayed (RFC 3522)")        \
   X(rtt_timestamp_samples, "RTT samples taken from echoed timestamps (RFC 7323 4.1)")                 \
+  X(conn_ecn, "connections that negotiated ECN (RFC 3168 6.1.1)")                                     \
+  X(rx_ce, "data segments received marked CE on ECN connections (ECE echoed until CWR)")             \
+  X(ecn_reductions, "congestion window reductions for an ECN-Echo, at most one per window")          \
+  X(tx_cwr, "segments sent with CWR after a window reduction (RFC 3168 6.1.2)")                       \
   X(conn_active_opens, "connect() calls that sent a SYN")                                             \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
   X(conn_established, "connections that reached ESTABLISHED")                                         \

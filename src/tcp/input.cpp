@@ -17,7 +17,7 @@ bool bad_source(wire::Ipv4Addr src) { return src.is_unspecified() || src.is_broa
 
 }  // namespace
 
-void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) {
+void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
   Entry entry(*this);
   now_ = now;
   MbufPtr owner(m);
@@ -41,6 +41,7 @@ void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimeP
   seg.ack = SeqNum(view->ack());
   seg.flags = view->flags();
   seg.wnd = view->window();
+  seg.ecn = ecn;
   seg.options = view->options();
   seg.len = static_cast<uint32_t>(view->payload().size());
   mbuf_trim_front(m, static_cast<uint16_t>(view->header_len()));
@@ -103,6 +104,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   ++l.syn_received;
   t->nodelay = l.nodelay;
   t->cc.select(l.congestion);
+  ecn_syn_arrives(*t, seg, l.ecn);
   if (l.keepalive) {
     t->keepalive_idle = l.keepalive_idle;  // the timer starts in establish()
     t->keepalive_interval = l.keepalive_interval;
@@ -117,7 +119,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
   if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
   t->iss = iss;
-  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = iss;
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->ecn_recover = iss;
   take_syn_options(*t, seg, now);
   t->snd_wnd = seg.wnd;  // windows in SYNs are never scaled (RFC 7323 §2.2)
   t->max_snd_wnd = t->snd_wnd;
@@ -160,6 +162,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   t.rcv_nxt = seg.seq + SeqLen(1);
   t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
   take_syn_options(t, seg, now);
+  ecn_syn_arrives(t, seg, t.ecn_offered);  // a SYN-ACK, or the peer's SYN (simultaneous open)
   t.snd_wnd = seg.wnd;
   t.max_snd_wnd = t.snd_wnd;
   t.snd_wl1 = seg.seq;
@@ -211,6 +214,7 @@ void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
     t.listener = nullptr;
   }
   set_state(t, TcpState::established);
+  if (t.ecn_ok) ++counters.conn_ecn;
   t.cc->init(t.eff_mss(), config.initial_window, now);
   if (t.sack_ok) scoreboard_start(t);
   t.retries = 0;
@@ -279,6 +283,7 @@ void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   if (v == Verdict::proceed) v = check_rst(t, seg);          // second (third, security: none)
   if (v == Verdict::proceed) v = check_syn(t, seg);          // fourth
   if (v == Verdict::proceed) v = check_ack(t, seg, now);     // fifth
+  if (v == Verdict::proceed) ecn_segment_arrives(t, seg);    // RFC 3168 §6.1.3: CWR and CE
   // Sixth, URG: ignored. The urgent pointer is not delivered out of band (RFC 6093 advises
   // against new uses); the bytes are delivered in line.
   if (v == Verdict::proceed) v = process_text(t, seg);       // seventh
@@ -408,6 +413,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     ++counters.drop_no_ack_flag;
     return Verdict::drop;
   }
+  const SeqNum una_before_segment = t.snd_una;  // still ISS if this ACK completes the handshake
   if (t.state == TcpState::syn_received) {
     if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
       ++counters.drop_syn_received_bad_ack;
@@ -451,6 +457,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
   }
   if (!scoreboard) counters.rx_sack_blocks += seg.options.sack_block_count;
   if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
+  ecn_ack_arrives(t, seg, una_before_segment, now);
 
   switch (t.state) {
     case TcpState::fin_wait_1:

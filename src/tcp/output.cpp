@@ -122,6 +122,7 @@ void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_b
 }
 
 bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_offset, uint32_t len) {
+  const wire::Ecn ecn = ecn_mark(t, seq, flags, len);
   wire::TcpHeader h;
   h.src_port = t.tuple.local_port;
   h.dst_port = t.tuple.remote_port;
@@ -183,7 +184,11 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   counters.tx_payload_bytes += len;
   if (len > 0 && seq < t.snd_max) counters.tx_retransmitted_bytes += std::min(len, (t.snd_max - seq).value());
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
-  env.output->send_segment(m, t.tuple.local, t.tuple.remote);
+  if (wire::has(flags, TcpFlags::cwr) && !wire::has(flags, TcpFlags::syn)) {
+    t.cwr_pending = false;
+    ++counters.tx_cwr;
+  }
+  env.output->send_segment(m, t.tuple.local, t.tuple.remote, ecn);
   return true;
 }
 
@@ -204,7 +209,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
   }
   ++counters.tx_segments;
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
-  env.output->send_segment(m, tuple.local, tuple.remote);
+  env.output->send_segment(m, tuple.local, tuple.remote, wire::Ecn::not_ect);
   return true;
 }
 
@@ -221,7 +226,7 @@ void ShardCore::send_reset_for(const FourTuple& tuple, const Segment& seg) {
 
 bool ShardCore::send_syn(Tcb& t, TimePoint now) {
   const bool active = t.state == TcpState::syn_sent;
-  const TcpFlags flags = active ? TcpFlags::syn : (TcpFlags::syn | TcpFlags::ack);
+  const TcpFlags flags = (active ? TcpFlags::syn : (TcpFlags::syn | TcpFlags::ack)) | ecn_syn_flags(t);
   if (!send_segment(t, t.iss, flags, 0, 0)) return false;
   if (t.snd_nxt == t.iss) t.snd_nxt = t.iss + SeqLen(1);
   t.snd_max = seq_max(t.snd_max, t.snd_nxt);

@@ -307,7 +307,9 @@ void ShardCore::enter_sack_recovery(Tcb& t, SeqNum prior_una, TimePoint now) {
   ++counters.sack_recoveries;
   begin_loss_episode(t);
   t.cc.save();
-  t.cc->congestion_event(CongestionEvent::loss, (t.snd_max - prior_una).value(), now);
+  // RFC 3168 §6.1.2: one reduction per window for losses and CE marks together (see on_duplicate_ack()).
+  if (!t.ecn_window_reduced()) t.cc->congestion_event(CongestionEvent::loss, (t.snd_max - prior_una).value(), now);
+  if (t.ecn_ok) t.cwr_pending = true;
   t.prr_delivered = 0;
   t.prr_out = 0;
   t.recover_fs = std::max((t.snd_max - prior_una).value(), 1u);  // RFC 6937 §3: RecoverFS

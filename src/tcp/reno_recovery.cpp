@@ -72,7 +72,10 @@ void ShardCore::on_duplicate_ack(Tcb& t) {
   t.in_recovery = true;
   t.partial_ack_seen = false;
   t.recover = t.snd_max;
-  t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+  // RFC 3168 §6.1.2: one reduction per window for losses and CE marks together; an ECE of this
+  // window reduced it already (Linux: tcp_enter_recovery() in CA_CWR keeps ssthresh).
+  if (!t.ecn_window_reduced()) t.cc->congestion_event(CongestionEvent::loss, t.flight_size(), now_);
+  if (t.ecn_ok) t.cwr_pending = true;  // RFC 3168 §6.1.2: CWR follows any reduction
   t.cc->set_cwnd(t.cc->ssthresh() + 3 * t.eff_mss());  // RFC 5681 §3.2 step 3
   ++counters.recovery_entered;
   retransmit_head(t);

@@ -220,7 +220,8 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
     slot = &listeners_.emplace_back();  // within the reserved capacity: pointers stay valid
   }
   *slot = Listener{port, true, &handler, options.syn_backlog ? options.syn_backlog : config.syn_backlog, 0,
-                   options.nodelay, options.congestion.value_or(config.congestion), options.keepalive,
+                   options.nodelay, options.congestion.value_or(config.congestion),
+                   options.ecn.value_or(config.ecn), options.keepalive,
                    options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle,
                    options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
                    options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
@@ -283,8 +284,9 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   t->user_data = options.user_data;
   t->nodelay = options.nodelay;
   t->cc.select(options.congestion.value_or(config.congestion));
+  t->ecn_offered = options.ecn.value_or(config.ecn);
   t->iss = SeqNum(keys_.isn(tuple, now));
-  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->iss;
+  t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->ecn_recover = t->iss;
   if (options.keepalive) {
     t->keepalive_idle = options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle;
     t->keepalive_interval =
@@ -468,7 +470,9 @@ TimePoint ShardCore::next_deadline() const {
 Shard::Shard(const TcpConfig& config, const ShardEnv& env, TimePoint now)
     : core_(std::make_unique<ShardCore>(config, env, now)) {}
 Shard::~Shard() = default;
-void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) { core_->input(m, src, dst, now); }
+void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
+  core_->input(m, src, dst, ecn, now);
+}
 void Shard::advance(TimePoint now) { core_->advance(now); }
 ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
   return core_->listen(port, handler, options);

@@ -11,6 +11,7 @@
 #include "dtcp/tcp.hpp"
 #include "tcp/counters.hpp"
 #include "wire/addr.hpp"
+#include "wire/ecn.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -20,12 +21,13 @@ namespace dtcp::tcp {
 // Where the shard sends segments. `m` starts at the TCP header, pkt_len is the whole segment
 // (header + payload, possibly chained), the checksum field is 0, m->l4_len is the header length
 // and the headroom is at least 64 bytes (the pool's RTE_PKTMBUF_HEADROOM, 128 by default). The
-// implementation fills the checksum, prepends IPv4/Ethernet, resolves ARP and transmits or counts
-// a drop. Ownership passes.
+// implementation fills the checksum, prepends IPv4/Ethernet with `ecn` in the IP header's ECN
+// field (RFC 3168 §5: ECT(0) on new data of an ECN connection, Not-ECT otherwise), resolves ARP
+// and transmits or counts a drop. Ownership passes.
 class SegmentOutput {
  public:
   virtual ~SegmentOutput() = default;
-  virtual void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) = 0;
+  virtual void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) = 0;
 };
 
 // Optional veto on ephemeral ports, e.g. to pick a source port whose RSS hash lands on this
@@ -76,9 +78,10 @@ class Shard {
   Shard& operator=(const Shard&) = delete;
 
   // One received segment. `m`: single-segment mbuf whose data starts at the TCP header, pkt_len
-  // trimmed to the segment, checksum already verified, dst is (one of) our address(es). The shard
+  // trimmed to the segment, checksum already verified, dst is (one of) our address(es); `ecn` is
+  // the ECN field of its IP header (CE is echoed to the sender, RFC 3168 §6.1.3). The shard
   // owns `m` afterwards (queues it zero-copy or frees it). Handler callbacks run inside.
-  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now);
+  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
   // Runs expired timers (retransmission, persist, FIN-WAIT-2, TIME-WAIT); call once per loop
   // iteration with a non-decreasing `now`.
   void advance(TimePoint now);

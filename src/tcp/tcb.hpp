@@ -128,6 +128,12 @@ struct Tcb final : Connection {
   uint32_t rto_tsval = 0;
 
   CongestionSlot cc;
+  // ---- ECN, RFC 3168 (ecn.cpp) ----
+  bool ecn_offered = false;  // active open: our first SYN was ECN-setup (ECE|CWR)
+  bool ecn_ok = false;       // both ends agreed (§6.1.1): new data goes ECT(0); ECE and CWR count
+  bool ece_pending = false;  // receiver: a CE arrived; ECE on every ACK until the peer's CWR (§6.1.3)
+  bool cwr_pending = false;  // sender: cwnd was reduced; CWR on the next new data segment (§6.1.2)
+  SeqNum ecn_recover;        // SND.MAX at the last ECE reduction (Linux's high_seq in CA_CWR)
   // The flight nearly filled cwnd at the last send: only then does an ACK grow cwnd (RFC 7661).
   bool cwnd_limited = false;
   TimePoint last_data_sent;  // idle restart (RFC 5681 §4.1)
@@ -204,6 +210,9 @@ struct Tcb final : Connection {
   bool fin_acked() const { return fin_queued && snd_una > fin_seq; }
   uint32_t rcv_wnd() const { return rcv_adv > rcv_nxt ? (rcv_adv - rcv_nxt).value() : 0; }
   uint32_t flight_size() const { return (snd_max - snd_una).value(); }
+  // RFC 3168 §6.1.2: an ECE reduced cwnd and SND.UNA has not yet passed the data in flight then;
+  // congestion signals from that window (ECE or loss) must not reduce it again.
+  bool ecn_window_reduced() const { return ecn_ok && snd_una <= ecn_recover; }
   // Largest payload of a segment: the MSS less the timestamp option (RFC 6691 §2, RFC 7323 §3).
   uint32_t eff_mss() const { return snd_mss - (ts_ok ? 12u : 0u); }
 };

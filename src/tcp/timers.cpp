@@ -122,6 +122,7 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off
   t.cc->congestion_event(CongestionEvent::timeout, t.flight_size(), now);
+  if (t.ecn_ok) t.cwr_pending = true;  // RFC 3168 §6.1.2: CWR follows any reduction
   // RFC 6582 §3.2 step 1 / §4: recovery ends; duplicates of what was sent so far must not start
   // a new one.
   t.in_recovery = false;

@@ -36,4 +36,19 @@ void write_ipv4(std::span<std::byte> out, const Ipv4Header& header, bool fill_ch
   if (fill_checksum) store_be16(p + 10, internet_checksum(out.first(kIpv4MinHeaderLen)));
 }
 
+bool ipv4_mark_ce(std::span<std::byte> packet, bool fix_checksum) {
+  assert(packet.size() >= kIpv4MinHeaderLen);
+  std::byte* p = packet.data();
+  const uint16_t old_word = load_be16(p);  // version/IHL and TOS
+  if (!is_ect(ecn_of(static_cast<uint8_t>(old_word)))) return false;
+  const uint16_t new_word = static_cast<uint16_t>(old_word | static_cast<uint8_t>(Ecn::ce));
+  store_be16(p, new_word);
+  if (fix_checksum) {
+    // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), in ones'-complement arithmetic.
+    const uint32_t sum = uint32_t{static_cast<uint16_t>(~load_be16(p + 10))} + static_cast<uint16_t>(~old_word) + new_word;
+    store_be16(p + 10, checksum_fold(sum));
+  }
+  return true;
+}
+
 }  // namespace dtcp::wire

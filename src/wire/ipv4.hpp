@@ -8,6 +8,7 @@
 
 #include "wire/addr.hpp"
 #include "wire/bytes.hpp"
+#include "wire/ecn.hpp"
 #include "wire/parse_error.hpp"
 
 namespace dtcp::wire {
@@ -28,6 +29,7 @@ class Ipv4View {
 
   size_t header_len() const { return header_len_; }
   uint8_t dscp_ecn() const { return u8(1); }
+  Ecn ecn() const { return ecn_of(u8(1)); }
   uint16_t total_length() const { return load_be16(bytes_.data() + 2); }
   uint16_t identification() const { return load_be16(bytes_.data() + 4); }
   // Flags: bit 0 reserved, bit 1 DF, bit 2 MF (RFC 791 §3.1 "Flags").
@@ -74,5 +76,12 @@ struct Ipv4Header {
 // fill_checksum false the checksum field is left 0 for hardware offload.
 // Requires out.size() >= 20 and payload_len <= 65515.
 void write_ipv4(std::span<std::byte> out, const Ipv4Header& header, bool fill_checksum = true);
+
+// What a congested ECN router does (RFC 3168 §5): an ECN-capable packet (ECT(0) or ECT(1)) is
+// marked CE in place, and the header checksum is updated incrementally for the changed word
+// (RFC 1624 eqn. 3) unless `fix_checksum` is false (the field waits for transmit offload).
+// Returns false and changes nothing for Not-ECT and CE packets. `packet` starts at the IPv4
+// header, which the caller has checked is at least 20 bytes.
+bool ipv4_mark_ce(std::span<std::byte> packet, bool fix_checksum = true);
 
 }  // namespace dtcp::wire

@@ -1,6 +1,6 @@
 """Two dtcp stacks in one process over a net_ring pair: many connections, bulk data both ways
-verified byte for byte, closed cleanly, every TCB and mbuf back in its pool; then the same under
-seeded loss, duplication, reordering and corruption."""
+verified byte for byte, closed cleanly, every TCB and mbuf back in its pool; then the same with
+ECN and CE marks instead of loss, and under seeded loss, duplication, reordering and corruption."""
 import os
 import re
 import sys
@@ -11,7 +11,7 @@ from harness import DtcpProcess, check, main  # noqa: E402
 SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 
 
-def ring_config(impairment="", mtu=None, mbufs=None, min_rto="5ms"):
+def ring_config(impairment="", mtu=None, mbufs=None, min_rto="5ms", tcp=""):
     port_extra = impairment + (f"\nmtu = {mtu}" if mtu else "")
     mempool = f"[mempool]\nmbufs = {mbufs}\n" if mbufs else ""
     return f"""
@@ -27,6 +27,7 @@ mac = 02:00:00:00:01:02
 {port_extra}
 [tcp]
 min_rto = {min_rto}
+{tcp}
 {mempool}"""
 
 
@@ -74,6 +75,7 @@ def test():
     # edge; the peer, its window closed, then dropped every ACK and both waited forever.
     for mtu in (576, 1000):
         run_echo(ring_config(mtu=mtu, mbufs=131071), 20 if SANITIZED else 50, 1024 * 1024, 50, f"ring-mtu{mtu}")
+    run_ecn()
     # Bulk echo through seeded impairment from 0.1% to 5% loss, with
     # duplication, reordering and delay; corruption in the middle one. Corruption is on receive
     # only, and each direction has its own seed: a frame corrupted by the sender's tx stage and
@@ -137,6 +139,30 @@ def test():
                 "drop_arp_malformed", "drop_ip_bad_source"))
             check(counters.get("drop_tcp_bad_checksum", 0) > 0 and corrupted_caught > 0,
                   "corrupted frames were not caught by a checksum")
+
+def run_ecn():
+    """ECN (RFC 3168) on at both ends, 2% of the ECN-capable frames marked CE on transmit and
+    nothing lost: every connection negotiates ECN, the marks come back as ECE and reduce cwnd, the
+    reduced sender says CWR, and no timeout repairs anything, since a mark is not a loss. min_rto
+    200 ms so that a poller descheduled on this shared 2-CPU machine does not fake a timeout."""
+    connections = 20 if SANITIZED else 50
+    marking = "\n".join(f"tx_{k} = {v}" for k, v in (("ce", 0.02), ("seed", 9)))
+    out = run_echo(ring_config(marking, min_rto="200ms", tcp="ecn = on"), connections, 512 * 1024, 10, "ring-ecn")
+    counters = DtcpProcess.parse_counters(out)
+    names = ("impair_ce_marked", "tcp_conn_ecn", "tcp_rx_ce", "tcp_ecn_reductions", "tcp_tx_cwr",
+             "tcp_tx_retransmits", "tcp_tx_retransmitted_bytes", "drop_tx_full", "drop_ip_bad_checksum")
+    print("ecn: " + ", ".join(f"{n} {counters.get(n, 0)}" for n in names))
+    # Both ends of every connection count it.
+    check(counters.get("tcp_conn_ecn", 0) == 2 * connections,
+          f"ecn: {counters.get('tcp_conn_ecn', 0)} ECN connections, expected {2 * connections}")
+    check(counters.get("impair_ce_marked", 0) > 0, "ecn: the impairment marked nothing CE")
+    check(counters.get("drop_ip_bad_checksum", 0) == 0, "ecn: CE marking broke IPv4 header checksums")
+    check(counters.get("tcp_rx_ce", 0) > 0, "ecn: no CE mark reached TCP")
+    check(counters.get("tcp_ecn_reductions", 0) > 0, "ecn: no ECN-Echo reduced a congestion window")
+    check(counters.get("tcp_tx_cwr", 0) > 0, "ecn: no CWR was sent after a reduction")
+    check(counters.get("tcp_tx_retransmits", 0) == 0,
+          f"ecn: {counters.get('tcp_tx_retransmits', 0)} retransmission timeouts without any loss")
+
 
 if __name__ == "__main__":
     main(test)

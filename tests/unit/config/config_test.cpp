@@ -66,8 +66,8 @@ class TempFile {
 // sets each of them and EveryKey_ReachesItsField checks each.
 const std::vector<std::string> kPortKeys = {
     "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
-    "ring",        "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
-    "rx_reorder",  "rx_seed",  "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
+    "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
+    "rx_reorder",  "rx_seed",  "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
@@ -76,7 +76,7 @@ const std::vector<std::string> kEalKeys = {"args"};
 const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
                                                "steer_ring"};
 const std::vector<std::string> kTcpKeys = {
-    "challenge_ack_limit", "congestion", "delayed_ack", "ephemeral_port_max", "ephemeral_port_min",
+    "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
     "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
     "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
     "max_syn_retries", "max_time_wait", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
@@ -179,12 +179,14 @@ rx_loss = 0.01
 rx_duplicate = 0.02
 rx_reorder = 0.03
 rx_corrupt = 0.04
+rx_ce = 0.05
 rx_delay_us = 1500
 rx_seed = 42
 tx_loss = 0.5
 tx_duplicate = 1
 tx_reorder = 0
 tx_corrupt = 1e-3
+tx_ce = 0.25
 tx_delay_us = 10000000
 tx_seed = 18446744073709551615
 
@@ -247,6 +249,7 @@ window_scaling = no
 timestamps = no
 sack = no
 initial_window = 4
+ecn = on
 delayed_ack = 20ms
 keepalive_idle = 600s
 keepalive_interval = 10s
@@ -279,12 +282,14 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
   EXPECT_DOUBLE_EQ(client.rx_impairment.reorder, 0.03);
   EXPECT_DOUBLE_EQ(client.rx_impairment.corrupt, 0.04);
+  EXPECT_DOUBLE_EQ(client.rx_impairment.ce, 0.05);
   EXPECT_EQ(client.rx_impairment.delay, 1500us);
   EXPECT_EQ(client.rx_impairment.seed, 42u);
   EXPECT_DOUBLE_EQ(client.tx_impairment.loss, 0.5);
   EXPECT_DOUBLE_EQ(client.tx_impairment.duplicate, 1.0);
   EXPECT_DOUBLE_EQ(client.tx_impairment.reorder, 0.0);
   EXPECT_DOUBLE_EQ(client.tx_impairment.corrupt, 0.001);
+  EXPECT_DOUBLE_EQ(client.tx_impairment.ce, 0.25);
   EXPECT_EQ(client.tx_impairment.delay, 10s);
   EXPECT_EQ(client.tx_impairment.seed, UINT64_MAX);
   EXPECT_TRUE(client.rx_impairment.enabled());
@@ -347,6 +352,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_FALSE(tcp.timestamps);
   EXPECT_FALSE(tcp.sack);
   EXPECT_EQ(tcp.initial_window, 4u);
+  EXPECT_TRUE(tcp.ecn);
   EXPECT_EQ(tcp.delayed_ack, 20ms);
   EXPECT_EQ(tcp.keepalive_idle, 600s);
   EXPECT_EQ(tcp.keepalive_interval, 10s);
@@ -566,6 +572,7 @@ const BadValue kBadValues[] = {
     {"port", "rx_duplicate", "-0.1", "expected a fraction in 0..1"},
     {"port", "tx_reorder", "abc", "expected a fraction in 0..1"},
     {"port", "tx_corrupt", "nan", "expected a fraction in 0..1"},
+    {"port", "rx_ce", "1.01", "expected a fraction in 0..1"},
     {"port", "tx_loss", "0.5%", "expected a fraction in 0..1"},
     {"port", "offloads", "maybe", "expected yes or no"},
     {"port", "offloads", "YES", "expected yes or no"},
@@ -738,6 +745,8 @@ TEST(ConfigTcp, DefaultProfile_IsDtcp) {
   EXPECT_EQ(c.tcp.keepalive_idle, 7200s);
   EXPECT_EQ(c.tcp.keepalive_interval, 75s);
   EXPECT_EQ(c.tcp.keepalive_probes, 9u);
+  EXPECT_FALSE(c.tcp.ecn);
+  EXPECT_FALSE(c.ports[0].rx_impairment.ce > 0 || c.ports[0].tx_impairment.ce > 0);
 }
 
 TEST(ConfigTcp, OptionSwitchesAndKeepalive) {
@@ -760,6 +769,11 @@ TEST(ConfigErrors, TcpProfileUnknown_Rejected) {
 TEST(ConfigErrors, DelayedAckHalfSecond_Rejected) {
   // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
   expect_error(std::string(kMinimalPort) + "[tcp]\ndelayed_ack = 500ms\n", {"test.ini: [tcp] delayed_ack: "});
+}
+
+TEST(ConfigErrors, EcnNotABoolean_Rejected) {
+  expect_error(std::string(kMinimalPort) + "[tcp]\necn = sometimes\n",
+               {"test.ini: [tcp] ecn: expected yes or no"});
 }
 
 }  // namespace

@@ -125,6 +125,7 @@ struct Ipv4Spec {
   wire::Ipv4Addr src = kPeerIp;
   wire::Ipv4Addr dst = kOurIp;
   uint8_t protocol = static_cast<uint8_t>(wire::IpProtocol::icmp);
+  uint8_t tos = 0;  // DSCP and ECN
   uint8_t ttl = 64;
   uint16_t identification = 0x1234;
   uint16_t flags_fragment = 0x4000;  // DF
@@ -142,7 +143,7 @@ inline Bytes ipv4_packet(const Ipv4Spec& s) {
   std::byte* p = out.data();
   const uint8_t ihl = s.ihl.value_or(static_cast<uint8_t>(header_len / 4));
   p[0] = std::byte(static_cast<uint8_t>((s.version.value_or(4) << 4) | (ihl & 0x0f)));
-  p[1] = std::byte{0};
+  p[1] = std::byte{s.tos};
   wire::store_be16(p + 2, s.total_length.value_or(static_cast<uint16_t>(header_len + s.payload.size())));
   wire::store_be16(p + 4, s.identification);
   wire::store_be16(p + 6, s.flags_fragment);
@@ -230,9 +231,10 @@ class RecordingTcp final : public TcpReceiver {
     wire::Ipv4Addr src, dst;
     TimePoint now;
     uint16_t nb_segs;
+    wire::Ecn ecn;
   };
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, TimePoint now) override {
-    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs});
+  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override {
+    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn});
     EXPECT_EQ(segment->pkt_len, segment->data_len);
     rte_pktmbuf_free(segment);
   }

@@ -104,7 +104,7 @@ TEST_F(Handshake, BroadcastSource_Dropped) {
   rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
   auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, 20));
   wire::write_tcp_header(std::span<std::byte>(p, 20), h);
-  shard->input(m, wire::Ipv4Addr::from_octets(224, 0, 0, 1), kLocalAddr, now_);
+  shard->input(m, wire::Ipv4Addr::from_octets(224, 0, 0, 1), kLocalAddr, wire::Ecn::not_ect, now_);
   expect_nothing();
   EXPECT_EQ(shard->counters().drop_bad_address, 1u);
 }

@@ -13,6 +13,7 @@ std::string describe(const Sent& s) {
   os << s.src.to_string() << ":" << s.src_port << " > " << s.dst.to_string() << ":" << s.dst_port << " ["
      << wire::to_string(s.flags) << "] seq " << s.seq << " ack " << s.ack << " win " << s.window << " len "
      << s.payload.size();
+  if (s.ecn != wire::Ecn::not_ect) os << " " << wire::to_string(s.ecn);
   if (s.options.mss) os << " mss " << *s.options.mss;
   if (s.options.window_scale) os << " wscale " << unsigned{*s.options.window_scale};
   if (s.options.sack_permitted) os << " sackOK";
@@ -23,11 +24,11 @@ std::string describe(const Sent& s) {
   return os.str();
 }
 
-void RecordingWire::send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) {
+void RecordingWire::send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
   EXPECT_GE(rte_pktmbuf_headroom(m), 64u) << "segments need headroom for IPv4 + Ethernet";
   EXPECT_EQ(m->pkt_len, rte_pktmbuf_pkt_len(m));
   if (forward) {
-    forward(m, src, dst);
+    forward(m, src, dst, ecn);
     return;
   }
   std::vector<std::byte> bytes(m->pkt_len);
@@ -55,6 +56,7 @@ void RecordingWire::send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr
   s.options = view->options();
   s.payload.assign(view->payload().begin(), view->payload().end());
   s.l4_len = l4_len;
+  s.ecn = ecn;
   sent.push_back(std::move(s));
 }
 
@@ -173,7 +175,7 @@ void TcpTest::inject_segment(int64_t ms, const In& in, const std::vector<uint8_t
   }
   std::memcpy(p + hlen, in.data.data(), in.data.size());
   wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
-  shard->input(m, kRemoteAddr, kLocalAddr, now_);
+  shard->input(m, kRemoteAddr, kLocalAddr, in.ecn, now_);
 }
 
 Sent TcpTest::expect_reply(const Out& out) {
@@ -207,6 +209,7 @@ Sent TcpTest::expect_reply(const Out& out) {
   EXPECT_EQ(sack_blocks.size(), out.options.sack_blocks.size()) << "SACK block count: " << got;
   EXPECT_EQ(sack_blocks, out.options.sack_blocks) << "SACK blocks: " << got;
   EXPECT_EQ(s.payload.size(), out.len) << got;
+  EXPECT_EQ(wire::to_string(s.ecn), wire::to_string(out.ecn)) << "ECN codepoint: " << got;
   EXPECT_EQ(s.src_port, out.src_port) << got;
   EXPECT_EQ(s.dst_port, out.dst_port) << got;
   EXPECT_EQ(s.src, kLocalAddr);

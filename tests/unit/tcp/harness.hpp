@@ -5,8 +5,9 @@
 //
 // Every segment the shard sends is checksummed (fill_tcp_checksum), parsed back with TcpView and
 // verified, then queued; expect_reply() pops the oldest and compares flags, seq, ack, window,
-// options (SACK blocks and TSecr included) and payload length (seq is not compared when it is
-// kAnySeq, e.g. for an ISN; TSval only when the expectation gives one).
+// options (SACK blocks and TSecr included), payload length and the ECN codepoint handed to the
+// IP layer (seq is not compared when it is kAnySeq, e.g. for an ISN; TSval only when the
+// expectation gives one). In::ecn is the codepoint a segment arrives with (CE: marked on the way).
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,7 @@ struct In {
   std::string data;
   uint16_t src_port = kRemotePort;
   uint16_t dst_port = kLocalPort;
+  wire::Ecn ecn = wire::Ecn::not_ect;  // the IP header's ECN field it arrives with (CE: marked)
 };
 
 // The timestamps option we expect (RFC 7323 §3). TSecr is always compared. TSval is our clock
@@ -89,6 +91,7 @@ struct Out {
   uint32_t len = 0;
   uint16_t src_port = kLocalPort;
   uint16_t dst_port = kRemotePort;
+  wire::Ecn ecn = wire::Ecn::not_ect;  // the codepoint handed to the IP layer; always compared
 };
 
 // A segment the shard sent, parsed back.
@@ -101,16 +104,17 @@ struct Sent {
   wire::TcpOptions options;
   std::vector<std::byte> payload;
   uint16_t l4_len = 0;
+  wire::Ecn ecn = wire::Ecn::not_ect;
 };
 std::string describe(const Sent& s);
 
 // SegmentOutput that checksums, parses, verifies and records.
 class RecordingWire : public SegmentOutput {
  public:
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst) override;
+  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override;
   std::deque<Sent> sent;
   // When set, segments go here instead of the queue (two-shard tests).
-  std::function<void(rte_mbuf*, wire::Ipv4Addr, wire::Ipv4Addr)> forward;
+  std::function<void(rte_mbuf*, wire::Ipv4Addr, wire::Ipv4Addr, wire::Ecn)> forward;
 };
 
 // Records callbacks as text ("connected", "readable", "peer_closed", "writable", "closed:reset_by_peer")

@@ -24,7 +24,7 @@ class LocalAddress : public TcpTest {
     auto span = std::as_writable_bytes(std::span(bytes.data(), bytes.size()));
     wire::write_tcp_header(span, h);
     wire::fill_tcp_checksum(span, kRemoteAddr, dst);
-    shard->input(make_mbuf(bytes), kRemoteAddr, dst, now_);
+    shard->input(make_mbuf(bytes), kRemoteAddr, dst, wire::Ecn::not_ect, now_);
   }
   // The oldest segment sent (expect_reply() insists on kLocalAddr as the source).
   Sent take() {

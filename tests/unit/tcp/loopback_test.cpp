@@ -80,6 +80,7 @@ struct Impairment {
   double duplicate = 0;
   int64_t delay_us = 100;
   int64_t jitter_us = 0;  // extra uniform delay: reorders
+  double ce = 0;          // ECN-capable segments marked CE (RFC 3168 §5) instead of passed unchanged
 };
 
 class LoopbackBase {
@@ -89,6 +90,7 @@ class LoopbackBase {
     uint64_t order;
     rte_mbuf* m;
     wire::Ipv4Addr src, dst;
+    wire::Ecn ecn;
     bool to_b;
   };
 
@@ -104,7 +106,7 @@ class LoopbackBase {
     std::vector<Packet> in_flight;
     uint64_t order = 0;
     int64_t now_us = 0;
-    auto enqueue = [&](rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, bool to_b) {
+    auto enqueue = [&](rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, bool to_b) {
       if (m->nb_segs > 1) {
         ASSERT_EQ(rte_pktmbuf_linearize(m), 0);
       }
@@ -112,17 +114,18 @@ class LoopbackBase {
         rte_pktmbuf_free(m);
         return;
       }
+      if (imp.ce > 0 && wire::is_ect(ecn) && coin(rng) < imp.ce) ecn = wire::Ecn::ce;
       const int copies = coin(rng) < imp.duplicate ? 2 : 1;
       for (int i = 0; i < copies; ++i) {
         rte_mbuf* c = i == 0 ? m : rte_pktmbuf_copy(m, g_pool, 0, UINT32_MAX);
         if (!c) continue;
         const int64_t jitter = imp.jitter_us ? static_cast<int64_t>(rng() % imp.jitter_us) : 0;
-        in_flight.push_back({now_us + imp.delay_us + jitter, order++, c, src, dst, to_b});
+        in_flight.push_back({now_us + imp.delay_us + jitter, order++, c, src, dst, ecn, to_b});
       }
     };
     RecordingWire wire_a, wire_b;
-    wire_a.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d) { enqueue(m, s, d, true); };
-    wire_b.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d) { enqueue(m, s, d, false); };
+    wire_a.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, true); };
+    wire_b.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, false); };
     auto a = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_a, addr_a, 0, 1}, TimePoint{});
     auto b = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_b, addr_b, 1, 2}, TimePoint{});
     Peer client(11, 22, upload), server(22, 11, bytes_each_way);
@@ -140,7 +143,7 @@ class LoopbackBase {
       while (due < in_flight.size() && in_flight[due].at_us <= now_us) ++due;
       std::vector<Packet> deliver(in_flight.begin(), in_flight.begin() + static_cast<ptrdiff_t>(due));
       in_flight.erase(in_flight.begin(), in_flight.begin() + static_cast<ptrdiff_t>(due));
-      for (const Packet& p : deliver) (p.to_b ? *b : *a).input(p.m, p.src, p.dst, now);
+      for (const Packet& p : deliver) (p.to_b ? *b : *a).input(p.m, p.src, p.dst, p.ecn, now);
       a->advance(now);
       b->advance(now);
     }
@@ -240,6 +243,24 @@ TEST_F(Loopback, OneWayBulk_DelayedAcksHalveAckCount) {
       << "receiver ACKs more often than every second full-sized segment (" << data_segments << " of them)";
   EXPECT_GE(server.tx_segments, data_segments / 2) << "receiver ACKs less often than every second segment";
   EXPECT_EQ(counters_a.tx_retransmits, 0u);
+}
+
+// ECN at both ends over a wire that marks 2% of the ECN-capable segments CE and loses nothing:
+// the marks are echoed, each window with one reduces cwnd once, the reduced sender says CWR,
+// and nothing is resent (a mark is not a loss). Both ends run the SACK scoreboard.
+TEST_F(Loopback, EcnMarkingWire_ReducesWithoutRetransmitting_ByteExact) {
+  TcpConfig config;
+  config.ecn = true;
+  run({.ce = 0.02}, 2 << 20, 1, config);
+  for (const TcpCounters* c : {&counters_a, &counters_b}) {
+    EXPECT_EQ(c->conn_ecn, 1u);
+    EXPECT_GT(c->rx_ce, 0u);
+    EXPECT_GT(c->ecn_reductions, 0u);
+    EXPECT_GT(c->tx_cwr, 0u);
+    EXPECT_LE(c->ecn_reductions, c->rx_ce) << "more reductions than marks";
+    EXPECT_EQ(c->tx_retransmitted_bytes, 0u);
+    EXPECT_EQ(c->sack_recoveries, 0u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, LossyLoopback, ::testing::Values(1, 2, 3));

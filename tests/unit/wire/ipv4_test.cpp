@@ -231,5 +231,49 @@ TEST(Ipv4, WriteThenParse_RoundTrips) {
   EXPECT_EQ(ip->payload().size(), 100u);
 }
 
+// The Wikipedia header above with other TOS bytes; checksums computed with a 16-bit
+// ones'-complement sum in Python: TOS 0x02 -> b85f, 0x03 -> b85e, 0xba -> b7a7, 0xbb -> b7a6.
+// Padded with a zero payload to its total length, as above.
+std::vector<std::byte> wikipedia_header(std::string_view tos_and_checksum_hex) {
+  auto packet = hex("45" + std::string(tos_and_checksum_hex.substr(0, 2)) + "0073 0000 4000 4011" +
+                    std::string(tos_and_checksum_hex.substr(2)) + "c0a8 0001 c0a8 00c7");
+  packet.resize(0x73);
+  return packet;
+}
+
+TEST(Ipv4, EcnField_ReadFromTheTosByte) {
+  const auto packet = wikipedia_header("bb b7a6");  // DSCP 46 (EF), CE
+  const auto ip = Ipv4View::parse(cspan(packet));
+  ASSERT_TRUE(ip) << to_string(ip.error());
+  EXPECT_EQ(ip->dscp_ecn(), 0xbb);
+  EXPECT_EQ(ip->ecn(), Ecn::ce);
+  EXPECT_EQ(with_ecn(0xb8, Ecn::ect0), 0xba);
+  EXPECT_EQ(with_ecn(0xbb, Ecn::not_ect), 0xb8);
+}
+
+TEST(Ipv4, MarkCe_Ect0AndEct1BecomeCe_ChecksumUpdated) {
+  for (const auto& [before, after] : {std::pair{"02 b85f", "03 b85e"}, {"01 b860", "03 b85e"}, {"ba b7a7", "bb b7a6"}}) {
+    SCOPED_TRACE(before);
+    auto packet = wikipedia_header(before);
+    EXPECT_TRUE(ipv4_mark_ce(packet));
+    EXPECT_EQ(packet, wikipedia_header(after));
+    EXPECT_TRUE(Ipv4View::parse(cspan(packet)));  // the checksum verifies
+  }
+}
+
+TEST(Ipv4, MarkCe_NotEctAndCeUnchanged) {
+  for (const char* tos : {"00 b861", "03 b85e"}) {
+    auto packet = wikipedia_header(tos);
+    EXPECT_FALSE(ipv4_mark_ce(packet));
+    EXPECT_EQ(packet, wikipedia_header(tos));
+  }
+}
+
+TEST(Ipv4, MarkCe_ChecksumLeftForOffload) {
+  auto packet = wikipedia_header("02 0000");
+  EXPECT_TRUE(ipv4_mark_ce(packet, /*fix_checksum=*/false));
+  EXPECT_EQ(packet, wikipedia_header("03 0000"));
+}
+
 }  // namespace
 }  // namespace dtcp::wire
