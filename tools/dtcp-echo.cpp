@@ -126,16 +126,20 @@ class ServerConnection final : public dtcp::ConnectionHandler {
   }
   void on_readable(Connection& c) override {
     if (mode_ == ServerMode::echo) return pump_echo(c);
-    // sink, and a source that is sent data: hash and discard.
+    // sink, and a source that is sent data: hash and discard. on_readable() is edge-triggered and
+    // a filled hole can make hundreds of segments readable at once: read until nothing is left.
     std::array<std::span<const std::byte>, 16> iov;
-    size_t total = 0;
-    const size_t n = c.peek(iov);
-    for (size_t i = 0; i < n; i++) {
-      sha_.update(iov[i]);
-      total += iov[i].size();
+    while (c.readable() > 0) {
+      size_t total = 0;
+      const size_t n = c.peek(iov);
+      for (size_t i = 0; i < n; i++) {
+        sha_.update(iov[i]);
+        total += iov[i].size();
+      }
+      received_ += total;
+      c.consume(total);
+      if (total == 0) break;
     }
-    received_ += total;
-    c.consume(total);
   }
   void on_writable(Connection& c) override {
     if (mode_ == ServerMode::echo) pump_echo(c);

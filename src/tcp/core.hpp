@@ -47,6 +47,11 @@ inline constexpr uint16_t kDefaultMss = 536;
 // Receive queue: payloads up to this size are copied into the tail mbuf when it has room, so a
 // peer trickling tiny segments cannot pin one mbuf per byte (see receive.cpp).
 inline constexpr uint32_t kCoalesceMax = 1024;
+// Reassembly queue entries carry their first sequence number and flags in the mbuf's scratch
+// fields; this flag marks the entry that held the peer's FIN (receive.cpp), which the SACK blocks
+// must cover too (output.cpp).
+inline constexpr uint32_t kScratchFin = 1;
+inline bool ooo_fin(const rte_mbuf* m) { return (mbuf_scratch_flags(m) & kScratchFin) != 0; }
 
 struct Listener {
   uint16_t port = 0;

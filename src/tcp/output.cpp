@@ -84,8 +84,14 @@ void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_b
   const rte_mbuf* m = t.ooo.head();
   while (m) {
     const SeqNum left(mbuf_scratch_seq(m));
-    SeqNum right = left + SeqLen(m->data_len);
-    for (m = m->next; m && SeqNum(mbuf_scratch_seq(m)) == right; m = m->next) right += SeqLen(m->data_len);
+    // A held FIN is the last entry and occupies a sequence number after its data: the block
+    // includes it (RFC 2018 §3: the right edge follows the last sequence number received), as
+    // Linux's end_seq does; a block one short leaves the peer's FIN segment un-SACKed, and Linux
+    // then resends it once RACK sees later segments delivered.
+    SeqNum right = left + SeqLen(m->data_len + (ooo_fin(m) ? 1u : 0u));
+    for (m = m->next; m && SeqNum(mbuf_scratch_seq(m)) == right; m = m->next) {
+      right += SeqLen(m->data_len + (ooo_fin(m) ? 1u : 0u));
+    }
     if (right == left) continue;
     const wire::SackBlock block{left.value(), right.value()};
     bool placed = false;

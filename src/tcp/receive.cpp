@@ -11,11 +11,8 @@ using wire::TcpFlags;
 
 namespace {
 
-constexpr uint32_t kScratchFin = 1;
-
 SeqNum ooo_seq(const rte_mbuf* m) { return SeqNum(mbuf_scratch_seq(m)); }
 SeqNum ooo_end(const rte_mbuf* m) { return ooo_seq(m) + SeqLen(m->data_len); }
-bool ooo_fin(const rte_mbuf* m) { return (mbuf_scratch_flags(m) & kScratchFin) != 0; }
 
 bool receiving_text(TcpState s) {
   return s == TcpState::established || s == TcpState::fin_wait_1 || s == TcpState::fin_wait_2;

@@ -31,6 +31,13 @@ bool sent_after(uint32_t o1, SeqNum end1, uint32_t o2, SeqNum end2) {
 // RFC 6675 §2: DupThresh.
 constexpr uint32_t kDupThresh = 3;
 
+// Sequence space one retransmission of `s` may cover: an MSS of data, and our FIN with it when
+// `s` ends with the FIN (the FIN takes a sequence number but no payload, so a last segment of a
+// full MSS and the FIN goes again as it was first sent, not as MSS - 1 bytes and the FIN).
+uint32_t retransmit_limit(const Tcb& t, const SentSegment& s) {
+  return t.eff_mss() + (t.fin_sent() && s.end == t.fin_seq + SeqLen(1) ? 1u : 0u);
+}
+
 }  // namespace
 
 // The map starts with the connection (everything sent before is the SYN, which it does not hold).
@@ -390,12 +397,12 @@ bool ShardCore::resend(Tcb& t, SeqNum start, uint32_t len) {
 }
 
 // RFC 6675 §4 NextSeg() rule 1 and §5 step (C): while cwnd allows, resend the lowest lost segment
-// not yet resent, an MSS at most. New data (rule 2) is output()'s; rules 3 and 4 (resending what
-// is not known lost) are left out, as Linux leaves them out: RACK marks losses early enough.
+// not yet resent, an MSS of data at most (and the FIN when it ends there). New data (rule 2) is
+// output()'s; rules 3 and 4 (resending what is not known lost) are left out, as Linux leaves them
+// out: RACK marks losses early enough.
 // Returns false if an mbuf could not be had.
 bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
   if (t.sent.lost_bytes() == 0) return true;
-  const uint32_t mss = t.eff_mss();
   SentSegment* s = t.sent.find(seq_max(t.retransmit_hint, t.snd_una));
   if (s == nullptr) s = t.sent.first();
   auto& seq = t.sent.by_seq();
@@ -408,7 +415,7 @@ bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
     }
     const uint32_t pipe = t.sent.pipe(t.flight_size());
     if (pipe >= t.cc->cwnd()) return true;
-    const uint32_t len = std::min(r.len(), mss);
+    const uint32_t len = std::min(r.len(), retransmit_limit(t, r));
     if (!resend(t, r.start, len)) return false;
     SentSegment& sent = t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, r, len, now);
     ++counters.tx_sack_retransmits;
@@ -457,7 +464,7 @@ void ShardCore::on_tlp_timeout(Tcb& t, TimePoint now) {
   } else {
     SentSegment* last = t.sent.last();
     if (last == nullptr || last->has(Flag::kSacked)) return;
-    const uint32_t len = std::min(last->len(), t.eff_mss());
+    const uint32_t len = std::min(last->len(), retransmit_limit(t, *last));
     SentSegment* piece = last;
     if (len < last->len()) {
       piece = t.sent.split(sent_pool_, config.sent_records_per_connection, *last, last->end - SeqLen(len));

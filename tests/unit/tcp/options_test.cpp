@@ -332,6 +332,85 @@ TEST_F(Options, Sack_PeerBlocks_ParsedAndCounted) {
   EXPECT_EQ(shard->counters().rx_dup_acks, 1u);
 }
 
+TEST_F(Options, Sack_OutOfOrderFin_BlockCoversTheFin) {
+  const uint32_t iss = established_with_options();
+  // RFC 2018 §3: the right edge follows the last sequence number received, and the FIN has one
+  // after the data (Linux's end_seq counts it; a block one short leaves the FIN segment un-SACKed
+  // and Linux resends it).
+  inject({.flags = ACK | FIN, .seq = 1101, .ack = iss + 1, .options = {.timestamps = ts(102)}, .data = pattern(100)});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001,
+                .options = {.timestamps = stamps(101), .sack_blocks = {{1101, 1202}}}});
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = ts(103)}, .data = pattern(100)});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1202, .options = {.timestamps = stamps(103)}});
+  EXPECT_EQ(rec.received.size(), 200u);
+}
+
+TEST_F(Options, Sack_BareFinBeyondAHole_Reported) {
+  const uint32_t iss = established_with_options();
+  inject({.flags = ACK | FIN, .seq = 1101, .ack = iss + 1, .options = {.timestamps = ts(102)}});
+  expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001,
+                .options = {.timestamps = stamps(101), .sack_blocks = {{1101, 1102}}}});
+}
+
+// ---- tail loss probe (RFC 8985 §7) ----
+
+class TailLoss : public Options {
+ protected:
+  // Ten full segments, the last with our FIN; the peer's ACK 1 ms later covers the first nine.
+  // Sent and shut from on_accept(), as dtcp-echo's source does, so that the FIN rides on the last
+  // segment (output runs once the callback returns).
+  uint32_t nine_acked() {
+    rec.on_accept_hook = [](Connection& c) {
+      EXPECT_EQ(c.send(bytes_of(pattern(10 * 1448))), 10 * 1448u);
+      c.shutdown_write();
+    };
+    const uint32_t iss = established_with_options();
+    for (uint32_t k = 0; k < 9; ++k) {
+      expect_reply({.flags = ACK, .seq = iss + 1 + k * 1448, .ack = 1001, .options = {.timestamps = stamps(101)},
+                    .len = 1448});
+    }
+    expect_reply({.flags = ACK | PSH | FIN, .seq = iss + 1 + 9 * 1448, .ack = 1001,
+                  .options = {.timestamps = stamps(101)}, .len = 1448});
+    expect_nothing();
+    inject(1, {.flags = ACK, .seq = 1001, .ack = iss + 1 + 9 * 1448, .options = {.timestamps = ts(102)}});
+    expect_nothing();
+    return iss;
+  }
+};
+
+TEST_F(TailLoss, LastFullSegmentWithFin_ProbeResendsItWhole_Repaired) {
+  const uint32_t iss = nine_acked();
+  // One segment in flight: PTO = 2 * SRTT + the peer's worst delayed ACK (min_rto, 10 ms) is past
+  // the RTO (10 ms after the ACK at 1 ms), so the probe goes at the RTO's time in its place
+  // (RFC 8985 §7.2). It is the segment as first sent: 1448 bytes and the FIN, not the last 1447
+  // bytes and the FIN (which would leave its first byte to the RTO).
+  at(10);
+  expect_nothing();
+  at(11);
+  expect_reply({.flags = ACK | PSH | FIN, .seq = iss + 1 + 9 * 1448, .ack = 1001,
+                .options = {.timestamps = stamps(102)}, .len = 1448});
+  expect_nothing();
+  inject(12, {.flags = ACK, .seq = 1001, .ack = iss + 2 + 10 * 1448, .options = {.timestamps = ts(103)}});
+  at(50);
+  const TcpCounters& c = shard->counters();
+  EXPECT_EQ(c.tlp_probes, 1u);
+  EXPECT_EQ(c.tlp_repaired, 1u);
+  EXPECT_EQ(c.tx_retransmits, 0u);
+  EXPECT_EQ(c.tx_retransmitted_bytes, 1448u);
+}
+
+TEST_F(TailLoss, NoProbe_TimeoutResendsLastSegmentWithItsFin) {
+  config.rack = false;  // no probe: the timeout finds the tail
+  make_shard();
+  const uint32_t iss = nine_acked();
+  at(20);
+  // One segment, data and FIN, as first sent (not 1448 bytes, then the FIN on its own).
+  expect_reply({.flags = ACK | PSH | FIN, .seq = iss + 1 + 9 * 1448, .ack = 1001,
+                .options = {.timestamps = stamps(102)}, .len = 1448});
+  expect_nothing();
+  EXPECT_EQ(shard->counters().tx_retransmits, 1u);
+}
+
 // ---- unknown and malformed options ----
 
 TEST_F(Options, UnknownOption_Skipped) {
