@@ -183,6 +183,8 @@ class Capture:
     def __init__(self, ns, ifname, expr=("tcp",)):
         self.path = tempfile.NamedTemporaryFile(suffix=".txt", prefix="dtcp-cap-", delete=False).name
         self.out = open(self.path, "w")
+        # Not --immediate-mode: waking tcpdump per packet loses packets in bulk transfers; a ring
+        # block reaches it when full or after its timeout, which lines() waits for.
         self.proc = ns.popen(["tcpdump", "-l", "-n", "-i", ifname] + list(expr), stdout=self.out,
                              stderr=subprocess.PIPE, text=True)
         line = ""
@@ -191,8 +193,8 @@ class Capture:
             check(line != "", "tcpdump exited before it started listening")
 
     def lines(self):
-        """Stops the capture and returns its lines."""
-        time.sleep(0.2)  # the last packets reach the file
+        """Stops the capture once tcpdump has written every packet the kernel passed to it."""
+        self._wait_until_drained()
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
@@ -202,6 +204,31 @@ class Capture:
         os.unlink(self.path)
         # tcpdump may end its output with an empty line when terminated; it is not a packet.
         return [line for line in text.splitlines() if line.strip()]
+
+
+    def _statistics(self):
+        """(captured, received by filter, dropped by kernel) from tcpdump's SIGUSR1 report."""
+        self.proc.send_signal(signal.SIGUSR1)
+        while True:
+            line = self.proc.stderr.readline()
+            check(line != "", "tcpdump exited while reporting its statistics")
+            m = re.search(r"(\d+) packets? captured, (\d+) packets? received by filter, "
+                          r"(\d+) packets? dropped by kernel", line)
+            if m:
+                return tuple(int(g) for g in m.groups())
+
+    def _wait_until_drained(self, timeout=10.0):
+        # A packet counted "received by filter" is in the capture ring (or was dropped by the
+        # kernel when the ring was full); once tcpdump has "captured" the rest, all of them are in
+        # the file (-l flushes every line).
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            captured, received, dropped = self._statistics()
+            if captured + dropped >= received:
+                return
+            check(time.monotonic() < deadline, f"tcpdump still behind after {timeout} s "
+                  f"({captured} of {received} packets written)")
+            time.sleep(0.01)
 
 
 def tap_ifname(tag):
