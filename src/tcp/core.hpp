@@ -253,7 +253,8 @@ class ShardCore {
   void scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now);
   void grow_cwnd(Tcb& t, uint32_t delivered, Duration rtt, TimePoint now);
   void cc_ack_received(Tcb& t, const AckSample& sample);
-  void rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, TimePoint now);
+  void rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, bool cumulative,
+                   TimePoint now);
   Duration rack_reo_wnd(const Tcb& t) const;
   void detect_losses(Tcb& t, TimePoint now);
   void detect_losses_dupthresh(Tcb& t);

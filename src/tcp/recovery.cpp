@@ -64,8 +64,8 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   SeqNum ack_rtt_end;
   // `end`: where the delivered part of record `s` ends (a cumulative ACK may cover only part of
   // the record of a burst; the rest was not delivered and must not count as such).
-  auto on_delivered = [&](const SentSegment& s, SeqNum end) {
-    rack_update(t, s, end, o, now);
+  auto on_delivered = [&](const SentSegment& s, SeqNum end, bool cumulative) {
+    rack_update(t, s, end, o, cumulative, now);
     if (!s.has(Flag::kEverRetransmitted) && (ack_rtt.count() == 0 || sent_after(s.xmit_order, end, ack_rtt_order, ack_rtt_end))) {
       ack_rtt = std::max<Duration>(now - s.xmit_time, Duration{1});
       ack_rtt_order = s.xmit_order;
@@ -93,7 +93,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
   if (seg.ack > prior_una) {
     t.sent.on_cumulative_ack(sent_pool_, seg.ack, [&](const SentSegment& s) {
       const SeqNum end = seq_min(s.end, seg.ack);
-      on_delivered(s, end);
+      on_delivered(s, end, true);
       delivered += (end - s.start).value();
     });
     t.rack_fack = seq_max(t.rack_fack, seg.ack);
@@ -108,7 +108,7 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
     }
     left = seq_max(left, t.snd_una);
     delivered += t.sent.on_sack(sent_pool_, max_records, left, right,
-                                [&](const SentSegment& s) { on_delivered(s, s.end); });
+                                [&](const SentSegment& s) { on_delivered(s, s.end, false); });
     t.rack_fack = seq_max(t.rack_fack, right);
   }
   counters.rx_sack_blocks += o.sack_block_count;
@@ -206,18 +206,21 @@ void ShardCore::cc_ack_received(Tcb& t, const AckSample& sample) {
 }
 
 // RFC 8985 §6.2 step 2 for one newly delivered (acknowledged or SACKed) segment, `s` up to `end`:
-// remember the most recently sent delivered segment and its RTT. A retransmitted segment's RTT is ambiguous (RFC
-// 6298 §3, Karn); it is used only when the echoed timestamp proves the ACK is for the
-// retransmission, or when its RTT is not below the minimum (so it cannot be the original's ACK
-// arriving early).
-void ShardCore::rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, TimePoint now) {
+// remember the most recently sent delivered segment and its RTT. A retransmitted segment's RTT is
+// ambiguous (RFC 6298 §3, Karn); it is used only when its RTT is not below the minimum (so it
+// cannot be the original's ACK arriving early) and, for a cumulative ACK, the echoed timestamp
+// does not predate the retransmission. A SACK's TSecr proves nothing either way: the receiver
+// echoes TS.Recent, which an out-of-order segment never updates (RFC 7323 §4.3), so a SACKed tail
+// loss probe always echoes an older TSval; trusting it would discard the probe's delivery, and a
+// second lost segment before it would wait for the RTO (Linux tests only min_rtt here).
+void ShardCore::rack_update(Tcb& t, const SentSegment& s, SeqNum end, const wire::TcpOptions& o, bool cumulative,
+                            TimePoint now) {
   const Duration rtt = now - s.xmit_time;
   if (s.has(Flag::kEverRetransmitted)) {
-    if (t.ts_ok && o.timestamps && o.timestamps->tsecr != 0) {
+    if (rtt < t.min_rtt) return;
+    if (cumulative && t.ts_ok && o.timestamps && o.timestamps->tsecr != 0) {
       const uint32_t ts_at_xmit = ts_clock_at(t, s.xmit_time);
       if (static_cast<int32_t>(o.timestamps->tsecr - ts_at_xmit) < 0) return;  // the original's ACK
-    } else if (rtt < t.min_rtt) {
-      return;
     }
   } else if (t.min_rtt.count() == 0 || rtt < t.min_rtt) {
     t.min_rtt = std::max<Duration>(rtt, Duration{1});

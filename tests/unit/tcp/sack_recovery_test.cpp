@@ -534,6 +534,33 @@ TEST_F(SackRecovery, Tlp_WindowFull_ProbeResendsTheLastSegmentDespiteQueuedData)
   EXPECT_TRUE(map_ok());
 }
 
+// The last two segments lost: the probe resends the last one, which arrives out of order, so the
+// peer SACKs it with the TSecr of its last in-order segment (TS.Recent, RFC 7323 §4.3), older than
+// the probe. The SACK still delivers the probe (its RTT is not below min_RTT), so RACK finds the
+// segment before it lost and fast recovery resends it: no timeout (RFC 8985 §7.4).
+TEST_F(SackRecovery, Tlp_LastTwoSegmentsLost_SackedProbeMakesRackResendTheOther_NoTimeout) {
+  establish();
+  queue(4);
+  expect_segs(0, 4, ACK | PSH);
+  peer_ack(16, seq(2), {}, 8);
+  // Two segments in flight: PTO = 2 * SRTT = 16 ms, before the RTO (16 + 20).
+  EXPECT_EQ(tcb().tlp_deadline, ms(32));
+  at(32);
+  expect_seg(3, ACK | PSH);
+  expect_nothing();
+  peer_ack(40, seq(2), {blk(3, 4)}, 8);
+  expect_seg(2);
+  expect_nothing();
+  EXPECT_EQ(counters().rack_lost_segments, 1u);
+  peer_ack(48, seq(4), {}, 40);
+  EXPECT_EQ(tcb().snd_una, SeqNum(seq(4)));
+  at(200);
+  expect_nothing();
+  EXPECT_EQ(counters().tx_retransmits, 0u);
+  EXPECT_EQ(counters().tx_retransmitted_bytes, 2 * kMss);
+  EXPECT_TRUE(map_ok());
+}
+
 // ---- RACK's view of a burst acknowledged in part ----
 
 // One burst is one record. When a cumulative ACK covers only part of it, only that part was
