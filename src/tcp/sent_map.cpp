@@ -28,6 +28,7 @@ SentSegment* SentMap::alloc(SentSegmentPool& pool, uint32_t max_records) {
     if (s) s->embedded = false;
   }
   if (s) ++records_;
+  else pool.note_refusal();
   return s;
 }
 

@@ -68,10 +68,17 @@ class SentSegmentPool {
   }
   void give_back(SentSegment* s) { free_.push_back(s); }
   size_t available() const { return free_.size(); }
+  // Where refused allocations (pool empty or a connection at its cap) are counted; the map then
+  // keeps coarser records, which costs precision, not correctness.
+  void count_refusals_in(uint64_t* counter) { refusals_ = counter; }
+  void note_refusal() {
+    if (refusals_) ++*refusals_;
+  }
 
  private:
   std::unique_ptr<SentSegment[]> storage_;
   std::vector<SentSegment*> free_;
+  uint64_t* refusals_ = nullptr;
 };
 
 class SentMap {

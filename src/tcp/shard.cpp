@@ -53,6 +53,7 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
   free_tw_.reserve(cfg.max_time_wait);
   for (uint32_t i = cfg.max_time_wait; i-- > 0;) free_tw_.push_back(&tw_records_[i]);
   listeners_.reserve(cfg.max_listeners);
+  sent_pool_.count_refusals_in(&counters.sent_map_full);
   const uint32_t window_max = std::max(cfg.recv_buffer, cfg.recv_buffer_max);
   while (rcv_wscale_ < wire::kTcpMaxWindowScale && (uint64_t{0xffff} << rcv_wscale_) < window_max) ++rcv_wscale_;
 }

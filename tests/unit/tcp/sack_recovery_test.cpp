@@ -558,6 +558,7 @@ TEST_F(SackRecovery, Tlp_LastTwoSegmentsLost_SackedProbeMakesRackResendTheOther_
   expect_nothing();
   EXPECT_EQ(counters().tx_retransmits, 0u);
   EXPECT_EQ(counters().tx_retransmitted_bytes, 2 * kMss);
+  EXPECT_EQ(counters().sent_map_full, 0u);
   EXPECT_TRUE(map_ok());
 }
 
@@ -746,6 +747,8 @@ TEST_F(SackRecovery, HostilePeer_SingleByteBlocks_MapBounded_TransferCompletesBy
   EXPECT_EQ(tcb().sent.records(), 4u);
   EXPECT_EQ(tcb().sent.sacked_bytes(), 1u);
   EXPECT_EQ(counters().rx_sack_blocks, 27u);
+  // Refused records: the second block's right split and one for each of the 25 rounded away.
+  EXPECT_EQ(counters().sent_map_full, 26u);
   // RACK at 8 + 8 + 2 ms: what was sent before the SACKed byte (two records, cut at the second
   // block's edge) is lost. The first ACK of recovery lets one MSS out; the record it starts cannot
   // be split (no fifth record), so the whole of it counts as resent.
