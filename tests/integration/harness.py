@@ -236,6 +236,24 @@ def tap_ifname(tag):
     return f"dt{tag}{os.getpid() % 100000}"[:15]
 
 
+def start_on_tap(ns, tag, tool, args, dtcp_ip, kernel_ip, kernel_mac, port_keys="", extra_config="", prefix_len=24):
+    """Starts `tool` on a new net_tap port at dtcp_ip, waits until it runs, and moves the tap into
+    `ns` as kernel_ip with its own MAC. Returns (process, interface name).
+
+    dtcp taps of earlier runs in `ns` hold the same address: they are removed first."""
+    ifname = tap_ifname(tag)
+    for line in ns.exec(["ip", "-o", "link", "show"]).stdout.splitlines():
+        m = re.match(r"\d+: (dt[^:@]+)", line)
+        if m:
+            ns.exec(["ip", "link", "del", m.group(1)], check_rc=False)
+    config = (f"[port]\nvdev = net_tap0,iface={ifname}\naddress = {dtcp_ip}/{prefix_len}\n{port_keys}\n"
+              f"{extra_config}")
+    node = DtcpProcess(tool, config, args, tag=tag)
+    node.wait_running()
+    ns.adopt_tap(ifname, f"{kernel_ip}/{prefix_len}", kernel_mac)
+    return node, ifname
+
+
 def main(test_function):
     """Runs one test function; prints its outcome and exits 0 on success, 1 on failure."""
     try:

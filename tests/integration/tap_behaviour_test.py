@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Capture, DtcpProcess, Namespace, check, main, tap_ifname, wait_until  # noqa: E402
+from harness import Capture, Namespace, check, main, start_on_tap, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.2.1"
 KERNEL_IP = "198.18.2.2"
@@ -26,17 +26,7 @@ keepalive_probes = 3
 
 
 def start(ns, tag, args):
-    ifname = tap_ifname(tag)
-    # Interfaces of earlier runs in this namespace hold the same address: remove them first.
-    for line in ns.exec(["ip", "-o", "link", "show"]).stdout.splitlines():
-        m = re.match(r"\d+: (dt[^:@]+)", line)
-        if m:
-            ns.exec(["ip", "link", "del", m.group(1)], check_rc=False)
-    config = f"[port]\nvdev = net_tap0,iface={ifname}\naddress = {DTCP_IP}/24\n{TCP_KEYS}"
-    node = DtcpProcess("dtcp-echo", config, args, tag=tag)
-    node.wait_running()
-    ns.adopt_tap(ifname, f"{KERNEL_IP}/24", "02:00:00:00:00:02")
-    return node, ifname
+    return start_on_tap(ns, tag, "dtcp-echo", args, DTCP_IP, KERNEL_IP, "02:00:00:00:00:02", extra_config=TCP_KEYS)
 
 
 def tcp_counter(node, name):

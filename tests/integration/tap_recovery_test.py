@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Capture, DtcpProcess, Namespace, TestFailure, check, main, tap_ifname  # noqa: E402
+from harness import Capture, Namespace, TestFailure, check, main, start_on_tap  # noqa: E402
 
 DTCP_IP = "198.18.8.1"
 KERNEL_IP = "198.18.8.2"
@@ -244,17 +244,7 @@ def isn_of(segs, sender):
 # ---- running dtcp and the kernel side ----
 
 def start(ns, tag, args, port_keys):
-    ifname = tap_ifname(tag)
-    # An interface from an earlier run in this namespace holds the same address: remove it first.
-    for line in ns.exec(["ip", "-o", "link", "show"]).stdout.splitlines():
-        m = re.match(r"\d+: (dt[^:@]+)", line)
-        if m:
-            ns.exec(["ip", "link", "del", m.group(1)], check_rc=False)
-    config = f"[port]\nvdev = net_tap0,iface={ifname}\naddress = {DTCP_IP}/24\n{port_keys}\n{TCP_KEYS}"
-    node = DtcpProcess("dtcp-echo", config, args, tag=tag)
-    node.wait_running()
-    ns.adopt_tap(ifname, f"{KERNEL_IP}/24", KERNEL_MAC)
-    return node, ifname
+    return start_on_tap(ns, tag, "dtcp-echo", args, DTCP_IP, KERNEL_IP, KERNEL_MAC, port_keys, TCP_KEYS)
 
 
 def kernel_run(ns, script, args, what, node, timeout=90):
