@@ -57,7 +57,54 @@ def run(mbufs, tag):
         proc.cleanup()
 
 
+def steering_ring_full():
+    """Two queues a port on two lcores, swapped RETAs so that every TCP frame arrives on the wrong
+    queue and is steered, through steering rings of 8 frames (a receive burst is 32): full rings
+    drop frames and count them, TCP resends, and every connection still completes byte-exact."""
+    pair = f"s{os.getpid() % 1000000}"
+    config = f"""
+[port.a]
+ring = {pair}:0
+address = 198.18.1.1/24
+mac = 02:00:00:00:01:01
+queues = 2
+lcores = 1,2
+[port.b]
+ring = {pair}:1
+address = 198.18.1.2/24
+mac = 02:00:00:00:01:02
+queues = 2
+lcores = 1,2
+reta = 1,0
+[runtime]
+idle = auto
+steer_ring = 8
+"""
+    connections = 40 if SANITIZED else 100
+    size = 64 * 1024
+    proc = DtcpProcess("dtcp-echo", config, ["--serve", "7", "--connect", "b:198.18.1.1:7", "--connections",
+                                             str(connections), "--concurrency", "32", "--bytes", str(size),
+                                             "--duration", str(LIMIT_S)], tag="pressure-steer")
+    try:
+        proc.proc.wait(timeout=LIMIT_S + 60)
+        out, err = proc.stdout_text(), proc.stderr_text()
+        m = re.search(r"client: connections=(\d+) ok=(\d+) failed=(\d+) bytes_sent=(\d+) bytes_received=(\d+)", out)
+        check(m is not None, f"steer: no client summary:\n{err[-2000:]}\n{out[-2000:]}")
+        check(int(m.group(2)) == connections and int(m.group(3)) == 0, f"steer: {m.group(0)}")
+        check(int(m.group(5)) == connections * size, f"steer: byte totals: {m.group(0)}")
+        check(proc.proc.returncode == 0, f"steer: dtcp-echo exited {proc.proc.returncode}\n{err[-2000:]}")
+        check("mbufs_in_use_after_shutdown 0" in out, f"steer: mbufs leaked:\n{out[-1500:]}")
+        counters = DtcpProcess.parse_counters(out)
+        print(f"steering rings of 8: drop_steer_ring_full {counters.get('drop_steer_ring_full', 0)}, "
+              f"steered_in {counters.get('steered_in', 0)}, tcp_tx_retransmits {counters.get('tcp_tx_retransmits', 0)}")
+        check(counters.get("drop_steer_ring_full", 0) > 0, "steer: no steering ring ever filled")
+        check(counters.get("steered_in", 0) > 0, "steer: nothing was steered")
+    finally:
+        proc.cleanup()
+
+
 def test():
+    steering_ring_full()
     default_s, _ = run(None, "pressure-default")
     small_s, counters = run(1023, "pressure-1023")
     names = ("tcp_mem_pressure_entered", "tcp_mem_reserve_used", "tcp_mem_data_refused", "tcp_mem_send_refused",

@@ -603,7 +603,7 @@ const BadValue kBadValues[] = {
     {"runtime", "idle_sleep_max_us", "0", "expected an integer in 1..100000"},
     {"runtime", "idle_sleep_max_us", "100001", "expected an integer in 1..100000"},
     {"runtime", "message_ring", "63", "expected an integer in 64..1048576"},
-    {"runtime", "steer_ring", "1048577", "expected an integer in 64..1048576"},
+    {"runtime", "steer_ring", "1048577", "expected an integer in 8..1048576"},
     {"port", "mac", "02:00:00:00:00", "expected a unicast MAC like 02:00:00:00:00:01"},
     {"port", "mac", "02:00:00:00:00:01:02", "expected a unicast MAC"},
     {"port", "mac", "02-00-00-00-00-01", "expected a unicast MAC"},

@@ -167,5 +167,35 @@ TEST_F(Pressure, ConnectionSlotsFull_ConnectFailsThenResumes) {
   wire.sent.clear();
 }
 
+// TIME-WAIT records: when the table is full a connection entering TIME-WAIT is closed at once and
+// counted (Linux: "time wait bucket table overflow"); nothing stalls, the TCB is freed, and the
+// same 4-tuple can connect again at once.
+TEST_F(Pressure, TimeWaitTableFull_ClosedAtOnceAndCounted_ServiceContinues) {
+  config.max_time_wait = 1;
+  make_shard();
+  ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  auto open_and_close = [&](uint16_t port) {
+    inject({.flags = SYN, .seq = 1000, .options = {.mss = 1460}, .src_port = port});
+    const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = {.mss = 1460},
+                                      .dst_port = port});
+    inject({.flags = ACK, .seq = 1001, .ack = synack.seq + 1, .src_port = port});
+    ASSERT_NE(rec.conn, nullptr);
+    rec.conn->close();
+    expect_reply({.flags = FIN | ACK, .seq = synack.seq + 1, .ack = 1001, .dst_port = port});
+    inject({.flags = FIN | ACK, .seq = 1001, .ack = synack.seq + 2, .src_port = port});
+    expect_reply({.flags = ACK, .seq = synack.seq + 2, .ack = 1002, .dst_port = port});
+  };
+  open_and_close(40001);
+  EXPECT_EQ(shard->time_wait_count(), 1u);
+  EXPECT_EQ(shard->counters().time_wait_overflow, 0u);
+  open_and_close(40002);
+  EXPECT_EQ(shard->time_wait_count(), 1u);
+  EXPECT_EQ(shard->counters().time_wait_overflow, 1u);
+  EXPECT_EQ(shard->connections_in_use(), 0u);
+  open_and_close(40002);  // its tuple holds no record: a new connection at once
+  EXPECT_EQ(shard->counters().time_wait_overflow, 2u);
+  EXPECT_EQ(shard->counters().conn_established, 3u);
+}
+
 }  // namespace
 }  // namespace dtcp::tcp::test
