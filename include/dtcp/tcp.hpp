@@ -140,6 +140,19 @@ struct TcpConfig {
   Duration keepalive_interval = std::chrono::seconds(75);
   uint32_t keepalive_probes = 9;
 
+  // ---- memory pressure (as Linux's tcp_mem low / pressure / high), fractions of the mbuf pool ----
+  // Every connection's queued data (send queue, receive queue, reassembly queue) lives in mbufs of
+  // the port's pool, so a small pool or many busy connections can fill it with data alone. When
+  // more than mem_pressure of the pool is in use the shard enters pressure and stays in it until
+  // less than mem_low is: under pressure each connection holds at most a fair share of the pool
+  // per direction (send() accepts less, the advertised window stops growing), receive queues are
+  // collapsed into fewer mbufs and, as a last resort, out-of-order data is pruned. Beyond
+  // mem_high only control segments (ACKs, RSTs, window updates, SYNs) may take mbufs: the rest of
+  // the pool is their reserve, so data can never starve the segments that free it.
+  double mem_low = 0.5;
+  double mem_pressure = 0.75;
+  double mem_high = 0.95;
+
   // dtcp's own defaults (the values above).
   static TcpConfig dtcp_profile() { return TcpConfig{}; }
   // Defaults that peers and test suites written against Linux assume: minimum RTO 200 ms

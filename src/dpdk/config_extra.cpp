@@ -75,6 +75,9 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["keepalive_idle"] = duration(tcp.keepalive_idle, 1ms, 86400s);
   table["keepalive_interval"] = duration(tcp.keepalive_interval, 1ms, 86400s);
   table["keepalive_probes"] = integer(tcp.keepalive_probes, 1, 1000);
+  table["mem_low"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_low); };
+  table["mem_pressure"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_pressure); };
+  table["mem_high"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_high); };
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }
@@ -101,6 +104,9 @@ bool apply_extra_section(const std::string& origin, const std::string& section, 
   }
   if (config.tcp.min_rto > config.tcp.max_rto) {
     throw ConfigError(origin + ": [tcp] min_rto: must not exceed max_rto");
+  }
+  if (!(config.tcp.mem_low <= config.tcp.mem_pressure && config.tcp.mem_pressure <= config.tcp.mem_high)) {
+    throw ConfigError(origin + ": [tcp] mem_low, mem_pressure, mem_high: expected mem_low <= mem_pressure <= mem_high");
   }
   return true;
 }

@@ -178,7 +178,18 @@ rte_mempool* RuntimeImpl::pool_for_socket(int socket) {
   if (socket < 0) socket = 0;
   if (auto it = pools_.find(socket); it != pools_.end()) return it->second;
   const std::string name = "dtcp_mbufs_s" + std::to_string(socket);
-  rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), config_.mempool.mbufs, config_.mempool.cache, 0,
+  // Mbufs in one lcore's cache are free but out of every other lcore's reach: with a small pool,
+  // caches of the configured size (up to 1.5 x that each) could hold most of it while another
+  // lcore finds none. Each lcore (the workers and the main one) may cache at most an eighth of
+  // its even share of the pool.
+  unsigned lcores = 1;
+  for (const auto& p : config_.ports) lcores += p.rx_queues;
+  const unsigned cache = std::min<unsigned>(config_.mempool.cache, config_.mempool.mbufs / (8 * lcores));
+  if (cache < config_.mempool.cache) {
+    std::fprintf(stderr, "dtcp: [mempool] cache %u lowered to %u for a pool of %u mbufs shared by %u lcores\n",
+                 config_.mempool.cache, cache, config_.mempool.mbufs, lcores);
+  }
+  rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), config_.mempool.mbufs, cache, 0,
                                               data_room_for(config_), socket);
   if (pool == nullptr) {
     throw RuntimeError("mbuf pool on socket " + std::to_string(socket) + " (" + std::to_string(config_.mempool.mbufs) +
@@ -327,6 +338,8 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
     caps.mac = *port.mac;
   }
   caps.pool = pool;
+  caps.pool_shards = 0;
+  for (const auto& p : config_.ports) caps.pool_shards += p.rx_queues;  // one pool per socket: all of them
 
   // Wait for the link up to 3 s; virtual devices are up at once. A NIC whose link stays down is
   // reported and still used (the cable may come later).

@@ -89,7 +89,8 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                            .secret_seed = rte_rdtsc() ^ (uint64_t{lcore} << 48),
                            // Active open picks only source ports whose replies this queue owns.
                            .port_filter = port.rx_queues > 1 ? &port_lands_on_queue : nullptr,
-                           .port_filter_ctx = &own_},
+                           .port_filter_ctx = &own_,
+                           .pool_shards = caps.pool_shards},
              now),
       steer_buffer_(port.rx_queues),
       steer_count_(port.rx_queues, 0) {

@@ -61,6 +61,7 @@ struct PortCapabilities {
   bool rx_checksum = false;
   std::string driver;
   rte_mempool* pool = nullptr;
+  uint32_t pool_shards = 1;  // queues (shards) of every port drawing on `pool`
   PortRss rss;
 };
 

@@ -83,7 +83,8 @@ size_t ShardCore::api_send_space(const Tcb& t) const {
       return 0;
   }
   const uint32_t used = t.snd_buf.bytes();
-  return config.send_buffer > used ? config.send_buffer - used : 0;
+  const uint32_t space = config.send_buffer > used ? config.send_buffer - used : 0;
+  return std::min(space, mem_send_room(t));  // the fair share under memory pressure
 }
 
 // Copies into the send queue: first into the tail mbuf's free room, then into fresh mbufs used
@@ -92,6 +93,9 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
   Entry entry(*this);
   const size_t space = api_send_space(t);
   const size_t want = std::min(space, data.size());
+  // The fair share under memory pressure, not the send buffer, cut this call short.
+  const bool share_limited = want < data.size() && space == mem_send_room(t) &&
+                             space < config.send_buffer - std::min(config.send_buffer, t.snd_buf.bytes());
   size_t done = 0;
   if (want > 0) {
     rte_mbuf* tail = t.snd_buf.tail();
@@ -101,7 +105,8 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
       done = n;
     }
     while (done < want) {
-      rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
+      // Beyond mem_high the rest of the pool is the control segments' reserve.
+      rte_mbuf* m = mem_data_allowed() ? rte_pktmbuf_alloc(env.pool) : nullptr;
       if (!m) {
         // Nothing may be in flight to bring an ACK (and with it on_writable()): retry on the
         // next tick, when on_timer() offers the space again.
@@ -109,6 +114,7 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
         if (t.tx_retry_deadline == kNever) t.tx_retry_deadline = now_ + kClockGranularity;
         break;
       }
+      mem_note_alloc();
       m->data_off = 0;
       const size_t n = std::min<size_t>(mbuf_tailroom(m), want - done);
       t.snd_buf.push_back(m);
@@ -117,7 +123,10 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
     }
     schedule(t);
   }
-  if (done < data.size()) t.want_writable = true;
+  if (done < data.size()) {
+    t.want_writable = true;
+    if (share_limited) ++counters.mem_send_refused;
+  }
   return done;
 }
 

@@ -10,6 +10,7 @@
 //   api.cpp        Connection's methods
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -128,7 +129,9 @@ class ShardCore {
   // re-entrant callbacks safe.
   class Entry {
    public:
-    explicit Entry(ShardCore& core) : core_(core) { ++core_.depth_; }
+    explicit Entry(ShardCore& core) : core_(core) {
+      if (core_.depth_++ == 0) core_.mem_refresh();
+    }
     ~Entry() {
       if (core_.depth_ == 1) core_.drain();
       --core_.depth_;
@@ -222,7 +225,8 @@ class ShardCore {
   // The window field for an outgoing segment; moves rcv_adv per receiver SWS avoidance.
   uint16_t advertise_window(Tcb& t);
   // How far the window could open now (for window updates after reads).
-  uint32_t window_opening(const Tcb& t) const;
+  // `clamped` (optional) is set when memory pressure held the window back.
+  uint32_t window_opening(const Tcb& t, bool* clamped = nullptr) const;
   void maybe_window_update(Tcb& t);
 
   // ---- output.cpp ----
@@ -276,6 +280,29 @@ class ShardCore {
     return static_cast<uint32_t>(when.time_since_epoch().count() / 1000) + t.ts_offset;
   }
 
+  // ---- pressure.cpp: memory pressure (Linux tcp_mem), the shard's use of the mbuf pool ----
+  // Reads the pool's free count (each outermost entry) and enters or leaves pressure.
+  void mem_refresh();
+  // False beyond mem_high: only control segments may take an mbuf now (counts the refusal).
+  bool mem_data_allowed();
+  bool mem_data_would_be_allowed() const { return env.pool == nullptr || mem_size_ - std::min(mem_size_, mem_free_) < mem_high_; }
+  // A control segment is about to take an mbuf: counts it when it comes from the reserve.
+  void mem_note_control();
+  void mem_note_alloc() {
+    if (mem_free_ > 0) --mem_free_;  // conservative until the next refresh
+  }
+  // Under pressure: the mbufs one connection may hold per direction (send queue; receive and
+  // reassembly queues), Linux's per-socket fair share of tcp_mem[2].
+  uint32_t mem_share() const;
+  // Bytes send() may add now under pressure (UINT32_MAX when not under pressure).
+  uint32_t mem_send_room(const Tcb& t) const;
+  // Bytes the receive window may cover from RCV.NXT under pressure (UINT32_MAX otherwise).
+  uint32_t mem_recv_room(const Tcb& t) const;
+  // After received data was queued: collapse, then prune the reassembly queue, while the
+  // connection holds more than its share (Linux tcp_prune_queue()).
+  void mem_receive_queued(Tcb& t);
+  uint32_t collapse_queue(MbufQueue& q, bool reassembly);
+
   // ---- timers.cpp ----
   void update_timer(Tcb& t);
   void on_timer(Tcb& t, TimePoint now);
@@ -308,6 +335,12 @@ class ShardCore {
   uint32_t port_counter_ = 0;
   TimePoint challenge_window_start_;
   uint32_t challenge_acks_in_window_ = 0;
+  // Memory pressure (pressure.cpp): thresholds in mbufs in use, from the pool's size.
+  uint32_t mem_size_ = 0, mem_free_ = 0;
+  uint32_t mem_low_ = 0, mem_pressure_ = 0, mem_high_ = 0;
+  uint32_t mem_mbuf_bytes_ = 0;  // data room of one pool mbuf
+  bool mem_under_pressure_ = false;
+  TimePoint mem_refreshed_{};
 };
 
 }  // namespace dtcp::tcp

@@ -99,7 +99,14 @@
   X(drop_data_after_close, "drop: data after the application closed (connection reset)")             \
   X(drop_data_after_fin, "drop: data after the peer's FIN")                                           \
   X(drop_time_wait_rst, "drop: RST in TIME-WAIT (ignored, RFC 1337)")                                 \
-  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")
+  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")             \
+  X(mem_pressure_entered, "times the shard entered memory pressure (pool use above mem_pressure)")   \
+  X(mem_reserve_used, "control segments built from the reserve (pool use above mem_high)")           \
+  X(mem_data_refused, "data segments or send() mbufs refused: pool use above mem_high (retried)")    \
+  X(mem_send_refused, "send() calls cut short by the connection's fair share under pressure")       \
+  X(mem_window_clamped, "window advertisements held back by the fair share under pressure")         \
+  X(mem_collapsed_mbufs, "mbufs freed by collapsing held receive data into fewer mbufs")              \
+  X(mem_ooo_pruned, "out-of-order segments pruned under memory pressure (the sender resends)")
 
 namespace dtcp::tcp {
 

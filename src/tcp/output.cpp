@@ -139,6 +139,9 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff))
                                              : advertise_window(t);
   h.options = build_options(t, flags, len);
+  // Data waits (retried) beyond mem_high; control segments may use the reserve.
+  if (len > 0 && !mem_data_allowed()) return false;
+  if (len == 0) mem_note_control(); else mem_note_alloc();
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
     ++counters.tx_no_mbuf;
@@ -169,6 +172,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   while (copied < len) {
     if (rte_pktmbuf_tailroom(last) == 0) {
       rte_mbuf* next = rte_pktmbuf_alloc(env.pool);
+      mem_note_alloc();
       if (!next) {
         rte_pktmbuf_free(m);
         ++counters.tx_no_mbuf;
@@ -208,6 +212,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
   h.flags = flags;
   h.window = window;
   h.options.timestamps = timestamps;
+  mem_note_control();
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
     ++counters.tx_no_mbuf;
@@ -298,6 +303,7 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
     const bool scoreboard = t.sack_ok && !t.syn_unacked();
     if (scoreboard && !retransmit_lost(t, now)) {
       t.tx_retry_deadline = now + kClockGranularity;
+      if (t.ack_now) send_ack(t);  // an ACK owed must not wait for data that could not go
       return;
     }
     if (t.snd_una == t.snd_max && t.snd_nxt < t.data_end() && t.last_data_sent != TimePoint{} && !t.syn_unacked()) {
@@ -343,6 +349,7 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
       if (fin) flags |= TcpFlags::fin;
       if (!send_segment(t, t.snd_nxt, flags, offset, len)) {
         t.tx_retry_deadline = now + kClockGranularity;  // survive mbuf exhaustion: retry soon
+        if (t.ack_now) send_ack(t);  // an ACK owed must not wait for data that could not go
         return;
       }
       if (!retransmission && !t.rtt_timing && len > 0) {

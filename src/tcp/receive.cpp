@@ -40,6 +40,7 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
   if (seg.seq != t.rcv_nxt) {
     t.sack_recent = seg.seq;
     queue_out_of_order(t, seg);
+    mem_receive_queued(t);
     // RFC 5681 §4.2: an out-of-order segment gets an immediate (duplicate) ACK.
     t.ack_now = true;
     seg.flags = seg.flags & ~TcpFlags::fin;  // kept with the segment in the reassembly queue
@@ -53,17 +54,23 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
   counters.rx_payload_bytes += seg.len;
   queue_in_order(t, std::move(seg.payload));
   raise(t, kEventReadable);
-  if (fin) return Verdict::proceed;  // the eighth step takes it (and ACKs at once)
+  if (fin) {
+    mem_receive_queued(t);
+    return Verdict::proceed;  // the eighth step takes it (and ACKs at once)
+  }
   if (!t.ooo.empty()) {
     // RFC 5681 §4.2: data that fills (part of) a hole is acknowledged at once.
     t.ack_now = true;
-    if (pull_reassembly(t)) {
+    const bool fin_reached = pull_reassembly(t);
+    mem_receive_queued(t);
+    if (fin_reached) {
       fin_arrived(t, now_);
       seg.flags = seg.flags & ~TcpFlags::fin;
       return t.zombie ? Verdict::done : Verdict::proceed;
     }
     return Verdict::proceed;
   }
+  mem_receive_queued(t);
   delay_ack(t);
   return Verdict::proceed;
 }
@@ -121,8 +128,8 @@ void ShardCore::fin_arrived(Tcb& t, TimePoint now) {
 // mbuf are copied there: a peer trickling tiny segments then costs about one mbuf per mbuf-full
 // of bytes, not one per segment, while full-size segments stay zero-copy. Bound: two consecutive
 // queued mbufs hold more than min(kCoalesceMax, tail room) bytes, so the count stays within
-// about 2 * recv_buffer / kCoalesceMax. FIXME: a shard-wide receive memory budget (Linux
-// tcp_mem) would bound the pool use across connections.
+// about 2 * recv_buffer / kCoalesceMax. Across connections the pool is shared under memory
+// pressure (pressure.cpp: fair share, collapse, prune).
 void ShardCore::queue_in_order(Tcb& t, MbufPtr m) {
   if (!m || m->data_len == 0) return;
   rte_mbuf* tail = t.rcv_buf.tail();
@@ -238,9 +245,15 @@ bool ShardCore::pull_reassembly(Tcb& t) {
 
 // RFC 9293 §3.8.6.2.2 (RFC 1122 4.2.3.3): the right edge RCV.NXT + RCV.WND moves only when it can
 // move by at least min(recv_buffer / 2, MSS), and it never moves left (no window shrinking).
-uint32_t ShardCore::window_opening(const Tcb& t) const {
+// Under memory pressure the window covers no more than the connection's fair share of the pool
+// (pressure.cpp); the edge already advertised stays where it is.
+uint32_t ShardCore::window_opening(const Tcb& t, bool* clamped) const {
   const uint32_t used = t.rcv_buf.bytes();
-  const uint32_t free_space = t.rcv_space > used ? t.rcv_space - used : 0;
+  uint32_t free_space = t.rcv_space > used ? t.rcv_space - used : 0;
+  if (const uint32_t room = mem_recv_room(t); room < free_space) {
+    free_space = room;
+    if (clamped) *clamped = true;
+  }
   const uint32_t wnd = std::min<uint32_t>(free_space, uint32_t{0xffff} << t.rcv_wscale);
   const SeqNum edge = t.rcv_nxt + SeqLen(wnd);
   if (!(edge > t.rcv_adv)) return 0;
@@ -250,7 +263,9 @@ uint32_t ShardCore::window_opening(const Tcb& t) const {
 }
 
 uint16_t ShardCore::advertise_window(Tcb& t) {
-  if (const uint32_t grow = window_opening(t)) t.rcv_adv += SeqLen(grow);
+  bool clamped = false;
+  if (const uint32_t grow = window_opening(t, &clamped)) t.rcv_adv += SeqLen(grow);
+  if (clamped) ++counters.mem_window_clamped;
   // With window scaling the field loses the low rcv_wscale bits. Rounding up and moving
   // RCV.ADV to match (as Linux's tcp_select_window() does) keeps the edge the peer sees equal
   // to rcv_adv, so it never appears to move left (RFC 7323 §2.4).

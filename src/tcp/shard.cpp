@@ -56,6 +56,14 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
   sent_pool_.count_refusals_in(&counters.sent_map_full);
   const uint32_t window_max = std::max(cfg.recv_buffer, cfg.recv_buffer_max);
   while (rcv_wscale_ < wire::kTcpMaxWindowScale && (uint64_t{0xffff} << rcv_wscale_) < window_max) ++rcv_wscale_;
+  if (env.pool != nullptr) {
+    mem_size_ = env.pool->size;
+    mem_low_ = static_cast<uint32_t>(cfg.mem_low * mem_size_);
+    mem_pressure_ = static_cast<uint32_t>(cfg.mem_pressure * mem_size_);
+    mem_high_ = static_cast<uint32_t>(cfg.mem_high * mem_size_);
+    mem_mbuf_bytes_ = rte_pktmbuf_data_room_size(env.pool);
+    mem_refresh();
+  }
 }
 
 ShardCore::~ShardCore() {

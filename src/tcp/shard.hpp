@@ -48,6 +48,9 @@ struct ShardEnv {
   void* port_filter_ctx = nullptr;
   StateTracer state_tracer = nullptr;  // nullptr = no tracing (one predictable branch per change)
   void* state_tracer_ctx = nullptr;
+  // Shards drawing on `pool` (every queue of every port sharing it): the fair share of the pool
+  // under memory pressure is estimated as this many times this shard's connections.
+  uint32_t pool_shards = 1;
 };
 
 // A snapshot of one connection or TIME-WAIT record, for the counters printer.

@@ -79,7 +79,7 @@ const std::vector<std::string> kTcpKeys = {
     "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
     "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
     "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
-    "max_syn_retries", "max_time_wait", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
+    "max_syn_retries", "max_time_wait", "mem_high", "mem_low", "mem_pressure", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
     "recv_buffer_max", "rst_on_full", "sack", "send_buffer", "sent_records", "sent_records_per_connection",
     "syn_backlog", "timestamps", "window_scaling"};
 
@@ -254,6 +254,9 @@ delayed_ack = 20ms
 keepalive_idle = 600s
 keepalive_interval = 10s
 keepalive_probes = 5
+mem_low = 0.25
+mem_pressure = 0.5
+mem_high = 0.9
 )";
 
 TEST(ConfigParse, EveryKey_ReachesItsField) {
@@ -357,6 +360,16 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(tcp.keepalive_idle, 600s);
   EXPECT_EQ(tcp.keepalive_interval, 10s);
   EXPECT_EQ(tcp.keepalive_probes, 5u);
+  EXPECT_EQ(tcp.mem_low, 0.25);
+  EXPECT_EQ(tcp.mem_pressure, 0.5);
+  EXPECT_EQ(tcp.mem_high, 0.9);
+}
+
+TEST(ConfigParse, MemoryPressureThresholdsOutOfOrder_Rejected) {
+  EXPECT_EQ(error_of(std::string(kMinimalPort) + "[tcp]\nmem_pressure = 0.4\n"),
+            "test.ini: [tcp] mem_low, mem_pressure, mem_high: expected mem_low <= mem_pressure <= mem_high");
+  EXPECT_NE(error_of(std::string(kMinimalPort) + "[tcp]\nmem_high = 2\n").find("[tcp] mem_high: expected a fraction"),
+            std::string::npos);
 }
 
 TEST(ConfigParse, Queues_SetsBothQueueCounts) {
@@ -590,7 +603,7 @@ const BadValue kBadValues[] = {
     {"runtime", "idle_sleep_max_us", "0", "expected an integer in 1..100000"},
     {"runtime", "idle_sleep_max_us", "100001", "expected an integer in 1..100000"},
     {"runtime", "message_ring", "63", "expected an integer in 64..1048576"},
-    {"runtime", "steer_ring", "1048577", "expected an integer in 64..1048576"},
+    {"runtime", "steer_ring", "1048577", "expected an integer in 8..1048576"},
     {"port", "mac", "02:00:00:00:00", "expected a unicast MAC like 02:00:00:00:00:01"},
     {"port", "mac", "02:00:00:00:00:01:02", "expected a unicast MAC"},
     {"port", "mac", "02-00-00-00-00-01", "expected a unicast MAC"},

@@ -119,6 +119,7 @@ void TcpTest::make_shard() {
     static_cast<TcpTest*>(ctx)->transitions.push_back(std::string(to_string(from)) + ">" + to_string(to));
   };
   env.state_tracer_ctx = this;
+  env.pool_shards = pool_shards;
   transitions.clear();
   shard = std::make_unique<Shard>(config, env, now_);
 }

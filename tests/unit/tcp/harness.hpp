@@ -177,6 +177,7 @@ class TcpTest : public ::testing::Test {
   std::unique_ptr<Shard> shard;
   TimePoint now_{};
   bool check_no_leaks = true;
+  uint32_t pool_shards = 1;  // ShardEnv::pool_shards of the next make_shard() (memory pressure tests)
   std::vector<std::string> transitions;  // "ESTABLISHED>FIN-WAIT-1", from the shard's tracer
 };
 
