@@ -99,7 +99,8 @@
   X(drop_data_after_close, "drop: data after the application closed (connection reset)")             \
   X(drop_data_after_fin, "drop: data after the peer's FIN")                                           \
   X(drop_time_wait_rst, "drop: RST in TIME-WAIT (ignored, RFC 1337)")                                 \
-  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")
+  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")                \
+  X(time_wait_released, "TIME-WAIT records freed before 2*MSL because the stack stopped")
 
 namespace dtcp::tcp {
 
