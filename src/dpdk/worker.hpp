@@ -121,9 +121,9 @@ class QueueStack final : public Stack,
   // Returns the frames received from the device or from other queues (0: an empty poll).
   unsigned poll(TimePoint now);
   void stop();
-  // After stop(), by the thread that owns the queue: resets every connection still open (RST to the peer,
-  // on_closed(aborted) to its handler), frees the TIME-WAIT records, sends what that queued, and
-  // returns what the shard still holds (all zero unless something leaked).
+  // After stop(), by the thread that owns the queue: resets every connection still open (RST to
+  // the peer, on_closed(aborted) to its handler), frees the TIME-WAIT records, sends what that
+  // queued, and returns what the shard still holds (all zero unless something leaked).
   tcp::ShardResources teardown();
   // Earliest time this queue has timer work (TimePoint::max() if none); bounds idle sleeps.
   TimePoint next_deadline() const { return shard_.next_deadline(); }
