@@ -160,7 +160,7 @@ class HttpApp final : public dtcp::tools::StopAfter, public dtcp::ListenHandler 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   const char* program = "dtcp-http";
   auto args = dtcp::tools::split_args(argc, argv);
   uint16_t port = 80;
@@ -202,3 +202,6 @@ int main(int argc, char** argv) {
   return dtcp::tools::run_stack(program, config, args,
                                 [&](dtcp::Stack&) { return std::make_unique<HttpApp>(port, content, limit); });
 }
+
+// A leak found by the exit-time accounting fails the exit status (after the tool's own reports).
+int main(int argc, char** argv) { return dtcp::tools::exit_status(run_main(argc, argv)); }

@@ -628,7 +628,7 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   auto args = dtcp::tools::split_args(argc, argv);
   const Options options = parse_options(args.rest);
   if (options.kernel) {
@@ -637,3 +637,6 @@ int main(int argc, char** argv) {
   }
   return run_dtcp(options, args);
 }
+
+// A leak found by the exit-time accounting fails the exit status (after the tool's own reports).
+int main(int argc, char** argv) { return dtcp::tools::exit_status(run_main(argc, argv)); }

@@ -27,7 +27,7 @@ Runs the dtcp stack on the configured ports until interrupted (Ctrl-C, SIGTERM) 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_main(int argc, char** argv) {
   const char* program = "dtcp-node";
   auto args = dtcp::tools::split_args(argc, argv);
   uint64_t duration_s = 0;
@@ -48,3 +48,6 @@ int main(int argc, char** argv) {
   return dtcp::tools::run_stack(
       program, config, args, [limit](dtcp::Stack&) { return std::make_unique<dtcp::tools::StopAfter>(limit); });
 }
+
+// A leak found by the exit-time accounting fails the exit status (after the tool's own reports).
+int main(int argc, char** argv) { return dtcp::tools::exit_status(run_main(argc, argv)); }

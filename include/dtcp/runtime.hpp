@@ -96,6 +96,21 @@ class Stack {
   virtual void request_stop() = 0;
 };
 
+// What a runtime still held when it stopped: counted after every connection was reset, the
+// TIME-WAIT records freed, the stacks released and the ports stopped and drained. All zero
+// unless something leaked.
+struct ResourceReport {
+  size_t connections = 0;   // control blocks in use or still in a connection table
+  size_t time_wait = 0;     // TIME-WAIT records not returned
+  size_t timers = 0;        // TCP timers still armed
+  size_t sent_records = 0;  // sent-segment records not returned to their pool
+  size_t events = 0;        // control blocks still queued for event delivery
+  size_t mbufs = 0;         // mbufs out of their pools
+  bool ok() const { return connections == 0 && time_wait == 0 && timers == 0 && sent_records == 0 && events == 0 && mbufs == 0; }
+  // "ok", or "LEAK" and each non-zero count, e.g. "LEAK mbufs=1".
+  std::string to_string() const;
+};
+
 class Runtime {
  public:
   // Starts EAL with the config's EAL arguments (or `eal_override` when not empty), adding
@@ -116,6 +131,10 @@ class Runtime {
   // drains in-flight frames, then returns how many mbufs are still out of their pools; anything
   // but 0 is a leak. Idempotent; the destructor calls it too.
   virtual size_t shutdown() = 0;
+  // After run() (and after printing counters and listings, which it changes): resets every
+  // connection still open, frees the TIME-WAIT records, counts what the stacks still hold, then
+  // shutdown() and the mbufs still out of the pools. Call once, instead of shutdown().
+  virtual ResourceReport account() = 0;
   // SIGINT/SIGTERM stop the loops; SIGUSR1 prints the counters and connections while running.
   virtual void install_signal_handlers() = 0;
 };

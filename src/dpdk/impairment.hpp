@@ -87,6 +87,17 @@ class Impairment {
     }
   }
 
+  // The earliest time release() has a frame to emit (TimePoint::max() when it holds none), so a
+  // loop on a virtual clock (src/sim) can jump straight to it.
+  TimePoint next_release() const {
+    TimePoint next = TimePoint::max();
+    if (held_ != nullptr) next = held_since_ + Duration(1000);
+    if (!delayed_.empty() && delayed_.front().due < next) next = delayed_.front().due;
+    return next;
+  }
+  // Frames held back (reordered or delayed) right now.
+  size_t holding() const { return delayed_.size() + (held_ != nullptr ? 1 : 0); }
+
   void discard() {
     if (held_ != nullptr) rte_pktmbuf_free(held_);
     held_ = nullptr;

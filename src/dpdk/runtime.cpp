@@ -69,6 +69,7 @@ class RuntimeImpl final : public Runtime {
   void print_counters(FILE* out, bool per_lcore) override;
   void print_connections(FILE* out) override;
   size_t shutdown() override;
+  ResourceReport account() override;
   void install_signal_handlers() override;
 
  private:
@@ -145,6 +146,21 @@ size_t RuntimeImpl::shutdown() {
   size_t in_use = 0;
   for (auto& [socket, pool] : pools_) in_use += rte_mempool_in_use_count(pool);
   return in_use;
+}
+
+ResourceReport RuntimeImpl::account() {
+  ResourceReport r;
+  for (const auto& worker : workers_) {
+    if (!worker->exited()) continue;  // run() never started it: nothing to account for
+    const tcp::ShardResources left = worker->teardown();
+    r.connections += std::max(left.tcbs_in_use, left.tcbs_in_table);
+    r.time_wait += left.time_wait_records;
+    r.timers += left.timers_armed;
+    r.sent_records += left.sent_records_in_use;
+    r.events += left.events_pending;
+  }
+  r.mbufs = shutdown();
+  return r;
 }
 
 RuntimeImpl::~RuntimeImpl() {
@@ -649,6 +665,21 @@ void RuntimeImpl::print_connections(FILE* out) {
 }
 
 }  // namespace
+
+std::string ResourceReport::to_string() const {
+  if (ok()) return "ok";
+  std::string out = "LEAK";
+  auto add = [&](const char* name, size_t n) {
+    if (n != 0) out += std::string(" ") + name + "=" + std::to_string(n);
+  };
+  add("connections", connections);
+  add("time_wait", time_wait);
+  add("timers", timers);
+  add("sent_records", sent_records);
+  add("events", events);
+  add("mbufs", mbufs);
+  return out;
+}
 
 std::unique_ptr<Runtime> Runtime::start(const Config& config, const std::vector<std::string>& eal_override,
                                         const char* program_name) {

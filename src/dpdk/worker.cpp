@@ -125,6 +125,13 @@ void QueueStack::stop() {
   flush_tx();
 }
 
+tcp::ShardResources QueueStack::teardown() {
+  shard_.abort_all();
+  flush_tx();
+  shard_.release_time_wait();
+  return shard_.resources();
+}
+
 void QueueStack::print_connections(FILE* final_out) const {
   // Built in memory and written with one fwrite: lcores dumping at the same time (SIGUSR1) must
   // not interleave their lines, or a connection would appear under another queue's header.
@@ -349,6 +356,20 @@ StackCounters Worker::counters_snapshot() const {
   return c;
 }
 
+tcp::ShardResources Worker::teardown() {
+  tcp::ShardResources total;
+  for (auto& q : queues_) {
+    const tcp::ShardResources r = q->teardown();
+    total.tcbs_in_use += r.tcbs_in_use;
+    total.tcbs_in_table += r.tcbs_in_table;
+    total.time_wait_records += r.time_wait_records;
+    total.timers_armed += r.timers_armed;
+    total.sent_records_in_use += r.sent_records_in_use;
+    total.events_pending += r.events_pending;
+  }
+  return total;
+}
+
 void Worker::print_connections(FILE* out) const {
   for (const auto& q : queues_) q->print_connections(out);
   std::fflush(out);
@@ -400,9 +421,6 @@ int Worker::loop() {
     if (idle_ == IdlePolicy::adaptive) idle(work > 0, now);
   }
   for (auto& q : queues_) q->stop();
-  // FIXME: connections still open at stop are left as they are (no RST, no FIN); the peer
-  // learns when it next sends. abort_all() would reset them but callbacks into apps being torn
-  // down need care.
   publish();
   exited_.store(true, std::memory_order_release);
   return 0;

@@ -122,6 +122,10 @@ class QueueStack final : public Stack,
   // Returns the frames received from the device or from other queues (0: an empty poll).
   unsigned poll(TimePoint now);
   void stop();
+  // After stop(), by the thread that owns the queue: resets every connection still open (RST to
+  // the peer, on_closed(aborted) to its handler), frees the TIME-WAIT records, sends what that
+  // queued, and returns what the shard still holds (all zero unless something leaked).
+  tcp::ShardResources teardown();
   // Earliest time this queue has timer work (TimePoint::max() if none); bounds idle sleeps.
   TimePoint next_deadline() const { return shard_.next_deadline(); }
   // Posts `message` to the lcore polling `queue` of this port; counts a full ring.
@@ -229,6 +233,11 @@ class Worker {
   void request_connection_dump() { dump_requested_.store(true, std::memory_order_relaxed); }
   // Only once the worker has exited, or from the worker itself.
   void print_connections(FILE* out) const;
+  // Once the worker has exited (the caller's thread then owns its queues): resets every
+  // connection still open (RST to the peer, on_closed(aborted) to the applications, which still
+  // exist), frees the TIME-WAIT records, and returns what the shards still hold (a leak unless
+  // all zero). After the counters and listings are printed, so they show the state at stop.
+  tcp::ShardResources teardown();
 
   static int launch(void* self) { return static_cast<Worker*>(self)->loop(); }
 

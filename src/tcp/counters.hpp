@@ -106,7 +106,8 @@
   X(mem_send_refused, "send() calls cut short by the connection's fair share under pressure")       \
   X(mem_window_clamped, "window advertisements held back by the fair share under pressure")         \
   X(mem_collapsed_mbufs, "mbufs freed by collapsing held receive data into fewer mbufs")              \
-  X(mem_ooo_pruned, "out-of-order segments pruned under memory pressure (the sender resends)")
+  X(mem_ooo_pruned, "out-of-order segments pruned under memory pressure (the sender resends)")        \
+  X(time_wait_released, "TIME-WAIT records freed before 2*MSL because the stack stopped")
 
 namespace dtcp::tcp {
 

@@ -492,6 +492,23 @@ ConnectResult Shard::connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHa
   return core_->connect(dst, dst_port, handler, options, now);
 }
 void Shard::abort_all() { core_->abort_all(); }
+void Shard::release_time_wait() {
+  while (!core_->tw_expiry_.empty()) {
+    core_->free_time_wait(core_->tw_expiry_.front());
+    ++core_->counters.time_wait_released;
+  }
+}
+ShardResources Shard::resources() const {
+  const ShardCore& c = *core_;
+  ShardResources r;
+  r.tcbs_in_use = c.config.max_connections - c.free_tcbs_.size();
+  r.tcbs_in_table = c.table_.size();
+  r.time_wait_records = c.config.max_time_wait - c.free_tw_.size();
+  for (uint32_t i = 0; i < c.config.max_connections; ++i) r.timers_armed += c.tcbs_[i].timer.armed() ? 1 : 0;
+  r.sent_records_in_use = c.config.sent_records - c.sent_pool_.available();
+  r.events_pending = c.pending_.size() + c.reap_.size();
+  return r;
+}
 const TcpCounters& Shard::counters() const { return core_->counters; }
 size_t Shard::connections_in_use() const { return core_->config.max_connections - core_->free_tcbs_.size(); }
 size_t Shard::connection_capacity() const { return core_->config.max_connections; }

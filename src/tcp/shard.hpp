@@ -68,6 +68,21 @@ struct ConnectionInfo {
   Duration srtt{0}, rto{0};
 };
 
+// What a shard holds at one moment, for resource accounting at the end of a run (tools at exit,
+// the simulator after every scenario): each count is 0 when everything came back.
+struct ShardResources {
+  size_t tcbs_in_use = 0;          // control blocks out of the free list
+  size_t tcbs_in_table = 0;        // control blocks still in the connection table
+  size_t time_wait_records = 0;    // TIME-WAIT records out of their free list
+  size_t timers_armed = 0;         // control blocks with a wheel entry armed
+  size_t sent_records_in_use = 0;  // sent-segment records out of the shared pool
+  size_t events_pending = 0;       // control blocks queued for event delivery or reaping
+  bool all_returned() const {
+    return tcbs_in_use == 0 && tcbs_in_table == 0 && time_wait_records == 0 && timers_armed == 0 &&
+           sent_records_in_use == 0 && events_pending == 0;
+  }
+};
+
 class ShardCore;
 
 class Shard {
@@ -101,6 +116,12 @@ class Shard {
   // Resets every connection (RST to the peer, on_closed(aborted) to attached handlers), e.g. when
   // the stack stops. TIME-WAIT records stay until they expire or the shard is destroyed.
   void abort_all();
+
+  // Frees every TIME-WAIT record now (the stack is going away; 2*MSL will not be waited for).
+  // Nothing is sent. Counted as time_wait_released.
+  void release_time_wait();
+  // Counts what the shard holds (O(max_connections): not for the packet path).
+  ShardResources resources() const;
 
   const TcpCounters& counters() const;
   // Calls fn(const ConnectionInfo&) for every live connection, then every TIME-WAIT record.

@@ -102,6 +102,9 @@ class DtcpProcess:
         self.stdout = open(self.stdout_path, "w")
         self.stderr = open(self.stderr_path, "w")
         cmd = [tool(tool_name), "--config", self.config.name] + list(args)
+        self.tool_name = tool_name
+        self.killed = False
+        self.resources_checked = False
         self.proc = subprocess.Popen(cmd, stdout=self.stdout, stderr=self.stderr)
 
     def stderr_text(self):
@@ -142,8 +145,24 @@ class DtcpProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self.killed = True
                 raise TestFailure("dtcp did not stop within %ss of SIGINT" % timeout)
+        self.check_resources()
         return self.proc.returncode
+
+    def check_resources(self):
+        """Once a tool's runtime has run, its exit prints `dtcp: resources: ok`: every control block,
+        TIME-WAIT record, timer and mbuf came back (src/dpdk/runtime.cpp account()). Anything else,
+        or no line, fails the test. Skipped for a process that never got running (a setup error a
+        test may expect) or that was killed."""
+        if self.resources_checked or self.killed or self.proc.poll() is None:
+            return
+        self.resources_checked = True
+        if "running" not in self.stderr_text():
+            return
+        lines = re.findall(r"^dtcp: resources: (.*)$", self.stdout_text(), re.M)
+        check(lines, f"{self.tool_name} (exit {self.proc.returncode}) printed no 'dtcp: resources:' line at exit")
+        check(lines[-1] == "ok", f"{self.tool_name} did not return every resource: dtcp: resources: {lines[-1]}")
 
     def counters(self):
         """Parses the `name value  # description` lines printed at exit."""
@@ -162,15 +181,20 @@ class DtcpProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+            self.killed = True
             # A killed process cannot remove its EAL runtime directory.
             shutil.rmtree(f"/var/run/dpdk/dtcp{self.proc.pid}", ignore_errors=True)
         self.stdout.close()
         self.stderr.close()
-        for path in (self.config.name, self.stdout_path, self.stderr_path):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        # A process that exited on its own (a client run to completion) is checked here.
+        try:
+            self.check_resources()
+        finally:
+            for path in (self.config.name, self.stdout_path, self.stderr_path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
 
 class Capture:
