@@ -75,6 +75,13 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["keepalive_idle"] = duration(tcp.keepalive_idle, 1ms, 86400s);
   table["keepalive_interval"] = duration(tcp.keepalive_interval, 1ms, 86400s);
   table["keepalive_probes"] = integer(tcp.keepalive_probes, 1, 1000);
+  table["syn_cookies"] = [&tcp](std::string_view v) -> std::optional<std::string> {
+    if (v == "auto") tcp.syn_cookies = SynCookies::automatic;
+    else if (v == "always") tcp.syn_cookies = SynCookies::always;
+    else if (v == "never") tcp.syn_cookies = SynCookies::never;
+    else return "expected auto, always or never";
+    return std::nullopt;
+  };
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }

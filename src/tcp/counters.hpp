@@ -99,7 +99,12 @@
   X(drop_data_after_close, "drop: data after the application closed (connection reset)")             \
   X(drop_data_after_fin, "drop: data after the peer's FIN")                                           \
   X(drop_time_wait_rst, "drop: RST in TIME-WAIT (ignored, RFC 1337)")                                 \
-  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")
+  X(drop_time_wait_segment, "drop: segment in TIME-WAIT (ACKed when the RFC says so)")             \
+  X(syn_cookies_sent, "SYN-ACKs sent with a SYN cookie (no state kept, RFC 4987 3.6)")                \
+  X(syn_cookies_validated, "ACKs whose SYN cookie was valid (connection established from it)")        \
+  X(syn_cookies_failed, "ACKs to a listener whose SYN cookie was invalid or too old (RST sent)")      \
+  X(syn_cookies_no_connection, "drop: valid SYN cookie ACK while the connection pool was full")       \
+  X(syn_ack_pruned, "half-open connections given up early: SYN backlog more than half full")
 
 namespace dtcp::tcp {
 
