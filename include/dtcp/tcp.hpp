@@ -36,6 +36,10 @@ namespace dtcp {
 // must still interoperate with Linux over the Internet.
 // Congestion control (RFC 9438 CUBIC with HyStart++ slow start, or RFC 5681 NewReno).
 enum class CongestionAlgorithm : uint8_t { cubic, reno };
+// SYN cookies (RFC 4987 §3.6): when a listener answers a SYN with a cookie SYN-ACK instead of
+// keeping a half-open connection. automatic: only while its SYN backlog is full (Linux's
+// tcp_syncookies = 1); always: every SYN (tcp_syncookies = 2); never: a full backlog drops SYNs.
+enum class SynCookies : uint8_t { automatic, always, never };
 
 struct TcpConfig {
   // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
@@ -152,6 +156,12 @@ struct TcpConfig {
   double mem_low = 0.5;
   double mem_pressure = 0.75;
   double mem_high = 0.95;
+  // ---- SYN flood defence ----
+  // Default for listeners (ListenOptions::syn_cookies overrides). A cookie SYN-ACK keeps no state:
+  // the returning ACK is checked (keyed hash, age, MSS index) and becomes an ESTABLISHED
+  // connection with the MSS, window scale, SACK-permitted, timestamps and ECN it encoded (the
+  // last four only when the peer offered timestamps, as in Linux).
+  SynCookies syn_cookies = SynCookies::automatic;
 
   // dtcp's own defaults (the values above).
   static TcpConfig dtcp_profile() { return TcpConfig{}; }
@@ -256,6 +266,8 @@ struct ListenOptions {
   Duration keepalive_idle{0};
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
+  // SYN cookies for this port; empty = TcpConfig::syn_cookies.
+  std::optional<SynCookies> syn_cookies;
 };
 
 struct ConnectOptions {

@@ -78,6 +78,13 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["mem_low"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_low); };
   table["mem_pressure"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_pressure); };
   table["mem_high"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_high); };
+  table["syn_cookies"] = [&tcp](std::string_view v) -> std::optional<std::string> {
+    if (v == "auto") tcp.syn_cookies = SynCookies::automatic;
+    else if (v == "always") tcp.syn_cookies = SynCookies::always;
+    else if (v == "never") tcp.syn_cookies = SynCookies::never;
+    else return "expected auto, always or never";
+    return std::nullopt;
+  };
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }

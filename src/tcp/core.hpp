@@ -67,6 +67,11 @@ struct Listener {
   Duration keepalive_idle{0};  // resolved against TcpConfig at listen()
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
+  // SYN flood defence (syn_cookies.cpp).
+  SynCookies syn_cookies = SynCookies::automatic;  // resolved at listen()
+  uint32_t syn_old = 0;            // of syn_received, those whose SYN-ACK was retransmitted
+  bool cookie_sent = false;        // a cookie SYN-ACK went out, last at last_cookie_sent
+  TimePoint last_cookie_sent;
 };
 
 // An incoming segment after parsing: the TCP header is stripped from `payload`, whose data is
@@ -203,6 +208,19 @@ class ShardCore {
   void challenge_ack(Tcb& t, TimePoint now);
   bool challenge_ack_allowed(TimePoint now);
 
+  // ---- syn_cookies.cpp: RFC 4987 §3.6 ----
+  // Answers a SYN with a cookie SYN-ACK, keeping nothing.
+  void send_syn_cookie(Listener& l, const FourTuple& tuple, const Segment& seg, TimePoint now);
+  // Whether an ACK to the listener may carry a cookie (always, or automatic after a recent one).
+  bool cookie_ack_expected(const Listener& l, TimePoint now) const;
+  // An ACK to the listener: true if its cookie was valid (the connection was built and the
+  // segment processed on it, or dropped for lack of a TCB); false if invalid (counted; the
+  // caller sends the RST).
+  bool syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now);
+  // SYN-ACK retransmissions allowed for a half-open connection of `l` now (Linux's young/old rule).
+  uint32_t syn_ack_retry_limit(const Listener& l) const;
+  void leave_syn_backlog(Tcb& t);
+
   // ---- ecn.cpp: RFC 3168 ----
   void ecn_syn_arrives(Tcb& t, const Segment& seg, bool enabled);
   wire::TcpFlags ecn_syn_flags(const Tcb& t) const;
@@ -235,6 +253,7 @@ class ShardCore {
   bool send_ack(Tcb& t);
   SeqNum acceptable_ack_seq(const Tcb& t) const;
   bool send_segment(Tcb& t, SeqNum seq, wire::TcpFlags flags, uint32_t data_offset, uint32_t len);
+  bool send_header(const FourTuple& tuple, const wire::TcpHeader& h);
   bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window,
                  std::optional<wire::TcpTimestamps> timestamps = std::nullopt);
   void send_reset_for(const FourTuple& tuple, const Segment& seg);

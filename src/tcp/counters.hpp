@@ -107,7 +107,12 @@
   X(mem_window_clamped, "window advertisements held back by the fair share under pressure")         \
   X(mem_collapsed_mbufs, "mbufs freed by collapsing held receive data into fewer mbufs")              \
   X(mem_ooo_pruned, "out-of-order segments pruned under memory pressure (the sender resends)")        \
-  X(time_wait_released, "TIME-WAIT records freed before 2*MSL because the stack stopped")
+  X(time_wait_released, "TIME-WAIT records freed before 2*MSL because the stack stopped")             \
+  X(syn_cookies_sent, "SYN-ACKs sent with a SYN cookie (no state kept, RFC 4987 3.6)")                \
+  X(syn_cookies_validated, "ACKs whose SYN cookie was valid (connection established from it)")        \
+  X(syn_cookies_failed, "ACKs to a listener whose SYN cookie was invalid or too old (RST sent)")      \
+  X(syn_cookies_no_connection, "drop: valid SYN cookie ACK while the connection pool was full")       \
+  X(syn_ack_pruned, "half-open connections given up early: SYN backlog more than half full")
 
 namespace dtcp::tcp {
 

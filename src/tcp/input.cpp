@@ -79,7 +79,13 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     return;
   }
   if (seg.has(TcpFlags::ack)) {
-    ++counters.drop_listen_ack;
+    // RFC 4987 §3.6: the ACK answering a cookie SYN-ACK finds no TCB; its cookie rebuilds one.
+    // Anything else, or a cookie that fails, is an ACK to a listener (RFC 9293 §3.10.7.2).
+    if (!seg.has(TcpFlags::syn) && cookie_ack_expected(l, now)) {
+      if (syn_cookie_ack(l, tuple, seg, now)) return;
+    } else {
+      ++counters.drop_listen_ack;
+    }
     send_bare(tuple, seg.ack.value(), 0, TcpFlags::rst, 0);  // <SEQ=SEG.ACK><CTL=RST>
     return;
   }
@@ -87,8 +93,13 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     ++counters.drop_listen_no_syn;
     return;
   }
-  if (l.syn_received >= l.syn_backlog) {
-    // Like Linux: silently drop, the client retransmits its SYN. FIXME: SYN cookies.
+  const bool backlog_full = l.syn_received >= l.syn_backlog;
+  if (l.syn_cookies == SynCookies::always || (backlog_full && l.syn_cookies == SynCookies::automatic)) {
+    send_syn_cookie(l, tuple, seg, now);
+    return;
+  }
+  if (backlog_full) {
+    // Like Linux without cookies: silently drop, the client retransmits its SYN.
     ++counters.drop_syn_backlog_full;
     return;
   }
@@ -209,10 +220,7 @@ void ShardCore::take_syn_options(Tcb& t, const Segment& seg, TimePoint now) {
 
 void ShardCore::establish(Tcb& t, const Segment& seg, TimePoint now) {
   (void)seg;
-  if (t.listener) {
-    --t.listener->syn_received;
-    t.listener = nullptr;
-  }
+  leave_syn_backlog(t);
   set_state(t, TcpState::established);
   if (t.ecn_ok) ++counters.conn_ecn;
   t.cc->init(t.eff_mss(), config.initial_window, now);
@@ -515,7 +523,7 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   if (t.rtt_timing && ack > t.rtt_seq) {
     t.rtt_timing = false;
     rtt_sample(t, now - t.rtt_sent);
-  } else if (t.ts_ok && options && options->timestamps && options->timestamps->tsecr != 0) {
+  } else if (t.ts_ok && options && options->timestamps && options->timestamps->tsecr != 0 && !t.cookie_untimed) {
     // RFC 7323 §4.1 RTTM: every ACK of new data dates the segment it answers through the echoed
     // timestamp, retransmitted or not (Karn's rule does not apply), so the estimate follows a
     // growing queue within one window. The µs timed sample is used when this ACK ends one (the

@@ -49,6 +49,11 @@ SecretKeys::SecretKeys(uint64_t seed) {
   port_k0_ = splitmix64(state);
   port_k1_ = splitmix64(state);
   table_key_ = splitmix64(state);
+  // Drawn after the others, so the ISNs and ports a seed gives stay what they were.
+  cookie_k0_ = splitmix64(state);
+  cookie_k1_ = splitmix64(state);
+  cookie_k2_ = splitmix64(state);
+  cookie_k3_ = splitmix64(state);
 }
 
 uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
@@ -68,6 +73,18 @@ uint32_t SecretKeys::ts_offset(const FourTuple& t) const {
 uint32_t SecretKeys::port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const {
   const uint64_t m0 = uint64_t{local.value} << 32 | remote.value;
   return static_cast<uint32_t>(siphash_2_4(port_k0_, port_k1_, m0, remote_port));
+}
+
+uint32_t SecretKeys::cookie_hash_tuple(const FourTuple& t) const {
+  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m1 = uint64_t{t.local_port} << 16 | t.remote_port;
+  return static_cast<uint32_t>(siphash_2_4(cookie_k0_, cookie_k1_, m0, m1));
+}
+
+uint32_t SecretKeys::cookie_hash_count(const FourTuple& t, uint32_t count) const {
+  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m1 = uint64_t{count} << 32 | uint64_t{t.local_port} << 16 | t.remote_port;
+  return static_cast<uint32_t>(siphash_2_4(cookie_k2_, cookie_k3_, m0, m1));
 }
 
 }  // namespace dtcp::tcp

@@ -22,6 +22,10 @@ class SecretKeys {
   uint32_t ts_offset(const FourTuple& t) const;
   // RFC 6056 algorithm 3: the starting offset for ports towards (remote, remote_port).
   uint32_t port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const;
+  // RFC 4987 §3.6: keyed hashes of a 4-tuple for SYN cookies. `count` is the cookie's time
+  // counter; cookie_hash_tuple() has its own key and no counter.
+  uint32_t cookie_hash_tuple(const FourTuple& t) const;
+  uint32_t cookie_hash_count(const FourTuple& t, uint32_t count) const;
   // Keyed hash of a 4-tuple for the connection tables (cheap, not cryptographic; keyed so a peer
   // cannot aim many tuples at one bucket without knowing the seed).
   size_t table_hash(const FourTuple& t) const {
@@ -35,6 +39,7 @@ class SecretKeys {
 
  private:
   uint64_t isn_k0_, isn_k1_, port_k0_, port_k1_, table_key_;
+  uint64_t cookie_k0_, cookie_k1_, cookie_k2_, cookie_k3_;
 };
 
 }  // namespace dtcp::tcp

@@ -212,6 +212,12 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
   h.flags = flags;
   h.window = window;
   h.options.timestamps = timestamps;
+  return send_header(tuple, h);
+}
+
+// A segment without TCB (RST, cookie SYN-ACK): the header alone, Not-ECT; a control segment, so
+// it may use the memory reserve.
+bool ShardCore::send_header(const FourTuple& tuple, const wire::TcpHeader& h) {
   mem_note_control();
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
@@ -219,7 +225,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
     return false;
   }
   ++counters.tx_segments;
-  if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
+  if (wire::has(h.flags, TcpFlags::rst)) ++counters.tx_rst;
   env.output->send_segment(m, tuple.local, tuple.remote, wire::Ecn::not_ect);
   return true;
 }

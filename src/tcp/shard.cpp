@@ -188,10 +188,7 @@ void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   t.ooo.clear();
   // After a normal close the bytes already received stay readable until on_closed() returns.
   if (reason != CloseReason::normal) t.rcv_buf.clear();
-  if (t.listener) {
-    --t.listener->syn_received;
-    t.listener = nullptr;
-  }
+  leave_syn_backlog(t);
   set_state(t, TcpState::closed);
   t.zombie = true;
   t.close_reason = reason;
@@ -234,6 +231,7 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
                    options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle,
                    options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
                    options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
+  slot->syn_cookies = options.syn_cookies.value_or(config.syn_cookies);
   return {};
 }
 

@@ -109,6 +109,9 @@ struct Tcb final : Connection {
   TimePoint rtt_sent;
   uint32_t retries = 0;          // consecutive timeouts of the oldest unacknowledged segment
   bool syn_retransmitted = false;  // RFC 6298 §5.7
+  // Built from a SYN cookie: the ACK completing the handshake echoes a TSval rounded down to
+  // the cookie's option bits, so it gives no RTT sample (syn_cookies.cpp).
+  bool cookie_untimed = false;
   uint32_t persist_backoff = 0;
   uint32_t persist_unanswered = 0;  // window probes since the peer last ACKed anything
   bool ack_now = false;    // an ACK must go out (with data if any)

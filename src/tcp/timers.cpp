@@ -93,7 +93,11 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   t.rexmit_deadline = kNever;
   const bool handshake = t.state == TcpState::syn_sent || (t.state == TcpState::syn_received && t.syn_unacked());
   if (handshake) {
-    if (t.retries >= config.max_syn_retries) {
+    // A half-open passive connection may get fewer retries while its listener's backlog is
+    // under pressure (syn_cookies.cpp).
+    const uint32_t limit = t.listener ? syn_ack_retry_limit(*t.listener) : config.max_syn_retries;
+    if (t.retries >= limit) {
+      if (limit < config.max_syn_retries) ++counters.syn_ack_pruned;
       ++counters.conn_timed_out;
       close_connection(t, CloseReason::timed_out);  // a passive one has no handler: silent
       return;
@@ -101,6 +105,7 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
     ++t.retries;
     ++counters.tx_syn_retransmits;
     t.rto = std::min(t.rto * 2, config.max_rto);
+    if (t.listener && !t.syn_retransmitted) ++t.listener->syn_old;
     t.syn_retransmitted = true;
     t.rtt_timing = false;  // Karn
     send_syn(t, now);

@@ -81,7 +81,7 @@ const std::vector<std::string> kTcpKeys = {
     "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
     "max_syn_retries", "max_time_wait", "mem_high", "mem_low", "mem_pressure", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
     "recv_buffer_max", "rst_on_full", "sack", "send_buffer", "sent_records", "sent_records_per_connection",
-    "syn_backlog", "timestamps", "window_scaling"};
+    "syn_backlog", "syn_cookies", "timestamps", "window_scaling"};
 
 std::string joined(const std::vector<std::string>& keys) {
   std::string out;
@@ -787,6 +787,18 @@ TEST(ConfigErrors, DelayedAckHalfSecond_Rejected) {
 TEST(ConfigErrors, EcnNotABoolean_Rejected) {
   expect_error(std::string(kMinimalPort) + "[tcp]\necn = sometimes\n",
                {"test.ini: [tcp] ecn: expected yes or no"});
+}
+
+TEST(ConfigTcp, SynCookies_AutoByDefaultAndEachValue) {
+  EXPECT_EQ(parse(std::string(kMinimalPort)).tcp.syn_cookies, SynCookies::automatic);
+  EXPECT_EQ(parse(std::string(kMinimalPort) + "[tcp]\nsyn_cookies = always\n").tcp.syn_cookies, SynCookies::always);
+  EXPECT_EQ(parse(std::string(kMinimalPort) + "[tcp]\nsyn_cookies = never\n").tcp.syn_cookies, SynCookies::never);
+  EXPECT_EQ(parse(std::string(kMinimalPort) + "[tcp]\nsyn_cookies = auto\n").tcp.syn_cookies, SynCookies::automatic);
+}
+
+TEST(ConfigErrors, SynCookiesUnknown_Rejected) {
+  expect_error(std::string(kMinimalPort) + "[tcp]\nsyn_cookies = yes\n",
+               {"test.ini: [tcp] syn_cookies: expected auto, always or never"});
 }
 
 }  // namespace

@@ -316,8 +316,9 @@ TEST_F(Handshake, PoolFull_RstOnFull_SendsRst) {
   expect_reply({.flags = RST | ACK, .seq = 0, .ack = 9001, .window = 0, .dst_port = 40001});
 }
 
+// Without SYN cookies (with them, see syn_cookie_test.cpp).
 TEST_F(Handshake, SynBacklogFull_SynDropped) {
-  ASSERT_TRUE(shard->listen(kLocalPort, rec, ListenOptions{.syn_backlog = 1}).ok());
+  ASSERT_TRUE(shard->listen(kLocalPort, rec, ListenOptions{.syn_backlog = 1, .syn_cookies = SynCookies::never}).ok());
   inject({.flags = SYN, .seq = 1000});
   expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535, .options = {.mss = 1460}});
   inject({.flags = SYN, .seq = 2000, .src_port = 40001});
