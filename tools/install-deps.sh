@@ -9,6 +9,7 @@ packages=(
   iproute2 iputils-ping python3 python3-scapy # namespaces, ping, crafted frames in tests
   curl netcat-openbsd tcpdump wrk apache2-utils  # kernel-side peers, load and captures in tests
   nginx                                       # third-party HTTP server for dtcp-loadgen tests and bench
+  clang-14 libclang-rt-14-dev                 # libFuzzer targets (tests/fuzz/, tools/fuzz.sh)
 )
 
 missing=()
