@@ -43,7 +43,7 @@ exe=$build/tests/fuzz/fuzz_$target
 work=$build/fuzz-corpus/$target
 artifacts=$build/fuzz-artifacts/$target
 mkdir -p "$work" "$artifacts"
-flags=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+flags=(-max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
        -artifact_prefix="$artifacts/")
 [ -f "tests/fuzz/$target.dict" ] && flags+=(-dict="tests/fuzz/$target.dict")
 # UBSan findings stop the run like ASan's; LeakSanitizer runs after every input.

@@ -298,9 +298,9 @@ def tcp_state_corpus():
 def dictionaries():
     with open(os.path.join(HERE, "http_parser.dict"), "w") as f:
         f.write("# HTTP/1.1 response tokens (RFC 9112)\n")
-        for t in ["HTTP/1.1 ", "HTTP/1.0 ", " 200 OK", "\\r\\n", "\\r\\n\\r\\n", "Content-Length: ",
+        for t in ["HTTP/1.1 ", "HTTP/1.0 ", " 200 OK", "\\x0d\\x0a", "\\x0d\\x0a\\x0d\\x0a", "Content-Length: ",
                   "Transfer-Encoding: ", "chunked", "gzip, chunked", "Connection: ", "close", "keep-alive",
-                  "0\\r\\n\\r\\n", ";ext=", "100 Continue", "101", "204", "304", "\\x09", ":"]:
+                  "0\\x0d\\x0a\\x0d\\x0a", ";ext=", "100 Continue", "101", "204", "304", "\\x09", ":"]:
             f.write('"%s"\n' % t)
     keys = set()
     for src in ["src/dpdk/config.cpp", "src/dpdk/config_extra.cpp"]:
