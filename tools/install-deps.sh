@@ -10,6 +10,7 @@ packages=(
   curl netcat-openbsd tcpdump wrk apache2-utils  # kernel-side peers, load and captures in tests
   nginx                                       # third-party HTTP server for dtcp-loadgen tests and bench
   hping3                                      # SYN flood in the syn_flood test
+  clang-14 libclang-rt-14-dev                 # libFuzzer targets (tests/fuzz/, tools/fuzz.sh)
 )
 
 missing=()

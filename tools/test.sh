@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh || exit 1
 tools/build.sh build || exit 1
 tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug || exit 1
+# The libFuzzer targets (clang, ASan+UBSan): only they and what they link are built.
+tools/fuzz.sh --build || exit 1
 
 status=0
 for dir in build build-asan; do
@@ -15,9 +17,17 @@ for dir in build build-asan; do
   # UBSan findings fail the test instead of scrolling past.
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$dir" --print-errorlogs "$@" || status=1
 done
+# Each fuzz target for a few seconds from its seed corpus (about a minute in all), unless the
+# arguments picked other tests.
+fuzz_log=build-fuzz/meson-logs/testlog.json
+rm -f "$fuzz_log"
+if [ $# -eq 0 ]; then
+  echo "== meson test -C build-fuzz"
+  meson test -C build-fuzz --no-rebuild --print-errorlogs || status=1
+fi
 
 # Count test cases: a GoogleTest binary counts its own cases, any other test counts once.
-read -r passed failed < <(/usr/bin/python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+read -r passed failed < <(/usr/bin/python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json "$fuzz_log" <<'PY'
 import json, os, re, sys
 passed = failed = 0
 for path in sys.argv[1:]:

@@ -8,55 +8,16 @@
 
 namespace dtcp::tcp::test {
 
-std::string describe(const Sent& s) {
-  std::ostringstream os;
-  os << s.src.to_string() << ":" << s.src_port << " > " << s.dst.to_string() << ":" << s.dst_port << " ["
-     << wire::to_string(s.flags) << "] seq " << s.seq << " ack " << s.ack << " win " << s.window << " len "
-     << s.payload.size();
-  if (s.ecn != wire::Ecn::not_ect) os << " " << wire::to_string(s.ecn);
-  if (s.options.mss) os << " mss " << *s.options.mss;
-  if (s.options.window_scale) os << " wscale " << unsigned{*s.options.window_scale};
-  if (s.options.sack_permitted) os << " sackOK";
-  if (s.options.timestamps) os << " TS val " << s.options.timestamps->tsval << " ecr " << s.options.timestamps->tsecr;
-  for (uint8_t i = 0; i < s.options.sack_block_count; ++i) {
-    os << (i == 0 ? " sack " : ",") << s.options.sack_blocks[i].left << "-" << s.options.sack_blocks[i].right;
-  }
-  return os.str();
-}
-
 void RecordingWire::send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
-  EXPECT_GE(rte_pktmbuf_headroom(m), 64u) << "segments need headroom for IPv4 + Ethernet";
   EXPECT_EQ(m->pkt_len, rte_pktmbuf_pkt_len(m));
   if (forward) {
+    EXPECT_GE(rte_pktmbuf_headroom(m), 64u) << "segments need headroom for IPv4 + Ethernet";
     forward(m, src, dst, ecn);
     return;
   }
-  std::vector<std::byte> bytes(m->pkt_len);
-  // rte_pktmbuf_read() copies only when the data is not contiguous; it returns where it is.
-  const void* data = rte_pktmbuf_read(m, 0, m->pkt_len, bytes.data());
-  if (data != bytes.data()) std::memcpy(bytes.data(), data, bytes.size());
-  const uint16_t l4_len = static_cast<uint16_t>(m->l4_len);
-  rte_pktmbuf_free(m);
-  EXPECT_EQ(bytes[16], std::byte{0});
-  EXPECT_EQ(bytes[17], std::byte{0}) << "checksum must be left 0 for the stack";
-  wire::fill_tcp_checksum(bytes, src, dst);
-  auto view = wire::TcpView::parse(bytes);
-  ASSERT_TRUE(view.ok()) << "shard sent an unparsable segment: " << wire::to_string(view.error());
-  EXPECT_TRUE(view->verify_checksum(src, dst));
-  EXPECT_EQ(l4_len, view->header_len());
   Sent s;
-  s.src = src;
-  s.dst = dst;
-  s.src_port = view->src_port();
-  s.dst_port = view->dst_port();
-  s.seq = view->seq();
-  s.ack = view->ack();
-  s.flags = view->flags();
-  s.window = view->window();
-  s.options = view->options();
-  s.payload.assign(view->payload().begin(), view->payload().end());
-  s.l4_len = l4_len;
-  s.ecn = ecn;
+  const std::string error = parse_sent(m, src, dst, ecn, s);
+  ASSERT_EQ(error, "");
   sent.push_back(std::move(s));
 }
 
@@ -162,20 +123,12 @@ void TcpTest::inject_segment(int64_t ms, const In& in, const std::vector<uint8_t
   h.ack = in.ack;
   h.flags = in.flags;
   h.window = in.window;
-  if (!raw_options) h.options = in.options;
-  const size_t written = wire::tcp_header_len(h);
-  const size_t hlen = raw_options ? wire::kTcpMinHeaderLen + raw_options->size() : written;
-  rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+  h.options = in.options;
+  std::span<const std::byte> raw;
+  if (raw_options) raw = std::as_bytes(std::span(*raw_options));
+  rte_mbuf* m = build_segment(g_pool, h, raw, raw_options != nullptr, std::as_bytes(std::span(in.data)), kRemoteAddr,
+                              kLocalAddr);
   ASSERT_NE(m, nullptr);
-  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen + in.data.size())));
-  ASSERT_NE(p, nullptr);
-  wire::write_tcp_header({p, written}, h);
-  if (raw_options) {
-    p[12] = std::byte{static_cast<uint8_t>((hlen / 4) << 4)};  // data offset covers the raw options
-    std::memcpy(p + wire::kTcpMinHeaderLen, raw_options->data(), raw_options->size());
-  }
-  std::memcpy(p + hlen, in.data.data(), in.data.size());
-  wire::fill_tcp_checksum({p, hlen + in.data.size()}, kRemoteAddr, kLocalAddr);
   shard->input(m, kRemoteAddr, kLocalAddr, in.ecn, now_);
 }
 

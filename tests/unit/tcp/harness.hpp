@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../../common/tcp_segments.hpp"
 #include "dtcp/tcp.hpp"
 #include "tcp/shard.hpp"
 #include "wire/tcp.hpp"
@@ -93,20 +94,6 @@ struct Out {
   uint16_t dst_port = kRemotePort;
   wire::Ecn ecn = wire::Ecn::not_ect;  // the codepoint handed to the IP layer; always compared
 };
-
-// A segment the shard sent, parsed back.
-struct Sent {
-  wire::Ipv4Addr src, dst;
-  uint16_t src_port = 0, dst_port = 0;
-  uint32_t seq = 0, ack = 0;
-  TcpFlags flags = NONE;
-  uint16_t window = 0;
-  wire::TcpOptions options;
-  std::vector<std::byte> payload;
-  uint16_t l4_len = 0;
-  wire::Ecn ecn = wire::Ecn::not_ect;
-};
-std::string describe(const Sent& s);
 
 // SegmentOutput that checksums, parses, verifies and records.
 class RecordingWire : public SegmentOutput {
