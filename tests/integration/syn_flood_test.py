@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Capture, DtcpProcess, Namespace, check, main, tap_ifname, wait_until  # noqa: E402
+from harness import Capture, Namespace, check, main, start_on_tap, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.6.1"
 KERNEL_IP = "198.18.6.2"
@@ -38,13 +38,8 @@ FLOODERS = int(os.environ.get("DTCP_FLOODERS", "2"))  # one hping3 reaches ~75k 
 
 
 def start(ns, tag, tcp_keys, port_keys="", args=()):
-    ifname = tap_ifname(tag)
-    config = (f"[port]\nvdev = net_tap0,iface={ifname}\naddress = {DTCP_IP}/24\n{port_keys}\n"
-              f"[tcp]\n{tcp_keys}\n")
-    node = DtcpProcess("dtcp-echo", config, ["--serve", "7", "--sink", "9"] + list(args), tag=tag)
-    node.wait_running()
-    ns.adopt_tap(ifname, f"{KERNEL_IP}/24", "02:00:00:00:00:02")
-    return node, ifname
+    return start_on_tap(ns, tag, "dtcp-echo", ["--serve", "7", "--sink", "9"] + list(args), DTCP_IP, KERNEL_IP,
+                        "02:00:00:00:00:02", port_keys, f"[tcp]\n{tcp_keys}\n")
 
 
 def counters(node):
