@@ -94,8 +94,8 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
   const size_t space = api_send_space(t);
   const size_t want = std::min(space, data.size());
   // The fair share under memory pressure, not the send buffer, cut this call short.
-  const bool share_limited = want < data.size() && space == mem_send_room(t) &&
-                             space < config.send_buffer - std::min(config.send_buffer, t.snd_buf.bytes());
+  bool share_limited = want < data.size() && space == mem_send_room(t) &&
+                       space < config.send_buffer - std::min(config.send_buffer, t.snd_buf.bytes());
   size_t done = 0;
   if (want > 0) {
     rte_mbuf* tail = t.snd_buf.tail();
@@ -105,8 +105,20 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
       done = n;
     }
     while (done < want) {
-      // Beyond mem_high the rest of the pool is the control segments' reserve.
-      rte_mbuf* m = mem_data_allowed() ? rte_pktmbuf_alloc(env.pool) : nullptr;
+      // The pool may cross mem_pressure during this very call (mem_note_alloc() enters it):
+      // from then on the fair share holds here too, not only from the next call.
+      if (mem_under_pressure_ && t.snd_buf.count() >= mem_share()) {
+        share_limited = true;
+        break;
+      }
+      // Beyond mem_high the rest of the pool is the control segments' reserve, except for a
+      // connection whose send queue is empty: it may take one mbuf from it (Linux
+      // tcp_stream_alloc_skb()'s force_schedule for the first skb). Without that an echo server
+      // holding received data it cannot forward never frees it, and a pool filled by such
+      // receive queues stays full (the ring_pressure stall).
+      const bool first = t.snd_buf.empty();
+      rte_mbuf* m = first || mem_data_allowed() ? rte_pktmbuf_alloc(env.pool) : nullptr;
+      if (m && first && !mem_data_would_be_allowed()) ++counters.mem_reserve_used;
       if (!m) {
         // Nothing may be in flight to bring an ACK (and with it on_writable()): retry on the
         // next tick, when on_timer() offers the space again.

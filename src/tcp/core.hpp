@@ -307,9 +307,15 @@ class ShardCore {
   bool mem_data_would_be_allowed() const { return env.pool == nullptr || mem_size_ - std::min(mem_size_, mem_free_) < mem_high_; }
   // A control segment is about to take an mbuf: counts it when it comes from the reserve.
   void mem_note_control();
+  // Lowers the free estimate (conservative until the next refresh) and enters pressure as soon
+  // as the estimate crosses mem_pressure, not only at the next refresh: one poll iteration's
+  // send() calls (all with the same `now`) could otherwise fill the pool to mem_high before any
+  // fair share applies.
   void mem_note_alloc() {
-    if (mem_free_ > 0) --mem_free_;  // conservative until the next refresh
+    if (mem_free_ > 0) --mem_free_;
+    if (!mem_under_pressure_ && mem_size_ - std::min(mem_size_, mem_free_) > mem_pressure_) mem_enter_pressure();
   }
+  void mem_enter_pressure();
   // Under pressure: the mbufs one connection may hold per direction (send queue; receive and
   // reassembly queues), Linux's per-socket fair share of tcp_mem[2].
   uint32_t mem_share() const;

@@ -139,9 +139,12 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff))
                                              : advertise_window(t);
   h.options = build_options(t, flags, len);
-  // Data waits (retried) beyond mem_high; control segments may use the reserve.
-  if (len > 0 && !mem_data_allowed()) return false;
-  if (len == 0) mem_note_control(); else mem_note_alloc();
+  // Data waits (retried) beyond mem_high; control segments may use the reserve, and so may the
+  // segment at SND.UNA: data already queued must be able to leave, or a pool held by queued data
+  // frees nothing (Linux transmits from its queue without charging more memory). At most one
+  // such segment per connection per round trip, as the next one starts beyond SND.UNA.
+  if (len > 0 && seq != t.snd_una && !mem_data_allowed()) return false;
+  if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
   rte_mbuf* m = start_segment(env.pool, h);
   if (!m) {
     ++counters.tx_no_mbuf;

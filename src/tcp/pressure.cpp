@@ -44,11 +44,16 @@ void ShardCore::mem_refresh() {
   mem_free_ = rte_mempool_avail_count(env.pool);
   const uint32_t in_use = mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0;
   if (!mem_under_pressure_ && in_use > mem_pressure_) {
-    mem_under_pressure_ = true;
-    ++counters.mem_pressure_entered;
+    mem_enter_pressure();
   } else if (mem_under_pressure_ && in_use < mem_low_) {
     mem_under_pressure_ = false;
   }
+}
+
+void ShardCore::mem_enter_pressure() {
+  if (env.pool == nullptr) return;
+  mem_under_pressure_ = true;
+  ++counters.mem_pressure_entered;
 }
 
 bool ShardCore::mem_data_allowed() {

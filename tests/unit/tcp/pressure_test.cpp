@@ -39,24 +39,46 @@ class Pressure : public TcpTest {
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
-// Control segments come from the reserve when data has taken the pool to mem_high; data waits,
-// and flows again (on_writable) once the pool has mbufs.
-TEST_F(Pressure, PoolAtReserve_AckStillSent_DataWaitsThenFlows) {
+// Control segments come from the reserve when data has taken the pool to mem_high. A connection
+// with an empty send queue still gets one mbuf for send(), and its segment at SND.UNA still goes
+// (Linux's forced first skb): an echo server holding received data it cannot forward would
+// otherwise never free it (the ring_pressure stall: the pool full of receive queues waiting for
+// send(), which waited for the pool). More data waits, and flows again (on_writable) once the
+// pool has mbufs.
+TEST_F(Pressure, PoolAtReserve_AckStillSent_OneSegmentGoesThenDataWaitsThenFlows) {
   const uint32_t iss = established();
   hold_until_free(kFreeAtReserve);
   inject({.flags = ACK | PSH, .seq = 1001, .ack = iss + 1, .data = pattern(100)});
   expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1101});
   EXPECT_GE(counters().mem_reserve_used, 1u);
-  EXPECT_EQ(rec.conn->send(bytes(pattern(1000))), 0u);
-  expect_nothing();
+  EXPECT_EQ(rec.conn->send(bytes(pattern(1000))), 1000u);  // the empty queue's one mbuf
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1101, .len = 1000});
+  const size_t room = rte_pktmbuf_data_room_size(g_pool);
+  EXPECT_EQ(rec.conn->send(bytes(pattern(room))), room - 1000);  // its tail room, no new mbuf
+  expect_nothing();  // beyond SND.UNA: data waits
   EXPECT_GE(counters().mem_data_refused, 1u);
   at(now_ms() + 1);  // still at the reserve: no on_writable that send() would refuse again
   EXPECT_FALSE(saw("writable"));
   release();
   at(now_ms() + 1);
   EXPECT_TRUE(saw("writable"));
-  EXPECT_EQ(rec.conn->send(bytes(pattern(1000))), 1000u);
-  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1101, .len = 1000});
+  inject({.flags = ACK, .seq = 1101, .ack = iss + 1001});  // Nagle lets the short rest go
+  const auto rest = static_cast<uint32_t>(std::min<size_t>(room - 1000, 1460));
+  expect_reply({.flags = ACK | (rest == room - 1000 ? PSH : ACK), .seq = iss + 1001, .ack = 1101, .len = rest});
+}
+
+// The pool crosses mem_pressure in the middle of one send(): the fair share applies from that
+// mbuf on, not from the next call. Before, a poll iteration's send() calls (one `now`, so no
+// refresh of the free count) could each take a whole send buffer and fill the pool to mem_high.
+TEST_F(Pressure, SendCrossesMemPressure_FairShareAppliesWithinTheCall) {
+  pool_shards = 1000;  // share = 7 mbufs, as above
+  make_shard();
+  established();
+  hold_until_free(kPoolSize - 12284);  // 12284 in use, mem_pressure 12287: no pressure yet
+  const size_t room = rte_pktmbuf_data_room_size(g_pool);
+  EXPECT_EQ(rec.conn->send(bytes(pattern(100000))), 7 * room);
+  EXPECT_EQ(counters().mem_pressure_entered, 1u);
+  EXPECT_EQ(counters().mem_send_refused, 1u);
 }
 
 // Under pressure send() takes no more than the connection's fair share of the pool; the ACK that
