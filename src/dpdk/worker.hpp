@@ -240,10 +240,12 @@ class Worker {
   tcp::ShardResources teardown();
 
   static int launch(void* self) { return static_cast<Worker*>(self)->loop(); }
+  // Runs up to a burst of the messages queued for this lcore, oldest first, each once; returns
+  // how many. The loop calls it at the top of every iteration; only this lcore may (SC ring).
+  unsigned run_messages();
 
  private:
   int loop();
-  unsigned run_messages();
   void idle(bool work, TimePoint now);
   void publish();
 
