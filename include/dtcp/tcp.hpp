@@ -140,6 +140,21 @@ struct TcpConfig {
   Duration keepalive_interval = std::chrono::seconds(75);
   uint32_t keepalive_probes = 9;
 
+  // ---- ICMP errors and orphaned connections ----
+  // Floor of the path MTU that an ICMP "fragmentation needed" may set (RFC 1191 §4; Linux's
+  // min_pmtu, 552): the path MSS never drops below min_pmtu - 40, so a forged ICMP cannot shrink
+  // a connection to tiny segments. 104..65535 (an MSS of at least 64).
+  uint16_t min_pmtu = 552;
+  // Retransmissions of an orphan (a connection the application has closed, still in FIN-WAIT-1,
+  // CLOSING or LAST-ACK) before it is reset, instead of max_retries: nobody waits for its data
+  // any more (Linux tcp_orphan_retries; unlike Linux, 0 means none, not 8). 4 ends an orphan
+  // whose RTO is the initial 1 s after 1+2+4+8+16 = 31 s, one with a 200 ms RTO after 6.2 s.
+  uint32_t orphan_retries = 4;
+  // Orphans (FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK after close()) a shard keeps; past it the
+  // oldest is reset (Linux tcp_max_orphans). When a new SYN or connect() finds no free control
+  // block, the oldest orphan is reset and its slot reused, whatever this limit.
+  uint32_t max_orphans = 8192;
+
   // dtcp's own defaults (the values above).
   static TcpConfig dtcp_profile() { return TcpConfig{}; }
   // Defaults that peers and test suites written against Linux assume: minimum RTO 200 ms
@@ -195,6 +210,10 @@ enum class CloseReason : uint8_t {
   timed_out,      // retransmission limit reached (data, FIN or SYN)
   aborted,        // abort() by the application, or the stack reset it (data after close, ...)
   no_memory,      // could not proceed for lack of mbufs for too long (reserved; not used yet)
+  // The retransmission limit was reached after an ICMP error said the destination was
+  // unreachable (a soft error, RFC 1122 4.2.3.9: net/host unreachable, time exceeded), or a
+  // protocol unreachable ended an active open. (Port unreachable in SYN-SENT is `refused`.)
+  unreachable,
 };
 const char* to_string(CloseReason);
 

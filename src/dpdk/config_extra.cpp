@@ -75,6 +75,9 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["keepalive_idle"] = duration(tcp.keepalive_idle, 1ms, 86400s);
   table["keepalive_interval"] = duration(tcp.keepalive_interval, 1ms, 86400s);
   table["keepalive_probes"] = integer(tcp.keepalive_probes, 1, 1000);
+  table["min_pmtu"] = integer(tcp.min_pmtu, 104, 65535);
+  table["orphan_retries"] = integer(tcp.orphan_retries, 0, 100);
+  table["max_orphans"] = integer(tcp.max_orphans, 0, 1u << 24);
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }
