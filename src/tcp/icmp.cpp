@@ -95,8 +95,8 @@ void ShardCore::icmp_hard_error(Tcb& t, const wire::IcmpTcpError& e) {
 }
 
 // RFC 1191 §4-§6.2: "fragmentation needed and DF set" lowers the path MTU to the next-hop MTU the
-// router reports, or (§5) to the plateau below the quoted datagram's size when it reports none or
-// an impossible value; never below [tcp] min_pmtu and never upwards. The MSS follows at once and
+// router reports, or (§5) to the plateau below the quoted datagram's size when it reports none;
+// never below [tcp] min_pmtu and never upwards. The MSS follows at once and
 // what is in flight is sent again in segments of the new size; the congestion window stays as it
 // is (as Linux's tcp_simple_retransmit: the segments were lost to the MTU, not to congestion).
 // FIXME: at the floor dtcp still sets DF (Linux clears it there), so a path narrower than
@@ -104,9 +104,10 @@ void ShardCore::icmp_hard_error(Tcb& t, const wire::IcmpTcpError& e) {
 void ShardCore::pmtu_reduce(Tcb& t, const wire::IcmpTcpError& e) {
   const uint32_t current_mss = t.state == TcpState::syn_sent ? std::min<uint32_t>(t.path_mss, config.mss) : t.snd_mss;
   uint32_t mtu = e.next_hop_mtu;
-  if (mtu == 0 || (e.quoted_length >= 68 && mtu >= e.quoted_length)) {
-    // A router that cannot say, or says the datagram would have fitted: guess from the size it
-    // refused (our own MTU when the quote's length is nonsense).
+  if (mtu == 0) {
+    // A router from before RFC 1191: guess from the size it refused (our own MTU when the quote's
+    // length is nonsense). A reported MTU is taken as it is, as Linux does, and ignored below
+    // when it does not lower ours.
     mtu = plateau_below(e.quoted_length >= 68 ? e.quoted_length : current_mss + kIpv4TcpHeaders);
   }
   if (mtu < config.min_pmtu) {
