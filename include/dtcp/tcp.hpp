@@ -38,12 +38,15 @@ namespace dtcp {
 enum class CongestionAlgorithm : uint8_t { cubic, reno };
 
 struct TcpConfig {
-  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
-  // a slot (16384 -> 8 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
+  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 1.2 KiB
+  // a slot (16384 -> 19 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
   uint32_t max_connections = 16384;
-  // TIME-WAIT records per shard (64 bytes each). When full, a connection entering TIME-WAIT is
-  // closed at once (counted as time_wait_overflow), as Linux does on tw bucket overflow.
-  uint32_t max_time_wait = 16384;
+  // TIME-WAIT records per shard (64 bytes each, 80 with the free list and table bucket: 80 MiB
+  // at the default). When full, a connection entering TIME-WAIT is closed at once (counted as
+  // time_wait_overflow), as Linux does on tw bucket overflow. A shard closing R connections a
+  // second first needs R x 2 x msl records: the default holds 17,476/s for the default 60 s
+  // TIME-WAIT, or one lcore's ~350k/s with msl = 1.5s (16,384 overflowed in 1/20 s there).
+  uint32_t max_time_wait = 1u << 20;
   // Default per-listener limit of connections in SYN-RECEIVED (ListenOptions may override).
   uint32_t syn_backlog = 1024;
   // Listening ports per shard.
