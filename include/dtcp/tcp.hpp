@@ -42,12 +42,15 @@ enum class CongestionAlgorithm : uint8_t { cubic, reno };
 enum class SynCookies : uint8_t { automatic, always, never };
 
 struct TcpConfig {
-  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 512 bytes
-  // a slot (16384 -> 8 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
+  // TCBs preallocated per shard, with a table bucket and a free-list entry each: about 1.2 KiB
+  // a slot (16384 -> 19 MiB; tcp_footprint() has the exact figure), plus buffers held in mbufs.
   uint32_t max_connections = 16384;
-  // TIME-WAIT records per shard (64 bytes each). When full, a connection entering TIME-WAIT is
-  // closed at once (counted as time_wait_overflow), as Linux does on tw bucket overflow.
-  uint32_t max_time_wait = 16384;
+  // TIME-WAIT records per shard (64 bytes each, 80 with the free list and table bucket: 80 MiB
+  // at the default). When full, a connection entering TIME-WAIT is closed at once (counted as
+  // time_wait_overflow), as Linux does on tw bucket overflow. A shard closing R connections a
+  // second first needs R x 2 x msl records: the default holds 17,476/s for the default 60 s
+  // TIME-WAIT, or one lcore's ~350k/s with msl = 1.5s (16,384 overflowed in 1/20 s there).
+  uint32_t max_time_wait = 1u << 20;
   // Default per-listener limit of connections in SYN-RECEIVED (ListenOptions may override).
   uint32_t syn_backlog = 1024;
   // Listening ports per shard.
@@ -162,6 +165,20 @@ struct TcpConfig {
   // connection with the MSS, window scale, SACK-permitted, timestamps and ECN it encoded (the
   // last four only when the peer offered timestamps, as in Linux).
   SynCookies syn_cookies = SynCookies::automatic;
+  // ---- ICMP errors and orphaned connections ----
+  // Floor of the path MTU that an ICMP "fragmentation needed" may set (RFC 1191 §4; Linux's
+  // min_pmtu, 552): the path MSS never drops below min_pmtu - 40, so a forged ICMP cannot shrink
+  // a connection to tiny segments. 104..65535 (an MSS of at least 64).
+  uint16_t min_pmtu = 552;
+  // Retransmissions of an orphan (a connection the application has closed, still in FIN-WAIT-1,
+  // CLOSING or LAST-ACK) before it is reset, instead of max_retries: nobody waits for its data
+  // any more (Linux tcp_orphan_retries; unlike Linux, 0 means none, not 8). 4 ends an orphan
+  // whose RTO is the initial 1 s after 1+2+4+8+16 = 31 s, one with a 200 ms RTO after 6.2 s.
+  uint32_t orphan_retries = 4;
+  // Orphans (FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK after close()) a shard keeps; past it the
+  // oldest is reset (Linux tcp_max_orphans). When a new SYN or connect() finds no free control
+  // block, the oldest orphan is reset and its slot reused, whatever this limit.
+  uint32_t max_orphans = 8192;
 
   // dtcp's own defaults (the values above).
   static TcpConfig dtcp_profile() { return TcpConfig{}; }
@@ -218,6 +235,10 @@ enum class CloseReason : uint8_t {
   timed_out,      // retransmission limit reached (data, FIN or SYN)
   aborted,        // abort() by the application, or the stack reset it (data after close, ...)
   no_memory,      // could not proceed for lack of mbufs for too long (reserved; not used yet)
+  // The retransmission limit was reached after an ICMP error said the destination was
+  // unreachable (a soft error, RFC 1122 4.2.3.9: net/host unreachable, time exceeded), or a
+  // protocol unreachable ended an active open. (Port unreachable in SYN-SENT is `refused`.)
+  unreachable,
 };
 const char* to_string(CloseReason);
 

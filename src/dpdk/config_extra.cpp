@@ -85,6 +85,9 @@ KeyTable tcp_keys(TcpConfig& tcp) {
     else return "expected auto, always or never";
     return std::nullopt;
   };
+  table["min_pmtu"] = integer(tcp.min_pmtu, 104, 65535);
+  table["orphan_retries"] = integer(tcp.orphan_retries, 0, 100);
+  table["max_orphans"] = integer(tcp.max_orphans, 0, 1u << 24);
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
   return table;
 }

@@ -201,6 +201,44 @@ void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr
   shard_.input(segment, src, dst, ecn, now);
 }
 
+// An ICMP error arrives on whichever queue the router's frame hashed to (it is not a TCP frame,
+// so neither RSS nor steering sends it to the connection's owner); it is passed to the owner as
+// a message, packed into the message's plain fields.
+void QueueStack::icmp_error(const wire::IcmpTcpError& error, TimePoint now) {
+  if (multi_queue_) {
+    const uint16_t owner = rss_.queue_of(Ipv4TcpFlow{.src = error.remote.value, .dst = error.local.value,
+                                                     .src_port = error.remote_port, .dst_port = error.local_port});
+    if (owner != queue_id_) {
+      counters_.rx_icmp_foreign++;
+      Message m;
+      m.run = [](QueueStack& target, const Message& msg) {
+        const auto packed = reinterpret_cast<uintptr_t>(msg.ctx);
+        const wire::IcmpTcpError e{
+            .type = static_cast<uint8_t>(packed),
+            .code = static_cast<uint8_t>(packed >> 8),
+            .next_hop_mtu = static_cast<uint16_t>(msg.arg1 >> 32),
+            .quoted_length = static_cast<uint16_t>(msg.arg1 >> 48),
+            .local = wire::Ipv4Addr{static_cast<uint32_t>(packed >> 16)},
+            .remote = wire::Ipv4Addr{static_cast<uint32_t>(msg.arg0)},
+            .local_port = static_cast<uint16_t>(msg.arg1),
+            .remote_port = static_cast<uint16_t>(msg.arg1 >> 16),
+            .seq = static_cast<uint32_t>(msg.arg0 >> 32),
+        };
+        target.shard_.icmp_error(e, target.now_);
+      };
+      static_assert(sizeof(uintptr_t) >= 6, "type, code and an IPv4 address ride in Message::ctx");
+      m.ctx = reinterpret_cast<void*>(uintptr_t{error.type} | uintptr_t{error.code} << 8 |
+                                      uintptr_t{error.local.value} << 16);
+      m.arg0 = uint64_t{error.remote.value} | uint64_t{error.seq} << 32;
+      m.arg1 = uint64_t{error.local_port} | uint64_t{error.remote_port} << 16 | uint64_t{error.next_hop_mtu} << 32 |
+               uint64_t{error.quoted_length} << 48;
+      post_message(owner, m);
+      return;
+    }
+  }
+  shard_.icmp_error(error, now);
+}
+
 void QueueStack::receive(rte_mbuf* frame, TimePoint now) {
   if (multi_queue_) {
     const auto flow = ipv4_tcp_flow({rte_pktmbuf_mtod(frame, const std::byte*), frame->data_len});

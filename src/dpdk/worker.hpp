@@ -167,6 +167,7 @@ class QueueStack final : public Stack,
   void transmit(rte_mbuf* frame) override;
   // TcpReceiver
   void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override;
+  void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override;
   // SegmentOutput
   void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);

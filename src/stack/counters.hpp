@@ -76,7 +76,13 @@
   X(impair_corrupted, "impairment: frames corrupted")                                           \
   X(impair_corrupted_payload_bytes, "impairment: TCP payload bytes in the frames corrupted")        \
   X(impair_ce_marked, "impairment: ECN-capable frames marked CE instead of passed unchanged")   \
-  X(impair_delayed, "impairment: frames delayed")
+  X(impair_delayed, "impairment: frames delayed")                                              \
+  X(rx_icmp_error, "ICMP destination-unreachable and time-exceeded messages received")          \
+  X(rx_icmp_tcp_error, "ICMP errors quoting one of our TCP segments, handed to TCP")            \
+  X(rx_icmp_error_other_protocol, "ICMP errors quoting a datagram other than TCP (not acted on)") \
+  X(drop_icmp_quote_malformed, "drop: ICMP error whose quoted IPv4 header + 8 bytes is truncated or invalid") \
+  X(drop_icmp_quote_not_ours, "drop: ICMP error quoting a datagram not from our address, or a later fragment") \
+  X(rx_icmp_foreign, "ICMP errors for TCP handled by a queue that does not own the connection")
 
 namespace dtcp::stack {
 

@@ -168,7 +168,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
   const size_t l4_len = ip->total_length() - ip->header_len();
   switch (ip->protocol()) {
     case static_cast<uint8_t>(wire::IpProtocol::icmp):
-      return icmp_input(frame, offset, l4_offset, l4_len);
+      return icmp_input(frame, offset, l4_offset, l4_len, now);
     case static_cast<uint8_t>(wire::IpProtocol::tcp):
       return tcp_input(frame, l4_offset, l4_len, src, ip->dst(), ip->ecn(), now);
     default:
@@ -198,7 +198,7 @@ void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wi
   tcp_->tcp_input(frame, src, dst, ecn, now);
 }
 
-void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len) {
+void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len, TimePoint now) {
   counters_.rx_icmp++;
   auto bytes = frame_bytes_mut(frame);
   const auto icmp = wire::IcmpView::parse(bytes.subspan(icmp_offset, icmp_len), true);
@@ -206,8 +206,11 @@ void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset
     return drop(frame, icmp.error() == wire::ParseError::bad_checksum ? counters_.drop_icmp_bad_checksum
                                                                        : counters_.drop_icmp_malformed);
   }
+  if (icmp->type() == static_cast<uint8_t>(wire::IcmpType::dest_unreachable) ||
+      icmp->type() == static_cast<uint8_t>(wire::IcmpType::time_exceeded)) {
+    return icmp_error_input(frame, icmp->type(), icmp->code(), icmp->next_hop_mtu(), icmp->payload(), now);
+  }
   if (icmp->type() != static_cast<uint8_t>(wire::IcmpType::echo_request) || icmp->code() != 0) {
-    // FIXME: destination-unreachable for our TCP connections (RFC 5927 soft errors) is not acted on.
     counters_.rx_icmp_other++;
     rte_pktmbuf_free(frame);
     return;
@@ -239,6 +242,46 @@ void Interface::icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset
   frame->ol_flags = 0;
   counters_.tx_icmp_echo_reply++;
   ip_output(frame, peer);
+}
+
+// RFC 1122 3.2.2.1 / 4.2.3.9: a destination-unreachable or time-exceeded message goes to the
+// transport protocol that sent the datagram it quotes. The checks here are the ones that need no
+// connection: the quote is a well-formed IPv4 header with 8 bytes after it, it was sent from one
+// of our addresses (RFC 5927 §4.1: anything else cannot be about us) and it is not a later
+// fragment (whose 8 bytes would not be a TCP header; dtcp never fragments). TCP then checks the
+// quoted sequence number against its connection (RFC 5927 §4.1, §7).
+void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, uint16_t next_hop_mtu,
+                                 std::span<const std::byte> quote_bytes, TimePoint now) {
+  counters_.rx_icmp_error++;
+  const auto quote = wire::parse_icmp_quote(quote_bytes);
+  if (!quote) return drop(frame, counters_.drop_icmp_quote_malformed);
+  if (!is_local(quote->src) || quote->fragment_offset_bytes != 0) {
+    return drop(frame, counters_.drop_icmp_quote_not_ours);
+  }
+  if (quote->protocol != static_cast<uint8_t>(wire::IpProtocol::tcp)) {
+    counters_.rx_icmp_error_other_protocol++;
+    rte_pktmbuf_free(frame);
+    return;
+  }
+  if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
+  const std::byte* tcp = quote->transport.data();
+  const wire::IcmpTcpError error{
+      .type = type,
+      .code = code,
+      .next_hop_mtu = type == static_cast<uint8_t>(wire::IcmpType::dest_unreachable) &&
+                              code == static_cast<uint8_t>(wire::IcmpUnreachable::fragmentation_needed)
+                          ? next_hop_mtu
+                          : uint16_t{0},
+      .quoted_length = quote->total_length,
+      .local = quote->src,
+      .remote = quote->dst,
+      .local_port = wire::load_be16(tcp),
+      .remote_port = wire::load_be16(tcp + 2),
+      .seq = wire::load_be32(tcp + 4),
+  };
+  rte_pktmbuf_free(frame);  // `quote_bytes` pointed into it: nothing below reads them
+  counters_.rx_icmp_tcp_error++;
+  tcp_->icmp_error(error, now);
 }
 
 bool Interface::icmp_error_allowed() {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
@@ -12,6 +13,7 @@
 #include "wire/addr.hpp"
 #include "wire/arp.hpp"
 #include "wire/ecn.hpp"
+#include "wire/icmp.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -33,6 +35,10 @@ class TcpReceiver {
   virtual ~TcpReceiver() = default;
   virtual void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn,
                          TimePoint now) = 0;
+  // An ICMP destination-unreachable or time-exceeded message whose quote names a TCP segment
+  // sent from one of our addresses (parsed and checked by the interface; the frame is already
+  // freed). TCP decides whether it is about a connection and acts (RFC 1122 4.2.3.9, RFC 5927).
+  virtual void icmp_error(const wire::IcmpTcpError& error, TimePoint now) = 0;
 };
 
 struct InterfaceSetup {
@@ -91,7 +97,9 @@ class Interface {
  private:
   void arp_input(rte_mbuf* frame, size_t offset, TimePoint now);
   void ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now);
-  void icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len);
+  void icmp_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len, TimePoint now);
+  void icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, uint16_t next_hop_mtu,
+                        std::span<const std::byte> quote, TimePoint now);
   void tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len,
                  wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
   void send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, size_t ip_len);

@@ -194,12 +194,16 @@ void ShardCore::api_close(Tcb& t) {
       return;
     case TcpState::fin_wait_2:
       t.fin_wait_2_deadline = now_ + config.fin_wait_2_timeout;
+      make_orphan(t);
       schedule(t);
       return;
     default:
       break;
   }
   api_shutdown_write(t);
+  // FIN-WAIT-1, CLOSING or LAST-ACK now (or still), with nobody to tell how it ends.
+  if (t.state == TcpState::fin_wait_1 || t.state == TcpState::closing || t.state == TcpState::last_ack)
+    make_orphan(t);
 }
 
 void ShardCore::api_set_nodelay(Tcb& t, bool on) {

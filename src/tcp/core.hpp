@@ -7,6 +7,7 @@
 //   recovery.cpp   loss recovery with SACK: scoreboard, RACK-TLP, PRR, D-SACK (sent_map.* holds
 //                  the records); reno_recovery.cpp: NewReno for peers without SACK;
 //                  congestion.hpp / cubic.*: the controllers
+//   icmp.cpp       ICMP errors: soft and hard errors (RFC 1122, RFC 5927), path MTU (RFC 1191)
 //   api.cpp        Connection's methods
 #pragma once
 
@@ -108,6 +109,7 @@ class ShardCore {
 
   // ---- entry points (Shard forwards here) ----
   void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
+  void icmp_error(const wire::IcmpTcpError& error, TimePoint now);
   void advance(TimePoint now);
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options);
   void unlisten(uint16_t port);
@@ -156,6 +158,8 @@ class ShardCore {
   friend class Shard;
   using TcbList = boost::intrusive::list<
       Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::pending_hook>>;
+  using OrphanList = boost::intrusive::list<
+      Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::orphan_hook>>;
   using TimeWaitList = boost::intrusive::list<
       TimeWaitRecord, boost::intrusive::member_hook<TimeWaitRecord, boost::intrusive::list_member_hook<>,
                                                     &TimeWaitRecord::expiry_hook>>;
@@ -179,6 +183,14 @@ class ShardCore {
   void close_connection(Tcb& t, CloseReason reason);
   // Sends RST <SEQ=SND.NXT> (when synchronized) and closes with `reason`.
   void reset_connection(Tcb& t, CloseReason reason);
+  // close() left `t` to finish on its own: it joins the orphan list (and the oldest orphan is
+  // reset when that passes max_orphans).
+  void make_orphan(Tcb& t);
+  // Resets the oldest orphan and returns its control block to the free list at once, for a
+  // new connection that found none. False when there is no orphan.
+  bool reclaim_oldest_orphan();
+  // The retransmission budget of `t` (orphan_retries for orphans, else max_retries).
+  uint32_t retry_limit(const Tcb& t) const { return t.orphan ? config.orphan_retries : config.max_retries; }
   void enter_time_wait(Tcb& t, TimePoint now);
   void time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now);
   void expire_time_wait(TimePoint now);
@@ -228,6 +240,17 @@ class ShardCore {
   void ecn_ack_arrives(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now);
   // The ECN codepoint of an outgoing non-SYN segment; adds ECE and CWR to `flags` as due.
   wire::Ecn ecn_mark(const Tcb& t, SeqNum seq, wire::TcpFlags& flags, uint32_t len) const;
+
+  // ---- icmp.cpp ----
+  void icmp_soft_error(Tcb& t, const wire::IcmpTcpError& e);
+  void icmp_hard_error(Tcb& t, const wire::IcmpTcpError& e);
+  void pmtu_reduce(Tcb& t, const wire::IcmpTcpError& e);
+  // Resends the flight at the new MSS (Linux's tcp_simple_retransmit).
+  void pmtu_resend(Tcb& t);
+  // CloseReason for a connection that ran out of retransmissions.
+  CloseReason timeout_reason(const Tcb& t) const {
+    return t.soft_error_type != 0 ? CloseReason::unreachable : CloseReason::timed_out;
+  }
 
   // ---- receive.cpp ----
   Verdict process_text(Tcb& t, Segment& seg);
@@ -354,6 +377,7 @@ class ShardCore {
   TimerWheel wheel_;
   TcbList pending_;
   TcbList reap_;
+  OrphanList orphans_;  // oldest first
   TimePoint now_;
   int depth_ = 0;
   uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd

@@ -112,7 +112,18 @@
   X(syn_cookies_validated, "ACKs whose SYN cookie was valid (connection established from it)")        \
   X(syn_cookies_failed, "ACKs to a listener whose SYN cookie was invalid or too old (RST sent)")      \
   X(syn_cookies_no_connection, "drop: valid SYN cookie ACK while the connection pool was full")       \
-  X(syn_ack_pruned, "half-open connections given up early: SYN backlog more than half full")
+  X(syn_ack_pruned, "half-open connections given up early: SYN backlog more than half full")          \
+  X(icmp_soft_errors, "ICMP errors kept as the connection's soft error (RFC 1122 4.2.3.9)")        \
+  X(icmp_hard_errors, "ICMP port/protocol unreachable that ended a connection in its handshake")   \
+  X(icmp_pmtu_reductions, "path MSS lowered by ICMP fragmentation needed (RFC 1191)")             \
+  X(icmp_pmtu_floored, "fragmentation-needed MTUs below [tcp] min_pmtu, raised to it")             \
+  X(icmp_rejected_no_connection, "ICMP errors ignored: no connection has the quoted 4-tuple")      \
+  X(icmp_rejected_out_of_window, "ICMP errors ignored: quoted SEG.SEQ not in flight (RFC 5927 4.1)") \
+  X(icmp_rejected_pmtu_not_lower, "fragmentation needed ignored: it would not lower the path MSS") \
+  X(icmp_rejected_other, "ICMP errors ignored: a type or code TCP does not act on")               \
+  X(conn_timed_out_unreachable, "connections timed out after an ICMP soft error (closed as unreachable)") \
+  X(conn_orphan_timed_out, "orphans (closed by the application) reset after orphan_retries")      \
+  X(conn_orphans_reset, "orphans reset early: past max_orphans, or their slot was needed")
 
 namespace dtcp::tcp {
 

@@ -104,6 +104,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     return;
   }
   Tcb* t = alloc_tcb(tuple, now);
+  if (!t && reclaim_oldest_orphan()) t = alloc_tcb(tuple, now);
   if (!t) {
     ++counters.drop_syn_pool_full;
     if (config.rst_on_full) send_reset_for(tuple, seg);
@@ -205,7 +206,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
 void ShardCore::take_syn_options(Tcb& t, const Segment& seg, TimePoint now) {
   const wire::TcpOptions& o = seg.options;
   const uint16_t peer_mss = o.mss ? std::max<uint16_t>(*o.mss, 64) : kDefaultMss;
-  t.snd_mss = std::min(peer_mss, config.mss);
+  t.snd_mss = std::min({peer_mss, config.mss, t.path_mss});  // an ICMP may have lowered the path (RFC 1191)
   t.rcv_mss = std::min<uint16_t>(t.snd_mss, kDefaultMss);
   t.wscale_ok = config.window_scaling && o.window_scale.has_value();
   t.snd_wscale = t.wscale_ok ? *o.window_scale : 0;
@@ -520,6 +521,7 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()), t.snd_cursor);
   t.snd_una = ack;
   if (t.snd_nxt < ack) t.snd_nxt = ack;
+  t.soft_error_type = 0;  // the peer is reachable after all (Linux clears sk_err_soft on an ACK)
   if (t.rtt_timing && ack > t.rtt_seq) {
     t.rtt_timing = false;
     rtt_sample(t, now - t.rtt_sent);

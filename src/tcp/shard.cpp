@@ -25,6 +25,7 @@ void validate(const TcpConfig& c, const ShardEnv& env) {
   if (c.initial_rto < c.min_rto || c.initial_rto > c.max_rto)
     fail("initial_rto must lie between min_rto and max_rto");
   if (c.msl.count() < 0) fail("msl must not be negative");
+  if (c.min_pmtu < 104) fail("min_pmtu must be at least 104 (an MSS of 64), got " + std::to_string(c.min_pmtu));
   if (c.send_buffer == 0 || c.recv_buffer == 0) fail("send_buffer and recv_buffer must be positive");
   if (c.ephemeral_port_min == 0 || c.ephemeral_port_min > c.ephemeral_port_max)
     fail("ephemeral_port_min must be in 1..ephemeral_port_max");
@@ -70,6 +71,7 @@ ShardCore::~ShardCore() {
   // No callbacks, nothing sent: just give every mbuf back and unlink every hook.
   pending_.clear();
   reap_.clear();
+  orphans_.clear();
   for (uint32_t i = 0; i < config.max_connections; ++i) {
     Tcb& t = tcbs_[i];
     if (t.table_hook.is_linked()) table_.erase(t);
@@ -189,6 +191,10 @@ void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   // After a normal close the bytes already received stay readable until on_closed() returns.
   if (reason != CloseReason::normal) t.rcv_buf.clear();
   leave_syn_backlog(t);
+  if (t.orphan) {
+    orphans_.erase(orphans_.iterator_to(t));
+    t.orphan = false;
+  }
   set_state(t, TcpState::closed);
   t.zombie = true;
   t.close_reason = reason;
@@ -204,6 +210,33 @@ void ShardCore::reset_connection(Tcb& t, CloseReason reason) {
     send_bare(t.tuple, t.snd_max.value(), 0, TcpFlags::rst, 0);
   if (reason == CloseReason::aborted) ++counters.conn_aborted;
   close_connection(t, reason);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orphans: connections the application closed that still finish their close on their own. Linux
+// keeps them within tcp_max_orphans and resets them when memory runs short; here the control
+// blocks are the resource, so a new connection that finds none takes the oldest orphan's.
+
+void ShardCore::make_orphan(Tcb& t) {
+  if (t.zombie || t.orphan) return;
+  t.orphan = true;
+  orphans_.push_back(t);
+  while (orphans_.size() > config.max_orphans) {
+    ++counters.conn_orphans_reset;
+    reset_connection(orphans_.front(), CloseReason::aborted);  // unlinks it
+  }
+}
+
+bool ShardCore::reclaim_oldest_orphan() {
+  if (orphans_.empty()) return false;
+  Tcb& t = orphans_.front();
+  ++counters.conn_orphans_reset;
+  reset_connection(t, CloseReason::aborted);  // RST to the peer; no handler to tell
+  // It is a zombie now, scheduled for drain(); an orphan has no handler and no events, so its
+  // block can go back at once (drain() would only have released it).
+  if (t.pending_hook.is_linked()) pending_.erase(pending_.iterator_to(t));
+  release_tcb(t);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,6 +319,7 @@ ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, Connecti
   const FourTuple tuple{local, dst, port, dst_port};
   if (tuple_in_use(tuple)) return {ConnectError::address_in_use};
   Tcb* t = alloc_tcb(tuple, now);
+  if (!t && reclaim_oldest_orphan()) t = alloc_tcb(tuple, now);
   if (!t) return {ConnectError::no_connection};
   t->handler = &handler;
   t->user_data = options.user_data;
@@ -480,6 +514,7 @@ Shard::~Shard() = default;
 void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
   core_->input(m, src, dst, ecn, now);
 }
+void Shard::icmp_error(const wire::IcmpTcpError& error, TimePoint now) { core_->icmp_error(error, now); }
 void Shard::advance(TimePoint now) { core_->advance(now); }
 ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
   return core_->listen(port, handler, options);
@@ -549,6 +584,7 @@ const char* to_string(CloseReason r) {
     case CloseReason::timed_out: return "timed_out";
     case CloseReason::aborted: return "aborted";
     case CloseReason::no_memory: return "no_memory";
+    case CloseReason::unreachable: return "unreachable";
   }
   return "?";
 }

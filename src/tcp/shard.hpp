@@ -12,6 +12,7 @@
 #include "tcp/counters.hpp"
 #include "wire/addr.hpp"
 #include "wire/ecn.hpp"
+#include "wire/icmp.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -100,6 +101,10 @@ class Shard {
   // the ECN field of its IP header (CE is echoed to the sender, RFC 3168 §6.1.3). The shard
   // owns `m` afterwards (queues it zero-copy or frees it). Handler callbacks run inside.
   void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
+  // An ICMP destination-unreachable or time-exceeded message quoting a TCP segment sent from our
+  // address (the interface checked the quote). Acted on only when the quoted 4-tuple is a
+  // connection and the quoted sequence number is in flight (RFC 5927 §4.1); see icmp.cpp.
+  void icmp_error(const wire::IcmpTcpError& error, TimePoint now);
   // Runs expired timers (retransmission, persist, FIN-WAIT-2, TIME-WAIT); call once per loop
   // iteration with a non-decreasing `now`.
   void advance(TimePoint now);

@@ -200,9 +200,21 @@ struct Tcb final : Connection {
   TimePoint last_rx;            // last acceptable ACK from the peer
   TimerEntry timer;
 
+  // ---- ICMP (icmp.cpp) and orphans ----
+  // The path MSS an ICMP fragmentation-needed set (RFC 1191), capping snd_mss; never raised.
+  uint16_t path_mss = 0xffff;
+  // The last soft error (RFC 1122 4.2.3.9): its ICMP type (0 = none) and code, cleared when an
+  // ACK advances SND.UNA (as Linux clears sk_err_soft); a timeout then closes as unreachable.
+  uint8_t soft_error_type = 0;
+  uint8_t soft_error_code = 0;
+  // close() was called and the connection still finishes its close on its own (FIN-WAIT-1,
+  // FIN-WAIT-2, CLOSING, LAST-ACK): linked in the shard's orphan list, oldest first.
+  bool orphan = false;
+
   // ---- intrusive hooks ----
   boost::intrusive::unordered_set_member_hook<> table_hook;
   boost::intrusive::list_member_hook<> pending_hook;  // drain() / reap lists
+  boost::intrusive::list_member_hook<> orphan_hook;   // ShardCore::orphans_, while orphan
 
   bool synchronized() const { return state != TcpState::syn_sent && state != TcpState::syn_received; }
   // SYN not yet acknowledged: it occupies snd_una.

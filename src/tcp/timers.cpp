@@ -99,7 +99,8 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
     if (t.retries >= limit) {
       if (limit < config.max_syn_retries) ++counters.syn_ack_pruned;
       ++counters.conn_timed_out;
-      close_connection(t, CloseReason::timed_out);  // a passive one has no handler: silent
+      if (t.soft_error_type != 0) ++counters.conn_timed_out_unreachable;
+      close_connection(t, timeout_reason(t));  // a passive one has no handler: silent
       return;
     }
     ++t.retries;
@@ -113,9 +114,11 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
     return;
   }
   if (t.snd_una == t.snd_max) return;  // everything was acknowledged meanwhile
-  if (t.retries >= config.max_retries) {
+  if (t.retries >= retry_limit(t)) {
     ++counters.conn_timed_out;
-    reset_connection(t, CloseReason::timed_out);
+    if (t.orphan) ++counters.conn_orphan_timed_out;
+    if (t.soft_error_type != 0) ++counters.conn_timed_out_unreachable;
+    reset_connection(t, timeout_reason(t));
     return;
   }
   // RFC 3522: with timestamps, the first ACK after this timeout tells whether the original
@@ -148,9 +151,11 @@ void ShardCore::on_persist_timeout(Tcb& t, TimePoint now) {
   if (t.snd_una != t.snd_max) return;  // data in flight: the retransmission timer covers it
   if (t.snd_wnd == 0) {
     // RFC 1122 4.2.2.17 forbids giving up while the receiver answers the probes; one that stops
-    // answering is treated as dead after max_retries probes, as Linux does (tcp_probe_timer()).
-    if (t.persist_unanswered >= config.max_retries) {
+    // answering is treated as dead after max_retries probes (orphan_retries for an orphan), as
+    // Linux does (tcp_probe_timer()).
+    if (t.persist_unanswered >= retry_limit(t)) {
       ++counters.conn_timed_out;
+      if (t.orphan) ++counters.conn_orphan_timed_out;
       reset_connection(t, CloseReason::timed_out);
       return;
     }

@@ -13,7 +13,8 @@ Nanos to_nanos(TimePoint t) { return static_cast<Nanos>(t.time_since_epoch().cou
 ErrorKind kind_of(CloseReason reason) {
   switch (reason) {
     case CloseReason::refused: return ErrorKind::refused;
-    case CloseReason::timed_out: return ErrorKind::timeout;
+    case CloseReason::timed_out:
+    case CloseReason::unreachable: return ErrorKind::timeout;
     case CloseReason::no_memory: return ErrorKind::local;
     case CloseReason::reset_by_peer:
     case CloseReason::aborted:

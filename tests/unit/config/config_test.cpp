@@ -78,8 +78,9 @@ const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep
 const std::vector<std::string> kTcpKeys = {
     "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
     "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
-    "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_retries", "max_rto",
-    "max_syn_retries", "max_time_wait", "mem_high", "mem_low", "mem_pressure", "min_rto", "msl", "mss", "profile", "rack", "recv_buffer",
+    "keepalive_probes", "max_connections", "max_listeners", "max_ooo_segments", "max_orphans", "max_retries",
+    "max_rto", "max_syn_retries", "max_time_wait", "mem_high", "mem_low", "mem_pressure", "min_pmtu", "min_rto", "msl",
+    "mss", "orphan_retries", "profile", "rack", "recv_buffer",
     "recv_buffer_max", "rst_on_full", "sack", "send_buffer", "sent_records", "sent_records_per_connection",
     "syn_backlog", "syn_cookies", "timestamps", "window_scaling"};
 
@@ -237,6 +238,9 @@ send_buffer = 131072
 recv_buffer = 65536
 recv_buffer_max = 1048576
 max_ooo_segments = 16
+min_pmtu = 1280
+orphan_retries = 2
+max_orphans = 100
 congestion = reno
 rack = no
 sent_records = 4096
@@ -342,6 +346,9 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(tcp.send_buffer, 131072u);
   EXPECT_EQ(tcp.recv_buffer, 65536u);
   EXPECT_EQ(tcp.max_ooo_segments, 16u);
+  EXPECT_EQ(tcp.min_pmtu, 1280);
+  EXPECT_EQ(tcp.orphan_retries, 2u);
+  EXPECT_EQ(tcp.max_orphans, 100u);
   EXPECT_EQ(tcp.recv_buffer_max, 1048576u);
   EXPECT_EQ(tcp.congestion, CongestionAlgorithm::reno);
   EXPECT_FALSE(tcp.rack);

@@ -1,5 +1,6 @@
-// ICMP: echo replies (RFC 792, RFC 1122 3.2.2.6) and protocol unreachable (RFC 792, RFC 1122
-// 3.2.2.1) with its rate limit.
+// ICMP: echo replies (RFC 792, RFC 1122 3.2.2.6), protocol unreachable (RFC 792, RFC 1122
+// 3.2.2.1) with its rate limit, and errors quoting our TCP segments parsed and handed to TCP
+// (RFC 1122 4.2.3.9; tests/unit/tcp/icmp_test.cpp covers what TCP does with them).
 #include <gtest/gtest.h>
 
 #include "stack_test_util.hpp"
@@ -245,6 +246,134 @@ TEST_F(InterfaceIcmp, UnknownProtocol_LinkLayerBroadcast_NoIcmpError) {
   receive(ipv4_frame({.protocol = kUdp, .payload = filled(12)}, wire::MacAddr::broadcast()));
   EXPECT_TRUE(sink_.empty());
   EXPECT_EQ(counters_.tx_icmp_unreachable, 0u);
+}
+
+// ---- ICMP errors for TCP (RFC 1122 4.2.3.9): the quote parsed and handed to TCP ----
+
+class InterfaceIcmpError : public InterfaceIcmp {
+ protected:
+  void SetUp() override {
+    InterfaceIcmp::SetUp();
+    attach_tcp();
+  }
+  // The first 8 bytes of one of our TCP segments: ports 80 -> 40000, SEG.SEQ.
+  static Bytes tcp_quote(uint32_t seq, uint16_t src_port = 80) {
+    Bytes out(8);
+    wire::store_be16(out.data(), src_port);
+    wire::store_be16(out.data() + 2, 40000);
+    wire::store_be32(out.data() + 4, seq);
+    return out;
+  }
+  // What a router 203.0.113.9 ... sends back: its IPv4 header to us, ICMP type/code/rest, and the
+  // quoted header of a 1500-byte datagram of ours followed by `quoted_payload`.
+  static Bytes error_frame(uint8_t type, uint8_t code, uint32_t rest, const Ipv4Spec& quoted) {
+    return ipv4_frame({.src = kPeerIp, .payload = icmp_message(type, code, rest, ipv4_packet(quoted))});
+  }
+  static Ipv4Spec our_segment(uint32_t seq) {
+    Ipv4Spec s{.src = kOurIp, .dst = kRemoteIp, .protocol = 6, .payload = tcp_quote(seq)};
+    s.total_length = 1500;
+    return s;
+  }
+};
+
+TEST_F(InterfaceIcmpError, HostUnreachable_QuoteOfOurSegment_HandedToTcp) {
+  const NetCounters before = counters_;
+  receive(error_frame(3, 1, 0, our_segment(0x01020304)));
+  ASSERT_EQ(tcp_.icmp_errors.size(), 1u);
+  const wire::IcmpTcpError& e = tcp_.icmp_errors[0];
+  EXPECT_EQ(e.type, 3);
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(e.next_hop_mtu, 0);
+  EXPECT_EQ(e.quoted_length, 1500);
+  EXPECT_EQ(e.local, kOurIp);
+  EXPECT_EQ(e.remote, kRemoteIp);
+  EXPECT_EQ(e.local_port, 80);
+  EXPECT_EQ(e.remote_port, 40000);
+  EXPECT_EQ(e.seq, 0x01020304u);
+  const CounterDeltas all = changed(before, counters_);
+  EXPECT_TRUE(drops(all).empty()) << ::testing::PrintToString(all);
+  EXPECT_EQ(all.at("rx_icmp_error"), 1);
+  EXPECT_EQ(all.at("rx_icmp_tcp_error"), 1);
+  EXPECT_TRUE(sink_.empty()) << "no ICMP is ever sent about an ICMP error";
+  EXPECT_TRUE(tcp_.segments.empty());
+  EXPECT_EQ(in_use(pool()), 0u);
+}
+
+TEST_F(InterfaceIcmpError, FragmentationNeeded_NextHopMtuFromTheHeader) {
+  receive(error_frame(3, 4, 1000, our_segment(7)));  // RFC 1191 §4: unused(16) | next-hop MTU(16)
+  ASSERT_EQ(tcp_.icmp_errors.size(), 1u);
+  EXPECT_EQ(tcp_.icmp_errors[0].code, 4);
+  EXPECT_EQ(tcp_.icmp_errors[0].next_hop_mtu, 1000);
+}
+
+TEST_F(InterfaceIcmpError, TimeExceeded_HandedToTcp_RestOfHeaderIgnored) {
+  receive(error_frame(11, 0, 1000, our_segment(9)));
+  ASSERT_EQ(tcp_.icmp_errors.size(), 1u);
+  EXPECT_EQ(tcp_.icmp_errors[0].type, 11);
+  EXPECT_EQ(tcp_.icmp_errors[0].next_hop_mtu, 0);
+  EXPECT_EQ(tcp_.icmp_errors[0].seq, 9u);
+}
+
+TEST_F(InterfaceIcmpError, QuoteWithIpOptions_PortsReadAfterThem) {
+  Ipv4Spec quoted = our_segment(42);
+  quoted.options = Bytes{std::byte{1}, std::byte{1}, std::byte{1}, std::byte{0}};  // NOP NOP NOP EOL
+  receive(error_frame(3, 0, 0, quoted));
+  ASSERT_EQ(tcp_.icmp_errors.size(), 1u);
+  EXPECT_EQ(tcp_.icmp_errors[0].local_port, 80);
+  EXPECT_EQ(tcp_.icmp_errors[0].seq, 42u);
+}
+
+TEST_F(InterfaceIcmpError, QuoteShorterThanHeaderPlus8_DroppedMalformed) {
+  Ipv4Spec quoted = our_segment(1);
+  quoted.payload.resize(7);
+  expect_dropped(error_frame(3, 1, 0, quoted), "drop_icmp_quote_malformed");
+  expect_dropped(ipv4_frame({.payload = icmp_message(3, 1, 0, filled(19))}), "drop_icmp_quote_malformed");
+  expect_dropped(ipv4_frame({.payload = icmp_message(3, 1, 0, {})}), "drop_icmp_quote_malformed");
+  Ipv4Spec long_header = our_segment(1);
+  long_header.ihl = 15;  // 60 bytes announced, 20 + 8 quoted
+  expect_dropped(error_frame(3, 1, 0, long_header), "drop_icmp_quote_malformed");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIcmpError, QuoteNotIpv4OrBadHeaderLength_DroppedMalformed) {
+  Ipv4Spec v6 = our_segment(1);
+  v6.version = 6;
+  expect_dropped(error_frame(3, 1, 0, v6), "drop_icmp_quote_malformed");
+  Ipv4Spec short_ihl = our_segment(1);
+  short_ihl.ihl = 4;
+  expect_dropped(error_frame(3, 1, 0, short_ihl), "drop_icmp_quote_malformed");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIcmpError, QuoteFromAnotherAddressOrALaterFragment_DroppedNotOurs) {
+  Ipv4Spec not_ours = our_segment(1);
+  not_ours.src = kOtherIp;
+  expect_dropped(error_frame(3, 1, 0, not_ours), "drop_icmp_quote_not_ours");
+  Ipv4Spec fragment = our_segment(1);
+  fragment.flags_fragment = 0x2000 | 185;  // MF, offset 1480: its 8 bytes are data, not TCP
+  expect_dropped(error_frame(3, 1, 0, fragment), "drop_icmp_quote_not_ours");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIcmpError, QuoteOfUdp_CountedNotHanded) {
+  Ipv4Spec udp = our_segment(1);
+  udp.protocol = kUdp;
+  receive(error_frame(3, 3, 0, udp));
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+  EXPECT_EQ(counters_.rx_icmp_error_other_protocol, 1u);
+  EXPECT_EQ(in_use(pool()), 0u);
+}
+
+TEST_F(InterfaceIcmpError, BadIcmpChecksum_DroppedBeforeTheQuoteIsRead) {
+  Bytes frame = error_frame(3, 1, 0, our_segment(1));
+  frame[wire::kEthernetHeaderLen + 20 + 2] ^= std::byte{0xff};
+  expect_dropped(frame, "drop_icmp_bad_checksum");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIcmpError, NoTcpAttached_DroppedNoStack) {
+  iface_->attach_tcp(nullptr);
+  expect_dropped(error_frame(3, 1, 0, our_segment(1)), "drop_tcp_no_stack");
 }
 
 }  // namespace

@@ -238,7 +238,12 @@ class RecordingTcp final : public TcpReceiver {
     EXPECT_EQ(segment->pkt_len, segment->data_len);
     rte_pktmbuf_free(segment);
   }
+  void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override {
+    icmp_errors.push_back(error);
+    (void)now;
+  }
   std::vector<Segment> segments;
+  std::vector<wire::IcmpTcpError> icmp_errors;
 };
 
 // --- counters -------------------------------------------------------------------------------
