@@ -367,6 +367,14 @@ class AppEnd final : public ConnectionHandler {
     received_ += n;
   }
   void read_some();
+  // Finish::abort_midway: abort once abort_after bytes have arrived.
+  bool abort_due() const { return my_.finish == Finish::abort_midway && conn_ != nullptr && received_ >= my_.abort_after; }
+  void abort_now() {
+    aborted_ = app_gone_ = true;
+    Connection* c = conn_;
+    conn_ = nullptr;
+    c->abort();
+  }
   void drain_all() {
     std::byte buf[4096];
     while (conn_ != nullptr) {
@@ -587,13 +595,7 @@ void AppEnd::read_some() {
   if (conn_ == nullptr) return;
   if (my_.slow_reader) return;  // poll() reads on its schedule
   drain_all();
-  if (my_.finish == Finish::abort_midway && conn_ != nullptr && received_ >= my_.abort_after && !app_gone_) {
-    aborted_ = app_gone_ = true;
-    Connection* c = conn_;
-    conn_ = nullptr;
-    c->abort();
-    return;
-  }
+  if (!app_gone_ && abort_due()) return abort_now();
   maybe_finish();
 }
 
@@ -648,13 +650,7 @@ void AppEnd::poll(TimePoint now) {
       consume_bytes(buf, n);
       budget -= n;
     }
-    if (my_.finish == Finish::abort_midway && conn_ != nullptr && received_ >= my_.abort_after) {
-      aborted_ = app_gone_ = true;
-      Connection* c = conn_;
-      conn_ = nullptr;
-      c->abort();
-      return;
-    }
+    if (abort_due()) return abort_now();
   }
   maybe_finish();
 }

@@ -245,14 +245,12 @@ class Capture:
         # A packet counted "received by filter" is in the capture ring (or was dropped by the
         # kernel when the ring was full); once tcpdump has "captured" the rest, all of them are in
         # the file (-l flushes every line).
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
+        def drained():
+            if self.proc.poll() is not None:
+                return True
             captured, received, dropped = self._statistics()
-            if captured + dropped >= received:
-                return
-            check(time.monotonic() < deadline, f"tcpdump still behind after {timeout} s "
-                  f"({captured} of {received} packets written)")
-            time.sleep(0.01)
+            return captured + dropped >= received
+        wait_until(drained, timeout, "tcpdump to write every packet it was passed", interval=0.01)
 
 
 def tap_ifname(tag):
