@@ -334,6 +334,8 @@ class ShardCore {
   // as the estimate crosses mem_pressure, not only at the next refresh: one poll iteration's
   // send() calls (all with the same `now`) could otherwise fill the pool to mem_high before any
   // fair share applies.
+  // Mbufs of the pool in use by the last count (mem_free_ is an estimate between refreshes).
+  uint32_t mem_in_use() const { return mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0; }
   void mem_note_alloc() {
     if (mem_free_ > 0) --mem_free_;
     if (!mem_under_pressure_ && mem_size_ - std::min(mem_size_, mem_free_) > mem_pressure_) mem_enter_pressure();

@@ -42,7 +42,7 @@ void ShardCore::mem_refresh() {
     return;
   mem_refreshed_ = now_;
   mem_free_ = rte_mempool_avail_count(env.pool);
-  const uint32_t in_use = mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0;
+  const uint32_t in_use = mem_in_use();
   if (!mem_under_pressure_ && in_use > mem_pressure_) {
     mem_enter_pressure();
   } else if (mem_under_pressure_ && in_use < mem_low_) {
@@ -58,14 +58,14 @@ void ShardCore::mem_enter_pressure() {
 
 bool ShardCore::mem_data_allowed() {
   if (env.pool == nullptr) return true;
-  const uint32_t in_use = mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0;
+  const uint32_t in_use = mem_in_use();
   if (in_use < mem_high_) return true;
   ++counters.mem_data_refused;
   return false;
 }
 
 void ShardCore::mem_note_control() {
-  const uint32_t in_use = mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0;
+  const uint32_t in_use = mem_in_use();
   if (env.pool != nullptr && in_use >= mem_high_) ++counters.mem_reserve_used;
   mem_note_alloc();
 }
@@ -148,7 +148,7 @@ void ShardCore::mem_receive_queued(Tcb& t) {
   freed += collapse_queue(t.ooo, true);
   counters.mem_collapsed_mbufs += freed;
   mem_free_ += freed;
-  const uint32_t in_use = mem_size_ > mem_free_ ? mem_size_ - mem_free_ : 0;
+  const uint32_t in_use = mem_in_use();
   if (in_use < mem_high_) return;
   while (!t.ooo.empty() && t.rcv_buf.count() + t.ooo.count() > share) {
     rte_mbuf* last = t.ooo.tail();

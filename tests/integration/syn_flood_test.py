@@ -34,6 +34,7 @@ KERNEL_IP = "198.18.6.2"
 PYTHON = "/usr/bin/python3"
 SANITIZED = os.environ.get("DTCP_SANITIZED") == "1"
 FLOOD_S = 6.0
+CONNECT_S = 8.0 if SANITIZED else 4.0
 FLOODERS = int(os.environ.get("DTCP_FLOODERS", "2"))  # one hping3 reaches ~75k SYN/s here, two ~150k
 
 
@@ -46,19 +47,20 @@ def counters(node):
     return node.telemetry("/dtcp/counters")["/dtcp/counters"]
 
 
-# 20 clients one after another, each: connect (4 s at most: the kernel resends its SYN at 1 s and
-# 3 s, and the flood overflows the tap's queue in front of dtcp, so a client's SYN may be lost),
+# 20 clients one after another, each: connect (CONNECT_S at most: the kernel resends its SYN at 1 s,
+# 3 s and 7 s, and the flood overflows the tap's queue in front of dtcp, so a client's SYN may be
+# lost before dtcp sees it; a sanitized dtcp drains that queue slower, so it gets the third resend),
 # send a line, read the echo, close. Prints one JSON line: [[ok, seconds], ...] and the times.
 CLIENTS = """
 import json, socket, sys, time
-addr, count, gap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+addr, count, gap, connect_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 out = []
 start = time.monotonic()
 for i in range(count):
     t0 = time.monotonic()
     ok = False
     try:
-        s = socket.create_connection((addr, 7), timeout=4)
+        s = socket.create_connection((addr, 7), timeout=connect_s)
         msg = b'client %d\\n' % i
         s.sendall(msg)
         got = b''
@@ -120,7 +122,7 @@ def flood(ns):
             return c.get("tcp_syn_cookies_sent", 0) + c.get("tcp_drop_syn_backlog_full", 0) > 1000
         wait_until(flooded, 10, "the flood to fill the backlog")
         before, t_before = counters(node), time.monotonic()
-        during = ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", "0.15"], timeout=90)
+        during = ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", "0.15", str(CONNECT_S)], timeout=90)
         after, t_after = counters(node), time.monotonic()
         during = json.loads(during.stdout)
         # The flood ends once the 20 clients have gone through it; the transfer, paced for longer,
@@ -137,7 +139,7 @@ def flood(ns):
             hping_sent += int(sent.group(1)) if sent else 0
         hping_rate = hping_sent / (stopped - hping_start)
         # Right after the flood: 20 more, as fast as they go.
-        post = json.loads(ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", "0"], timeout=90).stdout)
+        post = json.loads(ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", "0", str(CONNECT_S)], timeout=90).stdout)
         post_elapsed = time.monotonic() - stopped
         tap = ns.exec(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
         tap_dropped = json.loads(tap)[0]["stats64"]["tx"]["dropped"]
