@@ -40,6 +40,17 @@ struct ImpairmentConfig {
   }
 };
 
+// IPv6 addresses of a port (RFC 4291): `count` consecutive addresses from `address`, all in
+// the on-link prefix address/prefix_len (RFC 4861 §5.2 on-link determination).
+struct Ipv6AddressRange {
+  wire::Ipv6Addr address;
+  uint32_t count = 1;
+  uint8_t prefix_len = 64;
+  bool contains(const wire::Ipv6Addr& a) const {
+    return a.high_be() == address.high_be() && a.low_be() - address.low_be() < count;
+  }
+};
+
 struct PortConfig {
   std::string name;  // section suffix: [port] -> "", [port.client] -> "client"
   // Exactly one of these names the device.
@@ -47,13 +58,35 @@ struct PortConfig {
   std::string pci;   // a PCI address, passed to EAL as -a
   std::string ring;  // "PAIR:SIDE": one end (0 or 1) of an in-process net_ring pair
   std::optional<wire::MacAddr> mac;  // default: the port's own
+  // IPv4: addresses address .. address+address_count-1 are all ours (`address = A-B/PREFIX`): a
+  // load generator spreads connections over them for more 4-tuples. The first is the primary
+  // one (ARP requests, ICMP errors, connect() without ConnectOptions::local_address). 0.0.0.0 =
+  // no IPv4 on this port.
   wire::Ipv4Addr address;
-  // Addresses address .. address+address_count-1 are all ours (`address = A-B/PREFIX`): a load
-  // generator spreads connections over them for more 4-tuples. The first is the primary one
-  // (ARP requests, ICMP errors, connect() without ConnectOptions::local_address).
   uint32_t address_count = 1;
   uint8_t prefix_len = 24;
   std::optional<wire::Ipv4Addr> gateway;
+  // IPv6: the configured addresses (several allowed; the first is the primary one for
+  // connect() and as the source of solicitations), besides the link-local address derived from
+  // the MAC (RFC 4862 §5.3), which every IPv6 port has.
+  std::vector<Ipv6AddressRange> addresses6;
+  std::optional<wire::Ipv6Addr> gateway6;
+  bool accept_router_advertisements = false;  // learn a default router and prefixes (RFC 4861 §6.3.4)
+
+  bool has_ipv4() const { return !address.is_unspecified(); }
+  bool has_ipv6() const { return !addresses6.empty(); }
+  // One of the configured addresses of either family (not the link-local one).
+  bool is_local(const wire::IpAddr& a) const {
+    if (a.is_v4()) return has_ipv4() && a.v4().value - address.value < address_count;
+    for (const auto& r : addresses6)
+      if (r.contains(a.v6())) return true;
+    return false;
+  }
+  // The primary address of a family; unspecified when the port has none.
+  wire::IpAddr primary(wire::IpFamily family) const {
+    if (family == wire::IpFamily::v4) return address;
+    return has_ipv6() ? wire::IpAddr(addresses6.front().address) : wire::IpAddr{};
+  }
   uint16_t mtu = 1500;
   uint16_t rx_queues = 1;
   uint16_t tx_queues = 1;

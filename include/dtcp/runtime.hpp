@@ -68,8 +68,8 @@ class Stack {
   virtual TimePoint now() const = 0;
   virtual stack::Interface& interface() = 0;
   virtual const stack::NetCounters& net_counters() const = 0;
-  // This Stack's IPv4 address (the port's).
-  virtual wire::Ipv4Addr address() const = 0;
+  // The port's primary address of a family (PortConfig::primary); unspecified when it has none.
+  virtual wire::IpAddr address(wire::IpFamily family = wire::IpFamily::v4) const = 0;
 
   // TCP on this lcore (see dtcp/tcp.hpp). A listener installed here accepts the connections
   // this Stack's queue owns; listen on every Stack of the port (see the top of this file).
@@ -77,10 +77,11 @@ class Stack {
   virtual void unlisten(uint16_t port) = 0;
   // Active open from this Stack; the connection (and every callback) stays on it. With several
   // queues the source port is one whose connection this queue owns (no_ephemeral_port when none).
-  virtual ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+  virtual ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                                 const ConnectOptions& options) = 0;
-  // The queue that owns the connection between this port's address:local_port and remote.
-  virtual uint16_t owner_queue(wire::Ipv4Addr remote, uint16_t remote_port, uint16_t local_port) const = 0;
+  // The queue that owns the connection between this port's primary address of remote's family,
+  // local_port, and remote.
+  virtual uint16_t owner_queue(wire::IpAddr remote, uint16_t remote_port, uint16_t local_port) const = 0;
 
   // Cross-lcore work. post() queues fn(target, ctx, arg) to run on the lcore of the Stack polling
   // `queue` of this port, at the start of its next loop iteration (messages from one sender run

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "base/time.hpp"
@@ -55,7 +56,8 @@ struct TcpConfig {
   uint32_t syn_backlog = 1024;
   // Listening ports per shard.
   uint32_t max_listeners = 64;
-  // MSS we announce (RFC 9293 §3.7.1): MTU - 40 for IPv4 without options. 1460 for Ethernet.
+  // MSS we announce (RFC 9293 §3.7.1) over IPv4: MTU - 40 without options, 1460 for Ethernet.
+  // IPv6 connections use 20 less (MTU - 60, RFC 8200 §8.3).
   uint16_t mss = 1460;
   // Maximum segment lifetime; TIME-WAIT lasts 2*msl (RFC 9293 §3.4.2; Linux uses a fixed 60 s
   // TIME-WAIT, i.e. msl = 30 s).
@@ -302,9 +304,10 @@ struct ConnectOptions {
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
   void* user_data = nullptr;  // initial Connection::user_data
-  // Source address: 0.0.0.0 = the port's (first) address; otherwise one of the port's
-  // addresses (PortConfig::address_count), else invalid_address.
-  wire::Ipv4Addr local_address{};
+  // Source address: unspecified (the default, or 0.0.0.0) = the port's first address of the
+  // destination's family; otherwise one of the port's addresses of that family, else
+  // invalid_address.
+  wire::IpAddr local_address{};
 };
 
 enum class ListenError : uint8_t { ok, port_in_use, invalid_port, too_many_listeners };
@@ -312,7 +315,7 @@ const char* to_string(ListenError);
 
 enum class ConnectError : uint8_t {
   ok,
-  invalid_address,    // destination 0.0.0.0, broadcast, multicast, or port 0
+  invalid_address,    // destination unspecified, broadcast, multicast or port 0; no local address of its family
   no_ephemeral_port,  // every port in the range is in use towards this destination
   address_in_use,     // the explicit local_port is in use towards this destination
   no_connection,      // the TCB pool is full
@@ -331,9 +334,13 @@ struct ConnectResult {
   bool ok() const { return error == ConnectError::ok; }
 };
 
+// An address of either family and a port. Text form "198.18.0.1:80" or "[2001:db8::1]:80".
 struct Endpoint {
-  wire::Ipv4Addr addr;
+  wire::IpAddr addr;
   uint16_t port = 0;
+  static std::optional<Endpoint> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const Endpoint&) const = default;
 };
 
 // The public face of a TCP control block. Obtained from on_accept()/connect(); valid until

@@ -1,5 +1,7 @@
 #include "dpdk/rss.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -24,7 +26,10 @@ ToeplitzHash::ToeplitzHash(std::span<const uint8_t> key) {
     for (size_t b = 0; b < 32; b++) w = (w << 1) | key_bit(start + b);
     return w;
   };
-  for (size_t pos = 0; pos < table_.size(); pos++) {
+  // Input byte `pos` needs key bits pos*8 .. pos*8+39.
+  ipv6_ = key.size() >= table_.size() + 4;
+  const size_t positions = ipv6_ ? table_.size() : std::min(table_.size(), key.size() - 4);
+  for (size_t pos = 0; pos < positions; pos++) {
     std::array<uint32_t, 8> bit_window;
     for (size_t b = 0; b < 8; b++) bit_window[b] = window(pos * 8 + b);
     for (unsigned v = 0; v < 256; v++) {
@@ -58,6 +63,33 @@ std::optional<Ipv4TcpFlow> ipv4_tcp_flow(std::span<const std::byte> frame) {
                      .dst_port = wire::load_be16(tcp + 2)};
 }
 
+std::optional<TcpFlow> tcp_flow(std::span<const std::byte> frame) {
+  constexpr size_t kEth = 14;
+  if (frame.size() < kEth + 40 + 4) {
+    const auto v4 = ipv4_tcp_flow(frame);
+    if (!v4) return std::nullopt;
+    return TcpFlow{wire::Ipv4Addr{v4->src}, wire::Ipv4Addr{v4->dst}, v4->src_port, v4->dst_port};
+  }
+  const std::byte* p = frame.data();
+  if (wire::load_be16(p + 12) == 0x86dd) {
+    const std::byte* ip = p + kEth;
+    // RFC 8200 §3: version 6, next header at byte 6, addresses at 8 and 24.
+    if ((std::to_integer<unsigned>(ip[0]) >> 4) != 6 || std::to_integer<uint8_t>(ip[6]) != 6) return std::nullopt;
+    TcpFlow f;
+    wire::Ipv6Addr src, dst;
+    std::memcpy(src.bytes.data(), ip + 8, 16);
+    std::memcpy(dst.bytes.data(), ip + 24, 16);
+    f.src = src;
+    f.dst = dst;
+    f.src_port = wire::load_be16(ip + 40);
+    f.dst_port = wire::load_be16(ip + 42);
+    return f;
+  }
+  const auto v4 = ipv4_tcp_flow(frame);
+  if (!v4) return std::nullopt;
+  return TcpFlow{wire::Ipv4Addr{v4->src}, wire::Ipv4Addr{v4->dst}, v4->src_port, v4->dst_port};
+}
+
 RssMap::RssMap(std::span<const uint8_t> key, std::vector<uint16_t> reta)
     : hash_(key), reta_(std::move(reta)), mask_(static_cast<uint32_t>(reta_.size() - 1)) {
   if (reta_.empty() || (reta_.size() & (reta_.size() - 1)) != 0) {
@@ -73,12 +105,12 @@ std::vector<uint16_t> build_reta(size_t size, uint16_t queues, std::span<const u
   return reta;
 }
 
-bool port_lands_on_queue(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
+bool port_lands_on_queue(void* ctx, wire::IpAddr local, uint16_t local_port, wire::IpAddr remote,
                          uint16_t remote_port) {
   const auto* own = static_cast<const QueueOwnership*>(ctx);
   // The replies are what must arrive here: hash them as they will be received.
-  return own->map->queue_of(Ipv4TcpFlow{.src = remote.value, .dst = local.value, .src_port = remote_port,
-                                        .dst_port = local_port}) == own->queue;
+  return own->map->queue_of(TcpFlow{.src = remote, .dst = local, .src_port = remote_port, .dst_port = local_port}) ==
+         own->queue;
 }
 
 }  // namespace dtcp::dpdk

@@ -28,12 +28,16 @@ std::vector<uint8_t> symmetric_rss_key(size_t len = 40);
 // The software RETA size for devices without RSS (and the usual NIC size).
 inline constexpr size_t kSoftwareRetaSize = 128;
 
-// Microsoft's Toeplitz hash over IPv4 (+ TCP ports), as NICs implement it, with one 256-entry
-// table per input byte: twelve loads and XORs per packet instead of a loop over set bits
-// (rte_softrss_be walks up to 96 bits). Tables are 12 KiB; each queue keeps its own copy.
+// Microsoft's Toeplitz hash over IPv4 or IPv6 (+ TCP ports), as NICs implement it, with one
+// 256-entry table per input byte: twelve loads and XORs per IPv4 packet (36 for IPv6) instead of
+// a loop over set bits (rte_softrss_be walks up to 96 or 288 bits). Tables are 36 KiB; each
+// queue keeps its own copy. The IPv6 input is the one NICs use for TCP over IPv6 without
+// extension headers (RTE_ETH_RSS_NONFRAG_IPV6_TCP): source, destination, source port,
+// destination port, 36 bytes.
 class ToeplitzHash {
  public:
-  // `key` needs at least 16 bytes: 12 input bytes plus the 32-bit window.
+  // `key` needs at least 16 bytes for IPv4 (12 input bytes plus the 32-bit window) and 40 for
+  // IPv6; with a shorter key the IPv6 hash is 0 (every IPv6 flow on the first RETA entry).
   explicit ToeplitzHash(std::span<const uint8_t> key);
 
   // Source and destination as the packet carries them, values in host order.
@@ -42,13 +46,20 @@ class ToeplitzHash {
   }
   // The L3-only hash NICs use for non-TCP IPv4 (and fragments).
   uint32_t ipv4(uint32_t src, uint32_t dst) const { return word(0, src) ^ word(4, dst); }
+  uint32_t ipv6_tcp(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, uint16_t src_port, uint16_t dst_port) const {
+    if (!ipv6_) return 0;
+    uint32_t h = 0;
+    for (size_t i = 0; i < 16; ++i) h ^= table_[i][src.bytes[i]] ^ table_[16 + i][dst.bytes[i]];
+    return h ^ word(32, (uint32_t{src_port} << 16) | dst_port);
+  }
 
  private:
   uint32_t word(size_t byte, uint32_t v) const {
     return table_[byte][v >> 24] ^ table_[byte + 1][(v >> 16) & 0xff] ^ table_[byte + 2][(v >> 8) & 0xff] ^
            table_[byte + 3][v & 0xff];
   }
-  std::array<std::array<uint32_t, 256>, 12> table_{};
+  std::array<std::array<uint32_t, 256>, 36> table_{};
+  bool ipv6_ = false;  // the key was long enough for the 36-byte input
 };
 
 // The 4-tuple of a received IPv4/TCP frame, host order.
@@ -59,12 +70,22 @@ struct Ipv4TcpFlow {
   uint16_t dst_port = 0;
 };
 
+// The 4-tuple of a received TCP segment of either family (source = the peer, destination = us).
+struct TcpFlow {
+  wire::IpAddr src, dst;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+};
+
 // Finds the flow of an Ethernet frame carrying an unfragmented IPv4 TCP segment whose headers
 // lie within `frame`; nullopt for anything else (ARP, ICMP, UDP, fragments, VLAN tags,
 // truncated or malformed headers), which is handled on the queue that received it. Checks no
 // checksum: the owner validates the frame fully, and a corrupted frame merely lands on some
 // queue that then drops it.
 std::optional<Ipv4TcpFlow> ipv4_tcp_flow(std::span<const std::byte> frame);
+// The same for IPv4 or IPv6; for IPv6 only a TCP header right after the fixed header counts
+// (next header 6): extension headers are rare and are walked by the receiving queue.
+std::optional<TcpFlow> tcp_flow(std::span<const std::byte> frame);
 
 // Hash -> RETA entry -> queue, for one port. Read-only once built.
 class RssMap {
@@ -77,6 +98,10 @@ class RssMap {
   // The queue a segment (source = peer, destination = us) is received on.
   uint16_t queue_of(const Ipv4TcpFlow& f) const {
     return queue_of_hash(hash_.ipv4_tcp(f.src, f.dst, f.src_port, f.dst_port));
+  }
+  uint16_t queue_of(const TcpFlow& f) const {
+    if (f.src.is_v4()) return queue_of_hash(hash_.ipv4_tcp(f.src.v4().value, f.dst.v4().value, f.src_port, f.dst_port));
+    return queue_of_hash(hash_.ipv6_tcp(f.src.v6(), f.dst.v6(), f.src_port, f.dst_port));
   }
   const std::vector<uint16_t>& reta() const { return reta_; }
   const ToeplitzHash& hash() const { return hash_; }
@@ -98,7 +123,7 @@ struct QueueOwnership {
   const RssMap* map = nullptr;
   uint16_t queue = 0;
 };
-bool port_lands_on_queue(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
+bool port_lands_on_queue(void* ctx, wire::IpAddr local, uint16_t local_port, wire::IpAddr remote,
                          uint16_t remote_port);
 
 }  // namespace dtcp::dpdk

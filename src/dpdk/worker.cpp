@@ -84,13 +84,14 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
       shard_(tcp_config_for(config, port),
              tcp::ShardEnv{.pool = caps.pool,
                            .output = this,
-                           .local_addr = port.address,
+                           .local_addr = port.primary(wire::IpFamily::v4),
                            .shard_id = (static_cast<uint32_t>(port_id) << 16) | queue_id,
                            .secret_seed = rte_rdtsc() ^ (uint64_t{lcore} << 48),
                            // Active open picks only source ports whose replies this queue owns.
                            .port_filter = port.rx_queues > 1 ? &port_lands_on_queue : nullptr,
                            .port_filter_ctx = &own_,
-                           .pool_shards = caps.pool_shards},
+                           .pool_shards = caps.pool_shards,
+                           .local_addr6 = port.primary(wire::IpFamily::v6)},
              now),
       steer_buffer_(port.rx_queues),
       steer_count_(port.rx_queues, 0) {
@@ -187,15 +188,14 @@ void QueueStack::flush_tx() {
   tx_count_ = 0;
 }
 
-void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn,
+void QueueStack::tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn,
                            TimePoint now) {
   if (multi_queue_) {
     // The ownership invariant, checked on the fully validated segment (the classifier that
     // steered it read the raw frame): a non-zero count means RSS or steering is wrong. The
     // segment is still processed; there is nowhere better to send it.
     const auto* tcp = rte_pktmbuf_mtod(segment, const std::byte*);
-    const Ipv4TcpFlow flow{.src = src.value, .dst = dst.value, .src_port = wire::load_be16(tcp),
-                           .dst_port = wire::load_be16(tcp + 2)};
+    const TcpFlow flow{.src = src, .dst = dst, .src_port = wire::load_be16(tcp), .dst_port = wire::load_be16(tcp + 2)};
     if (rss_.queue_of(flow) != queue_id_) counters_.rx_tcp_foreign++;
   }
   shard_.input(segment, src, dst, ecn, now);
@@ -203,36 +203,31 @@ void QueueStack::tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr
 
 // An ICMP error arrives on whichever queue the router's frame hashed to (it is not a TCP frame,
 // so neither RSS nor steering sends it to the connection's owner); it is passed to the owner as
-// a message, packed into the message's plain fields.
+// a message. The error (either family, 48 bytes) rides in an mbuf from the port's pool, since a
+// message has room for 24: ICMP errors are rare, and none is lost silently (no mbuf is counted).
 void QueueStack::icmp_error(const wire::IcmpTcpError& error, TimePoint now) {
   if (multi_queue_) {
-    const uint16_t owner = rss_.queue_of(Ipv4TcpFlow{.src = error.remote.value, .dst = error.local.value,
-                                                     .src_port = error.remote_port, .dst_port = error.local_port});
+    const uint16_t owner = rss_.queue_of(
+        TcpFlow{.src = error.remote, .dst = error.local, .src_port = error.remote_port, .dst_port = error.local_port});
     if (owner != queue_id_) {
       counters_.rx_icmp_foreign++;
+      rte_mbuf* carrier = rte_pktmbuf_alloc(interface_.setup().pool);
+      if (carrier == nullptr || rte_pktmbuf_append(carrier, sizeof error) == nullptr) {
+        if (carrier) rte_pktmbuf_free(carrier);
+        counters_.drop_no_mbuf++;
+        return;
+      }
+      std::memcpy(rte_pktmbuf_mtod(carrier, void*), &error, sizeof error);
       Message m;
       m.run = [](QueueStack& target, const Message& msg) {
-        const auto packed = reinterpret_cast<uintptr_t>(msg.ctx);
-        const wire::IcmpTcpError e{
-            .type = static_cast<uint8_t>(packed),
-            .code = static_cast<uint8_t>(packed >> 8),
-            .next_hop_mtu = static_cast<uint16_t>(msg.arg1 >> 32),
-            .quoted_length = static_cast<uint16_t>(msg.arg1 >> 48),
-            .local = wire::Ipv4Addr{static_cast<uint32_t>(packed >> 16)},
-            .remote = wire::Ipv4Addr{static_cast<uint32_t>(msg.arg0)},
-            .local_port = static_cast<uint16_t>(msg.arg1),
-            .remote_port = static_cast<uint16_t>(msg.arg1 >> 16),
-            .seq = static_cast<uint32_t>(msg.arg0 >> 32),
-        };
+        auto* carried = static_cast<rte_mbuf*>(msg.ctx);
+        wire::IcmpTcpError e;
+        std::memcpy(&e, rte_pktmbuf_mtod(carried, const void*), sizeof e);
+        rte_pktmbuf_free(carried);
         target.shard_.icmp_error(e, target.now_);
       };
-      static_assert(sizeof(uintptr_t) >= 6, "type, code and an IPv4 address ride in Message::ctx");
-      m.ctx = reinterpret_cast<void*>(uintptr_t{error.type} | uintptr_t{error.code} << 8 |
-                                      uintptr_t{error.local.value} << 16);
-      m.arg0 = uint64_t{error.remote.value} | uint64_t{error.seq} << 32;
-      m.arg1 = uint64_t{error.local_port} | uint64_t{error.remote_port} << 16 | uint64_t{error.next_hop_mtu} << 32 |
-               uint64_t{error.quoted_length} << 48;
-      post_message(owner, m);
+      m.ctx = carrier;  // a message discarded at shutdown leaves the carrier to the pool's teardown
+      if (!post_message(owner, m)) rte_pktmbuf_free(carrier);
       return;
     }
   }
@@ -241,9 +236,10 @@ void QueueStack::icmp_error(const wire::IcmpTcpError& error, TimePoint now) {
 
 void QueueStack::receive(rte_mbuf* frame, TimePoint now) {
   if (multi_queue_) {
-    const auto flow = ipv4_tcp_flow({rte_pktmbuf_mtod(frame, const std::byte*), frame->data_len});
-    // Segments for other addresses stay to be counted and dropped here.
-    if (flow && flow->dst == port_.address.value) {
+    const auto flow = tcp_flow({rte_pktmbuf_mtod(frame, const std::byte*), frame->data_len});
+    // Segments for other addresses stay to be counted and dropped here; every configured
+    // address of either family is steered (not only the primary one).
+    if (flow && port_.is_local(flow->dst)) {
       const uint16_t owner = rss_.queue_of(*flow);
       if (owner != queue_id_) {
         steer_buffer_[owner][steer_count_[owner]++] = frame;

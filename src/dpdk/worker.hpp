@@ -142,21 +142,21 @@ class QueueStack final : public Stack,
   stack::Interface& interface() override { return interface_; }
   const stack::NetCounters& net_counters() const override { return counters_; }
   void request_stop() override { stop_.store(true, std::memory_order_relaxed); }
-  wire::Ipv4Addr address() const override { return port_.address; }
+  wire::IpAddr address(wire::IpFamily family) const override { return port_.primary(family); }
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) override {
     return shard_.listen(port, handler, options);
   }
   void unlisten(uint16_t port) override { shard_.unlisten(port); }
-  ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+  ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options) override {
-    if (!options.local_address.is_unspecified() && !interface_.is_local(options.local_address)) {
+    if (!options.local_address.is_unspecified() && !port_.is_local(options.local_address)) {
       return {ConnectError::invalid_address};
     }
     return shard_.connect(dst, dst_port, handler, options, now_);
   }
-  uint16_t owner_queue(wire::Ipv4Addr remote, uint16_t remote_port, uint16_t local_port) const override {
-    return rss_.queue_of(Ipv4TcpFlow{.src = remote.value, .dst = port_.address.value, .src_port = remote_port,
-                                     .dst_port = local_port});
+  uint16_t owner_queue(wire::IpAddr remote, uint16_t remote_port, uint16_t local_port) const override {
+    return rss_.queue_of(TcpFlow{.src = remote, .dst = port_.primary(remote.family()), .src_port = remote_port,
+                                 .dst_port = local_port});
   }
   bool post(uint16_t queue, MessageFn fn, void* ctx, uint64_t arg) override;
   void print_connections(FILE* out) const override;
@@ -166,10 +166,10 @@ class QueueStack final : public Stack,
   // FrameSink
   void transmit(rte_mbuf* frame) override;
   // TcpReceiver
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override;
+  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override;
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override;
   // SegmentOutput
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
 

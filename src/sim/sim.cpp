@@ -439,11 +439,11 @@ class Host final : public stack::FrameSink, public stack::TcpReceiver, public tc
   ~Host() override { interface_.attach_tcp(nullptr); }
 
   void transmit(rte_mbuf* frame) override;
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override {
+  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
     shard_.input(segment, src, dst, ecn, now);
   }
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_.icmp_error(error, now); }
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
 

@@ -265,14 +265,13 @@ void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, ui
   }
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
   const std::byte* tcp = quote->transport.data();
+  const wire::IcmpErrorKind kind = wire::icmp_error_kind(type, code);
   const wire::IcmpTcpError error{
+      .kind = kind,
       .type = type,
       .code = code,
-      .next_hop_mtu = type == static_cast<uint8_t>(wire::IcmpType::dest_unreachable) &&
-                              code == static_cast<uint8_t>(wire::IcmpUnreachable::fragmentation_needed)
-                          ? next_hop_mtu
-                          : uint16_t{0},
       .quoted_length = quote->total_length,
+      .next_hop_mtu = kind == wire::IcmpErrorKind::packet_too_big ? next_hop_mtu : uint16_t{0},
       .local = quote->src,
       .remote = quote->dst,
       .local_port = wire::load_be16(tcp),
@@ -325,7 +324,13 @@ void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, siz
   ip_output(reply, dst);
 }
 
-void Interface::send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
+// FIXME(ipv6): the IPv6 output path lands with the IPv6 network layer; until then a segment
+// over IPv6 is counted and dropped.
+void Interface::send_tcp6(rte_mbuf* segment, const wire::Ipv6Addr&, const wire::Ipv6Addr&, wire::Ecn) {
+  drop(segment, counters_.drop_ip_no_route);
+}
+
+void Interface::send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
   const uint16_t tcp_len = static_cast<uint16_t>(segment->pkt_len);
   auto* ip = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(segment, wire::kIpv4MinHeaderLen));
   if (ip == nullptr) return drop(segment, counters_.drop_no_mbuf);

@@ -33,7 +33,7 @@ class FrameSink {
 class TcpReceiver {
  public:
   virtual ~TcpReceiver() = default;
-  virtual void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn,
+  virtual void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn,
                          TimePoint now) = 0;
   // An ICMP destination-unreachable or time-exceeded message whose quote names a TCP segment
   // sent from one of our addresses (parsed and checked by the interface; the frame is already
@@ -86,13 +86,21 @@ class Interface {
   // TCP output: `segment` starts at the TCP header with its checksum field zero and
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
   // checksums (offload or software), resolves the next hop and transmits. Takes ownership.
-  void send_tcp(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn = wire::Ecn::not_ect);
+  // The family of `src` and `dst` (always the same) picks the IPv4 or IPv6 output.
+  void send_tcp(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn = wire::Ecn::not_ect) {
+    if (src.is_v4()) return send_tcp4(segment, src.v4(), dst.v4(), ecn);
+    send_tcp6(segment, src.v6(), dst.v6(), ecn);
+  }
+  void send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn);
+  void send_tcp6(rte_mbuf* segment, const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, wire::Ecn ecn);
 
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
   uint16_t tcp_mss() const { return static_cast<uint16_t>(setup_.mtu - 40); }
   // One of our addresses (the range address .. address+address_count-1).
-  bool is_local(wire::Ipv4Addr a) const { return a.value - setup_.address.value < setup_.address_count; }
+  bool is_local(wire::Ipv4Addr a) const {
+    return !setup_.address.is_unspecified() && a.value - setup_.address.value < setup_.address_count;
+  }
 
  private:
   void arp_input(rte_mbuf* frame, size_t offset, TimePoint now);

@@ -46,6 +46,40 @@ Endpoint Connection::local() const { return tcb(*this).tuple.local_endpoint(); }
 Endpoint Connection::remote() const { return tcb(*this).tuple.remote_endpoint(); }
 TcpState Connection::state() const { return tcb(*this).state; }
 
+// "addr:port" for IPv4, "[addr]:port" for IPv6 (RFC 3986 §3.2.2, as ss and curl write them).
+std::optional<Endpoint> Endpoint::parse(std::string_view text) {
+  std::string_view host, port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+    const auto v6 = wire::Ipv6Addr::parse(host);
+    if (!v6) return std::nullopt;
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (!wire::Ipv4Addr::parse(host)) return std::nullopt;  // bare IPv6 needs brackets
+  }
+  if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+  uint32_t port = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port > 0xffff) return std::nullopt;
+  const auto addr = wire::IpAddr::parse(host);
+  if (!addr) return std::nullopt;
+  return Endpoint{*addr, static_cast<uint16_t>(port)};
+}
+
+std::string Endpoint::to_string() const {
+  const std::string a = addr.to_string();
+  return (addr.is_v4() ? a : "[" + a + "]") + ":" + std::to_string(port);
+}
+
 }  // namespace dtcp
 
 namespace dtcp::tcp {

@@ -108,12 +108,12 @@ class ShardCore {
   ~ShardCore();
 
   // ---- entry points (Shard forwards here) ----
-  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
+  void input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now);
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now);
   void advance(TimePoint now);
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options);
   void unlisten(uint16_t port);
-  ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+  ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options, TimePoint now);
   void for_each_connection(void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
   TimePoint next_deadline() const;
@@ -176,7 +176,10 @@ class ShardCore {
   void deliver_events(Tcb& t);
   Listener* find_listener(uint16_t port);
   bool tuple_in_use(const FourTuple& t) const;
-  uint16_t pick_ephemeral_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
+  // The MSS this side announces and sends at most on `t`'s family (tuple.hpp family_mss()).
+  uint16_t local_mss(const FourTuple& t) const { return family_mss(config.mss, t); }
+  uint16_t local_mss(const Tcb& t) const { return local_mss(t.tuple); }
+  uint16_t pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote, uint16_t remote_port);
   void set_state(Tcb& t, TcpState next);
   // Ends the connection: out of the table, buffers freed, timers stopped, state CLOSED;
   // on_closed(reason) is raised if the application is still attached.

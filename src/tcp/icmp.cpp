@@ -14,12 +14,11 @@
 namespace dtcp::tcp {
 
 using Flag = SentSegment::Flag;
-using wire::IcmpType;
-using wire::IcmpUnreachable;
 
 namespace {
 
-constexpr uint32_t kIpv4TcpHeaders = 40;  // IPv4 and TCP headers without options (RFC 9293 §3.7.1)
+constexpr uint32_t kTcpHeader = 20;        // without options (RFC 9293 §3.7.1)
+constexpr uint32_t kIpv6MinimumMtu = 1280;  // RFC 8200 §5
 
 // RFC 1191 §7: the MTU plateaus, for a router that reports no next-hop MTU (§5): the largest one
 // below the size of the datagram it could not forward.
@@ -50,23 +49,22 @@ void ShardCore::icmp_error(const wire::IcmpTcpError& e, TimePoint now) {
     ++counters.icmp_rejected_out_of_window;
     return;
   }
-  if (e.type == static_cast<uint8_t>(IcmpType::time_exceeded)) return icmp_soft_error(*t, e);
-  if (e.type != static_cast<uint8_t>(IcmpType::dest_unreachable)) {
-    ++counters.icmp_rejected_other;
-    return;
-  }
-  switch (static_cast<IcmpUnreachable>(e.code)) {
-    case IcmpUnreachable::fragmentation_needed:
+  // The network layer classified the message (wire::icmp_error_kind() for IPv4, the ICMPv6
+  // input for IPv6). RFC 1122 4.2.3.9: net, host and source-route unreachable are soft; so are
+  // the codes RFC 1812 §5.2.7.1 added (unknown net or host, administratively prohibited, ...),
+  // as RFC 5461 §4 recommends for every code once a connection is established.
+  switch (e.kind) {
+    case wire::IcmpErrorKind::packet_too_big:
       return pmtu_reduce(*t, e);
-    case IcmpUnreachable::protocol:
-    case IcmpUnreachable::port:
+    case wire::IcmpErrorKind::hard_port:
+    case wire::IcmpErrorKind::hard_protocol:
       return icmp_hard_error(*t, e);
-    default:
-      // RFC 1122 4.2.3.9: net, host and source-route unreachable are soft; so are the codes
-      // RFC 1812 §5.2.7.1 added (unknown net or host, administratively prohibited, ...), as
-      // RFC 5461 §4 recommends for every code once a connection is established.
+    case wire::IcmpErrorKind::soft:
       return icmp_soft_error(*t, e);
+    case wire::IcmpErrorKind::other:
+      break;
   }
+  ++counters.icmp_rejected_other;
 }
 
 // RFC 1122 4.2.3.9: a soft error must not abort the connection; it is remembered and reported if
@@ -90,7 +88,7 @@ void ShardCore::icmp_hard_error(Tcb& t, const wire::IcmpTcpError& e) {
   // Linux drops the request (tcp_req_err), which also helps a listener flooded with SYNs from
   // sources that do not exist. An active open fails with ECONNREFUSED's equivalent for port
   // unreachable, as Linux reports it.
-  const bool port = e.code == static_cast<uint8_t>(IcmpUnreachable::port);
+  const bool port = e.kind == wire::IcmpErrorKind::hard_port;
   close_connection(t, port ? CloseReason::refused : CloseReason::unreachable);
 }
 
@@ -101,20 +99,25 @@ void ShardCore::icmp_hard_error(Tcb& t, const wire::IcmpTcpError& e) {
 // is (as Linux's tcp_simple_retransmit: the segments were lost to the MTU, not to congestion).
 // FIXME: at the floor dtcp still sets DF (Linux clears it there), so a path narrower than
 // min_pmtu stays a black hole.
+// IPv6 (RFC 8201 §4): the same, with the IPv6 header's 40 bytes, and a Packet Too Big reporting
+// less than the IPv6 minimum MTU of 1280 is taken as 1280 (RFC 8200 §5), not as min_pmtu.
 void ShardCore::pmtu_reduce(Tcb& t, const wire::IcmpTcpError& e) {
-  const uint32_t current_mss = t.state == TcpState::syn_sent ? std::min<uint32_t>(t.path_mss, config.mss) : t.snd_mss;
+  const uint32_t headers = ip_header_len(t.tuple) + kTcpHeader;
+  const uint32_t floor = t.tuple.is_v4() ? config.min_pmtu : kIpv6MinimumMtu;
+  const uint32_t current_mss =
+      t.state == TcpState::syn_sent ? std::min<uint32_t>(t.path_mss, local_mss(t)) : t.snd_mss;
   uint32_t mtu = e.next_hop_mtu;
   if (mtu == 0) {
     // A router from before RFC 1191: guess from the size it refused (our own MTU when the quote's
     // length is nonsense). A reported MTU is taken as it is, as Linux does, and ignored below
     // when it does not lower ours.
-    mtu = plateau_below(e.quoted_length >= 68 ? e.quoted_length : current_mss + kIpv4TcpHeaders);
+    mtu = plateau_below(e.quoted_length >= 68 ? e.quoted_length : current_mss + headers);
   }
-  if (mtu < config.min_pmtu) {
+  if (mtu < floor) {
     ++counters.icmp_pmtu_floored;
-    mtu = config.min_pmtu;
+    mtu = floor;
   }
-  const uint32_t mss = mtu - kIpv4TcpHeaders;
+  const uint32_t mss = mtu - headers;
   if (mss >= current_mss) {
     ++counters.icmp_rejected_pmtu_not_lower;
     return;

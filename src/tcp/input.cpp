@@ -13,11 +13,11 @@ using wire::TcpFlags;
 namespace {
 
 // RFC 1122 3.2.1.3 / 4.2.3.10: never answer segments from addresses that are not unicast.
-bool bad_source(wire::Ipv4Addr src) { return src.is_unspecified() || src.is_broadcast() || src.is_multicast(); }
+bool bad_source(wire::IpAddr src) { return src.is_unusable_peer(); }
 
 }  // namespace
 
-void ShardCore::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
+void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
   Entry entry(*this);
   now_ = now;
   MbufPtr owner(m);
@@ -206,7 +206,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
 void ShardCore::take_syn_options(Tcb& t, const Segment& seg, TimePoint now) {
   const wire::TcpOptions& o = seg.options;
   const uint16_t peer_mss = o.mss ? std::max<uint16_t>(*o.mss, 64) : kDefaultMss;
-  t.snd_mss = std::min({peer_mss, config.mss, t.path_mss});  // an ICMP may have lowered the path (RFC 1191)
+  t.snd_mss = std::min({peer_mss, local_mss(t), t.path_mss});  // an ICMP may have lowered the path (RFC 1191)
   t.rcv_mss = std::min<uint16_t>(t.snd_mss, kDefaultMss);
   t.wscale_ok = config.window_scaling && o.window_scale.has_value();
   t.snd_wscale = t.wscale_ok ? *o.window_scale : 0;

@@ -56,8 +56,17 @@ SecretKeys::SecretKeys(uint64_t seed) {
   cookie_k3_ = splitmix64(state);
 }
 
+// IPv6 tuples hash the folded word of address_word(), then SipHash again over the full
+// addresses, so the ISN and cookie keys stay as strong for IPv6 (RFC 6528 §3 asks for a keyed
+// function of the whole 4-tuple) while an IPv4 tuple costs one SipHash as before.
+uint64_t SecretKeys::tuple_word(const wire::IpAddr& local, const wire::IpAddr& remote, uint64_t k0, uint64_t k1) const {
+  if (local.is_v4()) return address_word(local, remote);
+  const wire::Ipv6Addr l = local.v6(), r = remote.v6();
+  return siphash_2_4(k0, k1, siphash_2_4(k0, k1, l.high(), l.low()), siphash_2_4(k1, k0, r.high(), r.low()));
+}
+
 uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
-  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m0 = tuple_word(t.local, t.remote, isn_k0_, isn_k1_);
   const uint64_t m1 = uint64_t{t.local_port} << 16 | t.remote_port;
   const auto f = static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1));
   const auto m = static_cast<uint32_t>(now.time_since_epoch().count() / 4);  // 4 µs ticks
@@ -65,24 +74,24 @@ uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
 }
 
 uint32_t SecretKeys::ts_offset(const FourTuple& t) const {
-  const uint64_t m0 = uint64_t{t.remote.value} << 32 | t.local.value;  // swapped: differs from isn()
+  const uint64_t m0 = tuple_word(t.remote, t.local, isn_k0_, isn_k1_);  // swapped: differs from isn()
   const uint64_t m1 = uint64_t{t.remote_port} << 16 | t.local_port;
   return static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1) >> 32);
 }
 
-uint32_t SecretKeys::port_offset(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) const {
-  const uint64_t m0 = uint64_t{local.value} << 32 | remote.value;
+uint32_t SecretKeys::port_offset(const wire::IpAddr& local, const wire::IpAddr& remote, uint16_t remote_port) const {
+  const uint64_t m0 = tuple_word(local, remote, port_k0_, port_k1_);
   return static_cast<uint32_t>(siphash_2_4(port_k0_, port_k1_, m0, remote_port));
 }
 
 uint32_t SecretKeys::cookie_hash_tuple(const FourTuple& t) const {
-  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m0 = tuple_word(t.local, t.remote, cookie_k0_, cookie_k1_);
   const uint64_t m1 = uint64_t{t.local_port} << 16 | t.remote_port;
   return static_cast<uint32_t>(siphash_2_4(cookie_k0_, cookie_k1_, m0, m1));
 }
 
 uint32_t SecretKeys::cookie_hash_count(const FourTuple& t, uint32_t count) const {
-  const uint64_t m0 = uint64_t{t.local.value} << 32 | t.remote.value;
+  const uint64_t m0 = tuple_word(t.local, t.remote, cookie_k2_, cookie_k3_);
   const uint64_t m1 = uint64_t{count} << 32 | uint64_t{t.local_port} << 16 | t.remote_port;
   return static_cast<uint32_t>(siphash_2_4(cookie_k2_, cookie_k3_, m0, m1));
 }

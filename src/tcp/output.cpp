@@ -49,7 +49,7 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
   wire::TcpOptions o;
   if (wire::has(flags, TcpFlags::syn)) {
     const bool offer = t.state == TcpState::syn_sent || !t.passive;  // not answering a SYN
-    o.mss = config.mss;
+    o.mss = local_mss(t);
     if (offer ? config.window_scaling : t.wscale_ok) o.window_scale = rcv_wscale_;
     o.sack_permitted = offer ? config.sack : t.sack_ok;
     if (offer ? config.timestamps : t.ts_ok) {

@@ -289,7 +289,7 @@ bool ShardCore::tuple_in_use(const FourTuple& t) const {
 
 // RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination plus a counter, walk
 // the range, skip 4-tuples in use (TIME-WAIT included) and ports the stack vetoes.
-uint16_t ShardCore::pick_ephemeral_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) {
+uint16_t ShardCore::pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote, uint16_t remote_port) {
   const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
   const uint32_t offset = keys_.port_offset(local, remote, remote_port) + port_counter_;
   for (uint32_t i = 0; i < range; ++i) {
@@ -303,14 +303,16 @@ uint16_t ShardCore::pick_ephemeral_port(wire::Ipv4Addr local, wire::Ipv4Addr rem
   return 0;
 }
 
-ConnectResult ShardCore::connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                                  const ConnectOptions& options, TimePoint now) {
   Entry entry(*this);
   now_ = now;
-  if (dst.is_unspecified() || dst.is_broadcast() || dst.is_multicast() || dst_port == 0)
-    return {ConnectError::invalid_address};
+  if (dst.is_unusable_peer() || dst_port == 0) return {ConnectError::invalid_address};
   // The caller (the Stack) has checked that a local_address given is one of ours.
-  const wire::Ipv4Addr local = options.local_address.is_unspecified() ? env.local_addr : options.local_address;
+  const wire::IpAddr local = !options.local_address.is_unspecified() ? options.local_address
+                             : dst.is_v4()                           ? env.local_addr
+                                                                     : env.local_addr6;
+  if (local.is_unspecified() || local.is_v4() != dst.is_v4()) return {ConnectError::invalid_address};
   uint16_t port = options.local_port;
   if (port == 0) {
     port = pick_ephemeral_port(local, dst, dst_port);
@@ -511,7 +513,7 @@ TimePoint ShardCore::next_deadline() const {
 Shard::Shard(const TcpConfig& config, const ShardEnv& env, TimePoint now)
     : core_(std::make_unique<ShardCore>(config, env, now)) {}
 Shard::~Shard() = default;
-void Shard::input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
+void Shard::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
   core_->input(m, src, dst, ecn, now);
 }
 void Shard::icmp_error(const wire::IcmpTcpError& error, TimePoint now) { core_->icmp_error(error, now); }
@@ -520,7 +522,7 @@ ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOp
   return core_->listen(port, handler, options);
 }
 void Shard::unlisten(uint16_t port) { core_->unlisten(port); }
-ConnectResult Shard::connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+ConnectResult Shard::connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                              const ConnectOptions& options, TimePoint now) {
   return core_->connect(dst, dst_port, handler, options, now);
 }

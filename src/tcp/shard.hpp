@@ -28,12 +28,12 @@ namespace dtcp::tcp {
 class SegmentOutput {
  public:
   virtual ~SegmentOutput() = default;
-  virtual void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) = 0;
+  virtual void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) = 0;
 };
 
 // Optional veto on ephemeral ports, e.g. to pick a source port whose RSS hash lands on this
 // shard's queue (as Seastar's connect() does). Return true if the port may be used.
-using PortFilter = bool (*)(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
+using PortFilter = bool (*)(void* ctx, wire::IpAddr local, uint16_t local_port, wire::IpAddr remote,
                             uint16_t remote_port);
 
 // Optional observer of every state change (RFC 9293 names via to_string(TcpState)).
@@ -42,7 +42,9 @@ using StateTracer = void (*)(void* ctx, const Endpoint& local, const Endpoint& r
 struct ShardEnv {
   rte_mempool* pool = nullptr;        // segments are built from it (headroom >= 64)
   SegmentOutput* output = nullptr;
-  wire::Ipv4Addr local_addr;
+  // The addresses connect() uses when ConnectOptions::local_address is unspecified, one per
+  // family (local_addr6 is at the end); unspecified = the port has no address of that family.
+  wire::IpAddr local_addr = wire::Ipv4Addr{};
   uint32_t shard_id = 0;
   uint64_t secret_seed = 0;           // keys ISNs (RFC 6528) and port selection; random in production
   PortFilter port_filter = nullptr;   // nullptr = every port in the range is fine
@@ -52,6 +54,7 @@ struct ShardEnv {
   // Shards drawing on `pool` (every queue of every port sharing it): the fair share of the pool
   // under memory pressure is estimated as this many times this shard's connections.
   uint32_t pool_shards = 1;
+  wire::IpAddr local_addr6{};
 };
 
 // A snapshot of one connection or TIME-WAIT record, for the counters printer.
@@ -100,7 +103,7 @@ class Shard {
   // trimmed to the segment, checksum already verified, dst is (one of) our address(es); `ecn` is
   // the ECN field of its IP header (CE is echoed to the sender, RFC 3168 §6.1.3). The shard
   // owns `m` afterwards (queues it zero-copy or frees it). Handler callbacks run inside.
-  void input(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now);
+  void input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now);
   // An ICMP destination-unreachable or time-exceeded message quoting a TCP segment sent from our
   // address (the interface checked the quote). Acted on only when the quoted 4-tuple is a
   // connection and the quoted sequence number is in flight (RFC 5927 §4.1); see icmp.cpp.
@@ -115,7 +118,7 @@ class Shard {
   void unlisten(uint16_t port);
   // Active open: sends a SYN now. On success the connection is in SYN-SENT; on_connected() or
   // on_closed(refused / timed_out) follows.
-  ConnectResult connect(wire::Ipv4Addr dst, uint16_t dst_port, ConnectionHandler& handler,
+  ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options, TimePoint now);
 
   // Resets every connection (RST to the peer, on_closed(aborted) to attached handlers), e.g. when

@@ -73,7 +73,7 @@ bool ShardCore::cookie_ack_expected(const Listener& l, TimePoint now) const {
 void ShardCore::send_syn_cookie(Listener& l, const FourTuple& tuple, const Segment& seg, TimePoint now) {
   const wire::TcpOptions& o = seg.options;
   const uint16_t peer_mss = o.mss ? std::max<uint16_t>(*o.mss, 64) : kDefaultMss;
-  const uint32_t index = mss_index(std::min(peer_mss, config.mss));
+  const uint32_t index = mss_index(std::min(peer_mss, local_mss(tuple)));
   const uint32_t count = cookie_count(now);
   const uint32_t peer_isn = seg.seq.value();
   const uint32_t isn = keys_.cookie_hash_tuple(tuple) + peer_isn + (count << kCookieBits) +
@@ -88,7 +88,7 @@ void ShardCore::send_syn_cookie(Listener& l, const FourTuple& tuple, const Segme
   h.ack = peer_isn + 1;
   h.flags = TcpFlags::syn | TcpFlags::ack;
   h.window = static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff));  // never scaled in a SYN
-  h.options.mss = config.mss;
+  h.options.mss = local_mss(tuple);
   if (config.timestamps && o.timestamps) {
     uint32_t bits = config.window_scaling && o.window_scale ? *o.window_scale : kTsNoWscale;
     if (config.window_scaling && o.window_scale) h.options.window_scale = rcv_wscale_;
@@ -152,7 +152,7 @@ bool ShardCore::syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg
   t->snd_wl1 = t->irs;
   t->snd_wl2 = t->iss;
   // What the cookie encoded, as take_syn_options() would have taken it from the SYN.
-  t->snd_mss = std::min(kCookieMss[index], config.mss);
+  t->snd_mss = std::min(kCookieMss[index], local_mss(*t));
   t->rcv_mss = std::min<uint16_t>(t->snd_mss, kDefaultMss);
   const auto& ts = seg.options.timestamps;
   if (config.timestamps && ts && ts->tsecr != 0) {

@@ -166,7 +166,8 @@ enum class IpFamily : uint8_t { v4, v6 };
 // unspecified address; IpAddr(Ipv4Addr{}) is the IPv4 one. is_unspecified() is true for both,
 // so "no address given" reads the same for either family.
 struct IpAddr {
-  alignas(8) std::array<uint8_t, 16> bytes{};
+  // Byte-aligned so a 4-tuple packs into 36 bytes (TIME-WAIT records); reads go through memcpy.
+  std::array<uint8_t, 16> bytes{};
 
   constexpr IpAddr() = default;
   // Implicit on purpose: an Ipv4Addr or Ipv6Addr is an IpAddr wherever one is expected.

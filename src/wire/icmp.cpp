@@ -46,4 +46,19 @@ size_t write_icmp(std::span<std::byte> out, uint8_t type, uint8_t code, uint32_t
   return len;
 }
 
+IcmpErrorKind icmp_error_kind(uint8_t type, uint8_t code) {
+  if (type == static_cast<uint8_t>(IcmpType::time_exceeded)) return IcmpErrorKind::soft;
+  if (type != static_cast<uint8_t>(IcmpType::dest_unreachable)) return IcmpErrorKind::other;
+  switch (static_cast<IcmpUnreachable>(code)) {
+    case IcmpUnreachable::fragmentation_needed:
+      return IcmpErrorKind::packet_too_big;
+    case IcmpUnreachable::protocol:
+      return IcmpErrorKind::hard_protocol;
+    case IcmpUnreachable::port:
+      return IcmpErrorKind::hard_port;
+    default:
+      return IcmpErrorKind::soft;
+  }
+}
+
 }  // namespace dtcp::wire

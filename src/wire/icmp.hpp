@@ -67,17 +67,33 @@ struct IcmpQuote {
 // datagram they have changed (TTL) or cut short.
 Parsed<IcmpQuote> parse_icmp_quote(std::span<const std::byte> payload);
 
+// What an ICMP or ICMPv6 error means to TCP, decided by the network layer that parsed it (the
+// family-specific part): RFC 1122 4.2.3.9 and RFC 4443 §3 / Linux's icmpv6_err_convert().
+enum class IcmpErrorKind : uint8_t {
+  soft,            // net/host unreachable, time exceeded, administratively prohibited, ...
+  hard_port,       // port unreachable (ICMP 3/3, ICMPv6 1/4)
+  hard_protocol,   // protocol unreachable (ICMP 3/2), unrecognised next header (ICMPv6 4/1)
+  packet_too_big,  // fragmentation needed and DF set (ICMP 3/4, RFC 1191), Packet Too Big (RFC 8201)
+  other,           // nothing TCP acts on
+};
+
 // An ICMP error about a TCP segment we sent, in the terms TCP needs to find the connection and
 // judge the error (RFC 5927 §4): the quoted 4-tuple seen from our side and the quoted SEG.SEQ.
+// `type` and `code` are the message's own (ICMP or ICMPv6 by the addresses' family), kept for
+// reporting; `kind` is what TCP acts on.
 struct IcmpTcpError {
+  IcmpErrorKind kind = IcmpErrorKind::other;
   uint8_t type = 0;
   uint8_t code = 0;
-  uint16_t next_hop_mtu = 0;   // type 3 code 4 (RFC 1191 §4), else 0
   uint16_t quoted_length = 0;  // total length of the quoted datagram (RFC 1191 §5 plateau search)
-  Ipv4Addr local, remote;      // the quoted source (us) and destination
+  uint32_t next_hop_mtu = 0;   // packet_too_big: the MTU reported (0 from a pre-RFC 1191 router)
+  IpAddr local, remote;        // the quoted source (us) and destination
   uint16_t local_port = 0, remote_port = 0;
   uint32_t seq = 0;
 };
+
+// The kind of an IPv4 ICMP error (RFC 792 type and code).
+IcmpErrorKind icmp_error_kind(uint8_t type, uint8_t code);
 
 // Writes type, code and rest-of-header, copies payload after them and fills the checksum.
 // The payload may overlap `out` (it is moved, not copied), so an echo request can be turned

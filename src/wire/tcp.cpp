@@ -114,7 +114,7 @@ Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
   return TcpView(segment, static_cast<uint8_t>(header_len), options);
 }
 
-bool TcpView::verify_checksum(Ipv4Addr src, Ipv4Addr dst) const {
+bool TcpView::verify_checksum(const IpAddr& src, const IpAddr& dst) const {
   if (bytes_.size() > 0xffff) return false;
   const uint32_t pseudo =
       pseudo_header_sum(src, dst, static_cast<uint8_t>(IpProtocol::tcp), static_cast<uint16_t>(bytes_.size()));
@@ -203,7 +203,7 @@ size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header) {
   return len;
 }
 
-void fill_tcp_checksum(std::span<std::byte> segment, Ipv4Addr src, Ipv4Addr dst) {
+void fill_tcp_checksum(std::span<std::byte> segment, const IpAddr& src, const IpAddr& dst) {
   assert(segment.size() >= kTcpMinHeaderLen && segment.size() <= 0xffff);
   store_be16(segment.data() + 16, 0);
   const uint32_t pseudo =

@@ -99,7 +99,8 @@ class TcpView {
   std::span<const std::byte> bytes() const { return bytes_; }
 
   // True if the checksum over pseudo-header, header and payload is correct (RFC 9293 §3.1).
-  bool verify_checksum(Ipv4Addr src, Ipv4Addr dst) const;
+  // Either family's pseudo-header (checksum.hpp).
+  bool verify_checksum(const IpAddr& src, const IpAddr& dst) const;
 
  private:
   TcpView(std::span<const std::byte> bytes, uint8_t header_len, const TcpOptions& options)
@@ -140,6 +141,6 @@ size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header);
 
 // Fills the checksum of a complete segment (header + payload) in place. Whatever is in the
 // checksum field is ignored. Requires segment.size() >= 20 and <= 65535.
-void fill_tcp_checksum(std::span<std::byte> segment, Ipv4Addr src, Ipv4Addr dst);
+void fill_tcp_checksum(std::span<std::byte> segment, const IpAddr& src, const IpAddr& dst);
 
 }  // namespace dtcp::wire

@@ -26,8 +26,8 @@ std::string describe(const Sent& s) {
 }
 
 rte_mbuf* build_segment(rte_mempool* pool, const wire::TcpHeader& header, std::span<const std::byte> raw_options,
-                        bool use_raw_options, std::span<const std::byte> payload, wire::Ipv4Addr src,
-                        wire::Ipv4Addr dst) {
+                        bool use_raw_options, std::span<const std::byte> payload, wire::IpAddr src,
+                        wire::IpAddr dst) {
   wire::TcpHeader h = header;
   if (use_raw_options) h.options = {};
   const size_t written = wire::tcp_header_len(h);
@@ -50,7 +50,7 @@ rte_mbuf* build_segment(rte_mempool* pool, const wire::TcpHeader& header, std::s
   return m;
 }
 
-std::string parse_sent(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, Sent& out) {
+std::string parse_sent(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, Sent& out) {
   std::string error;
   if (rte_pktmbuf_headroom(m) < 64) error = "segments need headroom for IPv4 + Ethernet";
   std::vector<std::byte> bytes(m->pkt_len);

@@ -20,7 +20,7 @@ namespace dtcp::tcp::test {
 
 // A segment the shard sent, parsed back.
 struct Sent {
-  wire::Ipv4Addr src, dst;
+  wire::IpAddr src, dst;
   uint16_t src_port = 0, dst_port = 0;
   uint32_t seq = 0, ack = 0;
   wire::TcpFlags flags = wire::TcpFlags::none;
@@ -37,13 +37,13 @@ std::string describe(const Sent& s);
 // `payload`, checksummed for src > dst, as Shard::input() takes it. nullptr when the pool is
 // empty or the segment does not fit one mbuf.
 rte_mbuf* build_segment(rte_mempool* pool, const wire::TcpHeader& header, std::span<const std::byte> raw_options,
-                        bool use_raw_options, std::span<const std::byte> payload, wire::Ipv4Addr src,
-                        wire::Ipv4Addr dst);
+                        bool use_raw_options, std::span<const std::byte> payload, wire::IpAddr src,
+                        wire::IpAddr dst);
 
 // What the shard handed to SegmentOutput::send_segment(), checked as the IP layer needs it:
 // headroom for IPv4 + Ethernet, the checksum field left 0, m->l4_len the header length; then
 // checksummed, parsed and verified. Frees `m`. Returns an empty string and fills `out` on
 // success, otherwise what was wrong.
-std::string parse_sent(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, Sent& out);
+std::string parse_sent(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, Sent& out);
 
 }  // namespace dtcp::tcp::test

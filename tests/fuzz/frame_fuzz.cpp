@@ -105,13 +105,13 @@ class MiniStack final : public stack::FrameSink,
   }
 
   // TcpReceiver: the interface hands verified segments on.
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override {
+  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
     shard_->input(segment, src, dst, ecn, now);
   }
   // ICMP errors quoting a TCP segment go to the shard as in production (worker.cpp).
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_->icmp_error(error, now); }
   // SegmentOutput: TCP sends through the interface.
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
     iface_->send_tcp(m, src, dst, ecn);
   }
 

@@ -26,7 +26,7 @@ constexpr uint16_t kRemotePort = 7;
 // Takes the SYNs and remembers their source ports.
 struct SynSink : tcp::SegmentOutput {
   std::vector<uint16_t> source_ports;
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr, wire::Ipv4Addr, wire::Ecn) override {
+  void send_segment(rte_mbuf* m, wire::IpAddr, wire::IpAddr, wire::Ecn) override {
     source_ports.push_back(wire::load_be16(rte_pktmbuf_mtod(m, const std::byte*)));
     rte_pktmbuf_free(m);
   }
@@ -38,7 +38,7 @@ struct Idle : ConnectionHandler {};
 struct CountingFilter {
   QueueOwnership own;
   uint64_t calls = 0;
-  static bool filter(void* ctx, wire::Ipv4Addr local, uint16_t local_port, wire::Ipv4Addr remote,
+  static bool filter(void* ctx, wire::IpAddr local, uint16_t local_port, wire::IpAddr remote,
                      uint16_t remote_port) {
     auto* self = static_cast<CountingFilter*>(ctx);
     self->calls++;

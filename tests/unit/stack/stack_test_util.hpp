@@ -228,12 +228,12 @@ class RecordingTcp final : public TcpReceiver {
  public:
   struct Segment {
     Bytes bytes;
-    wire::Ipv4Addr src, dst;
+    wire::IpAddr src, dst;
     TimePoint now;
     uint16_t nb_segs;
     wire::Ecn ecn;
   };
-  void tcp_input(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) override {
+  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
     segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn});
     EXPECT_EQ(segment->pkt_len, segment->data_len);
     rte_pktmbuf_free(segment);

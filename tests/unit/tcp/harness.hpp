@@ -98,10 +98,10 @@ struct Out {
 // SegmentOutput that checksums, parses, verifies and records.
 class RecordingWire : public SegmentOutput {
  public:
-  void send_segment(rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) override;
+  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override;
   std::deque<Sent> sent;
   // When set, segments go here instead of the queue (two-shard tests).
-  std::function<void(rte_mbuf*, wire::Ipv4Addr, wire::Ipv4Addr, wire::Ecn)> forward;
+  std::function<void(rte_mbuf*, wire::IpAddr, wire::IpAddr, wire::Ecn)> forward;
 };
 
 // Records callbacks as text ("connected", "readable", "peer_closed", "writable", "closed:reset_by_peer")

@@ -28,10 +28,11 @@ class Icmp : public TcpTest {
   // What the interface hands over for an ICMP error quoting our segment with SEG.SEQ = seq.
   void deliver(uint8_t type, uint8_t code, uint32_t seq, uint16_t next_hop_mtu = 0, uint16_t quoted_length = 1500,
                uint16_t remote_port = kRemotePort) {
-    shard->icmp_error(wire::IcmpTcpError{.type = type,
+    shard->icmp_error(wire::IcmpTcpError{.kind = wire::icmp_error_kind(type, code),
+                                         .type = type,
                                          .code = code,
-                                         .next_hop_mtu = next_hop_mtu,
                                          .quoted_length = quoted_length,
+                                         .next_hop_mtu = next_hop_mtu,
                                          .local = kLocalAddr,
                                          .remote = kRemoteAddr,
                                          .local_port = kLocalPort,

@@ -89,7 +89,7 @@ class LoopbackBase {
     int64_t at_us;
     uint64_t order;
     rte_mbuf* m;
-    wire::Ipv4Addr src, dst;
+    wire::IpAddr src, dst;
     wire::Ecn ecn;
     bool to_b;
   };
@@ -106,7 +106,7 @@ class LoopbackBase {
     std::vector<Packet> in_flight;
     uint64_t order = 0;
     int64_t now_us = 0;
-    auto enqueue = [&](rte_mbuf* m, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn, bool to_b) {
+    auto enqueue = [&](rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, bool to_b) {
       if (m->nb_segs > 1) {
         ASSERT_EQ(rte_pktmbuf_linearize(m), 0);
       }
@@ -124,8 +124,8 @@ class LoopbackBase {
       }
     };
     RecordingWire wire_a, wire_b;
-    wire_a.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, true); };
-    wire_b.forward = [&](rte_mbuf* m, wire::Ipv4Addr s, wire::Ipv4Addr d, wire::Ecn e) { enqueue(m, s, d, e, false); };
+    wire_a.forward = [&](rte_mbuf* m, wire::IpAddr s, wire::IpAddr d, wire::Ecn e) { enqueue(m, s, d, e, true); };
+    wire_b.forward = [&](rte_mbuf* m, wire::IpAddr s, wire::IpAddr d, wire::Ecn e) { enqueue(m, s, d, e, false); };
     auto a = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_a, addr_a, 0, 1}, TimePoint{});
     auto b = std::make_unique<Shard>(config, ShardEnv{g_pool, &wire_b, addr_b, 1, 2}, TimePoint{});
     Peer client(11, 22, upload), server(22, 11, bytes_each_way);
