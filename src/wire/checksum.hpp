@@ -1,4 +1,4 @@
-// The Internet checksum (RFC 1071) used by IPv4, ICMP and TCP.
+// The Internet checksum (RFC 1071) used by IPv4, ICMP, ICMPv6 and TCP.
 #pragma once
 
 #include <cstddef>
@@ -35,16 +35,22 @@ inline uint32_t pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, 
          l4_length;
 }
 
-// Either family: the IPv4 pseudo-header above, or IPv6's (RFC 8200 §8.1: source, destination,
-// 32-bit upper-layer length, three zero bytes, next header).
-inline uint32_t pseudo_header_sum(const IpAddr& src, const IpAddr& dst, uint8_t protocol, uint32_t l4_length) {
-  if (src.is_v4()) return pseudo_header_sum(src.v4(), dst.v4(), protocol, static_cast<uint16_t>(l4_length));
+// The IPv6 pseudo-header (RFC 8200 §8.1): source, destination, 32-bit upper-layer length, three
+// zero bytes, next header. Unfolded, like the IPv4 one. `next_header` is the upper-layer
+// protocol (6, 58), not the fixed header's field when extension headers come between.
+inline uint32_t pseudo_header_sum(const Ipv6Addr& src, const Ipv6Addr& dst, uint8_t next_header, uint32_t upper_len) {
   uint32_t sum = 0;
   for (size_t i = 0; i < 16; i += 2) {
     sum += uint32_t{src.bytes[i]} << 8 | src.bytes[i + 1];
     sum += uint32_t{dst.bytes[i]} << 8 | dst.bytes[i + 1];
   }
-  return sum + (l4_length >> 16) + (l4_length & 0xffff) + protocol;
+  return sum + (upper_len >> 16) + (upper_len & 0xffff) + next_header;
+}
+
+// Either family: the IPv4 pseudo-header or the IPv6 one above.
+inline uint32_t pseudo_header_sum(const IpAddr& src, const IpAddr& dst, uint8_t protocol, uint32_t l4_length) {
+  if (src.is_v4()) return pseudo_header_sum(src.v4(), dst.v4(), protocol, static_cast<uint16_t>(l4_length));
+  return pseudo_header_sum(src.v6(), dst.v6(), protocol, l4_length);
 }
 
 }  // namespace dtcp::wire

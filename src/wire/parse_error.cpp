@@ -17,6 +17,10 @@ const char* to_string(ParseError error) {
     case ParseError::bad_data_offset: return "bad_data_offset";
     case ParseError::bad_option: return "bad_option";
     case ParseError::bad_flags: return "bad_flags";
+    case ParseError::bad_type: return "bad_type";
+    case ParseError::bad_extension_header: return "bad_extension_header";
+    case ParseError::bad_next_header: return "bad_next_header";
+    case ParseError::bad_nd_option: return "bad_nd_option";
   }
   return "unknown";
 }

@@ -12,7 +12,7 @@ namespace dtcp::wire {
 enum class ParseError : uint8_t {
   none,
   truncated,          // buffer shorter than the header (or the length it declares)
-  bad_version,        // IPv4 version field != 4
+  bad_version,        // IP version field not 4 (IPv4) or 6 (IPv6)
   bad_header_length,  // IPv4 IHL < 5
   bad_total_length,   // IPv4 total length < header length
   bad_checksum,
@@ -23,6 +23,11 @@ enum class ParseError : uint8_t {
   bad_data_offset,     // TCP data offset < 5 or beyond the segment
   bad_option,          // TCP option with an impossible length
   bad_flags,           // TCP flag combination no legitimate sender emits
+  bad_type,            // ICMPv6 type not the one the parser reads (an ND parser given an echo)
+  bad_extension_header,  // IPv6 extension-header chain that cannot be stepped over (quoted packets)
+  bad_next_header,     // the upper-layer protocol is not the one the parser reads (a quote not of TCP)
+  bad_nd_option,       // ND option of length 0 (RFC 4861 §4.6) or the wrong length for its type
+  // (keep bad_nd_option last, or move the bound in ethernet_test.cpp ToString_NamesEveryValue)
 };
 
 // Static string naming the error ("truncated", ...); never null.

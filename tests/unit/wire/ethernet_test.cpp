@@ -69,7 +69,7 @@ TEST(Ethernet, WriteThenParse_RoundTrips) {
 TEST(ParseError, ToString_NamesEveryValue) {
   EXPECT_STREQ(to_string(ParseError::truncated), "truncated");
   EXPECT_STREQ(to_string(ParseError::bad_flags), "bad_flags");
-  for (int e = 0; e <= static_cast<int>(ParseError::bad_flags); ++e) {
+  for (int e = 0; e <= static_cast<int>(ParseError::bad_nd_option); ++e) {  // the last value
     EXPECT_STRNE(to_string(static_cast<ParseError>(e)), "unknown") << e;
   }
 }
