@@ -167,6 +167,69 @@ void add_impairment_keys(KeyTable& table, const std::string& prefix, ImpairmentC
   table[prefix + "seed"] = integer(impairment.seed, 0, UINT64_MAX);
 }
 
+constexpr const char* kAddressExpected =
+    "expected addresses with prefix lengths, like 198.18.0.1/24 or 2001:db8::1/64, ranges like "
+    "198.18.0.10-198.18.0.73/24 or 2001:db8::10-2001:db8::4f/64, separated by commas";
+
+// IPv4: A/PREFIX or a range A-B/PREFIX (every address in it is ours: load generators use many
+// source addresses).
+std::optional<std::string> parse_ipv4_entry(const std::string& v, PortConfig& port) {
+  const auto parts = split(v, '/');
+  if (std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) return std::string(kAddressExpected);
+  const auto range = parts.empty() ? std::vector<std::string>{} : split(parts[0], '-');
+  if (range.empty() || range.size() > 2 ||
+      std::count(parts[0].begin(), parts[0].end(), '-') != static_cast<long>(range.size()) - 1) {
+    return std::string(kAddressExpected);
+  }
+  const auto address = wire::Ipv4Addr::parse(range[0]);
+  const auto last = range.size() == 2 ? wire::Ipv4Addr::parse(range[1]) : address;
+  uint64_t prefix = 24;
+  if (parts.size() > 2 || !address || !last || address->is_unspecified() || address->is_multicast() ||
+      (parts.size() == 2 && parse_u64(parts[1], 1, 32, prefix))) {
+    return std::string(kAddressExpected);
+  }
+  const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  if (last->value < address->value || (last->value & mask) != (address->value & mask)) {
+    return "the range's last address must follow its first, in the same /" + std::to_string(prefix) + " subnet";
+  }
+  port.address = *address;
+  port.address_count = last->value - address->value + 1;
+  port.prefix_len = static_cast<uint8_t>(prefix);
+  return std::nullopt;
+}
+
+// IPv6: A/PREFIX or A-B/PREFIX, a unicast global or unique-local address (the link-local one
+// is derived from the MAC, RFC 4862 §5.3). A range stays within its /64 and below 2^32 long.
+std::optional<std::string> parse_ipv6_entry(const std::string& v, PortConfig& port) {
+  const auto parts = split(v, '/');
+  if (parts.size() > 2 || std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) {
+    return std::string(kAddressExpected);
+  }
+  const auto range = split(parts[0], '-');
+  if (range.empty() || range.size() > 2) return std::string(kAddressExpected);
+  const auto first = wire::Ipv6Addr::parse(trim(range[0]));
+  const auto last = range.size() == 2 ? wire::Ipv6Addr::parse(trim(range[1])) : first;
+  uint64_t prefix = 64;
+  if (!first || !last || (parts.size() == 2 && parse_u64(parts[1], 1, 128, prefix))) {
+    return "'" + v + "': " + kAddressExpected;
+  }
+  if (first->is_unspecified() || first->is_loopback() || first->is_multicast() || first->is_v4_mapped()) {
+    return "'" + v + "': not a unicast address a port can have";
+  }
+  if (first->is_link_local()) {
+    return "'" + v + "': link-local addresses are derived from the port's MAC (RFC 4862 §5.3), not configured";
+  }
+  if (last->high_be() != first->high_be() || last->low_be() < first->low_be() ||
+      last->low_be() - first->low_be() >= 0xffffffffull || first->masked(static_cast<uint8_t>(prefix)) !=
+      last->masked(static_cast<uint8_t>(prefix))) {
+    return "'" + v + "': the range's last address must follow its first, within the prefix and the same /64, "
+           "at most 2^32-1 addresses";
+  }
+  port.addresses6.push_back(Ipv6AddressRange{*first, static_cast<uint32_t>(last->low_be() - first->low_be() + 1),
+                                             static_cast<uint8_t>(prefix)});
+  return std::nullopt;
+}
+
 KeyTable port_keys(PortConfig& port) {
   KeyTable table;
   table["vdev"] = text(port.vdev);
@@ -178,31 +241,23 @@ KeyTable port_keys(PortConfig& port) {
     port.mac = *mac;
     return std::nullopt;
   };
+  // A comma-separated list: at most one IPv4 entry and any number of IPv6 ones.
   table["address"] = [&](std::string_view v) -> std::optional<std::string> {
-    constexpr const char* expected =
-        "expected an IPv4 address with prefix length, like 198.18.0.1/24, or a range like 198.18.0.10-198.18.0.73/24";
-    const auto parts = split(v, '/');
-    if (std::count(v.begin(), v.end(), '/') != static_cast<long>(parts.size()) - 1) return expected;
-    // A range A-B: every address in it is ours (load generators use many source addresses).
-    const auto range = parts.empty() ? std::vector<std::string>{} : split(parts[0], '-');
-    if (range.empty() || range.size() > 2 ||
-        std::count(parts[0].begin(), parts[0].end(), '-') != static_cast<long>(range.size()) - 1) {
-      return expected;
+    port.address = wire::Ipv4Addr{};
+    port.address_count = 1;
+    port.addresses6.clear();
+    bool have_ipv4 = false;
+    for (const std::string& item : split(v, ',')) {
+      const std::string entry = trim(item);
+      if (entry.find(':') != std::string::npos) {
+        if (auto error = parse_ipv6_entry(entry, port)) return error;
+        continue;
+      }
+      if (have_ipv4) return std::string("one IPv4 entry per port (use a range A-B/PREFIX for several addresses)");
+      have_ipv4 = true;
+      if (auto error = parse_ipv4_entry(entry, port)) return error;
     }
-    const auto address = wire::Ipv4Addr::parse(range[0]);
-    const auto last = range.size() == 2 ? wire::Ipv4Addr::parse(range[1]) : address;
-    uint64_t prefix = 24;
-    if (parts.size() > 2 || !address || !last || address->is_unspecified() || address->is_multicast() ||
-        (parts.size() == 2 && parse_u64(parts[1], 1, 32, prefix))) {
-      return expected;
-    }
-    const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
-    if (last->value < address->value || (last->value & mask) != (address->value & mask)) {
-      return "the range's last address must follow its first, in the same /" + std::to_string(prefix) + " subnet";
-    }
-    port.address = *address;
-    port.address_count = last->value - address->value + 1;
-    port.prefix_len = static_cast<uint8_t>(prefix);
+    if (!have_ipv4 && port.addresses6.empty()) return std::string(kAddressExpected);
     return std::nullopt;
   };
   table["gateway"] = [&](std::string_view v) -> std::optional<std::string> {
@@ -211,6 +266,16 @@ KeyTable port_keys(PortConfig& port) {
     port.gateway = *address;
     return std::nullopt;
   };
+  table["gateway6"] = [&](std::string_view v) -> std::optional<std::string> {
+    auto address = wire::Ipv6Addr::parse(trim(std::string(v)));
+    if (!address || address->is_unspecified() || address->is_multicast() || address->is_v4_mapped()) {
+      return "expected a unicast IPv6 address like 2001:db8::fe or fe80::1";
+    }
+    port.gateway6 = *address;
+    return std::nullopt;
+  };
+  table["accept_ra"] = [&](std::string_view v) { return parse_bool(v, port.accept_router_advertisements); };
+  table["dad_transmits"] = integer(port.dad_transmits, 0, 10);
   table["mtu"] = integer(port.mtu, 68, 9600);
   table["rx_queues"] = integer(port.rx_queues, 1, 128);
   table["tx_queues"] = integer(port.tx_queues, 1, 128);
@@ -270,6 +335,18 @@ KeyTable arp_keys(ArpConfig& arp) {
   return table;
 }
 
+KeyTable nd_keys(NeighborConfig& nd) {
+  KeyTable table;
+  table["capacity"] = integer(nd.capacity, 16, 1u << 20);
+  table["max_pending_per_entry"] = integer(nd.max_pending_per_entry, 1, 4096);
+  table["retrans_timer_ms"] = duration(nd.retrans_timer, 10, 60000);
+  table["base_reachable_time_ms"] = duration(nd.base_reachable_time, 100, 3600000);
+  table["delay_first_probe_time_ms"] = duration(nd.delay_first_probe_time, 10, 60000);
+  table["max_multicast_solicit"] = integer(nd.max_multicast_solicit, 1, 100);
+  table["max_unicast_solicit"] = integer(nd.max_unicast_solicit, 1, 100);
+  return table;
+}
+
 KeyTable mempool_keys(MempoolConfig& pool) {
   KeyTable table;
   table["mbufs"] = integer(pool.mbufs, 1023, 1u << 26);
@@ -283,8 +360,11 @@ void validate_port(const std::string& origin, const std::string& section, const 
   if (devices != 1) {
     throw ConfigError(origin + ": [" + section + "]: expected exactly one of vdev, pci or ring");
   }
-  if (port.address.is_unspecified()) {
-    throw ConfigError(origin + ": [" + section + "] address: missing; expected e.g. 198.18.0.1/24");
+  if (!port.has_ipv4() && !port.has_ipv6()) {
+    throw ConfigError(origin + ": [" + section + "] address: missing; expected e.g. 198.18.0.1/24 or 2001:db8::1/64");
+  }
+  if (port.has_ipv6() && port.mtu < 1280) {
+    throw ConfigError(origin + ": [" + section + "] mtu: IPv6 needs at least 1280 (RFC 8200 §5)");
   }
   if (!port.ring.empty()) {
     const auto parts = split(port.ring, ':');
@@ -378,6 +458,8 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
       apply_section(origin, section, entries, eal_keys(config));
     } else if (section == "arp") {
       apply_section(origin, section, entries, arp_keys(config.arp));
+    } else if (section == "nd") {
+      apply_section(origin, section, entries, nd_keys(config.nd));
     } else if (section == "mempool") {
       apply_section(origin, section, entries, mempool_keys(config.mempool));
     } else if (section == "runtime") {
@@ -391,7 +473,7 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
       // Handled by a section owned by another layer (e.g. [tcp]).
     } else {
       throw ConfigError(origin + ": [" + section +
-                        "]: unknown section (known: eal, port, port.NAME, arp, mempool, tcp, runtime)");
+                        "]: unknown section (known: eal, port, port.NAME, arp, nd, mempool, tcp, runtime)");
     }
   }
   if (config.ports.empty()) throw ConfigError(origin + ": no [port] section; at least one port is needed");
@@ -423,10 +505,12 @@ void set_config_key(Config& config, const std::string& section, const std::strin
     apply_section(origin, section, entries, eal_keys(config));
   } else if (section == "arp") {
     apply_section(origin, section, entries, arp_keys(config.arp));
+  } else if (section == "nd") {
+    apply_section(origin, section, entries, nd_keys(config.nd));
   } else if (section == "mempool") {
     apply_section(origin, section, entries, mempool_keys(config.mempool));
   } else if (!apply_extra_section(origin, section, entries, config)) {
-    throw ConfigError(origin + ": [" + section + "]: unknown section (known: eal, port, arp, mempool, tcp, runtime)");
+    throw ConfigError(origin + ": [" + section + "]: unknown section (known: eal, port, arp, nd, mempool, tcp, runtime)");
   }
 }
 

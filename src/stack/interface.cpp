@@ -35,9 +35,9 @@ Interface::Interface(const InterfaceSetup& setup, FrameSink& sink, NetCounters& 
       sink_(sink),
       counters_(counters),
       arp_(setup.arp),
+      netmask_(setup.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - setup.prefix_len)),
       link_local_(wire::Ipv6Addr::link_local_from_mac(setup.mac)),
       nd_(setup.nd),
-      netmask_(setup.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - setup.prefix_len)),
       now_(now),
       icmp_refill_(now) {}
 

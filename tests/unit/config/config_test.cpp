@@ -65,12 +65,15 @@ class TempFile {
 // ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test. kEveryKey
 // sets each of them and EveryKey_ReachesItsField checks each.
 const std::vector<std::string> kPortKeys = {
-    "address",     "gateway",  "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
+    "accept_ra",   "address",  "dad_transmits", "gateway", "gateway6", "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
     "rx_reorder",  "rx_seed",  "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
+const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", "delay_first_probe_time_ms",
+                                          "max_multicast_solicit", "max_pending_per_entry", "max_unicast_solicit",
+                                          "retrans_timer_ms"};
 const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
 const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
@@ -442,6 +445,7 @@ TEST(ConfigParse, KnownKeys_MatchTheKeysThisFileTests) {
   const std::pair<std::string, const std::vector<std::string>*> sections[] = {
       {"[port]\nvdev = x\naddress = 198.18.0.1\n", &kPortKeys},
       {"[arp]\n", &kArpKeys},
+      {"[nd]\n", &kNdKeys},
       {"[mempool]\n", &kMempoolKeys},
       {"[eal]\n", &kEalKeys},
       {"[runtime]\n", &kRuntimeKeys},
@@ -542,7 +546,7 @@ TEST(ConfigErrors, MalformedLine_KeyBeforeAnySection_NamesFile) {
 
 TEST(ConfigErrors, UnknownSection_NamesSectionAndKnownOnes) {
   expect_error(std::string(kMinimalPort) + "[bogus]\nx = 1\n",
-               {"test.ini: [bogus]: unknown section", "known: eal, port, port.NAME, arp, mempool"});
+               {"test.ini: [bogus]: unknown section", "known: eal, port, port.NAME, arp, nd, mempool"});
   expect_error(std::string(kMinimalPort) + "[ports]\n", {"test.ini: [ports]: unknown section"});
 }
 
@@ -618,17 +622,17 @@ const BadValue kBadValues[] = {
     {"port", "mac", "01:00:5e:00:00:01", "expected a unicast MAC"},
     {"port", "mac", "ff:ff:ff:ff:ff:ff", "expected a unicast MAC"},
     {"port", "mac", "00:00:00:00:00:00", "expected a unicast MAC"},
-    {"port", "address", "198.18.0.1/33", "expected an IPv4 address with prefix length, like 198.18.0.1/24"},
-    {"port", "address", "198.18.0.1/0", "expected an IPv4 address with prefix length"},
-    {"port", "address", "198.18.0.1/x", "expected an IPv4 address with prefix length"},
-    {"port", "address", "198.18.0.1/24/8", "expected an IPv4 address with prefix length"},
-    {"port", "address", "198.18.0.256/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "198.18.0/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "198.018.0.1/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "224.0.0.1/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "0.0.0.0/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "/24", "expected an IPv4 address with prefix length"},
-    {"port", "address", "host.example", "expected an IPv4 address with prefix length"},
+    {"port", "address", "198.18.0.1/33", "expected addresses with prefix lengths, like 198.18.0.1/24"},
+    {"port", "address", "198.18.0.1/0", "expected addresses with prefix lengths"},
+    {"port", "address", "198.18.0.1/x", "expected addresses with prefix lengths"},
+    {"port", "address", "198.18.0.1/24/8", "expected addresses with prefix lengths"},
+    {"port", "address", "198.18.0.256/24", "expected addresses with prefix lengths"},
+    {"port", "address", "198.18.0/24", "expected addresses with prefix lengths"},
+    {"port", "address", "198.018.0.1/24", "expected addresses with prefix lengths"},
+    {"port", "address", "224.0.0.1/24", "expected addresses with prefix lengths"},
+    {"port", "address", "0.0.0.0/24", "expected addresses with prefix lengths"},
+    {"port", "address", "/24", "expected addresses with prefix lengths"},
+    {"port", "address", "host.example", "expected addresses with prefix lengths"},
     {"port", "gateway", "0.0.0.0", "expected an IPv4 address like 198.18.0.254"},
     {"port", "gateway", "198.18.0.254/24", "expected an IPv4 address like 198.18.0.254"},
     {"port", "gateway", "gw", "expected an IPv4 address like 198.18.0.254"},
@@ -745,7 +749,7 @@ TEST(ConfigErrors, ValueLongerThan255_RejectedNotTruncated) {
 // length forgotten after the slash) is accepted as /24 instead of being an error.
 TEST(ConfigErrors, AddressWithEmptyPrefix_Rejected) {
   expect_error(std::string("[port]\nvdev = x\naddress = 198.18.0.1/\n"),
-               {"test.ini: [port] address: expected an IPv4 address with prefix length"});
+               {"test.ini: [port] address: expected addresses with prefix lengths"});
 }
 
 TEST(ConfigTcp, LinuxProfile_AppliesFirst_KeysOverride) {
@@ -806,6 +810,74 @@ TEST(ConfigTcp, SynCookies_AutoByDefaultAndEachValue) {
 TEST(ConfigErrors, SynCookiesUnknown_Rejected) {
   expect_error(std::string(kMinimalPort) + "[tcp]\nsyn_cookies = yes\n",
                {"test.ini: [tcp] syn_cookies: expected auto, always or never"});
+}
+
+// ---- IPv6 (issue 12): [port] address lists, gateway6, accept_ra, dad_transmits, [nd] ----
+
+TEST(ConfigIpv6, AddressList_OneIpv4AndSeveralIpv6) {
+  const Config c = parse("[port]\nvdev = x\naddress = 198.18.0.1/24, 2001:db8::1/64, 2001:db8:1::10-2001:db8:1::4f/48\n"
+                         "gateway6 = fe80::1\naccept_ra = yes\ndad_transmits = 0\n");
+  const PortConfig& p = c.ports.at(0);
+  EXPECT_EQ(p.address.to_string(), "198.18.0.1");
+  ASSERT_EQ(p.addresses6.size(), 2u);
+  EXPECT_EQ(p.addresses6[0].address.to_string(), "2001:db8::1");
+  EXPECT_EQ(p.addresses6[0].count, 1u);
+  EXPECT_EQ(p.addresses6[0].prefix_len, 64);
+  EXPECT_EQ(p.addresses6[1].address.to_string(), "2001:db8:1::10");
+  EXPECT_EQ(p.addresses6[1].count, 64u);
+  EXPECT_EQ(p.addresses6[1].prefix_len, 48);
+  EXPECT_EQ(p.gateway6->to_string(), "fe80::1");
+  EXPECT_TRUE(p.accept_router_advertisements);
+  EXPECT_EQ(p.dad_transmits, 0);
+  EXPECT_TRUE(p.is_local(*wire::IpAddr::parse("2001:db8:1::4f")));
+  EXPECT_FALSE(p.is_local(*wire::IpAddr::parse("2001:db8:1::50")));
+  EXPECT_TRUE(p.is_local(*wire::IpAddr::parse("198.18.0.1")));
+  EXPECT_EQ(p.primary(wire::IpFamily::v6).to_string(), "2001:db8::1");
+}
+
+TEST(ConfigIpv6, Ipv6Only_NoIpv4OnThePort) {
+  const Config c = parse("[port]\nvdev = x\naddress = 2001:db8::1/64\n");
+  EXPECT_FALSE(c.ports.at(0).has_ipv4());
+  EXPECT_TRUE(c.ports.at(0).has_ipv6());
+  EXPECT_TRUE(c.ports.at(0).primary(wire::IpFamily::v4).is_unspecified());
+  EXPECT_FALSE(c.ports.at(0).is_local(*wire::IpAddr::parse("0.0.0.0")));
+}
+
+TEST(ConfigIpv6, BadAddresses_Rejected) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"ff02::1/64", "not a unicast address"},
+      {"::/64", "not a unicast address"},
+      {"::1/128", "not a unicast address"},
+      {"::ffff:198.18.0.1/96", "not a unicast address"},
+      {"fe80::1/64", "link-local addresses are derived"},
+      {"2001:db8::1/129", "expected addresses"},
+      {"2001:db8::1/64/3", "expected addresses"},
+      {"2001:db8:::1/64", "expected addresses"},
+      {"2001:db8::9-2001:db8::1/64", "the range's last address must follow its first"},
+      {"2001:db8::1-2001:db8:0:1::1/48", "the range's last address must follow its first"},
+      {"198.18.0.1/24, 198.18.1.1/24", "one IPv4 entry per port"},
+  };
+  for (const auto& [value, expected] : bad) {
+    SCOPED_TRACE(value);
+    expect_error("[port]\nvdev = x\naddress = " + std::string(value) + "\n", {"[port] address: ", expected});
+  }
+  expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\ngateway6 = ff02::2\n", {"[port] gateway6: expected a unicast IPv6"});
+  expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\nmtu = 1279\n", {"IPv6 needs at least 1280"});
+  expect_error("[port]\nvdev = x\n", {"address: missing; expected e.g. 198.18.0.1/24 or 2001:db8::1/64"});
+}
+
+TEST(ConfigIpv6, NeighbourDiscoverySection) {
+  const Config c = parse(std::string(kMinimalPort) +
+                         "[nd]\ncapacity = 64\nretrans_timer_ms = 250\nbase_reachable_time_ms = 10000\n"
+                         "delay_first_probe_time_ms = 2000\nmax_multicast_solicit = 5\nmax_unicast_solicit = 4\n"
+                         "max_pending_per_entry = 16\n");
+  EXPECT_EQ(c.nd.capacity, 64u);
+  EXPECT_EQ(c.nd.retrans_timer, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.nd.base_reachable_time, std::chrono::milliseconds(10000));
+  EXPECT_EQ(c.nd.delay_first_probe_time, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.nd.max_multicast_solicit, 5u);
+  EXPECT_EQ(c.nd.max_unicast_solicit, 4u);
+  EXPECT_EQ(c.nd.max_pending_per_entry, 16u);
 }
 
 }  // namespace
