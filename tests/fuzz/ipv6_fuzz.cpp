@@ -124,7 +124,8 @@ void exercise_icmpv6(const wire::Ipv6View& ip, std::span<const std::byte> messag
     if (tcp) {
       DTCP_FUZZ_CHECK(quote && quote->protocol == 6);
       DTCP_FUZZ_CHECK(tcp->local == quote->src && tcp->remote == quote->dst);
-      DTCP_FUZZ_CHECK(tcp->kind != wire::IcmpErrorKind::other);
+      // Error types other than RFC 4443's four (0, 5..127) mean nothing to TCP.
+      DTCP_FUZZ_CHECK((tcp->kind == wire::IcmpErrorKind::other) == (tcp->type == 0 || tcp->type > 4));
     }
   } else {
     DTCP_FUZZ_CHECK(wire::parse_icmpv6_tcp_error(*lax).error() == wire::ParseError::bad_type);
