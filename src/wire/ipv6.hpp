@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "wire/addr.hpp"
@@ -61,7 +62,7 @@ class Ipv6View {
   explicit Ipv6View(std::span<const std::byte> bytes) : bytes_(bytes) {}
   Ipv6Addr addr_at(size_t offset) const {
     Ipv6Addr a;
-    for (size_t i = 0; i < 16; ++i) a.bytes[i] = std::to_integer<uint8_t>(bytes_[offset + i]);
+    std::memcpy(a.bytes.data(), bytes_.data() + offset, 16);
     return a;
   }
 
