@@ -72,6 +72,9 @@ struct PortConfig {
   std::vector<Ipv6AddressRange> addresses6;
   std::optional<wire::Ipv6Addr> gateway6;
   bool accept_router_advertisements = false;  // learn a default router and prefixes (RFC 4861 §6.3.4)
+  // Duplicate address detection probes per address (RFC 4862 §5.4, DupAddrDetectTransmits);
+  // 0 uses the addresses at once.
+  uint8_t dad_transmits = 1;
 
   bool has_ipv4() const { return !address.is_unspecified(); }
   bool has_ipv6() const { return !addresses6.empty(); }
@@ -109,6 +112,17 @@ struct ArpConfig {
   unsigned capacity = 1024;                          // entries per lcore
 };
 
+// The IPv6 neighbour cache (RFC 4861 §10 for the protocol constants, which are its defaults).
+struct NeighborConfig {
+  unsigned capacity = 1024;              // entries per lcore
+  unsigned max_pending_per_entry = 128;  // packets queued behind one resolution (as ARP)
+  std::chrono::milliseconds retrans_timer{1000};          // RETRANS_TIMER: between solicitations
+  std::chrono::milliseconds base_reachable_time{30000};   // REACHABLE_TIME, randomised 0.5x..1.5x
+  std::chrono::milliseconds delay_first_probe_time{5000};  // DELAY_FIRST_PROBE_TIME
+  unsigned max_multicast_solicit = 3;  // MAX_MULTICAST_SOLICIT: resolution attempts
+  unsigned max_unicast_solicit = 3;    // MAX_UNICAST_SOLICIT: reachability probes
+};
+
 struct MempoolConfig {
   unsigned mbufs = 16383;      // per NUMA socket; a power of two minus one fits rte_mempool best
   unsigned cache = 256;        // per-lcore cache
@@ -136,6 +150,7 @@ struct Config {
   std::vector<std::string> eal_args;   // default: --no-huge --no-shconf (plus --no-pci, see build_eal_args)
   std::vector<PortConfig> ports;
   ArpConfig arp;
+  NeighborConfig nd;  // [nd]
   MempoolConfig mempool;
   TcpConfig tcp;  // [tcp]; mss is lowered to each port's MTU - 40 when larger
   RuntimeConfig runtime;  // [runtime]

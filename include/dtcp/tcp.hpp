@@ -291,6 +291,9 @@ struct ListenOptions {
   uint32_t keepalive_probes = 0;
   // SYN cookies for this port; empty = TcpConfig::syn_cookies.
   std::optional<SynCookies> syn_cookies;
+  // Which family this listener accepts: empty = both (dual-stack, as a Linux AF_INET6 socket with
+  // IPV6_V6ONLY off). A port may have one listener per family instead of one for both.
+  std::optional<wire::IpFamily> family;
 };
 
 struct ConnectOptions {

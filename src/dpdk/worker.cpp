@@ -77,7 +77,14 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                                        .tx_ip_checksum_offload = caps.tx_ip_checksum,
                                        .tx_tcp_checksum_offload = caps.tx_tcp_checksum,
                                        .arp = config.arp,
-                                       .pool = caps.pool},
+                                       .pool = caps.pool,
+                                       .addresses6 = port.addresses6,
+                                       .gateway6 = port.gateway6,
+                                       .accept_router_advertisements = port.accept_router_advertisements,
+                                       .nd = config.nd,
+                                       .dad_transmits = port.dad_transmits,
+                                       // Only the first queue probes and announces: once per port.
+                                       .announce = queue_id == 0},
                  *this, counters_, now),
       rx_impairment_(port.rx_impairment, caps.pool, counters_),
       tx_impairment_(port.tx_impairment, caps.pool, counters_),
@@ -96,7 +103,10 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
       steer_buffer_(port.rx_queues),
       steer_count_(port.rx_queues, 0) {
   interface_.attach_tcp(this);
-  if (multi_queue_) interface_.set_arp_learned_hook(&QueueStack::share_arp, this);
+  if (multi_queue_) {
+    interface_.set_arp_learned_hook(&QueueStack::share_arp, this);
+    interface_.set_neighbor_learned_hook(&QueueStack::share_neighbor, this);
+  }
 }
 
 QueueStack::~QueueStack() {
@@ -115,7 +125,8 @@ void QueueStack::link(const PortLinks* links) { links_ = links; }
 void QueueStack::start(const AppFactory* factory, TimePoint now) {
   now_ = now;
   // Only the first queue announces: one gratuitous ARP per port is enough.
-  if (queue_id_ == 0) interface_.send_gratuitous_arp();
+  if (queue_id_ == 0 && port_.has_ipv4()) interface_.send_gratuitous_arp();
+  if (port_.has_ipv6()) interface_.start_ipv6();
   if (factory != nullptr && *factory) app_ = (*factory)(*this);
   if (app_) app_->on_start(*this);
   flush_tx();
@@ -356,6 +367,33 @@ void QueueStack::share_arp(void* ctx, wire::Ipv4Addr ip, wire::MacAddr mac) {
   for (uint16_t q = 0; q < self->links_->queues; q++) {
     if (q == self->queue_id_) continue;
     if (self->post_message(q, m)) self->counters_.arp_entries_shared++;
+  }
+}
+
+// The same for IPv6 neighbours: 16 address bytes in arg0/arg1, the MAC in ctx's low 48 bits.
+void QueueStack::share_neighbor(void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac) {
+  auto* self = static_cast<QueueStack*>(ctx);
+  Message m;
+  m.run = [](QueueStack& target, const Message& msg) {
+    wire::Ipv6Addr learned_ip;
+    for (size_t i = 0; i < 8; i++) {
+      learned_ip.bytes[i] = static_cast<uint8_t>(msg.arg0 >> (8 * (7 - i)));
+      learned_ip.bytes[8 + i] = static_cast<uint8_t>(msg.arg1 >> (8 * (7 - i)));
+    }
+    const auto packed = reinterpret_cast<uintptr_t>(msg.ctx);
+    wire::MacAddr learned;
+    for (size_t i = 0; i < 6; i++) learned.bytes[i] = static_cast<uint8_t>(packed >> (8 * (5 - i)));
+    target.interface_.learn_neighbor(learned_ip, learned, target.now_);
+  };
+  m.arg0 = ip.high_be();
+  m.arg1 = ip.low_be();
+  static_assert(sizeof(uintptr_t) >= 6, "a MAC address rides in Message::ctx");
+  uintptr_t packed = 0;
+  for (uint8_t b : mac.bytes) packed = (packed << 8) | b;
+  m.ctx = reinterpret_cast<void*>(packed);
+  for (uint16_t q = 0; q < self->links_->queues; q++) {
+    if (q == self->queue_id_) continue;
+    if (self->post_message(q, m)) self->counters_.nd_entries_shared++;
   }
 }
 

@@ -181,6 +181,7 @@ class QueueStack final : public Stack,
   void enqueue_tx(rte_mbuf* frame);
   void flush_tx();
   static void share_arp(void* ctx, wire::Ipv4Addr ip, wire::MacAddr mac);
+  static void share_neighbor(void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac);
 
   PortConfig port_;
   uint16_t port_id_;

@@ -34,7 +34,7 @@
   X(drop_eth_not_for_us, "drop: unicast to another MAC")                                       \
   X(drop_eth_multicast, "drop: multicast frame (no multicast groups joined)")                   \
   X(drop_eth_vlan, "drop: VLAN-tagged frame (not supported)")                                   \
-  X(drop_eth_unsupported_type, "drop: EtherType other than IPv4 or ARP")                        \
+  X(drop_eth_unsupported_type, "drop: EtherType other than IPv4, ARP or IPv6")                        \
   X(drop_rx_chained, "drop: received frame in several mbufs (scattered rx unsupported)")        \
   X(drop_arp_malformed, "drop: malformed ARP packet")                                           \
   X(drop_arp_not_for_us, "drop: ARP for another address")                                       \
@@ -82,7 +82,52 @@
   X(rx_icmp_error_other_protocol, "ICMP errors quoting a datagram other than TCP (not acted on)") \
   X(drop_icmp_quote_malformed, "drop: ICMP error whose quoted IPv4 header + 8 bytes is truncated or invalid") \
   X(drop_icmp_quote_not_ours, "drop: ICMP error quoting a datagram not from our address, or a later fragment") \
-  X(rx_icmp_foreign, "ICMP errors for TCP handled by a queue that does not own the connection")
+  X(rx_icmp_foreign, "ICMP errors for TCP handled by a queue that does not own the connection") \
+  X(rx_ipv6, "IPv6 packets received")                                                           \
+  X(rx_tcp6, "TCP segments over IPv6 handed to TCP")                                             \
+  X(tx_tcp6, "TCP segments sent over IPv6")                                                      \
+  X(rx_ip6_extension_headers, "IPv6 packets with extension headers (walked, RFC 8200 §4)")      \
+  X(rx_ip6_no_next_header, "IPv6 packets with No Next Header (nothing to deliver)")              \
+  X(drop_ip6_truncated, "drop: IPv6 packet shorter than its header or its payload length")      \
+  X(drop_ip6_bad_version, "drop: IPv6 version field not 6")                                      \
+  X(drop_ip6_bad_source, "drop: IPv6 source multicast, loopback, IPv4-mapped, or unspecified (not ND)") \
+  X(drop_ip6_not_for_us, "drop: IPv6 destination not ours, a group not joined, or still tentative") \
+  X(drop_ip6_fragment, "drop: IPv6 fragment (reassembly not supported)")                        \
+  X(drop_ip6_bad_extension, "drop: IPv6 extension header truncated or with a bad option length") \
+  X(drop_ip6_too_many_extensions, "drop: IPv6 extension-header chain longer than the bound (8)") \
+  X(drop_ip6_unknown_option, "drop: IPv6 option whose type says discard (RFC 8200 §4.2)")       \
+  X(drop_ip6_parameter_problem, "drop: IPv6 packet answered with (or owed) a parameter problem") \
+  X(drop_ip6_unknown_protocol, "drop: IPv6 next header not TCP or ICMPv6")                      \
+  X(drop_ip6_tcp_multicast, "drop: TCP to an IPv6 multicast group")                             \
+  X(drop_ip6_no_route, "drop: IPv6 destination off-link and no default router")                 \
+  X(rx_icmp6, "ICMPv6 messages received")                                                       \
+  X(rx_icmp6_echo_request, "ICMPv6 echo requests received")                                     \
+  X(rx_icmp6_error, "ICMPv6 error messages received")                                           \
+  X(rx_icmp6_other, "ICMPv6 informational messages of other types (not acted on)")              \
+  X(tx_icmp6_echo_reply, "ICMPv6 echo replies sent")                                            \
+  X(tx_icmp6_error, "ICMPv6 errors sent (parameter problem)")                                   \
+  X(drop_icmp6_malformed, "drop: ICMPv6 message shorter than its header")                       \
+  X(drop_icmp6_bad_checksum, "drop: ICMPv6 checksum wrong")                                     \
+  X(rx_nd_solicitation, "neighbour solicitations received")                                     \
+  X(rx_nd_advertisement, "neighbour advertisements received")                                   \
+  X(rx_nd_router_advertisement, "router advertisements received")                               \
+  X(rx_nd_router_advertisement_ignored, "router advertisements ignored ([port] accept_ra off)")  \
+  X(tx_nd_solicitation, "neighbour solicitations sent (resolution, probes, DAD)")                \
+  X(tx_nd_advertisement, "neighbour advertisements sent (answers, announcements, defence)")      \
+  X(tx_nd_router_solicitation, "router solicitations sent")                                      \
+  X(drop_nd_invalid, "drop: ND message failing RFC 4861's validity checks")                     \
+  X(drop_nd_not_for_us, "drop: neighbour solicitation for an address not ours")                 \
+  X(drop_nd_cache_full, "drop: neighbour cache full")                                           \
+  X(drop_nd_pending_full, "drop: too many packets waiting for neighbour resolution")            \
+  X(drop_nd_unresolved, "drop: neighbour never answered solicitations")                         \
+  X(nd_entries_added, "neighbour cache entries created")                                       \
+  X(nd_entries_expired, "neighbour cache entries removed (unreachable or collected)")          \
+  X(nd_entries_shared, "neighbour mappings learned here and passed to the port's other queues") \
+  X(nd_entries_from_peers, "neighbour mappings learned by another queue of the port, applied here") \
+  X(nd_prefixes_ignored, "on-link prefixes from router advertisements not kept (table full)")   \
+  X(nd_dad_succeeded, "addresses that passed duplicate address detection")                     \
+  X(nd_dad_duplicates, "addresses found duplicate by DAD (not used)")                          \
+  X(nd_address_conflicts, "advertisements from another node for an address we hold")
 
 namespace dtcp::stack {
 

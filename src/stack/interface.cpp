@@ -35,12 +35,15 @@ Interface::Interface(const InterfaceSetup& setup, FrameSink& sink, NetCounters& 
       sink_(sink),
       counters_(counters),
       arp_(setup.arp),
+      link_local_(wire::Ipv6Addr::link_local_from_mac(setup.mac)),
+      nd_(setup.nd),
       netmask_(setup.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - setup.prefix_len)),
       now_(now),
       icmp_refill_(now) {}
 
 Interface::~Interface() {
   arp_.clear([](rte_mbuf* m) { rte_pktmbuf_free(m); });
+  nd_.clear([](rte_mbuf* m) { rte_pktmbuf_free(m); });
 }
 
 void Interface::drop(rte_mbuf* m, uint64_t& counter) {
@@ -61,11 +64,17 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
   const auto eth = wire::EthernetView::parse(frame_bytes(frame));
   if (!eth) return drop(frame, counters_.drop_eth_truncated);
   const wire::MacAddr dst = eth->dst();
-  if (dst != setup_.mac && !dst.is_broadcast()) {
+  // IPv6 multicast (33:33:..., RFC 2464 §7) is taken here; the IPv6 layer keeps the groups joined.
+  const bool ipv6_multicast = dst.bytes[0] == 0x33 && dst.bytes[1] == 0x33 &&
+                              eth->ether_type() == static_cast<uint16_t>(wire::EtherType::ipv6);
+  if (dst != setup_.mac && !dst.is_broadcast() && !ipv6_multicast) {
     return drop(frame, dst.is_multicast() ? counters_.drop_eth_multicast : counters_.drop_eth_not_for_us);
   }
 
   switch (eth->ether_type()) {
+    case static_cast<uint16_t>(wire::EtherType::ipv6):
+      if (dst.is_broadcast()) return drop(frame, counters_.drop_eth_multicast);
+      return ipv6_input(frame, wire::kEthernetHeaderLen, now);
     case static_cast<uint16_t>(wire::EtherType::ipv4):
       return ipv4_input(frame, wire::kEthernetHeaderLen, dst.is_broadcast(), now);
     case static_cast<uint16_t>(wire::EtherType::arp):
@@ -324,12 +333,6 @@ void Interface::send_protocol_unreachable(rte_mbuf* frame, size_t ip_offset, siz
   ip_output(reply, dst);
 }
 
-// FIXME(ipv6): the IPv6 output path lands with the IPv6 network layer; until then a segment
-// over IPv6 is counted and dropped.
-void Interface::send_tcp6(rte_mbuf* segment, const wire::Ipv6Addr&, const wire::Ipv6Addr&, wire::Ecn) {
-  drop(segment, counters_.drop_ip_no_route);
-}
-
 void Interface::send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn) {
   const uint16_t tcp_len = static_cast<uint16_t>(segment->pkt_len);
   auto* ip = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(segment, wire::kIpv4MinHeaderLen));
@@ -389,11 +392,10 @@ void Interface::ip_output(rte_mbuf* packet, wire::Ipv4Addr dst) {
   }
 }
 
-void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac) {
+void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac, wire::EtherType type) {
   auto* eth = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(packet, wire::kEthernetHeaderLen));
   if (eth == nullptr) return drop(packet, counters_.drop_no_mbuf);
-  wire::write_ethernet({eth, wire::kEthernetHeaderLen}, dst_mac, setup_.mac,
-                       static_cast<uint16_t>(wire::EtherType::ipv4));
+  wire::write_ethernet({eth, wire::kEthernetHeaderLen}, dst_mac, setup_.mac, static_cast<uint16_t>(type));
   packet->l2_len = wire::kEthernetHeaderLen;
   counters_.tx_frames++;
   counters_.tx_bytes += packet->pkt_len;
@@ -439,6 +441,7 @@ void Interface::advance(TimePoint now) {
       },
       [this](rte_mbuf* m) { drop(m, counters_.drop_arp_unresolved); },
       [this] { counters_.arp_entries_expired++; });
+  advance_ipv6(now);
 }
 
 }  // namespace dtcp::stack

@@ -1,19 +1,26 @@
-// One IPv4 interface as seen by one lcore: Ethernet demux, ARP, IPv4 validation, ICMP, and the
-// IPv4 output path that TCP sends through. Owned and used by a single lcore; no locks.
+// One interface as seen by one lcore: Ethernet demux; ARP, IPv4 and ICMP (interface.cpp); IPv6,
+// ICMPv6 and neighbour discovery (ipv6.cpp); and the output paths TCP sends through. These two
+// files are where the network layer's family-specific code lives; TCP sees wire::IpAddr only.
+// Owned and used by a single lcore; no locks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
 #include "stack/arp_cache.hpp"
+#include "stack/neighbor_cache.hpp"
 #include "stack/counters.hpp"
 #include "wire/addr.hpp"
 #include "wire/arp.hpp"
 #include "wire/ecn.hpp"
+#include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
+#include "wire/icmpv6.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -43,7 +50,7 @@ class TcpReceiver {
 
 struct InterfaceSetup {
   wire::MacAddr mac;
-  wire::Ipv4Addr address;
+  wire::Ipv4Addr address;  // 0.0.0.0: no IPv4 on this interface
   uint32_t address_count = 1;  // address .. address+address_count-1 are ours
   uint8_t prefix_len = 24;
   std::optional<wire::Ipv4Addr> gateway;
@@ -52,6 +59,15 @@ struct InterfaceSetup {
   bool tx_tcp_checksum_offload = false;
   ArpConfig arp;
   rte_mempool* pool = nullptr;
+  // IPv6 (PortConfig's keys). Every interface also has the link-local address derived from `mac`.
+  std::vector<Ipv6AddressRange> addresses6;
+  std::optional<wire::Ipv6Addr> gateway6;
+  bool accept_router_advertisements = false;
+  NeighborConfig nd;
+  // Duplicate address detection (RFC 4862 §5.4): solicitations per address before it is used;
+  // 0 = the addresses are used at once. Only the announcing queue probes and announces.
+  uint8_t dad_transmits = 1;
+  bool announce = true;
 };
 
 class Interface {
@@ -75,13 +91,31 @@ class Interface {
   // A mapping another queue of the same port learned: creates or refreshes the entry (as an ARP
   // packet for us would, RFC 826) and sends the packets that waited for it. Does not call the hook.
   void learn(wire::Ipv4Addr ip, wire::MacAddr mac, TimePoint now);
+  // The same for IPv6 neighbours: what another queue learned from an ND message with a
+  // link-layer address (created or updated STALE, RFC 4861 §7.2.3-§7.2.5).
+  using NeighborLearnedHook = void (*)(void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac);
+  void set_neighbor_learned_hook(NeighborLearnedHook hook, void* ctx) {
+    neighbor_learned_ = hook;
+    neighbor_learned_ctx_ = ctx;
+  }
+  void learn_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
 
   // One received frame; the interface owns it afterwards.
   void input(rte_mbuf* frame, TimePoint now);
-  // ARP retries and expiry; call once per loop iteration.
+  // ARP and neighbour-discovery retries and expiry, DAD probes; call once per loop iteration.
   void advance(TimePoint now);
   // Announces our address (RFC 5227 2.3 announcement).
   void send_gratuitous_arp();
+  // Starts IPv6 on the link (RFC 4862 §5.4, RFC 4861 §7.2.6): duplicate address detection for
+  // the link-local and configured addresses (when setup().announce and dad_transmits > 0),
+  // then an unsolicited neighbour advertisement for each; a router solicitation when router
+  // advertisements are accepted. Without announce the addresses are usable at once.
+  void start_ipv6();
+  // The Ethernet multicast groups IPv6 needs received (RFC 4861 §7.2.1, RFC 2464 §7): all-nodes
+  // and the solicited-node group of every address. The port programs them as its multicast
+  // filter (or turns on all-multicast where it cannot).
+  static std::vector<wire::MacAddr> ipv6_multicast_macs(const wire::MacAddr& mac,
+                                                        const std::vector<Ipv6AddressRange>& addresses6);
 
   // TCP output: `segment` starts at the TCP header with its checksum field zero and
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
@@ -97,6 +131,20 @@ class Interface {
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
   uint16_t tcp_mss() const { return static_cast<uint16_t>(setup_.mtu - 40); }
+  const NeighborCache& neighbor_cache() const { return nd_; }
+  const wire::Ipv6Addr& link_local() const { return link_local_; }
+  // One of our IPv6 unicast addresses that may be used (configured or link-local, not tentative
+  // or found duplicate).
+  bool is_local6(const wire::Ipv6Addr& a) const;
+  // A multicast group this interface has joined (all-nodes, a solicited-node group of ours).
+  bool is_joined_group(const wire::Ipv6Addr& a) const;
+  // Either family.
+  bool is_local(const wire::IpAddr& a) const { return a.is_v4() ? is_local(a.v4()) : is_local6(a.v6()); }
+  // The default router in use: gateway6, or the last one a router advertisement named.
+  std::optional<wire::Ipv6Addr> default_router6() const;
+  // Why an address is not (yet) usable.
+  enum class AddressState : uint8_t { tentative, preferred, duplicate };
+  AddressState address_state(const wire::Ipv6Addr& a) const;
   // One of our addresses (the range address .. address+address_count-1).
   bool is_local(wire::Ipv4Addr a) const {
     return !setup_.address.is_unspecified() && a.value - setup_.address.value < setup_.address_count;
@@ -116,7 +164,41 @@ class Interface {
   void send_arp_request(wire::MacAddr eth_dst, wire::Ipv4Addr target_ip);
   // `packet` starts at the IPv4 header. Routes, resolves and transmits.
   void ip_output(rte_mbuf* packet, wire::Ipv4Addr dst);
-  void transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac);
+  void transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac, wire::EtherType type = wire::EtherType::ipv4);
+
+  // IPv6 (ipv6.cpp).
+  void ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now);
+  void tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, const wire::Ipv6Addr& src,
+                  const wire::Ipv6Addr& dst, wire::Ecn ecn, TimePoint now);
+  void icmpv6_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offset, size_t icmp_len, TimePoint now);
+  void icmpv6_error_input(rte_mbuf* frame, const wire::Icmpv6View& icmp, TimePoint now);
+  void neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHeader& ip, const wire::Icmpv6View& icmp,
+                                   TimePoint now);
+  void neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHeader& ip, const wire::Icmpv6View& icmp,
+                                    TimePoint now);
+  void router_advertisement_input(rte_mbuf* frame, const wire::NdIpHeader& ip, const wire::Icmpv6View& icmp,
+                                  TimePoint now);
+  // An ICMPv6 error about the packet in `frame` at ip_offset (RFC 4443 §2.4), to its source,
+  // rate-limited with the ICMP errors. Frees `frame`.
+  void send_icmpv6_error(rte_mbuf* frame, size_t ip_offset, size_t ip_len, uint8_t type, uint8_t code,
+                         uint32_t rest);
+  // `packet` starts at the IPv6 header. Routes (on-link prefixes, else the default router),
+  // resolves through neighbour discovery and transmits.
+  void ip6_output(rte_mbuf* packet, const wire::Ipv6Addr& dst);
+  // Allocates an mbuf with an IPv6 header (src, dst, next header ICMPv6, hop_limit) and
+  // `icmp_len` bytes after it for the caller to fill; nullptr (counted) without an mbuf.
+  rte_mbuf* new_icmpv6_packet(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, size_t icmp_len,
+                              uint8_t hop_limit, std::byte*& icmp_out);
+  void send_neighbor_solicitation(const wire::Ipv6Addr& target, const wire::MacAddr* unicast,
+                                  const wire::Ipv6Addr* source_hint);
+  void send_neighbor_advertisement(const wire::Ipv6Addr& target, const wire::Ipv6Addr& dst, wire::MacAddr dst_mac,
+                                   bool solicited);
+  void send_router_solicitation();
+  // The source for a packet to `dst` (RFC 6724 in brief: link-local for link-local and
+  // multicast peers, the primary configured address otherwise).
+  wire::Ipv6Addr source_for(const wire::Ipv6Addr& dst) const;
+  bool on_link6(const wire::Ipv6Addr& a) const;
+  void advance_ipv6(TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   void drop(rte_mbuf* m, uint64_t& counter);
@@ -130,6 +212,31 @@ class Interface {
   void* arp_learned_ctx_ = nullptr;
   uint32_t netmask_;
   uint16_t next_ip_id_ = 1;
+  // IPv6.
+  wire::Ipv6Addr link_local_;
+  NeighborCache nd_;
+  NeighborLearnedHook neighbor_learned_ = nullptr;
+  void* neighbor_learned_ctx_ = nullptr;
+  // Duplicate address detection: one entry per address probed (the link-local first, then the
+  // first address of each configured range, whose state the rest of its range shares).
+  struct DadEntry {
+    wire::Ipv6Addr address;
+    AddressState state = AddressState::preferred;
+    uint8_t probes_sent = 0;
+    TimePoint next{};
+  };
+  std::vector<DadEntry> dad_;
+  // Router advertisements (accept_router_advertisements): the default router and the on-link
+  // prefixes they announced, with their expiry (RFC 4861 §6.3.4).
+  struct LearnedPrefix {
+    wire::Ipv6Addr prefix;
+    uint8_t length = 0;
+    TimePoint expiry{};
+  };
+  std::optional<wire::Ipv6Addr> ra_router_;
+  TimePoint ra_router_expiry_{};
+  std::array<LearnedPrefix, 4> ra_prefixes_{};
+  uint8_t hop_limit_ = 64;
   TimePoint now_;
   // ICMP error token bucket: 1000 per second, bursts of 50 (Linux's icmp_msgs_per_sec/burst).
   double icmp_tokens_ = 50;

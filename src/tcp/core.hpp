@@ -70,6 +70,7 @@ struct Listener {
   uint32_t keepalive_probes = 0;
   // SYN flood defence (syn_cookies.cpp).
   SynCookies syn_cookies = SynCookies::automatic;  // resolved at listen()
+  std::optional<wire::IpFamily> family;             // empty = both
   uint32_t syn_old = 0;            // of syn_received, those whose SYN-ACK was retransmitted
   bool cookie_sent = false;        // a cookie SYN-ACK went out, last at last_cookie_sent
   TimePoint last_cookie_sent;
@@ -174,7 +175,8 @@ class ShardCore {
   }
   void drain();
   void deliver_events(Tcb& t);
-  Listener* find_listener(uint16_t port);
+  // The active listener that accepts `family` on `port`.
+  Listener* find_listener(uint16_t port, wire::IpFamily family);
   bool tuple_in_use(const FourTuple& t) const;
   // The MSS this side announces and sends at most on `t`'s family (tuple.hpp family_mss()).
   uint16_t local_mss(const FourTuple& t) const { return family_mss(config.mss, t); }

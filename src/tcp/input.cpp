@@ -51,7 +51,7 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
     segment_arrives(*t, seg, now);
   } else if (TimeWaitRecord* tw = tw_table_.find(tuple)) {
     time_wait_segment_arrives(*tw, seg, tuple, now);
-  } else if (Listener* l = find_listener(tuple.local_port)) {
+  } else if (Listener* l = find_listener(tuple.local_port, tuple.local.family())) {
     listen_segment_arrives(*l, tuple, seg, now, nullptr);
   } else {
     closed_segment_arrives(tuple, seg);

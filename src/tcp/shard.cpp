@@ -242,15 +242,19 @@ bool ShardCore::reclaim_oldest_orphan() {
 // ---------------------------------------------------------------------------------------------
 // Listeners and active open
 
-Listener* ShardCore::find_listener(uint16_t port) {
+Listener* ShardCore::find_listener(uint16_t port, wire::IpFamily family) {
   for (Listener& l : listeners_)
-    if (l.active && l.port == port) return &l;
+    if (l.active && l.port == port && (!l.family || *l.family == family)) return &l;
   return nullptr;
 }
 
 ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
   if (port == 0) return {ListenError::invalid_port};
-  if (find_listener(port)) return {ListenError::port_in_use};
+  // A dual-stack listener conflicts with any other on the port; single-family ones only with
+  // their own family.
+  for (Listener& l : listeners_)
+    if (l.active && l.port == port && (!l.family || !options.family || *l.family == *options.family))
+      return {ListenError::port_in_use};
   Listener* slot = nullptr;
   for (Listener& l : listeners_)
     if (!l.active && l.syn_received == 0) slot = &l;
@@ -265,20 +269,24 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
                    options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
                    options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
   slot->syn_cookies = options.syn_cookies.value_or(config.syn_cookies);
+  slot->family = options.family;
   return {};
 }
 
 void ShardCore::unlisten(uint16_t port) {
   Entry entry(*this);
-  Listener* l = find_listener(port);
-  if (!l) return;
-  l->active = false;
-  // Connections not yet accepted are reset (as Linux does when a listener closes).
-  for (uint32_t i = 0; i < config.max_connections; ++i) {
-    Tcb& t = tcbs_[i];
-    if (!t.zombie && t.core && (t.listener == l || t.accept_from == l)) {
-      t.accept_from = nullptr;
-      reset_connection(t, CloseReason::aborted);
+  // Every listener of the port (one for both families, or one per family).
+  for (Listener& listener : listeners_) {
+    if (!listener.active || listener.port != port) continue;
+    Listener* l = &listener;
+    l->active = false;
+    // Connections not yet accepted are reset (as Linux does when a listener closes).
+    for (uint32_t i = 0; i < config.max_connections; ++i) {
+      Tcb& t = tcbs_[i];
+      if (!t.zombie && t.core && (t.listener == l || t.accept_from == l)) {
+        t.accept_from = nullptr;
+        reset_connection(t, CloseReason::aborted);
+      }
     }
   }
 }
@@ -295,7 +303,7 @@ uint16_t ShardCore::pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote,
   for (uint32_t i = 0; i < range; ++i) {
     const auto port = static_cast<uint16_t>(config.ephemeral_port_min + (offset + i) % range);
     const FourTuple t{local, remote, port, remote_port};
-    if (tuple_in_use(t) || find_listener(port)) continue;
+    if (tuple_in_use(t) || find_listener(port, local.family())) continue;
     if (env.port_filter && !env.port_filter(env.port_filter_ctx, local, port, remote, remote_port)) continue;
     port_counter_ += i + 1;
     return port;
@@ -414,7 +422,7 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
       const auto age = static_cast<int32_t>(seg.options.timestamps->tsval - tw.ts_recent);
       reopen = age > 0 || (age == 0 && seg.seq > tw.rcv_nxt);
     }
-    Listener* l = find_listener(tuple.local_port);
+    Listener* l = find_listener(tuple.local_port, tuple.local.family());
     if (l && reopen) {
       const SeqNum old_snd_nxt = tw.snd_nxt;
       free_time_wait(tw);

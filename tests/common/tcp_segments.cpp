@@ -11,7 +11,7 @@ namespace dtcp::tcp::test {
 
 std::string describe(const Sent& s) {
   std::ostringstream os;
-  os << s.src.to_string() << ":" << s.src_port << " > " << s.dst.to_string() << ":" << s.dst_port << " ["
+  os << dtcp::Endpoint{s.src, s.src_port}.to_string() << " > " << dtcp::Endpoint{s.dst, s.dst_port}.to_string() << " ["
      << wire::to_string(s.flags) << "] seq " << s.seq << " ack " << s.ack << " win " << s.window << " len "
      << s.payload.size();
   if (s.ecn != wire::Ecn::not_ect) os << " " << wire::to_string(s.ecn);

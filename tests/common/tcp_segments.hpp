@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dtcp/tcp.hpp"
 #include "wire/addr.hpp"
 #include "wire/ecn.hpp"
 #include "wire/tcp.hpp"

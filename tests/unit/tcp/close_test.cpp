@@ -246,9 +246,9 @@ TEST_F(Close, TimeWait_TupleSkippedByEphemeralPorts) {
   inject({.flags = FIN | ACK, .seq = 5001, .ack = iss + 2});
   expect_reply({.flags = ACK, .seq = iss + 2, .ack = 5002});
   ASSERT_EQ(shard->time_wait_count(), 1u);
-  EXPECT_EQ(shard->connect(kRemoteAddr, kRemotePort, rec, {}, now_).error, ConnectError::no_ephemeral_port);
+  EXPECT_EQ(shard->connect(remote_addr, kRemotePort, rec, {}, now_).error, ConnectError::no_ephemeral_port);
   at(60000);
-  EXPECT_TRUE(shard->connect(kRemoteAddr, kRemotePort, rec, {}, now_).ok());
+  EXPECT_TRUE(shard->connect(remote_addr, kRemotePort, rec, {}, now_).ok());
   wire.sent.clear();
 }
 

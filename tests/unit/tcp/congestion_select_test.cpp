@@ -29,7 +29,7 @@ TEST_F(CongestionSelect, ConfigReno_ListenerAsksCubic) {
 }
 
 TEST_F(CongestionSelect, ConnectAsksReno) {
-  const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec,
+  const ConnectResult r = shard->connect(remote_addr, kRemotePort, rec,
                                          ConnectOptions{.local_port = kLocalPort, .congestion = CongestionAlgorithm::reno}, now_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(controller_of_only_connection(), "reno");

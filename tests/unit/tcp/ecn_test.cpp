@@ -115,7 +115,7 @@ TEST_P(ActiveNegotiation, SynOffers_SynAckWithEceOnlyAgrees) {
   const TcpFlags synack_flags = static_cast<TcpFlags>(synack_bits);
   config.ecn = on;
   make_shard();
-  const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec, {.local_port = kLocalPort}, now_);
+  const ConnectResult r = shard->connect(remote_addr, kRemotePort, rec, {.local_port = kLocalPort}, now_);
   ASSERT_TRUE(r.ok());
   const uint32_t iss =
       expect_reply({.flags = SYN | (on ? ECE | CWR : NONE), .ack = 0, .window = 65535, .options = {.mss = 1460}}).seq;
@@ -151,19 +151,19 @@ TEST_F(EcnTest, ListenOptions_OverrideTheConfig) {
 TEST_F(EcnTest, ConnectOptions_OverrideTheConfig) {
   config.ecn = false;
   make_shard();
-  ASSERT_TRUE(shard->connect(kRemoteAddr, kRemotePort, rec, {.local_port = kLocalPort, .ecn = true}, now_).ok());
+  ASSERT_TRUE(shard->connect(remote_addr, kRemotePort, rec, {.local_port = kLocalPort, .ecn = true}, now_).ok());
   expect_reply({.flags = SYN | ECE | CWR, .ack = 0, .options = {.mss = 1460}});
 
   config.ecn = true;
   make_shard();
-  ASSERT_TRUE(shard->connect(kRemoteAddr, kRemotePort, rec, {.local_port = kLocalPort, .ecn = false}, now_).ok());
+  ASSERT_TRUE(shard->connect(remote_addr, kRemotePort, rec, {.local_port = kLocalPort, .ecn = false}, now_).ok());
   expect_reply({.flags = SYN, .ack = 0, .options = {.mss = 1460}});
 }
 
 // §6.1.1.1 allows a plain SYN after a timeout (a middlebox may drop ECN-setup SYNs); like Linux
 // every retransmitted SYN is plain. An ECN-setup SYN-ACK proves the first one arrived: ECN on.
 TEST_F(EcnTest, Active_RetransmittedSynIsPlain_EcnSetupSynAckStillAgrees) {
-  const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec, {.local_port = kLocalPort}, now_);
+  const ConnectResult r = shard->connect(remote_addr, kRemotePort, rec, {.local_port = kLocalPort}, now_);
   ASSERT_TRUE(r.ok());
   const uint32_t iss = expect_reply({.flags = SYN | ECE | CWR, .ack = 0, .options = {.mss = 1460}}).seq;
   at(1000);  // initial_rto

@@ -21,7 +21,7 @@ TEST_F(Handshake, Listen_Syn_SendsSynAckAndAcceptsOnAck) {
   ASSERT_EQ(rec.events, Strings{"accept"});
   EXPECT_EQ(rec.conn->state(), TcpState::established);
   EXPECT_EQ(rec.conn->local().port, kLocalPort);
-  EXPECT_EQ(rec.conn->remote().addr, kRemoteAddr);
+  EXPECT_EQ(rec.conn->remote().addr, remote_addr);
   EXPECT_EQ(shard->counters().conn_established, 1u);
 }
 
@@ -104,7 +104,7 @@ TEST_F(Handshake, BroadcastSource_Dropped) {
   rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
   auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, 20));
   wire::write_tcp_header(std::span<std::byte>(p, 20), h);
-  shard->input(m, wire::Ipv4Addr::from_octets(224, 0, 0, 1), kLocalAddr, wire::Ecn::not_ect, now_);
+  shard->input(m, wire::Ipv4Addr::from_octets(224, 0, 0, 1), local_addr, wire::Ecn::not_ect, now_);
   expect_nothing();
   EXPECT_EQ(shard->counters().drop_bad_address, 1u);
 }
@@ -354,23 +354,23 @@ TEST_F(Handshake, EphemeralPorts_SkipTuplesInUse_ThenExhausted) {
   config.ephemeral_port_min = 50000;
   config.ephemeral_port_max = 50001;
   make_shard();
-  const ConnectResult a = shard->connect(kRemoteAddr, kRemotePort, rec, {}, now_);
-  const ConnectResult b = shard->connect(kRemoteAddr, kRemotePort, rec, {}, now_);
+  const ConnectResult a = shard->connect(remote_addr, kRemotePort, rec, {}, now_);
+  const ConnectResult b = shard->connect(remote_addr, kRemotePort, rec, {}, now_);
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok());
   EXPECT_NE(a.connection->local().port, b.connection->local().port);
-  const ConnectResult c = shard->connect(kRemoteAddr, kRemotePort, rec, {}, now_);
+  const ConnectResult c = shard->connect(remote_addr, kRemotePort, rec, {}, now_);
   EXPECT_EQ(c.error, ConnectError::no_ephemeral_port);
   // Another destination port is another 4-tuple.
-  EXPECT_TRUE(shard->connect(kRemoteAddr, kRemotePort + 1, rec, {}, now_).ok());
+  EXPECT_TRUE(shard->connect(remote_addr, kRemotePort + 1, rec, {}, now_).ok());
   wire.sent.clear();
 }
 
 TEST_F(Handshake, Connect_Errors) {
   EXPECT_EQ(shard->connect(wire::Ipv4Addr{}, 80, rec, {}, now_).error, ConnectError::invalid_address);
-  EXPECT_EQ(shard->connect(kRemoteAddr, 0, rec, {}, now_).error, ConnectError::invalid_address);
+  EXPECT_EQ(shard->connect(remote_addr, 0, rec, {}, now_).error, ConnectError::invalid_address);
   syn_sent();
-  EXPECT_EQ(shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_).error,
+  EXPECT_EQ(shard->connect(remote_addr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_).error,
             ConnectError::address_in_use);
 }
 

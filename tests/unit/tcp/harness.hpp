@@ -24,6 +24,7 @@
 #include "../../common/tcp_segments.hpp"
 #include "dtcp/tcp.hpp"
 #include "tcp/shard.hpp"
+#include "tcp/tuple.hpp"
 #include "wire/tcp.hpp"
 
 struct rte_mempool;
@@ -48,9 +49,15 @@ inline constexpr TcpFlags NONE = TcpFlags::none;
 
 inline const wire::Ipv4Addr kLocalAddr = wire::Ipv4Addr::from_octets(10, 0, 0, 1);
 inline const wire::Ipv4Addr kRemoteAddr = wire::Ipv4Addr::from_octets(10, 0, 0, 2);
+// The same pair over IPv6 (TcpTest::use_ipv6()).
+inline const wire::IpAddr kLocalAddr6 = *wire::IpAddr::parse("2001:db8::1");
+inline const wire::IpAddr kRemoteAddr6 = *wire::IpAddr::parse("2001:db8::2");
 inline constexpr uint16_t kLocalPort = 80;
 inline constexpr uint16_t kRemotePort = 40000;
 inline constexpr uint64_t kAnySeq = ~uint64_t{0};
+
+// True when DTCP_TEST_FAMILY=ipv6: every TcpTest then runs over kLocalAddr6/kRemoteAddr6.
+bool ipv6_run();
 
 // A segment to inject (from the peer to us).
 struct In {
@@ -158,6 +165,18 @@ class TcpTest : public ::testing::Test {
   // Active open: connect() and take the SYN; returns our ISN.
   uint32_t syn_sent();
 
+  // Runs the test over IPv6 (kLocalAddr6, kRemoteAddr6): rebuilds the shard.
+  void use_ipv6() {
+    local_addr = kLocalAddr6;
+    remote_addr = kRemoteAddr6;
+    make_shard();
+  }
+  // The MSS the shard announces: config.mss over IPv4, 20 less over IPv6.
+  uint16_t default_mss() const {
+    return local_addr.is_v4() ? config.mss : static_cast<uint16_t>(config.mss - kIpv6ExtraHeader);
+  }
+
+  wire::IpAddr local_addr = kLocalAddr, remote_addr = kRemoteAddr;
   TcpConfig config;
   RecordingWire wire;
   Recorder rec;

@@ -111,7 +111,7 @@ TEST_P(Negotiation, Passive_SynAckAnswersOnlyWhatBothOffer) {
 
 TEST_P(Negotiation, Active_SynOffersOurs_SessionUsesWhatBothOffer) {
   configure();
-  const ConnectResult r = shard->connect(kRemoteAddr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_);
+  const ConnectResult r = shard->connect(remote_addr, kRemotePort, rec, ConnectOptions{.local_port = kLocalPort}, now_);
   ASSERT_TRUE(r.ok());
   OutOptions offered{.mss = 1460};
   if (ours() & kWs) offered.window_scale = kOurShift;

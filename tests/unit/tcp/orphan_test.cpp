@@ -147,7 +147,7 @@ TEST_F(Orphan, NoFreeSlot_Connect_OldestOrphanReset) {
   make_shard();
   ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
   const uint32_t iss = orphan_in_last_ack(41000);
-  const ConnectResult r = shard->connect(kRemoteAddr, 7, rec, ConnectOptions{.local_port = 50000}, now_);
+  const ConnectResult r = shard->connect(remote_addr, 7, rec, ConnectOptions{.local_port = 50000}, now_);
   ASSERT_TRUE(r.ok()) << to_string(r.error);
   expect_reply({.flags = RST, .seq = iss + 2, .ack = 0, .window = 0, .dst_port = 41000});
   expect_reply({.flags = SYN, .ack = 0, .window = 65535, .options = {.mss = 1460}, .src_port = 50000, .dst_port = 7});

@@ -176,14 +176,14 @@ TEST_F(Pressure, ConnectionSlotsFull_ConnectFailsThenResumes) {
   config.max_connections = 2;
   make_shard();
   Recorder a, b, c;
-  const ConnectResult first = shard->connect(kRemoteAddr, 80, a, {}, now_);
+  const ConnectResult first = shard->connect(remote_addr, 80, a, {}, now_);
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(shard->connect(kRemoteAddr, 81, b, {}, now_).ok());
+  ASSERT_TRUE(shard->connect(remote_addr, 81, b, {}, now_).ok());
   EXPECT_EQ(shard->connections_in_use(), 2u);
-  const ConnectResult full = shard->connect(kRemoteAddr, 82, c, {}, now_);
+  const ConnectResult full = shard->connect(remote_addr, 82, c, {}, now_);
   EXPECT_EQ(full.error, ConnectError::no_connection);
   first.connection->abort();
-  const ConnectResult again = shard->connect(kRemoteAddr, 82, c, {}, now_);
+  const ConnectResult again = shard->connect(remote_addr, 82, c, {}, now_);
   ASSERT_TRUE(again.ok());
   shard->abort_all();  // before the local handlers go
   wire.sent.clear();

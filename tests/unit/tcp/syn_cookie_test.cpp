@@ -23,7 +23,7 @@ std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes
 class SynCookie : public TcpTest {
  protected:
   FourTuple tuple(uint16_t remote_port = kRemotePort) const {
-    return {kLocalAddr, kRemoteAddr, kLocalPort, remote_port};
+    return {local_addr, remote_addr, kLocalPort, remote_port};
   }
   // The cookie for a SYN with sequence number `peer_isn` at 64-s tick `count`, MSS index `index`.
   uint32_t cookie(uint32_t peer_isn, uint32_t count, uint32_t index, uint16_t remote_port = kRemotePort) const {

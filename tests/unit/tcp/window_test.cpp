@@ -88,6 +88,7 @@ class ReceiveTuning : public TcpTest {
 };
 
 TEST_F(ReceiveTuning, ReaderKeepingUp_WindowDoublesPerRound_UpToTheMaximum) {
+  if (ipv6_run()) GTEST_SKIP() << "IPv4 arithmetic (MSS = MTU - 40, the IPv4 PMTU floor); ipv6_test.cpp has the IPv6 cases";
   const uint32_t iss = established_small();
   uint32_t seq = 1001;
   auto segment = [&](int64_t ms, uint16_t expected_window) {
