@@ -19,12 +19,12 @@ uint8_t u8(std::span<const std::byte> s, size_t i) { return std::to_integer<uint
 
 Ipv6Addr addr_at(std::span<const std::byte> s, size_t at) {
   Ipv6Addr a;
-  for (size_t i = 0; i < 16; ++i) a.bytes[i] = u8(s, at + i);
+  std::memcpy(a.bytes.data(), s.data() + at, 16);
   return a;
 }
 
 void store_addr(std::byte* p, const Ipv6Addr& a) {
-  for (size_t i = 0; i < 16; ++i) p[i] = std::byte{a.bytes[i]};
+  std::memcpy(p, a.bytes.data(), 16);
 }
 
 MacAddr mac_at(std::span<const std::byte> s, size_t at) {

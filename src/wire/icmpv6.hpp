@@ -96,12 +96,12 @@ struct Icmpv6Quote {
 // what is present: the quote is usually cut short.
 Parsed<Icmpv6Quote> parse_icmpv6_quote(std::span<const std::byte> payload);
 
-// What an ICMPv6 error means to TCP: RFC 4443 §3 with Linux's icmpv6_err_convert() for what is
-// hard. Port unreachable (1/4) is hard, Packet Too Big is path MTU (RFC 8201), an unrecognised
-// next header (4/1) is protocol unreachable; the rest of Destination Unreachable, Time
-// Exceeded and the other parameter problems are soft (RFC 1122 4.2.3.9; Linux aborts on
-// administratively prohibited and on every parameter problem, RFC 5461 §4 argues against).
-// Informational types are `other`.
+// What an ICMPv6 error means to TCP (RFC 4443 §3, read as RFC 1122 4.2.3.9 reads ICMP): port
+// unreachable (1/4) is hard, an unrecognised next header (4/1) is protocol unreachable, Packet
+// Too Big is path MTU (RFC 8201); the rest of Destination Unreachable, Time Exceeded and the
+// other parameter problems are soft. Linux's icmpv6_err_convert() also calls 1/1, 1/5, 1/6 and
+// every parameter problem fatal; dtcp keeps to the two hard errors, as it does for IPv4.
+// Informational types and unassigned error types are `other`.
 IcmpErrorKind icmpv6_error_kind(uint8_t type, uint8_t code);
 
 // An ICMPv6 error about a TCP segment we sent (RFC 5927 §4 validation needs the 4-tuple and

@@ -1,5 +1,7 @@
 #include "wire/ipv6.hpp"
 
+#include <cstring>
+
 namespace dtcp::wire {
 namespace {
 
@@ -137,10 +139,8 @@ void write_ipv6(std::span<std::byte> out, const Ipv6Header& header) {
   store_be16(p + 4, header.payload_len);
   p[6] = std::byte{header.next_header};
   p[7] = std::byte{header.hop_limit};
-  for (size_t i = 0; i < 16; ++i) {
-    p[8 + i] = std::byte{header.src.bytes[i]};
-    p[24 + i] = std::byte{header.dst.bytes[i]};
-  }
+  std::memcpy(p + 8, header.src.bytes.data(), 16);
+  std::memcpy(p + 24, header.dst.bytes.data(), 16);
 }
 
 Ipv6Extensions walk_ipv6_extensions(uint8_t first_next_header, std::span<const std::byte> after_header,

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "wire/addr.hpp"
@@ -61,7 +62,7 @@ class Ipv6View {
   explicit Ipv6View(std::span<const std::byte> bytes) : bytes_(bytes) {}
   Ipv6Addr addr_at(size_t offset) const {
     Ipv6Addr a;
-    for (size_t i = 0; i < 16; ++i) a.bytes[i] = std::to_integer<uint8_t>(bytes_[offset + i]);
+    std::memcpy(a.bytes.data(), bytes_.data() + offset, 16);
     return a;
   }
 
@@ -80,10 +81,11 @@ struct Ipv6Header {
 // Writes the 40-byte fixed header. Requires out.size() >= 40 and flow_label < 2^20.
 void write_ipv6(std::span<std::byte> out, const Ipv6Header& header);
 
-// A chain longer than this is refused. RFC 8200 §4.1 recommends at most one of each header
-// (two destination options), six in all; RFC 7045 lets a host drop chains it cannot process,
-// and 8 leaves room for a legitimate chain while bounding the work an attacker can ask for
-// per packet (the chain is also bounded by the packet, but a 64 KiB packet holds 8,000 headers).
+// A chain longer than this is dropped. RFC 8200 §4.1 recommends each header at most once
+// (destination options twice), seven in all counting AH and ESP, so 8 leaves room for any
+// legitimate chain while bounding the work an attacker can ask for per packet: the packet bounds
+// the chain too, but 64 KiB holds 8,000 empty headers. RFC 8883 recognises such processing
+// limits (and defines errors a node may send for them; dtcp drops silently and counts).
 inline constexpr size_t kIpv6MaxExtensionHeaders = 8;
 
 // How an extension-header walk ended. The first three are not errors; the others are drops,

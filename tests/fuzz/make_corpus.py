@@ -109,6 +109,72 @@ def segments():
     ]
 
 
+OUR_IP6 = bytes.fromhex("20010db8000000000000000000000001")
+PEER_IP6 = bytes.fromhex("20010db8000000000000000000000002")
+PEER_LL6 = bytes.fromhex("fe80000000000000000000fffe000002")  # modified EUI-64 of PEER_MAC
+
+
+def ipv6(src, dst, next_header, payload, hop_limit=64, tc=0, flow=0):
+    return struct.pack("!IHBB", (6 << 28) | (tc << 20) | flow, len(payload), next_header, hop_limit) + src + dst + payload
+
+
+def icmpv6(src, dst, type_, code, rest, body):
+    """RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header."""
+    m = struct.pack("!BBHI", type_, code, 0, rest) + body
+    pseudo = src + dst + struct.pack("!I", len(m)) + bytes([0, 0, 0, 58])
+    return m[:2] + struct.pack("!H", csum(pseudo + m)) + m[4:]
+
+
+def ext(next_header, body):
+    """An options-format extension header (RFC 8200 4.2): padded with PadN to a multiple of 8."""
+    h = bytes([next_header, 0]) + body
+    pad = (-len(h)) % 8
+    if pad == 1:
+        h += b"\0"
+    elif pad:
+        h += bytes([1, pad - 2]) + bytes(pad - 2)
+    return bytes([next_header, len(h) // 8 - 1]) + h[2:]
+
+
+def ipv6_corpus():
+    """Seeds for the ipv6 target: whole IPv6 packets (extension chains, ICMPv6, ND)."""
+    syn = tcp(b"", b"", 40000, 80, 0x01020304, 0, 0x02, options=tcp_options(mss=1440))  # checksum not checked
+    group = bytes.fromhex("ff0200000000000000000001ff000001")
+    lla = lambda t, m: bytes([t, 1]) + m
+    seeds = [
+        ("tcp_syn", ipv6(PEER_IP6, OUR_IP6, 6, syn)),
+        ("hbh_dest_tcp", ipv6(PEER_IP6, OUR_IP6, 0, ext(60, bytes([5, 2, 0, 0])) + ext(6, b"") + syn)),
+        ("routing_segments_left", ipv6(PEER_IP6, OUR_IP6, 43, bytes([6, 0, 4, 1]) + bytes(4) + syn)),
+        ("routing_done", ipv6(PEER_IP6, OUR_IP6, 43, bytes([6, 0, 4, 0]) + bytes(4) + syn)),
+        ("fragment", ipv6(PEER_IP6, OUR_IP6, 44, bytes([6, 0, 0, 1]) + bytes(4) + syn)),
+        ("option_11", ipv6(PEER_IP6, OUR_IP6, 60, ext(6, bytes([0xc2, 4, 0, 1, 0, 0])) + syn)),
+        ("nine_headers", ipv6(PEER_IP6, OUR_IP6, 60, ext(60, b"") * 8 + ext(6, b"") + syn)),
+        ("esp", ipv6(PEER_IP6, OUR_IP6, 50, bytes(16))),
+        ("padded", ipv6(PEER_IP6, OUR_IP6, 59, b"") + bytes(14)),
+        ("echo_request", ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 128, 0, 0x12340001, b"abcd"))),
+        ("packet_too_big", ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 2, 0, 1280,
+                                                                ipv6(OUR_IP6, PEER_IP6, 6, syn)))),
+        ("port_unreachable_ext", ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 1, 4, 0,
+                                                                    ipv6(OUR_IP6, PEER_IP6, 60, ext(6, b"") + syn)))),
+        ("ns", ipv6(PEER_LL6, group, 58, icmpv6(PEER_LL6, group, 135, 0, 0, OUR_IP6 + lla(1, PEER_MAC)), 255)),
+        ("ns_dad", ipv6(bytes(16), group, 58, icmpv6(bytes(16), group, 135, 0, 0, OUR_IP6), 255)),
+        ("na", ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 136, 0, 0x60000000, PEER_IP6 + lla(2, PEER_MAC)),
+                    255)),
+        ("rs", ipv6(PEER_LL6, bytes.fromhex("ff020000000000000000000000000002"), 58,
+                    icmpv6(PEER_LL6, bytes.fromhex("ff020000000000000000000000000002"), 133, 0, 0, lla(1, PEER_MAC)),
+                    255)),
+        ("ra", ipv6(PEER_LL6, bytes.fromhex("ff020000000000000000000000000001"), 58,
+                    icmpv6(PEER_LL6, bytes.fromhex("ff020000000000000000000000000001"), 134, 0, 0x40400708,
+                           struct.pack("!II", 30000, 1000) + lla(1, PEER_MAC) + struct.pack("!BBHI", 5, 1, 0, 1500) +
+                           struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 2592000, 604800, 0) + bytes.fromhex(
+                               "20010db8000000000000000000000000")), 255)),
+        ("nd_option_len0", ipv6(PEER_LL6, group, 58, icmpv6(PEER_LL6, group, 135, 0, 0, OUR_IP6 + bytes([1, 0]) +
+                                                            bytes(6)), 255)),
+    ]
+    for name, packet in seeds:
+        write("ipv6", name, packet)
+
+
 def write(target, name, data):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -330,9 +396,10 @@ def dictionaries():
 
 
 def main():
-    for t in ["ethernet", "arp", "ipv4", "icmp", "tcp_header", "config", "http_parser", "tcp_state", "frame"]:
+    for t in ["ethernet", "arp", "ipv4", "ipv6", "icmp", "tcp_header", "config", "http_parser", "tcp_state", "frame"]:
         clear_generated(t)
     wire_corpora()
+    ipv6_corpus()
     config_corpus()
     http_corpus()
     tcp_state_corpus()

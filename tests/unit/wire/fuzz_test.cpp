@@ -8,7 +8,9 @@
 #include "wire/arp.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
+#include "wire/icmpv6.hpp"
 #include "wire/ipv4.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/tcp.hpp"
 #include "wire_test_util.hpp"
 
@@ -113,6 +115,85 @@ TEST(Fuzz, RandomAndMutatedBuffers_NoCrashNoOverread) {
     if (HasFailure()) FAIL() << "iteration " << iter;
   }
   EXPECT_GT(parsed_ok, 10'000u);  // the mutations reach past the first length checks
+}
+
+// An IPv6 packet through the extension walk, ICMPv6, the error quote and the ND parsers.
+// Returns how far it got: 1 parsed, 2 walked to an upper layer, 3 an ND message parsed.
+int exercise_ipv6(std::span<const std::byte> packet) {
+  const auto ip = Ipv6View::parse(packet);
+  if (!ip) return 0;
+  EXPECT_EQ(ip->bytes().size(), kIpv6HeaderLen + ip->payload_length());
+  (void)touch(ip->payload());
+  const auto walked = walk_ipv6_extensions(ip->next_header(), ip->payload());
+  EXPECT_LE(walked.headers, kIpv6MaxExtensionHeaders);
+  EXPECT_LE(walked.offset, ip->bytes().size());
+  if (walked.needs_parameter_problem()) {
+    EXPECT_LT(walked.problem_pointer, ip->bytes().size());
+  }
+  if (!walked.ok()) return 1;
+  const auto icmp = Icmpv6View::parse(ip->bytes().subspan(walked.offset), ip->src(), ip->dst(), false);
+  if (!icmp) return 2;
+  (void)touch(icmp->payload());
+  if (const auto quote = parse_icmpv6_quote(icmp->payload())) {
+    EXPECT_GE(quote->transport.size(), 8u);
+    (void)touch(quote->transport);
+  }
+  (void)parse_icmpv6_tcp_error(*icmp);
+  const NdIpHeader h{ip->src(), ip->dst(), ip->hop_limit()};
+  int got = 2;
+  if (validate_neighbor_solicitation(h, *icmp) == NdInvalid::none) {
+    EXPECT_TRUE(parse_neighbor_solicitation(*icmp));
+  }
+  if (validate_neighbor_advertisement(h, *icmp) == NdInvalid::none) {
+    EXPECT_TRUE(parse_neighbor_advertisement(*icmp));
+  }
+  if (validate_router_solicitation(h, *icmp) == NdInvalid::none) {
+    EXPECT_TRUE(parse_router_solicitation(*icmp));
+  }
+  if (validate_router_advertisement(h, *icmp) == NdInvalid::none) {
+    EXPECT_TRUE(parse_router_advertisement(*icmp));
+  }
+  if (parse_neighbor_solicitation(*icmp) || parse_neighbor_advertisement(*icmp) || parse_router_solicitation(*icmp) ||
+      parse_router_advertisement(*icmp)) {
+    got = 3;
+  }
+  return got;
+}
+
+TEST(Fuzz, Ipv6MutatedPackets_NoCrashNoOverread) {
+  // Seeds as in ipv6_test.cpp and icmpv6_test.cpp: an NS, an RA, and a Packet Too Big behind a
+  // hop-by-hop and a destination options header (checksums not needed: parsed unverified).
+  const std::vector<std::vector<std::byte>> seeds = {
+      hex("60000000 0020 3a ff fe80000000000000000000fffe000001 ff0200000000000000000001ff000002"
+          "87 00 4c5f 00000000 20010db8000000000000000000000002 0101 020000000001"),
+      hex("60000000 0040 3a ff fe800000000000000000000000000001 ff020000000000000000000000000001"
+          "86 00 7490 40 40 0708 00007530 000003e8 0101 020000000002 0501 0000 000005dc"
+          "0304 40 c0 00278d00 00093a80 00000000 20010db8000000000000000000000000"),
+      hex("60000000 0048 00 40 20010db8000000000000000000000001 20010db8000000000000000000000002"
+          "3c00 0502 0000 0100  3a00 01040000 0000"
+          "02 00 0000 00000500"
+          "60000000 0014 06 40 20010db8000000000000000000000001 20010db8000000000000000000000002"
+          "9c40 0050 01020304"),
+  };
+  std::mt19937 rng(0x6eed);
+  std::array<uint64_t, 4> reached{};
+  for (int iter = 0; iter < 50'000; ++iter) {
+    std::vector<std::byte> buf = seeds[rng() % seeds.size()];
+    const unsigned flips = 1 + rng() % 3;
+    for (unsigned f = 0; f < flips; ++f) {
+      const size_t at = rng() % buf.size();
+      buf[at] = (rng() % 4 == 0) ? static_cast<std::byte>(rng() % 16) : static_cast<std::byte>(rng());
+    }
+    if (rng() % 3 == 0) buf.resize(rng() % (buf.size() + 1));
+    std::vector<std::byte> exact(buf.begin(), buf.end());
+    exact.shrink_to_fit();
+    ++reached[exercise_ipv6(cspan(exact))];
+    if (HasFailure()) FAIL() << "iteration " << iter;
+  }
+  // The mutations reach every stage.
+  EXPECT_GT(reached[1], 100u);
+  EXPECT_GT(reached[2], 1'000u);
+  EXPECT_GT(reached[3], 1'000u);
 }
 
 }  // namespace
