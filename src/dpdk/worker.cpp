@@ -157,8 +157,8 @@ void QueueStack::print_connections(FILE* final_out) const {
   size_t printed = 0;
   shard_.for_each_connection([&](const tcp::ConnectionInfo& c) {
     if (printed++ >= 1000) return;  // a million idle connections must not flood the terminal
-    const std::string local = c.local.addr.to_string() + ":" + std::to_string(c.local.port);
-    const std::string remote = c.remote.addr.to_string() + ":" + std::to_string(c.remote.port);
+    const std::string local = c.local.to_string();  // [v6]:port or v4:port
+    const std::string remote = c.remote.to_string();
     std::fprintf(out, "conn %-12s %-21s %-21s snd_una=%u snd_nxt=%u snd_max=%u rcv_nxt=%u snd_wnd=%u "
                  "rcv_wnd=%u cwnd=%u ssthresh=%u cc=%s recovery=%s sacked=%u lost=%u retrans=%u send_q=%u recv_q=%u\n",
                  c.state_name, local.c_str(), remote.c_str(), c.snd_una, c.snd_nxt, c.snd_max, c.rcv_nxt, c.snd_wnd,

@@ -21,6 +21,16 @@ from harness import DtcpProcess, check, main  # noqa: E402
 import rss_model  # noqa: E402
 
 SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
+# DTCP_TEST_FAMILY=ipv6 runs the same test over IPv6 (meson test lcore_ring_ipv6): the owner of
+# every connection is then the Toeplitz hash of the 36-byte IPv6 tuple.
+IPV6 = os.environ.get("DTCP_TEST_FAMILY") == "ipv6"
+A_ADDR, B_ADDR = ("2001:db8:1::1", "2001:db8:1::2") if IPV6 else ("198.18.1.1", "198.18.1.2")
+A_EP, B_EP = (f"[{A_ADDR}]", f"[{B_ADDR}]") if IPV6 else (A_ADDR, B_ADDR)
+PREFIX = 64 if IPV6 else 24
+# The IPv6 run also goes through the impairment layer: loss, duplication and reordering on
+# receive at both ports (seeded), so recovery and steering run over IPv6 with every byte checked.
+IMPAIR_A = "rx_loss = 0.005\nrx_duplicate = 0.002\nrx_reorder = 0.005\nrx_seed = 61" if IPV6 else ""
+IMPAIR_B = "rx_loss = 0.005\nrx_duplicate = 0.002\nrx_reorder = 0.005\nrx_seed = 62" if IPV6 else ""
 CONNECTIONS = 300 if SANITIZED else 2000  # per direction
 SIZE = 8 * 1024
 
@@ -30,14 +40,18 @@ def config(b_reta):
     return f"""
 [port.a]
 ring = {pair}:0
-address = 198.18.1.1/24
+address = {A_ADDR}/{PREFIX}
 mac = 02:00:00:00:01:01
+dad_transmits = 0
+{IMPAIR_A}
 queues = 2
 lcores = 1,2
 [port.b]
 ring = {pair}:1
-address = 198.18.1.2/24
+address = {B_ADDR}/{PREFIX}
 mac = 02:00:00:00:01:02
+dad_transmits = 0
+{IMPAIR_B}
 queues = 2
 lcores = 1,2
 {"reta = " + b_reta if b_reta else ""}
@@ -49,7 +63,7 @@ idle = auto
 
 def run(b_reta, tag):
     proc = DtcpProcess("dtcp-echo", config(b_reta),
-                       ["--serve", "7", "--connect", "a:198.18.1.2:7", "--connect", "b:198.18.1.1:7",
+                       ["--serve", "7", "--connect", f"a:{B_EP}:7", "--connect", f"b:{A_EP}:7",
                         "--connections", str(CONNECTIONS), "--concurrency", "64", "--bytes", str(SIZE),
                         "--duration", "100", "--per-lcore"], tag=tag)
     try:
@@ -59,9 +73,9 @@ def run(b_reta, tag):
         check("mbufs_in_use_after_shutdown 0" in out, f"mbufs leaked:\n{out[-1500:]}")
 
         # Both clients: every connection echoed every byte (dtcp-echo compares each byte).
-        for side, target in (("a", "198.18.1.2"), ("b", "198.18.1.1")):
+        for side, target in (("a", B_EP), ("b", A_EP)):
             m = re.search(rf"client: connections=(\d+) ok=(\d+) failed=(\d+) bytes_sent=(\d+) bytes_received=(\d+) "
-                          rf"{side}->{target}:7", out)
+                          rf"{side}->{re.escape(target)}:7", out)
             check(m is not None, f"no summary for client {side}:\n{out[-2000:]}")
             check(int(m.group(2)) == CONNECTIONS and int(m.group(3)) == 0, f"client {side}: {m.group(0)}")
             check(int(m.group(4)) == CONNECTIONS * SIZE and int(m.group(5)) == CONNECTIONS * SIZE,
@@ -89,8 +103,14 @@ def run(b_reta, tag):
         total = rss_model.total_counters(out)
         # Per client and queue: "start" to the queue's lcore, "finished" back to the coordinator.
         check(total.get("msg_run", 0) >= 8, f"messages run: {total.get('msg_run')}")
-        check(total.get("arp_entries_from_peers", 0) >= 2 and total.get("drop_arp_unresolved", 0) == 0,
-              f"ARP mappings were not shared between the queues: {total}")
+        if IPV6:
+            check(total.get("nd_entries_from_peers", 0) >= 2 and total.get("drop_nd_unresolved", 0) == 0,
+                  f"neighbour mappings were not shared between the queues: {total}")
+            check(total.get("rx_ipv4", 0) == 0 and total.get("rx_tcp6", 0) == total.get("rx_tcp", 0),
+                  f"IPv4 traffic in the IPv6 run: {total}")
+        else:
+            check(total.get("arp_entries_from_peers", 0) >= 2 and total.get("drop_arp_unresolved", 0) == 0,
+                  f"ARP mappings were not shared between the queues: {total}")
 
         # Every connection left (TIME-WAIT records of the clients) sits on the queue the model
         # computes; none appears twice.

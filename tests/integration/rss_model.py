@@ -24,7 +24,8 @@ def toeplitz(key, data):
 
 
 def tuple_bytes(src, dst, sport, dport):
-    return (ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed
+    """The Toeplitz input for TCP: 12 bytes over IPv4, 36 over IPv6 (RSS_NONFRAG_IPV6_TCP)."""
+    return (ipaddress.ip_address(src).packed + ipaddress.ip_address(dst).packed
             + sport.to_bytes(2, "big") + dport.to_bytes(2, "big"))
 
 
@@ -68,7 +69,7 @@ def connection_listing(stdout_text):
         if m:
             where = (int(m.group(1)), m.group(2), int(m.group(3)))
             continue
-        m = re.match(r"conn (\S+)\s+([\d.]+):(\d+)\s+([\d.]+):(\d+)\s", line)
+        m = re.match(r"conn (\S+)\s+\[?([\d.a-f:]+?)\]?:(\d+)\s+\[?([\d.a-f:]+?)\]?:(\d+)\s", line)
         if m and where is not None:
             out.append({"lcore": where[0], "port": where[1], "queue": where[2], "state": m.group(1),
                         "local_ip": m.group(2), "local_port": int(m.group(3)),
