@@ -1,7 +1,7 @@
 """Two dtcp stacks over a net_ring pair with 2 queues each, polled by 2 worker lcores (queue q of
 both ports on lcore q+1): thousands of connections both ways, each echoing data verified byte for
 byte, each client's connections opened on both lcores, which its coordinator asked by cross-lcore
-message.
+message. Port b has a range of addresses and a's clients connect to the last of them.
 
 net_ring has no RSS, so both ports steer in software. Two runs:
 - the same RETA on both sides: a connection's frames are sent on the owner's queue and arrive on
@@ -25,7 +25,10 @@ SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 # every connection is then the Toeplitz hash of the 36-byte IPv6 tuple.
 IPV6 = os.environ.get("DTCP_TEST_FAMILY") == "ipv6"
 A_ADDR, B_ADDR = ("2001:db8:1::1", "2001:db8:1::2") if IPV6 else ("198.18.1.1", "198.18.1.2")
-A_EP, B_EP = (f"[{A_ADDR}]", f"[{B_ADDR}]") if IPV6 else (A_ADDR, B_ADDR)
+# Port b owns a range of addresses; a connects to the last one, not the primary: software
+# steering must send those frames to their owner too (it once steered only the primary address).
+B_LAST = "2001:db8:1::5" if IPV6 else "198.18.1.5"
+A_EP, B_EP = (f"[{A_ADDR}]", f"[{B_LAST}]") if IPV6 else (A_ADDR, B_LAST)
 PREFIX = 64 if IPV6 else 24
 # The IPv6 run also goes through the impairment layer: loss, duplication and reordering on
 # receive at both ports (seeded), so recovery and steering run over IPv6 with every byte checked.
@@ -48,7 +51,7 @@ queues = 2
 lcores = 1,2
 [port.b]
 ring = {pair}:1
-address = {B_ADDR}/{PREFIX}
+address = {B_ADDR}-{B_LAST}/{PREFIX}
 mac = 02:00:00:00:01:02
 dad_transmits = 0
 {IMPAIR_B}
