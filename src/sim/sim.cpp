@@ -103,7 +103,9 @@ struct ConnSpec {
 
 struct LinkSpec {
   ImpairmentConfig impairment;  // loss, duplication, reordering, CE (no delay: the link's)
-  // Bit flips in IPv4 frames past the Ethernet header, which the IP and TCP checksums must catch.
+  // Bit flips in IPv4 and IPv6 frames past the Ethernet header, which the IP, TCP and ICMPv6
+  // checksums must catch (IPv6 has no header checksum: a flipped address misses us or fails
+  // the TCP pseudo-header sum).
   // Not dpdk::Impairment's corruption, which also hits ARP: a real link's FCS drops corrupted
   // frames, and ARP has no checksum of its own, so a flipped sender MAC would poison the peer's
   // ARP cache for entry_timeout (300 s), a run that tests ARP ageing, not TCP.
@@ -115,6 +117,10 @@ struct LinkSpec {
 };
 
 struct Scenario {
+  // Both hosts IPv6-only (RFC 4861 neighbour discovery instead of ARP, 40-byte headers), with
+  // or without duplicate address detection at start.
+  bool ipv6 = false;
+  bool dad = false;
   TcpConfig tcp[2];
   uint16_t mtu[2] = {1500, 1500};
   LinkSpec link[2];  // [h]: frames host h sends
@@ -259,6 +265,13 @@ Scenario draw_scenario(uint64_t seed) {
                   c.side[1].slow_reader ? " slow-server" : "");
     text += buf;
     s.conns.push_back(c);
+  }
+  // Drawn last, so the rest of an IPv4 scenario is what the same seed gave before.
+  s.ipv6 = rng.chance(0.3);
+  s.dad = s.ipv6 && rng.chance(0.5);
+  if (s.ipv6) {
+    for (int h = 0; h < 2; h++) s.mtu[h] = std::max<uint16_t>(s.mtu[h], 1280);  // RFC 8200 §5
+    text = std::string(s.dad ? "ipv6+dad " : "ipv6 ") + text;
   }
   s.text = text;
   return s;
@@ -447,7 +460,9 @@ class Host final : public stack::FrameSink, public stack::TcpReceiver, public tc
     interface_.send_tcp(m, src, dst, ecn);
   }
 
-  static wire::Ipv4Addr address_of(int id) { return wire::Ipv4Addr::from_octets(198, 18, 0, static_cast<uint8_t>(1 + id)); }
+  static wire::Ipv4Addr address4_of(int id) { return wire::Ipv4Addr::from_octets(198, 18, 0, static_cast<uint8_t>(1 + id)); }
+  static wire::Ipv6Addr address6_of(int id) { return wire::Ipv6Addr::parse("2001:db8::1")->plus(static_cast<uint64_t>(id)); }
+  static wire::IpAddr address_of(int id, bool ipv6) { return ipv6 ? wire::IpAddr(address6_of(id)) : address4_of(id); }
 
   int id_;
   Sim& sim_;
@@ -500,21 +515,26 @@ Host::Host(Sim& sim, int id, const Scenario& s, rte_mempool* pool, uint64_t seed
     : id_(id),
       sim_(sim),
       interface_(stack::InterfaceSetup{.mac = wire::MacAddr{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(1 + id)}},
-                                       .address = address_of(id),
+                                       .address = s.ipv6 ? wire::Ipv4Addr{} : address4_of(id),
                                        .prefix_len = 24,
                                        .mtu = s.mtu[id],
                                        .arp = ArpConfig{.request_interval = milliseconds(100)},
-                                       .pool = pool},
+                                       .pool = pool,
+                                       .addresses6 = s.ipv6 ? std::vector<Ipv6AddressRange>{{address6_of(id), 1, 64}}
+                                                            : std::vector<Ipv6AddressRange>{},
+                                       .nd = NeighborConfig{.retrans_timer = milliseconds(100)},
+                                       .dad_transmits = static_cast<uint8_t>(s.dad ? 1 : 0)},
                  *this, counters_, TimePoint{}),
       tx_impairment_(s.link[id].impairment, pool, counters_),
       shard_(s.tcp[id],
              tcp::ShardEnv{.pool = pool,
                            .output = this,
-                           .local_addr = address_of(id),
+                           .local_addr = s.ipv6 ? wire::IpAddr(wire::Ipv4Addr{}) : wire::IpAddr(address4_of(id)),
                            .shard_id = static_cast<uint32_t>(id),
                            .secret_seed = seed * 2 + static_cast<uint64_t>(id),
                            .state_tracer = sim.options_.trace ? &trace_state : nullptr,
-                           .state_tracer_ctx = this},
+                           .state_tracer_ctx = this,
+                           .local_addr6 = s.ipv6 ? wire::IpAddr(address6_of(id)) : wire::IpAddr{}},
              TimePoint{}) {
   interface_.attach_tcp(this);
 }
@@ -550,7 +570,7 @@ void Sim::on_transmit(int from, rte_mbuf* frame) {
   }
   if (l.corrupt > 0 && link_rng_.chance(l.corrupt) && frame->data_len > 14) {
     auto* p = rte_pktmbuf_mtod(frame, uint8_t*);
-    if (p[12] == 0x08 && p[13] == 0x00) {
+    if ((p[12] == 0x08 && p[13] == 0x00) || (p[12] == 0x86 && p[13] == 0xdd)) {
       const uint64_t at = 14 + link_rng_.below(frame->data_len - 14u);
       p[at] ^= static_cast<uint8_t>(1u << link_rng_.below(8));
       corrupted_++;
@@ -785,7 +805,13 @@ Result Sim::run() {
   }
   connect_failed_.assign(n, false);
   started_.assign(n, false);
-  for (auto& h : hosts_) h->interface_.send_gratuitous_arp();
+  for (auto& h : hosts_) {
+    if (scenario_.ipv6) {
+      h->interface_.start_ipv6();
+    } else {
+      h->interface_.send_gratuitous_arp();
+    }
+  }
 
   // Bounded virtual time: the longest legitimate run (a slow reader pacing 256 KiB at 100 bytes
   // per 10 ms) stays far below it; past it the run has hung.
@@ -811,7 +837,7 @@ Result Sim::run() {
         ConnectOptions co;
         co.keepalive = c.side[1].finish == Finish::abort_midway;
         const ConnectResult r = hosts_[static_cast<size_t>(c.client_host)]->shard_.connect(
-            Host::address_of(1 - c.client_host), c.port, *endpoints_[2 * k], co, now_);
+            Host::address_of(1 - c.client_host, scenario_.ipv6), c.port, *endpoints_[2 * k], co, now_);
         if (!r.ok()) {
           failure = std::string("connect failed: ") + dtcp::to_string(r.error);
           break;
