@@ -1,6 +1,7 @@
 // Active open on the right queue: a TCP shard given port_lands_on_queue() as its ephemeral-port
 // filter picks only source ports whose replies the RETA sends to its own queue, for every queue
-// of a table; when no port qualifies, connect() says no_ephemeral_port after one bounded pass.
+// of a table and either family; when no port qualifies, connect() says no_ephemeral_port after
+// one bounded pass.
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -21,7 +22,17 @@ namespace {
 
 const wire::Ipv4Addr kLocal = wire::Ipv4Addr::from_octets(198, 18, 1, 1);
 const wire::Ipv4Addr kRemote = wire::Ipv4Addr::from_octets(198, 18, 1, 2);
+const wire::IpAddr kLocal6 = *wire::IpAddr::parse("2001:db8:1::1");
+const wire::IpAddr kRemote6 = *wire::IpAddr::parse("2001:db8:1::2");
 constexpr uint16_t kRemotePort = 7;
+// Microsoft's default RSS key, as a NIC might be programmed. The symmetric key hashes only the
+// XOR of the input's 16-bit words, which these address pairs share across families (0x0003),
+// so a hash of the wrong family would go unnoticed with it alone.
+const std::vector<uint8_t> kMicrosoftKey = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
 
 // Takes the SYNs and remembers their source ports.
 struct SynSink : tcp::SegmentOutput {
@@ -61,7 +72,8 @@ class PortChoice : public ::testing::Test {
                                                       .shard_id = filter.own.queue,
                                                       .secret_seed = 42,
                                                       .port_filter = &CountingFilter::filter,
-                                                      .port_filter_ctx = &filter},
+                                                      .port_filter_ctx = &filter,
+                                                      .local_addr6 = kLocal6},
                                         TimePoint{});
   }
   void TearDown() override { EXPECT_EQ(rte_mempool_avail_count(test::g_pool), test::g_pool->size) << "mbuf leak"; }
@@ -72,23 +84,24 @@ class PortChoice : public ::testing::Test {
 using PortChoiceFixture = PortChoice;
 
 // The queue the device (or software steering) delivers this connection's segments to.
-uint16_t reply_queue(const RssMap& map, uint16_t local_port) {
-  return map.queue_of(Ipv4TcpFlow{.src = kRemote.value, .dst = kLocal.value, .src_port = kRemotePort,
-                                  .dst_port = local_port});
+uint16_t reply_queue(const RssMap& map, uint16_t local_port, wire::IpAddr local = kLocal, wire::IpAddr remote = kRemote) {
+  return map.queue_of(TcpFlow{.src = remote, .dst = local, .src_port = kRemotePort, .dst_port = local_port});
 }
 
 void connect_lands_on_every_queue(PortChoice& test, SynSink& sink, Idle& idle, const RssMap& map, uint16_t queues,
-                                  std::unique_ptr<tcp::Shard> (PortChoice::*make)(CountingFilter&, uint16_t, uint16_t)) {
+                                  std::unique_ptr<tcp::Shard> (PortChoice::*make)(CountingFilter&, uint16_t, uint16_t),
+                                  wire::IpAddr local = kLocal, wire::IpAddr remote = kRemote) {
   for (uint16_t q = 0; q < queues; q++) {
     CountingFilter filter{.own = {&map, q}};
     auto shard = (test.*make)(filter, 32768, 60999);
     sink.source_ports.clear();
     std::set<uint16_t> ports;
     for (int i = 0; i < 300; i++) {
-      const auto result = shard->connect(kRemote, kRemotePort, idle, {}, TimePoint{});
+      const auto result = shard->connect(remote, kRemotePort, idle, {}, TimePoint{});
       ASSERT_TRUE(result.ok()) << "queue " << q << " connect " << i << ": " << to_string(result.error);
+      ASSERT_EQ(result.connection->local().addr, local);
       const uint16_t port = result.connection->local().port;
-      EXPECT_EQ(reply_queue(map, port), q) << "port " << port;
+      EXPECT_EQ(reply_queue(map, port, local, remote), q) << "port " << port;
       EXPECT_TRUE(ports.insert(port).second) << "port " << port << " chosen twice";
     }
     // The SYNs really left from the chosen ports.
@@ -109,6 +122,31 @@ TEST_F(PortChoice, UnevenHardwareSizedReta_EveryQueueGetsPortsThatLandOnIt) {
   const std::vector<uint16_t> pattern{0, 0, 0, 1};
   const RssMap map(symmetric_rss_key(), build_reta(512, 2, pattern));
   connect_lands_on_every_queue(*this, sink_, idle_, map, 2, &PortChoice::make_shard);
+}
+
+// The same over IPv6: the filter hashes the 36-byte IPv6 input (ToeplitzHash::ipv6_tcp), with
+// the symmetric key and a device's.
+TEST_F(PortChoice, Ipv6_EveryQueueGetsPortsThatLandOnIt) {
+  for (const auto& key : {symmetric_rss_key(), kMicrosoftKey}) {
+    for (uint16_t queues : {2, 4}) {
+      SCOPED_TRACE(queues);
+      const RssMap map(key, build_reta(kSoftwareRetaSize, queues, {}));
+      connect_lands_on_every_queue(*this, sink_, idle_, map, queues, &PortChoice::make_shard, kLocal6, kRemote6);
+    }
+  }
+}
+
+// Ports that land on a queue for an IPv4 peer are not, in general, the ones for an IPv6 peer:
+// the filter must hash the family of the connection it is asked about (with a device key; see
+// kMicrosoftKey for why not the symmetric one).
+TEST_F(PortChoice, Ipv4AndIpv6Peers_DifferentPortsLandOnAQueue) {
+  const RssMap map(kMicrosoftKey, build_reta(kSoftwareRetaSize, 4, {}));
+  int differ = 0;
+  for (uint32_t p = 40000; p < 40256; p++) {
+    const auto port = static_cast<uint16_t>(p);
+    differ += reply_queue(map, port) != reply_queue(map, port, kLocal6, kRemote6);
+  }
+  EXPECT_GT(differ, 128);  // about 3/4 of them with 4 queues
 }
 
 TEST_F(PortChoice, NoPortLandsOnThisQueue_NoEphemeralPortAfterOnePass) {

@@ -1,12 +1,15 @@
 // The table-driven Toeplitz hash must equal what NICs compute: Microsoft's RSS verification
 // vectors (as reproduced in the Intel 82599 datasheet 7.1.2.8.3 and DPDK's app/test/test_thash.c)
 // and DPDK's own software implementations, rte_softrss and rte_softrss_be, on random keys and
-// tuples. Then the symmetric key, the RETA, and the frame classifier on golden frames.
+// tuples, for IPv4 and IPv6. Then the symmetric key, the RETA, and the frame classifiers on
+// golden frames of either family.
 #include <gtest/gtest.h>
+#include <rte_ip.h>
 #include <rte_thash.h>
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -87,6 +90,92 @@ TEST(Toeplitz, RandomKeysAndTuples_EqualRteSoftrssAndSoftrssBe) {
   }
 }
 
+// The same page's IPv6 part (also DPDK's app/test/test_thash.c v6_tbl): source, destination,
+// ports and the expected hashes over the 36-byte TCP input.
+struct Vector6 {
+  const char* dst;
+  const char* src;
+  uint16_t dst_port, src_port;
+  uint32_t hash_l3l4;
+};
+constexpr std::array<Vector6, 3> kVectors6{{
+    {"3ffe:2501:200:3::1", "3ffe:2501:200:1fff::7", 1766, 2794, 0x40207d3d},
+    {"ff02::1", "3ffe:501:8::260:97ff:fe40:efab", 4739, 14230, 0xdde51bbf},
+    {"fe80::200:f8ff:fe21:67cf", "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 38024, 44251, 0x02d1feef},
+}};
+
+wire::Ipv6Addr v6(const char* text) {
+  const auto a = wire::Ipv6Addr::parse(text);
+  EXPECT_TRUE(a) << text;
+  return a.value_or(wire::Ipv6Addr{});
+}
+
+TEST(Toeplitz, MicrosoftIpv6Vectors_MatchPublishedHashes) {
+  const ToeplitzHash hash(kMicrosoftKey);
+  for (const auto& v : kVectors6) {
+    EXPECT_EQ(hash.ipv6_tcp(v6(v.src), v6(v.dst), v.src_port, v.dst_port), v.hash_l3l4) << v.src;
+  }
+}
+
+// DPDK's rte_softrss over the IPv6 TCP tuple as drivers build it: the addresses loaded from an
+// IPv6 header by rte_thash_load_v6_addrs (host-order words), the ports in host order.
+uint32_t dpdk_softrss6(const std::vector<uint8_t>& key, const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst,
+                       uint16_t sport, uint16_t dport) {
+  rte_ipv6_hdr header{};
+  std::memcpy(header.src_addr, src.bytes.data(), 16);
+  std::memcpy(header.dst_addr, dst.bytes.data(), 16);
+  rte_thash_tuple tuple{};
+  rte_thash_load_v6_addrs(&header, &tuple);
+  tuple.v6.sport = sport;
+  tuple.v6.dport = dport;
+  return rte_softrss(reinterpret_cast<uint32_t*>(&tuple), RTE_THASH_V6_L4_LEN, key.data());
+}
+
+wire::Ipv6Addr random_v6(std::mt19937_64& rng) {
+  wire::Ipv6Addr a;
+  const uint64_t hi = rng(), lo = rng();
+  std::memcpy(a.bytes.data(), &hi, 8);
+  std::memcpy(a.bytes.data() + 8, &lo, 8);
+  return a;
+}
+
+TEST(Toeplitz, Ipv6RandomKeysAndTuples_EqualRteSoftrss) {
+  std::mt19937_64 rng(20261202);
+  // 40 bytes (most NICs) and 52 (some Intel and Mellanox parts): the hash reads the first 40.
+  for (const size_t key_len : {size_t{40}, size_t{52}}) {
+    for (int k = 0; k < 10; k++) {
+      std::vector<uint8_t> key(key_len);
+      for (auto& b : key) b = static_cast<uint8_t>(rng());
+      const ToeplitzHash hash(key);
+      for (int i = 0; i < 500; i++) {
+        const wire::Ipv6Addr src = random_v6(rng), dst = random_v6(rng);
+        const auto sport = static_cast<uint16_t>(rng());
+        const auto dport = static_cast<uint16_t>(rng());
+        ASSERT_EQ(hash.ipv6_tcp(src, dst, sport, dport), dpdk_softrss6(key, src, dst, sport, dport))
+            << "key length " << key_len << " key " << k << " tuple " << i;
+      }
+    }
+  }
+  // Microsoft's and the symmetric key too, on the published tuples' addresses.
+  for (const auto& key : {kMicrosoftKey, symmetric_rss_key()}) {
+    const ToeplitzHash hash(key);
+    for (const auto& v : kVectors6) {
+      EXPECT_EQ(hash.ipv6_tcp(v6(v.src), v6(v.dst), v.src_port, v.dst_port),
+                dpdk_softrss6(key, v6(v.src), v6(v.dst), v.src_port, v.dst_port));
+    }
+  }
+}
+
+// 16..39 bytes cover the IPv4 input but not the 36-byte IPv6 one (plus the 32-bit window):
+// IPv6 flows all hash to 0 rather than reading past the key.
+TEST(Toeplitz, KeyTooShortForIpv6_HashIsZero) {
+  const std::vector<uint8_t> key(kMicrosoftKey.begin(), kMicrosoftKey.begin() + 39);
+  const ToeplitzHash hash(key);
+  for (const auto& v : kVectors6) EXPECT_EQ(hash.ipv6_tcp(v6(v.src), v6(v.dst), v.src_port, v.dst_port), 0u);
+  // IPv4 still hashes as with the whole key.
+  for (const auto& v : kVectors) EXPECT_EQ(hash.ipv4_tcp(v.src, v.dst, v.src_port, v.dst_port), v.hash_l3l4);
+}
+
 TEST(Toeplitz, ShortKey_Rejected) {
   const std::vector<uint8_t> key(15, 0x6d);
   EXPECT_THROW(ToeplitzHash{key}, std::invalid_argument);
@@ -115,6 +204,20 @@ TEST(SymmetricKey, BothDirectionsOfAConnection_HashTheSame) {
   EXPECT_GT(asymmetric_with_microsoft_key, 1900);
 }
 
+TEST(SymmetricKey, BothDirectionsOfAnIpv6Connection_HashTheSame) {
+  const ToeplitzHash hash(symmetric_rss_key());
+  const ToeplitzHash microsoft(kMicrosoftKey);
+  std::mt19937_64 rng(11);
+  int asymmetric_with_microsoft_key = 0;
+  for (int i = 0; i < 2000; i++) {
+    const wire::Ipv6Addr a = random_v6(rng), b = random_v6(rng);
+    const auto pa = static_cast<uint16_t>(rng()), pb = static_cast<uint16_t>(rng());
+    ASSERT_EQ(hash.ipv6_tcp(a, b, pa, pb), hash.ipv6_tcp(b, a, pb, pa)) << i;
+    asymmetric_with_microsoft_key += microsoft.ipv6_tcp(a, b, pa, pb) != microsoft.ipv6_tcp(b, a, pb, pa);
+  }
+  EXPECT_GT(asymmetric_with_microsoft_key, 1900);
+}
+
 TEST(Reta, EmptyPattern_RoundRobinOverQueues) {
   const auto reta = build_reta(128, 3, {});
   ASSERT_EQ(reta.size(), 128u);
@@ -134,6 +237,20 @@ TEST(RssMap, QueueFromLowBitsOfHash) {
   EXPECT_EQ(map.queue_of_hash(5), 3);
   EXPECT_EQ(map.queue_of_hash(128 * 1000 + 5), 3);
   EXPECT_EQ(map.queue_of_hash(6), 0);
+}
+
+TEST(RssMap, QueueOfTcpFlow_HashesEachFamilyWithItsInput) {
+  const RssMap map(kMicrosoftKey, build_reta(128, 4, {}));
+  for (const auto& v : kVectors) {
+    EXPECT_EQ(map.queue_of(TcpFlow{.src = wire::Ipv4Addr{v.src}, .dst = wire::Ipv4Addr{v.dst}, .src_port = v.src_port,
+                                   .dst_port = v.dst_port}),
+              (v.hash_l3l4 & 127) % 4);
+  }
+  for (const auto& v : kVectors6) {
+    EXPECT_EQ(map.queue_of(TcpFlow{.src = v6(v.src), .dst = v6(v.dst), .src_port = v.src_port, .dst_port = v.dst_port}),
+              (v.hash_l3l4 & 127) % 4)
+        << v.src;
+  }
 }
 
 TEST(RssMap, TableNotPowerOfTwo_Rejected) {
@@ -226,6 +343,87 @@ TEST(Classifier, BadVersionOrIhl_Rejected) {
   auto long_ihl = kTcpSyn;
   long_ihl[14] = std::byte{0x4f};  // 60-byte header: the ports would lie beyond the frame
   EXPECT_FALSE(ipv4_tcp_flow(long_ihl));
+}
+
+// --- tcp_flow: either family -----------------------------------------------------------------
+// No scapy here: built with Python's struct by the layout of RFC 8200 §3 and RFC 9293 §3.1,
+// Ether(dst=02:00:00:00:00:01, src=02:00:00:00:00:02, type 0x86dd) / IPv6(src=2001:db8::2,
+// dst=2001:db8::1, hlim=64) / TCP(sport=40000, dport=80, flags=S, seq=1000, window=65535),
+// the TCP checksum over the RFC 8200 §8.1 pseudo-header (0xb3f5).
+const auto kTcp6Syn = bytes({
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x86, 0xdd,  // Ethernet
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x14, 0x06, 0x40,                                      // next header 6
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+    0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x50, 0x02, 0xff, 0xff,
+    0xb3, 0xf5, 0x00, 0x00});
+// The same segment behind an 8-byte hop-by-hop options header (next header 0; the extension
+// says 6, then a PadN option of 4 bytes).
+const auto kTcp6SynHopByHop = bytes({
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x86, 0xdd,
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x40,
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+    0x06, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00,
+    0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x50, 0x02, 0xff, 0xff,
+    0xb3, 0xf5, 0x00, 0x00});
+constexpr size_t kIpv6PortsEnd = 14 + 40 + 4;
+
+TEST(TcpFlow, Ipv6TcpRightAfterTheHeader_FlowInReceiveDirection) {
+  const auto flow = tcp_flow(kTcp6Syn);
+  ASSERT_TRUE(flow);
+  EXPECT_TRUE(flow->src.is_v6());
+  EXPECT_EQ(flow->src.to_string(), "2001:db8::2");
+  EXPECT_EQ(flow->dst.to_string(), "2001:db8::1");
+  EXPECT_EQ(flow->src_port, 40000);
+  EXPECT_EQ(flow->dst_port, 80);
+  // The queue the classifier picks is the one the hash of that tuple names.
+  const RssMap map(symmetric_rss_key(), build_reta(128, 4, {}));
+  const ToeplitzHash hash(symmetric_rss_key());
+  EXPECT_EQ(map.queue_of(*flow),
+            (hash.ipv6_tcp(v6("2001:db8::2"), v6("2001:db8::1"), 40000, 80) & 127) % 4);
+}
+
+TEST(TcpFlow, Ipv6ExtensionHeaderFirst_LeftOnTheReceivingQueue) {
+  EXPECT_FALSE(tcp_flow(kTcp6SynHopByHop));
+  auto udp = kTcp6Syn;
+  udp[14 + 6] = std::byte{17};
+  EXPECT_FALSE(tcp_flow(udp));
+  auto icmp6 = kTcp6Syn;
+  icmp6[14 + 6] = std::byte{58};
+  EXPECT_FALSE(tcp_flow(icmp6));
+}
+
+TEST(TcpFlow, Ipv6TruncatedBeforeThePorts_Rejected) {
+  for (size_t len = 0; len < kIpv6PortsEnd; len++) {
+    EXPECT_FALSE(tcp_flow(std::span(kTcp6Syn).first(len))) << len;
+  }
+  EXPECT_TRUE(tcp_flow(std::span(kTcp6Syn).first(kIpv6PortsEnd)));
+}
+
+TEST(TcpFlow, Ipv6BadVersion_Rejected) {
+  auto v4_in_v6 = kTcp6Syn;
+  v4_in_v6[14] = std::byte{0x40};  // EtherType says IPv6, the header says 4
+  EXPECT_FALSE(tcp_flow(v4_in_v6));
+}
+
+// For IPv4 frames tcp_flow says what ipv4_tcp_flow says, at every length.
+TEST(TcpFlow, Ipv4Frames_SameAsIpv4TcpFlow) {
+  for (const auto* frame : {&kTcpSyn, &kTcpSynIpOptions, &kTcpFragment, &kUdp}) {
+    for (size_t len = 0; len <= frame->size(); len++) {
+      SCOPED_TRACE(len);
+      const auto span = std::span(*frame).first(len);
+      const auto v4 = ipv4_tcp_flow(span);
+      const auto either = tcp_flow(span);
+      ASSERT_EQ(v4.has_value(), either.has_value());
+      if (!v4) continue;
+      EXPECT_TRUE(either->src.is_v4());
+      EXPECT_EQ(either->src.v4().value, v4->src);
+      EXPECT_EQ(either->dst.v4().value, v4->dst);
+      EXPECT_EQ(either->src_port, v4->src_port);
+      EXPECT_EQ(either->dst_port, v4->dst_port);
+    }
+  }
 }
 
 }  // namespace
