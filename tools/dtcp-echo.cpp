@@ -37,7 +37,7 @@ Servers (each on every Stack, or only on port NAME's):
   --source [NAME:]PORT     sends --bytes of the --seed pattern, then closes
 Clients (one per --connect, on every Stack of port NAME, default the first port; queue 0 asks each
 queue by cross-lcore message to open its share: connection i on queue i mod queues):
-  --connect [NAME:]ADDR:PORT
+  --connect [NAME:]ADDR:PORT  ADDR IPv4, or IPv6 in brackets: b:[2001:db8::2]:7
   --mode echo|send|recv|rr echo: send and verify the echo; send: send only; recv: receive only;
                            rr: --requests request/response rounds of --bytes each, verified
   --connections N          connections per client (default 1)
@@ -57,8 +57,9 @@ Without --config the embedded two-stack net_ring configuration is used, e.g.
 
 struct Endpoint {
   std::string port_name;  // empty: every port
-  dtcp::wire::Ipv4Addr addr;
+  dtcp::wire::IpAddr addr;
   uint16_t port = 0;
+  std::string address_text() const { return dtcp::Endpoint{addr, port}.to_string(); }  // [v6]:port
 };
 
 enum class ServerMode { echo, sink, source };
@@ -92,26 +93,43 @@ uint64_t parse_size(const char* program, const std::string& flag, std::string te
   return dtcp::tools::parse_number(program, flag, text, 0, (1ull << 40) / scale) * scale;
 }
 
+// [NAME:]PORT, or with an address [NAME:]ADDR:PORT where ADDR is IPv4 or a bracketed IPv6
+// address ("client:[2001:db8::1]:7").
 Endpoint parse_endpoint(const char* program, const std::string& flag, const std::string& text, bool with_addr) {
   Endpoint ep;
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t colon; (colon = text.find(':', start)) != std::string::npos; start = colon + 1) {
-    parts.push_back(text.substr(start, colon - start));
-  }
-  parts.push_back(text.substr(start));
-  const size_t needed = with_addr ? 2 : 1;
-  if (parts.size() != needed && parts.size() != needed + 1) {
-    dtcp::tools::usage_error(program, flag + ": expected " + (with_addr ? "[NAME:]ADDR:PORT" : "[NAME:]PORT") +
-                                          ", got '" + text + "'");
-  }
-  if (parts.size() == needed + 1) ep.port_name = parts[0];
-  ep.port = static_cast<uint16_t>(dtcp::tools::parse_number(program, flag + " port", parts.back(), 1, 65535));
+  const std::string form = with_addr ? "[NAME:]ADDR:PORT (ADDR IPv4, or IPv6 in brackets)" : "[NAME:]PORT";
+  auto fail = [&](const std::string& why) {
+    dtcp::tools::usage_error(program, flag + ": expected " + form + ", got '" + text + "'" + why);
+  };
+  std::string rest = text;
   if (with_addr) {
-    auto addr = dtcp::wire::Ipv4Addr::parse(parts[parts.size() - 2]);
-    if (!addr) dtcp::tools::usage_error(program, flag + ": bad IPv4 address '" + parts[parts.size() - 2] + "'");
-    ep.addr = *addr;
+    // The address and port are the last two colon-separated fields, or "[...]:PORT".
+    size_t at = std::string::npos;
+    if (const size_t bracket = text.find('['); bracket != std::string::npos) {
+      if (bracket != 0 && text[bracket - 1] != ':') fail("");
+      at = bracket;
+    } else {
+      const size_t port_colon = text.rfind(':');
+      if (port_colon == std::string::npos) fail("");
+      const size_t addr_colon = text.rfind(':', port_colon == 0 ? 0 : port_colon - 1);
+      at = addr_colon == std::string::npos || addr_colon >= port_colon ? 0 : addr_colon + 1;
+    }
+    const auto endpoint = dtcp::Endpoint::parse(text.substr(at));
+    if (!endpoint) fail(" (bad address or port)");
+    if (endpoint->port == 0) fail(" (port 0)");
+    ep.addr = endpoint->addr;
+    ep.port = endpoint->port;
+    if (at > 0) ep.port_name = text.substr(0, at - 1);
+    if (ep.port_name.find(':') != std::string::npos) fail("");
+    return ep;
   }
+  const size_t colon = rest.find(':');
+  if (colon != std::string::npos) {
+    ep.port_name = rest.substr(0, colon);
+    rest = rest.substr(colon + 1);
+    if (rest.find(':') != std::string::npos) fail("");
+  }
+  ep.port = static_cast<uint16_t>(dtcp::tools::parse_number(program, flag + " port", rest, 1, 65535));
   return ep;
 }
 
@@ -150,7 +168,7 @@ class ServerConnection final : public dtcp::ConnectionHandler {
     if (mode_ == ServerMode::sink) {
       on_readable(c);
       const auto remote = c.remote();
-      std::printf("sink: %s:%u bytes=%llu sha256=%s\n", remote.addr.to_string().c_str(), remote.port,
+      std::printf("sink: %s bytes=%llu sha256=%s\n", remote.to_string().c_str(),
                   static_cast<unsigned long long>(received_), sha_.hex_digest().c_str());
       std::fflush(stdout);
     }
@@ -663,8 +681,7 @@ static int run_main(int argc, char** argv) {
     }
     // Connections that never ended (given up at --duration) count as failed.
     const uint64_t failed = options.connections - total.ok;
-    const std::string where = (group->port_name.empty() ? "" : group->port_name + "->") +
-                              group->target.addr.to_string() + ":" + std::to_string(group->target.port);
+    const std::string where = (group->port_name.empty() ? "" : group->port_name + "->") + group->target.address_text();
     std::printf("client: connections=%u ok=%llu failed=%llu bytes_sent=%llu bytes_received=%llu %s\n",
                 options.connections, static_cast<unsigned long long>(total.ok), static_cast<unsigned long long>(failed),
                 static_cast<unsigned long long>(total.bytes_sent), static_cast<unsigned long long>(total.bytes_received),

@@ -38,7 +38,7 @@ constexpr const char* kEmbeddedConfig = DTCP_RING_PAIR_PORTS;
 
 constexpr const char* kUsage = R"(Usage: dtcp-loadgen [--backend dtcp|kernel] [CLIENT OPTIONS] [SERVERS] [--config FILE] [-- EAL ARGS]
 Client:
-  --target ADDR:PORT        the server to load
+  --target ADDR:PORT        the server to load; IPv6 in brackets: [2001:db8::1]:80
   --mode conn|rr|bulk|idle  conn: open, one request and response, close (connection rate);
                             rr: requests over persistent connections (default);
                             bulk: streams that send or receive as fast as they can;
@@ -58,8 +58,9 @@ Client:
   --path PATH               http: request target (default /)
   --host NAME               http: Host header (default: the target address, with :PORT unless 80)
   --direction send|recv     bulk: send to a sink or receive from a source (default recv)
-  --source A[-B]            source addresses, used in turn (dtcp: within the port's addresses;
-                            kernel: bound before connect; they must be local)
+  --source A[-B]            source addresses, used in turn, IPv4 or IPv6 (2001:db8::10-2001:db8::4f;
+                            dtcp: within the port's addresses; kernel: bound before connect; they
+                            must be local)
   --source-ports P-Q        source ports, used in turn (default: the stack chooses)
   --verify-body             hash every response body; a body differing from the first is an error
   --json FILE|-             also write the results as JSON (- : stdout; the text goes to stderr)
@@ -74,7 +75,7 @@ Servers (dtcp: on every Stack, or port NAME's; kernel: on --listen-addr):
   --serve-sink [NAME:]PORT  discards what it reads
   --serve-source [NAME:]PORT sends without end
   --serve-hold [NAME:]PORT  dtcp: holds what it accepts, sending nothing, until the peer closes
-  --listen-addr ADDR        kernel: address to bind (default 0.0.0.0)
+  --listen-addr ADDR        kernel: address to bind (default ::, both families)
   --body-size N             bytes of each HTTP response body (default 64)
 Other:
   --backend dtcp|kernel     the stack to run on (default dtcp)
@@ -97,7 +98,7 @@ struct ServerFlag {
 struct Options {
   bool kernel = false;
   std::optional<std::string> target_text;
-  in_addr_t target_addr = 0;  // network order
+  dtcp::wire::IpAddr target_addr{};
   uint16_t target_port = 0;
   LoadSpec spec;
   std::string path = "/";
@@ -109,7 +110,7 @@ struct Options {
   Nanos delay = 0;
   std::optional<std::string> client_port;
   std::vector<ServerFlag> servers;
-  in_addr_t listen_addr = INADDR_ANY;
+  dtcp::wire::IpAddr listen_addr{};  // kernel backend: "::" = both families
   uint64_t body_size = 64;
   bool idle = false;  // --mode idle
   Nanos hold = 10 * kNanosPerSecond;
@@ -132,10 +133,10 @@ uint64_t number(const std::string& flag, const std::string& value, uint64_t min,
   return dtcp::tools::parse_number(kProgram, flag, value, min, max);
 }
 
-uint32_t parse_ipv4(const std::string& flag, const std::string& text) {
-  in_addr a{};
-  if (inet_pton(AF_INET, text.c_str(), &a) != 1) usage_error(kProgram, flag + ": bad IPv4 address '" + text + "'");
-  return ntohl(a.s_addr);
+dtcp::wire::IpAddr parse_address(const std::string& flag, const std::string& text) {
+  const auto a = dtcp::wire::IpAddr::parse(text);
+  if (!a) usage_error(kProgram, flag + ": bad IPv4 or IPv6 address '" + text + "'");
+  return *a;
 }
 
 ServerFlag parse_server(ServeMode mode, const std::string& flag, const std::string& text) {
@@ -169,10 +170,12 @@ Options parse_options(const std::vector<std::string>& rest) {
       if (*v == "kernel") o.kernel = true;
       else if (*v != "dtcp") usage_error(kProgram, "--backend: expected dtcp or kernel, got '" + *v + "'");
     } else if (auto v = value("--target")) {
-      const size_t colon = v->rfind(':');
-      if (colon == std::string::npos) usage_error(kProgram, "--target: expected ADDR:PORT, got '" + *v + "'");
-      o.target_addr = htonl(parse_ipv4("--target", v->substr(0, colon)));
-      o.target_port = static_cast<uint16_t>(number("--target port", v->substr(colon + 1), 1, 65535));
+      const auto target = dtcp::Endpoint::parse(*v);
+      if (!target || target->port == 0) {
+        usage_error(kProgram, "--target: expected ADDR:PORT or [IPV6]:PORT, got '" + *v + "'");
+      }
+      o.target_addr = target->addr;
+      o.target_port = target->port;
       o.target_text = *v;
     } else if (auto v = value("--mode")) {
       if (*v == "conn") o.spec.mode = Mode::conn;
@@ -216,13 +219,19 @@ Options parse_options(const std::vector<std::string>& rest) {
       else if (*v == "recv") o.spec.direction = Direction::recv;
       else usage_error(kProgram, "--direction: expected send or recv, got '" + *v + "'");
     } else if (auto v = value("--source")) {
+      // A[-B], both of one family; B - A within the last 64 bits (IPv6) and below 65536.
       const size_t dash = v->find('-');
-      const uint32_t first = parse_ipv4("--source", v->substr(0, dash));
-      const uint32_t last = dash == std::string::npos ? first : parse_ipv4("--source", v->substr(dash + 1));
-      if (last < first || last - first >= 65536) usage_error(kProgram, "--source: expected A[-B] with A <= B, at most 65536 addresses, got '" + *v + "'");
-      if (first == 0) usage_error(kProgram, "--source: 0.0.0.0 is not a source address");
+      const auto first = parse_address("--source", v->substr(0, dash));
+      const auto last = dash == std::string::npos ? first : parse_address("--source", v->substr(dash + 1));
+      const auto f = first.v6(), l = last.v6();
+      if (first.is_v4() != last.is_v4() || l.high_be() != f.high_be() || l.low_be() < f.low_be() ||
+          l.low_be() - f.low_be() >= 65536) {
+        usage_error(kProgram, "--source: expected A[-B] of one family with A <= B, at most 65536 addresses, got '" +
+                                  *v + "'");
+      }
+      if (first.is_unusable_peer()) usage_error(kProgram, "--source: '" + first.to_string() + "' is not a source address");
       o.spec.source_addr = first;
-      o.spec.source_addr_count = last - first + 1;
+      o.spec.source_addr_count = static_cast<uint32_t>(l.low_be() - f.low_be() + 1);
     } else if (auto v = value("--source-ports")) {
       const size_t dash = v->find('-');
       if (dash == std::string::npos) usage_error(kProgram, "--source-ports: expected P-Q, got '" + *v + "'");
@@ -252,7 +261,7 @@ Options parse_options(const std::vector<std::string>& rest) {
       o.handshakes = static_cast<uint32_t>(number("--handshakes", *v, 1, 1'000'000));
       o.handshakes_set = true;
     } else if (auto v = value("--listen-addr")) {
-      o.listen_addr = htonl(parse_ipv4("--listen-addr", *v));
+      o.listen_addr = parse_address("--listen-addr", *v);
     } else if (auto v = value("--body-size")) {
       o.body_size = number("--body-size", *v, 0, 1ull << 30);
     } else {
@@ -380,16 +389,12 @@ int run_kernel(const Options& o) {
       return 0;
     }
     if (server) server_thread = std::thread([&] { server->run(server_stop); });
-    sockaddr_in target{};
-    target.sin_family = AF_INET;
-    target.sin_addr.s_addr = o.target_addr;
-    target.sin_port = htons(o.target_port);
     LiveCounters live;
     for (const Nanos start = monotonic_now() + o.delay; monotonic_now() < start && !g_stop.load();) {
       timespec pause{0, 10'000'000};
       nanosleep(&pause, nullptr);
     }
-    KernelClient client(o.spec, target, &live);
+    KernelClient client(o.spec, o.target_addr, o.target_port, &live);
     std::unique_ptr<ProgressPrinter> progress;
     if (!o.quiet) progress = std::make_unique<ProgressPrinter>(std::vector<const LiveCounters*>{&live}, stderr);
     client.run(g_stop);
@@ -451,13 +456,11 @@ IdleSpec idle_share(const IdleSpec& spec, unsigned index, unsigned parts) {
 
 // Whether --target is a --serve-hold server of this process (its held count is then reported).
 bool targets_own_hold_server(const Options& o, const dtcp::Config& config) {
-  const uint32_t target = ntohl(o.target_addr);
   for (const auto& s : o.servers) {
     if (!s.hold || s.port != o.target_port) continue;
     for (const auto& p : config.ports) {
       if (!s.port_name.empty() && s.port_name != p.name) continue;
-      const uint32_t first = p.address.value;
-      if (target >= first && target - first < p.address_count) return true;
+      if (p.is_local(o.target_addr)) return true;
     }
   }
   return false;
@@ -551,7 +554,7 @@ int run_dtcp(const Options& o, const dtcp::tools::CommonArgs& args) {
   std::vector<LiveCounters> live(parts);
   std::atomic<int> clients_running{static_cast<int>(parts)};
   std::unique_ptr<ProgressPrinter> progress;
-  const dtcp::wire::Ipv4Addr target{ntohl(o.target_addr)};
+  const dtcp::wire::IpAddr target = o.target_addr;
   const dtcp::Duration serve_limit = o.target_text || !o.duration_set ? dtcp::Duration(0)
                                          : std::chrono::duration_cast<dtcp::Duration>(std::chrono::nanoseconds(o.spec.duration));
 

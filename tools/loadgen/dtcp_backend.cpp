@@ -96,7 +96,7 @@ struct DtcpClientApp::Handler final : ConnectionHandler {
   }
 };
 
-DtcpClientApp::DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay,
+DtcpClientApp::DtcpClientApp(const LoadSpec& spec, wire::IpAddr target, uint16_t port, Duration delay,
                              LiveCounters& live, ClientResult& result, std::atomic<int>& clients_running)
     : spec_(spec),
       target_(target),
@@ -155,7 +155,7 @@ Transport::OpenStatus DtcpClientApp::open(uint32_t slot, Source source, ErrorKin
   options.local_port = source.port;
   options.nodelay = spec_.mode != Mode::bulk;
   // invalid_address below when it is not one of the port's addresses ([port] address = A-B/P).
-  options.local_address = wire::Ipv4Addr{source.addr};
+  options.local_address = source.addr;
   const ConnectResult r = stack_->connect(target_, port_, handlers_[slot], options);
   switch (r.error) {
     case ConnectError::ok:
@@ -209,7 +209,7 @@ struct DtcpIdleClientApp::Handler final : ConnectionHandler {
   }
 };
 
-DtcpIdleClientApp::DtcpIdleClientApp(const IdleSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay,
+DtcpIdleClientApp::DtcpIdleClientApp(const IdleSpec& spec, wire::IpAddr target, uint16_t port, Duration delay,
                                      LiveCounters& live, IdleResult& result, std::atomic<int>& clients_running,
                                      const HoldCounters* server)
     : spec_(spec),
@@ -277,7 +277,7 @@ void DtcpIdleClientApp::on_stop(Stack& stack) {
 Transport::OpenStatus DtcpIdleClientApp::open(uint32_t slot, Source source, ErrorKind& error) {
   ConnectOptions options;
   options.local_port = source.port;
-  options.local_address = wire::Ipv4Addr{source.addr};
+  options.local_address = source.addr;
   options.user_data = reinterpret_cast<void*>(static_cast<uintptr_t>(slot));
   const ConnectResult r = stack_->connect(target_, port_, *handler_, options);
   switch (r.error) {

@@ -27,7 +27,7 @@ class DtcpClientApp final : public App, public Transport {
  public:
   // `clients_running` counts the client Apps not yet done; the last one stops the runtime.
   // The load starts `delay` after the Stack does.
-  DtcpClientApp(const LoadSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay, LiveCounters& live,
+  DtcpClientApp(const LoadSpec& spec, wire::IpAddr target, uint16_t port, Duration delay, LiveCounters& live,
                 ClientResult& result, std::atomic<int>& clients_running);
   ~DtcpClientApp() override;
 
@@ -45,7 +45,7 @@ class DtcpClientApp final : public App, public Transport {
   void report(bool finished);
 
   const LoadSpec& spec_;
-  wire::Ipv4Addr target_;
+  wire::IpAddr target_;
   uint16_t port_;
   Duration delay_;
   ClientResult& result_;
@@ -79,7 +79,7 @@ struct IdleResult {
 // in-process DtcpHoldServerApp holds; may be null), at every phase change.
 class DtcpIdleClientApp final : public App, public IdleTransport {
  public:
-  DtcpIdleClientApp(const IdleSpec& spec, wire::Ipv4Addr target, uint16_t port, Duration delay, LiveCounters& live,
+  DtcpIdleClientApp(const IdleSpec& spec, wire::IpAddr target, uint16_t port, Duration delay, LiveCounters& live,
                     IdleResult& result, std::atomic<int>& clients_running, const HoldCounters* server);
   ~DtcpIdleClientApp() override;
 
@@ -100,7 +100,7 @@ class DtcpIdleClientApp final : public App, public IdleTransport {
   void on_phase(IdleEngine::Phase phase);
 
   const IdleSpec& spec_;
-  wire::Ipv4Addr target_;
+  wire::IpAddr target_;
   uint16_t port_;
   Duration delay_;
   IdleResult& result_;

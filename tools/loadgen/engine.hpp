@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/sha256.hpp"
+#include "wire/addr.hpp"
 #include "loadgen/histogram.hpp"
 #include "loadgen/http_parser.hpp"
 #include "loadgen/schedule.hpp"
@@ -49,18 +50,18 @@ enum class ErrorKind : uint8_t {
 inline constexpr size_t kErrorKinds = static_cast<size_t>(ErrorKind::count_);
 const char* to_string(ErrorKind);
 
-// A source for connect(): address in host byte order (0 = the backend's default) and port
-// (0 = the stack chooses an ephemeral port).
+// A source for connect(): address of either family (unspecified = the backend's default) and
+// port (0 = the stack chooses an ephemeral port).
 struct Source {
-  uint32_t addr = 0;
+  wire::IpAddr addr{};
   uint16_t port = 0;
 };
 
 // The source tuples of a run in the order they are tried (addresses vary fastest), from
-// address first..first+count-1 (0/1: backend default) and ports port_min..port_max (0: the
-// stack chooses).
+// address first..first+count-1 (unspecified: backend default) and ports port_min..port_max (0:
+// the stack chooses). A range never crosses the end of an IPv4 address (the flag parser checks).
 struct SourceTuples {
-  uint32_t addr = 0;
+  wire::IpAddr addr{};
   uint32_t addr_count = 1;
   uint16_t port_min = 0;
   uint16_t port_max = 0;
@@ -70,7 +71,7 @@ struct SourceTuples {
   }
   Source at(uint64_t k) const {
     const uint64_t addresses = std::max<uint32_t>(addr_count, 1);
-    return Source{addr ? static_cast<uint32_t>(addr + k % addresses) : 0,
+    return Source{addr.is_unspecified() ? wire::IpAddr{} : wire::IpAddr(addr.v6().plus(k % addresses)),
                   port_min ? static_cast<uint16_t>(port_min + k / addresses) : uint16_t{0}};
   }
 };
@@ -89,9 +90,9 @@ struct LoadSpec {
   uint32_t response_size = 64;            // raw: bytes per response
   std::string http_request;               // http: the request, sent verbatim
   bool verify_body = false;               // hash every body; differing ones are errors
-  // Source tuples, tried in turn: address first..first+count-1 (0/1: backend default), port
-  // port_min..port_max (0: the stack chooses).
-  uint32_t source_addr = 0;
+  // Source tuples, tried in turn: address first..first+count-1 (unspecified: backend default),
+  // port port_min..port_max (0: the stack chooses).
+  wire::IpAddr source_addr{};
   uint32_t source_addr_count = 1;
   uint16_t port_min = 0;
   uint16_t port_max = 0;

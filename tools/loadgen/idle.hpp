@@ -24,7 +24,7 @@ struct IdleSpec {
   Nanos hold = 10 * kNanosPerSecond;     // from the last handshake to the first close
   Nanos timeout = 5 * kNanosPerSecond;   // per handshake and per close
   // Source tuples, tried in turn as in LoadSpec.
-  uint32_t source_addr = 0;
+  wire::IpAddr source_addr{};
   uint32_t source_addr_count = 1;
   uint16_t port_min = 0;
   uint16_t port_max = 0;

@@ -55,9 +55,30 @@ Nanos monotonic_now() {
 
 // ---- client ----
 
-KernelClient::KernelClient(const LoadSpec& spec, const sockaddr_in& target, LiveCounters* live)
+namespace {
+
+// sockaddr_in or sockaddr_in6 for an address of either family; returns its length.
+socklen_t to_sockaddr(const wire::IpAddr& a, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(a.v4().value);
+    sin->sin_port = htons(port);
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  sin6->sin6_family = AF_INET6;
+  std::memcpy(sin6->sin6_addr.s6_addr, a.bytes.data(), 16);
+  sin6->sin6_port = htons(port);
+  return sizeof(sockaddr_in6);
+}
+
+}  // namespace
+
+KernelClient::KernelClient(const LoadSpec& spec, const wire::IpAddr& target, uint16_t port, LiveCounters* live)
     : spec_(spec),
-      target_(target),
+      target_len_(to_sockaddr(target, port, target_)),
       sockets_(spec.connections),
       buffer_(new std::byte[kBufferSize]),
       engine_(spec, *this, live) {
@@ -73,21 +94,20 @@ KernelClient::~KernelClient() {
 }
 
 Transport::OpenStatus KernelClient::open(uint32_t slot, Source source, ErrorKind& error) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = socket(target_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = ErrorKind::local;
     return OpenStatus::failed;
   }
   set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
   if (spec_.mode != Mode::bulk) set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-  if (source.addr != 0 || source.port != 0) {
+  if (!source.addr.is_unspecified() || source.port != 0) {
     // Without a port, let connect() choose it per 4-tuple rather than per address at bind().
     if (source.port == 0) set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(source.addr);
-    local.sin_port = htons(source.port);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
+    sockaddr_storage local{};
+    const wire::IpAddr any = target_.ss_family == AF_INET ? wire::IpAddr(wire::Ipv4Addr{}) : wire::IpAddr{};
+    const socklen_t local_len = to_sockaddr(source.addr.is_unspecified() ? any : source.addr, source.port, local);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), local_len) != 0) {
       const int err = errno;
       ::close(fd);
       if (err == EADDRINUSE) return OpenStatus::tuple_busy;
@@ -95,7 +115,7 @@ Transport::OpenStatus KernelClient::open(uint32_t slot, Source source, ErrorKind
       return OpenStatus::failed;
     }
   }
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&target_), sizeof(target_)) != 0 && errno != EINPROGRESS) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&target_), target_len_) != 0 && errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
     // EADDRNOTAVAIL: no free port towards the target from this address; EADDRINUSE: this exact
@@ -224,20 +244,20 @@ void KernelClient::run(const std::atomic<bool>& stop) {
 
 // ---- server ----
 
-KernelServer::KernelServer(const std::vector<KernelListen>& listens, in_addr_t bind_addr)
+KernelServer::KernelServer(const std::vector<KernelListen>& listens, const wire::IpAddr& bind_addr)
     : buffer_(new std::byte[kBufferSize]) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw SocketError(errno_text("epoll_create1"));
   for (const auto& l : listens) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    const socklen_t addr_len = to_sockaddr(bind_addr, l.port, addr);
+    const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw SocketError(errno_text("socket"));
     listen_fds_.push_back(fd);
     set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = bind_addr;
-    addr.sin_port = htons(l.port);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    // "::" takes IPv4 connections too, as IPv4-mapped addresses (RFC 3493 §3.7).
+    if (addr.ss_family == AF_INET6) set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
       throw SocketError("bind port " + std::to_string(l.port) + ": " + std::strerror(errno));
     }
     if (listen(fd, 4096) != 0) throw SocketError(errno_text("listen"));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -27,9 +28,9 @@ class SocketError : public std::runtime_error {
 
 class KernelClient final : public Transport {
  public:
-  // `target` and source addresses in network byte order inside sockaddr_in; LoadSpec source
-  // addresses are in host order. Throws SocketError.
-  KernelClient(const LoadSpec& spec, const sockaddr_in& target, LiveCounters* live);
+  // `target` of either family (AF_INET or AF_INET6 sockets follow it; source addresses must be
+  // of the same family). Throws SocketError.
+  KernelClient(const LoadSpec& spec, const wire::IpAddr& target, uint16_t port, LiveCounters* live);
   ~KernelClient() override;
   // Runs the engine until it finishes or `stop` becomes true (then stops where it is).
   void run(const std::atomic<bool>& stop);
@@ -52,7 +53,8 @@ class KernelClient final : public Transport {
   void drop(uint32_t slot, bool reset);
 
   const LoadSpec& spec_;
-  sockaddr_in target_;
+  sockaddr_storage target_{};
+  socklen_t target_len_ = 0;
   int epoll_fd_ = -1;
   std::vector<Socket> sockets_;
   std::unique_ptr<std::byte[]> buffer_;
@@ -69,7 +71,9 @@ struct KernelListen {
 // port cannot be bound.
 class KernelServer {
  public:
-  KernelServer(const std::vector<KernelListen>& listens, in_addr_t bind_addr);
+  // `bind_addr` "::" (the default) listens on both families (IPV6_V6ONLY off); an IPv4 address
+  // binds an AF_INET socket to it, another IPv6 address an AF_INET6 one.
+  KernelServer(const std::vector<KernelListen>& listens, const wire::IpAddr& bind_addr);
   ~KernelServer();
   // Serves until `stop` becomes true.
   void run(const std::atomic<bool>& stop);

@@ -25,7 +25,7 @@ class FakeTransport final : public Transport {
   };
   OpenStatus open(uint32_t slot, Source source, ErrorKind& error) override {
     opens.push_back(source);
-    if (busy.count(source.addr)) return OpenStatus::tuple_busy;
+    if (busy.count(source.addr.v4().value)) return OpenStatus::tuple_busy;
     if (fail_open) {
       error = ErrorKind::local;
       return OpenStatus::failed;
@@ -320,21 +320,34 @@ TEST(Engine, VerifyBody_DifferentBodyIsAnError) {
 
 TEST(Engine, SourceRange_RotatesAndSkipsBusyTuples) {
   LoadSpec spec = http_spec(Mode::conn, 4, 4);
-  spec.source_addr = 100;
+  spec.source_addr = wire::Ipv4Addr{100};
   spec.source_addr_count = 3;
   FakeTransport t;
   t.busy.insert(101);
   Engine e(spec, t, nullptr);
   e.start(0);
   std::vector<uint32_t> tried;
-  for (const Source& s : t.opens) tried.push_back(s.addr);
+  for (const Source& s : t.opens) tried.push_back(s.addr.v4().value);
   EXPECT_EQ(tried, (std::vector<uint32_t>{100, 101, 102, 100, 101, 102}));
   EXPECT_EQ(e.active(), 4u);
 }
 
+// IPv6 sources: consecutive addresses in the low 64 bits, the family kept.
+TEST(Engine, SourceRange_Ipv6_Rotates) {
+  LoadSpec spec = http_spec(Mode::conn, 3, 3);
+  spec.source_addr = *wire::IpAddr::parse("2001:db8::fe");
+  spec.source_addr_count = 3;
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  std::vector<std::string> tried;
+  for (const Source& s : t.opens) tried.push_back(s.addr.to_string());
+  EXPECT_EQ(tried, (std::vector<std::string>{"2001:db8::fe", "2001:db8::ff", "2001:db8::100"}));
+}
+
 TEST(Engine, SourcePorts_EveryTupleBusy_IsALocalError) {
   LoadSpec spec = http_spec(Mode::conn, 1, 1);
-  spec.source_addr = 7;
+  spec.source_addr = wire::Ipv4Addr{7};
   spec.port_min = 1000;
   spec.port_max = 1002;
   FakeTransport t;

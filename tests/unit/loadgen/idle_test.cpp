@@ -187,7 +187,7 @@ TEST(IdleEngine, CloseNeverAnswered_AbortedAtTimeout) {
 
 TEST(IdleEngine, SourceTuples_BusyOnesSkipped_NoneFreeIsALocalError) {
   IdleSpec s = spec(3, 4, 0);
-  s.source_addr = 0x0a000001;
+  s.source_addr = wire::Ipv4Addr{0x0a000001};
   s.source_addr_count = 1;
   s.port_min = 1000;
   s.port_max = 1002;
@@ -205,7 +205,7 @@ TEST(IdleEngine, SourceTuples_BusyOnesSkipped_NoneFreeIsALocalError) {
   const std::vector<uint16_t> ports{1000, 1001, 1002, 1000, 1001, 1002};
   for (size_t i = 0; i < ports.size(); i++) {
     EXPECT_EQ(t.tried[i].port, ports[i]) << i;
-    EXPECT_EQ(t.tried[i].addr, 0x0a000001u);
+    EXPECT_EQ(t.tried[i].addr, wire::IpAddr(wire::Ipv4Addr{0x0a000001}));
   }
   EXPECT_EQ(e.stats().opened, 2u);
   EXPECT_EQ(e.stats().errors[static_cast<size_t>(ErrorKind::local)], 1u);
