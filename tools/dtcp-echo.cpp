@@ -18,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/address_flags.hpp"
 #include "common/cli.hpp"
 #include "common/sha256.hpp"
 #include "dtcp/runtime.hpp"
@@ -94,43 +95,12 @@ uint64_t parse_size(const char* program, const std::string& flag, std::string te
 }
 
 // [NAME:]PORT, or with an address [NAME:]ADDR:PORT where ADDR is IPv4 or a bracketed IPv6
-// address ("client:[2001:db8::1]:7").
+// address ("client:[2001:db8::1]:7"); see tools/common/address_flags.hpp.
 Endpoint parse_endpoint(const char* program, const std::string& flag, const std::string& text, bool with_addr) {
-  Endpoint ep;
-  const std::string form = with_addr ? "[NAME:]ADDR:PORT (ADDR IPv4, or IPv6 in brackets)" : "[NAME:]PORT";
-  auto fail = [&](const std::string& why) {
-    dtcp::tools::usage_error(program, flag + ": expected " + form + ", got '" + text + "'" + why);
-  };
-  std::string rest = text;
-  if (with_addr) {
-    // The address and port are the last two colon-separated fields, or "[...]:PORT".
-    size_t at = std::string::npos;
-    if (const size_t bracket = text.find('['); bracket != std::string::npos) {
-      if (bracket != 0 && text[bracket - 1] != ':') fail("");
-      at = bracket;
-    } else {
-      const size_t port_colon = text.rfind(':');
-      if (port_colon == std::string::npos) fail("");
-      const size_t addr_colon = text.rfind(':', port_colon == 0 ? 0 : port_colon - 1);
-      at = addr_colon == std::string::npos || addr_colon >= port_colon ? 0 : addr_colon + 1;
-    }
-    const auto endpoint = dtcp::Endpoint::parse(text.substr(at));
-    if (!endpoint) fail(" (bad address or port)");
-    if (endpoint->port == 0) fail(" (port 0)");
-    ep.addr = endpoint->addr;
-    ep.port = endpoint->port;
-    if (at > 0) ep.port_name = text.substr(0, at - 1);
-    if (ep.port_name.find(':') != std::string::npos) fail("");
-    return ep;
-  }
-  const size_t colon = rest.find(':');
-  if (colon != std::string::npos) {
-    ep.port_name = rest.substr(0, colon);
-    rest = rest.substr(colon + 1);
-    if (rest.find(':') != std::string::npos) fail("");
-  }
-  ep.port = static_cast<uint16_t>(dtcp::tools::parse_number(program, flag + " port", rest, 1, 65535));
-  return ep;
+  std::string error;
+  const auto parsed = dtcp::tools::parse_named_endpoint(text, with_addr, error);
+  if (!parsed) dtcp::tools::usage_error(program, flag + ": " + error);
+  return Endpoint{.port_name = parsed->port_name, .addr = parsed->addr, .port = parsed->port};
 }
 
 // ---- servers ----

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/address_flags.hpp"
 #include "common/cli.hpp"
 #include "dtcp/runtime.hpp"
 #include "loadgen/dtcp_backend.hpp"
@@ -133,23 +134,12 @@ uint64_t number(const std::string& flag, const std::string& value, uint64_t min,
   return dtcp::tools::parse_number(kProgram, flag, value, min, max);
 }
 
-dtcp::wire::IpAddr parse_address(const std::string& flag, const std::string& text) {
-  const auto a = dtcp::wire::IpAddr::parse(text);
-  if (!a) usage_error(kProgram, flag + ": bad IPv4 or IPv6 address '" + text + "'");
-  return *a;
-}
-
+// The address flags' parsers are in tools/common/address_flags.hpp (unit-tested there).
 ServerFlag parse_server(ServeMode mode, const std::string& flag, const std::string& text) {
-  ServerFlag s{mode, "", 0, false};
-  const size_t colon = text.find(':');
-  std::string port = text;
-  if (colon != std::string::npos) {
-    s.port_name = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (s.port_name.empty()) usage_error(kProgram, flag + ": empty port name in '" + text + "'");
-  }
-  s.port = static_cast<uint16_t>(number(flag + " port", port, 1, 65535));
-  return s;
+  std::string error;
+  const auto ep = dtcp::tools::parse_named_endpoint(text, false, error);
+  if (!ep) usage_error(kProgram, flag + ": " + error);
+  return ServerFlag{mode, ep->port_name, ep->port, false};
 }
 
 Options parse_options(const std::vector<std::string>& rest) {
@@ -170,10 +160,9 @@ Options parse_options(const std::vector<std::string>& rest) {
       if (*v == "kernel") o.kernel = true;
       else if (*v != "dtcp") usage_error(kProgram, "--backend: expected dtcp or kernel, got '" + *v + "'");
     } else if (auto v = value("--target")) {
-      const auto target = dtcp::Endpoint::parse(*v);
-      if (!target || target->port == 0) {
-        usage_error(kProgram, "--target: expected ADDR:PORT or [IPV6]:PORT, got '" + *v + "'");
-      }
+      std::string error;
+      const auto target = dtcp::tools::parse_target_endpoint(*v, error);
+      if (!target) usage_error(kProgram, "--target: " + error);
       o.target_addr = target->addr;
       o.target_port = target->port;
       o.target_text = *v;
@@ -219,19 +208,11 @@ Options parse_options(const std::vector<std::string>& rest) {
       else if (*v == "recv") o.spec.direction = Direction::recv;
       else usage_error(kProgram, "--direction: expected send or recv, got '" + *v + "'");
     } else if (auto v = value("--source")) {
-      // A[-B], both of one family; B - A within the last 64 bits (IPv6) and below 65536.
-      const size_t dash = v->find('-');
-      const auto first = parse_address("--source", v->substr(0, dash));
-      const auto last = dash == std::string::npos ? first : parse_address("--source", v->substr(dash + 1));
-      const auto f = first.v6(), l = last.v6();
-      if (first.is_v4() != last.is_v4() || l.high_be() != f.high_be() || l.low_be() < f.low_be() ||
-          l.low_be() - f.low_be() >= 65536) {
-        usage_error(kProgram, "--source: expected A[-B] of one family with A <= B, at most 65536 addresses, got '" +
-                                  *v + "'");
-      }
-      if (first.is_unusable_peer()) usage_error(kProgram, "--source: '" + first.to_string() + "' is not a source address");
-      o.spec.source_addr = first;
-      o.spec.source_addr_count = static_cast<uint32_t>(l.low_be() - f.low_be() + 1);
+      std::string error;
+      const auto range = dtcp::tools::parse_address_range(*v, 65536, error);
+      if (!range) usage_error(kProgram, "--source: " + error);
+      o.spec.source_addr = range->first;
+      o.spec.source_addr_count = range->count;
     } else if (auto v = value("--source-ports")) {
       const size_t dash = v->find('-');
       if (dash == std::string::npos) usage_error(kProgram, "--source-ports: expected P-Q, got '" + *v + "'");
@@ -261,7 +242,10 @@ Options parse_options(const std::vector<std::string>& rest) {
       o.handshakes = static_cast<uint32_t>(number("--handshakes", *v, 1, 1'000'000));
       o.handshakes_set = true;
     } else if (auto v = value("--listen-addr")) {
-      o.listen_addr = parse_address("--listen-addr", *v);
+      std::string error;
+      const auto listen = dtcp::tools::parse_listen_address(*v, error);
+      if (!listen) usage_error(kProgram, "--listen-addr: " + error);
+      o.listen_addr = *listen;
     } else if (auto v = value("--body-size")) {
       o.body_size = number("--body-size", *v, 0, 1ull << 30);
     } else {
