@@ -28,7 +28,7 @@ idle = auto
 )";
 
 constexpr const char* kUsage = R"(Usage: dtcp-http [--config FILE] [--port N] [--body-size N | --file PATH] [--duration S] [LCORE FLAGS] [-- EAL ARGS]
-  --port N        listening port on every Stack (default 80)
+  --port N        listening port on every Stack (default 80), for IPv4 and IPv6 alike
   --body-size N   bytes in each response body (default 64)
   --file PATH     serve this file's contents at /NAME (its base name); other paths get 404
   --duration S    stop after S seconds (default: until interrupted)

@@ -61,7 +61,7 @@ Client:
   --direction send|recv     bulk: send to a sink or receive from a source (default recv)
   --source A[-B]            source addresses, used in turn, IPv4 or IPv6 (2001:db8::10-2001:db8::4f;
                             dtcp: within the port's addresses; kernel: bound before connect; they
-                            must be local)
+                            must be local); of the --target's family
   --source-ports P-Q        source ports, used in turn (default: the stack chooses)
   --verify-body             hash every response body; a body differing from the first is an error
   --json FILE|-             also write the results as JSON (- : stdout; the text goes to stderr)
@@ -253,6 +253,12 @@ Options parse_options(const std::vector<std::string>& rest) {
     }
   }
   if (!o.target_text && o.servers.empty()) usage_error(kProgram, "nothing to do: give --target and/or --serve-*");
+  // A connection's addresses are of one family (the kernel would fail the bind, dtcp the
+  // connect, once per connection).
+  if (o.target_text && !o.spec.source_addr.is_unspecified() && o.spec.source_addr.is_v4() != o.target_addr.is_v4()) {
+    usage_error(kProgram, "--source " + o.spec.source_addr.to_string() + " and --target " + *o.target_text +
+                              " are of different families");
+  }
   if (o.spec.requests && warmup_set) usage_error(kProgram, "--requests counts every request: it cannot be combined with --warmup");
   if (o.spec.requests && o.spec.mode == Mode::bulk) usage_error(kProgram, "--requests: bulk mode has no requests");
   if (o.spec.rate && o.spec.mode == Mode::bulk) usage_error(kProgram, "--rate: bulk mode has no requests");

@@ -250,8 +250,14 @@ KernelServer::KernelServer(const std::vector<KernelListen>& listens, const wire:
   if (epoll_fd_ < 0) throw SocketError(errno_text("epoll_create1"));
   for (const auto& l : listens) {
     sockaddr_storage addr{};
-    const socklen_t addr_len = to_sockaddr(bind_addr, l.port, addr);
-    const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    socklen_t addr_len = to_sockaddr(bind_addr, l.port, addr);
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && errno == EAFNOSUPPORT && bind_addr == wire::IpAddr{}) {
+      // The default "::" on a host without IPv6 (ipv6.disable=1, some containers): IPv4 only,
+      // as before the default was dual-stack.
+      addr_len = to_sockaddr(wire::Ipv4Addr{}, l.port, addr);
+      fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    }
     if (fd < 0) throw SocketError(errno_text("socket"));
     listen_fds_.push_back(fd);
     set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
