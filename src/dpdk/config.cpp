@@ -206,7 +206,11 @@ std::optional<std::string> parse_ipv6_entry(const std::string& v, PortConfig& po
     return std::string(kAddressExpected);
   }
   const auto range = split(parts[0], '-');
-  if (range.empty() || range.size() > 2) return std::string(kAddressExpected);
+  // split() drops empty pieces: "A-" would read as the single address A.
+  if (range.empty() || range.size() > 2 ||
+      std::count(parts[0].begin(), parts[0].end(), '-') != static_cast<long>(range.size()) - 1) {
+    return "'" + v + "': " + kAddressExpected;
+  }
   const auto first = wire::Ipv6Addr::parse(trim(range[0]));
   const auto last = range.size() == 2 ? wire::Ipv6Addr::parse(trim(range[1])) : first;
   uint64_t prefix = 64;

@@ -169,8 +169,11 @@ args = --no-huge  --no-shconf --log-level=*:debug
 [port.client]
 vdev = net_tap0,iface=dtcp0
 mac = 02:AA:bb:cc:dd:ee
-address = 10.1.2.3/16
+address = 10.1.2.3/16, 2001:db8:5::1/48, 2001:db8:6::10-2001:db8:6::1f
 gateway = 10.1.0.254
+gateway6 = 2001:db8:5::fe
+accept_ra = yes
+dad_transmits = 3
 mtu = 9000
 rx_queues = 2
 tx_queues = 2
@@ -209,6 +212,15 @@ request_interval_ms = 250
 request_retries = 5
 max_pending_per_entry = 8
 capacity = 4096
+
+[nd]
+capacity = 2048
+max_pending_per_entry = 8
+retrans_timer_ms = 500
+base_reachable_time_ms = 20000
+delay_first_probe_time_ms = 3000
+max_multicast_solicit = 4
+max_unicast_solicit = 2
 
 [mempool]
 mbufs = 8191
@@ -280,6 +292,17 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(client.prefix_len, 16);
   ASSERT_TRUE(client.gateway);
   EXPECT_EQ(*client.gateway, wire::Ipv4Addr::from_octets(10, 1, 0, 254));
+  ASSERT_EQ(client.addresses6.size(), 2u);
+  EXPECT_EQ(client.addresses6[0].address, *wire::Ipv6Addr::parse("2001:db8:5::1"));
+  EXPECT_EQ(client.addresses6[0].count, 1u);
+  EXPECT_EQ(client.addresses6[0].prefix_len, 48);
+  EXPECT_EQ(client.addresses6[1].address, *wire::Ipv6Addr::parse("2001:db8:6::10"));
+  EXPECT_EQ(client.addresses6[1].count, 16u);
+  EXPECT_EQ(client.addresses6[1].prefix_len, 64) << "no prefix means /64";
+  ASSERT_TRUE(client.gateway6);
+  EXPECT_EQ(*client.gateway6, *wire::Ipv6Addr::parse("2001:db8:5::fe"));
+  EXPECT_TRUE(client.accept_router_advertisements);
+  EXPECT_EQ(client.dad_transmits, 3);
   EXPECT_EQ(client.mtu, 9000);
   EXPECT_EQ(client.rx_queues, 2);
   EXPECT_EQ(client.tx_queues, 2);
@@ -323,6 +346,13 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.arp.request_retries, 5u);
   EXPECT_EQ(c.arp.max_pending_per_entry, 8u);
   EXPECT_EQ(c.arp.capacity, 4096u);
+  EXPECT_EQ(c.nd.capacity, 2048u);
+  EXPECT_EQ(c.nd.max_pending_per_entry, 8u);
+  EXPECT_EQ(c.nd.retrans_timer, 500ms);
+  EXPECT_EQ(c.nd.base_reachable_time, 20000ms);
+  EXPECT_EQ(c.nd.delay_first_probe_time, 3000ms);
+  EXPECT_EQ(c.nd.max_multicast_solicit, 4u);
+  EXPECT_EQ(c.nd.max_unicast_solicit, 2u);
   EXPECT_EQ(c.mempool.mbufs, 8191u);
   EXPECT_EQ(c.mempool.cache, 128u);
   EXPECT_EQ(c.mempool.data_room, 4096);
@@ -864,6 +894,57 @@ TEST(ConfigIpv6, BadAddresses_Rejected) {
   expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\ngateway6 = ff02::2\n", {"[port] gateway6: expected a unicast IPv6"});
   expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\nmtu = 1279\n", {"IPv6 needs at least 1280"});
   expect_error("[port]\nvdev = x\n", {"address: missing; expected e.g. 198.18.0.1/24 or 2001:db8::1/64"});
+}
+
+// The order of a list does not matter, and the IPv6 limits hold at their edges: a range of
+// 2^32-1 addresses in the low 64 bits, ending at the last address of its /64.
+TEST(ConfigIpv6, AddressList_Ipv6FirstAndRangeLimits) {
+  Config c = parse("[port]\nvdev = x\naddress = 2001:db8::1/64 ,198.18.0.1/24\n");
+  EXPECT_EQ(c.ports.at(0).address.to_string(), "198.18.0.1");
+  ASSERT_EQ(c.ports.at(0).addresses6.size(), 1u);
+  EXPECT_EQ(c.ports.at(0).primary(wire::IpFamily::v6).to_string(), "2001:db8::1");
+  c = parse("[port]\nvdev = x\naddress = 2001:db8::1-2001:db8::ffff:ffff/64\n");
+  EXPECT_EQ(c.ports.at(0).addresses6.at(0).count, 0xffffffffu);
+  c = parse("[port]\nvdev = x\naddress = 2001:db8::ffff:ffff:ffff:fff0-2001:db8::ffff:ffff:ffff:ffff\n");
+  EXPECT_EQ(c.ports.at(0).addresses6.at(0).count, 16u);
+  EXPECT_TRUE(c.ports.at(0).is_local(*wire::IpAddr::parse("2001:db8::ffff:ffff:ffff:ffff")));
+  EXPECT_FALSE(c.ports.at(0).is_local(*wire::IpAddr::parse("2001:db8:0:1::")));
+  c = parse("[port]\nvdev = x\naddress = 2001:db8::1/128\n");
+  EXPECT_EQ(c.ports.at(0).addresses6.at(0).prefix_len, 128);
+  c = parse("[port]\nvdev = x\naddress = 2001:db8::1/64\naccept_ra = off\ndad_transmits = 10\n");
+  EXPECT_FALSE(c.ports.at(0).accept_router_advertisements);
+  EXPECT_EQ(c.ports.at(0).dad_transmits, 10);
+  EXPECT_FALSE(c.ports.at(0).gateway6) << "no default router unless configured or learned";
+  c = parse("[port]\nvdev = x\naddress = 2001:db8::1/64\ngateway6 = 2001:db8::fe\n");
+  EXPECT_EQ(c.ports.at(0).gateway6->to_string(), "2001:db8::fe");
+}
+
+TEST(ConfigIpv6, RangeLimitsAndOtherKeys_Rejected) {
+  const std::pair<const char*, const char*> bad[] = {
+      // 2^32 addresses: one more than a count holds.
+      {"2001:db8::-2001:db8::ffff:ffff", "at most 2^32-1 addresses"},
+      // Within a /120 the range may not leave it.
+      {"2001:db8::f0-2001:db8::1ff/120", "the range's last address must follow its first, within the prefix"},
+      {"2001:db8::1-2001:db8::1:0:0:0/64", "the range's last address must follow its first"},
+      {"2001:db8::1/0", "expected addresses"},
+      {"2001:db8::1-2001:db8::2-2001:db8::3/64", "expected addresses"},
+      {"fe80::1-fe80::9/64", "link-local addresses are derived"},
+      {"2001:db8::1-/64", "expected addresses"},
+      {"-2001:db8::1/64", "expected addresses"},
+      {",", "expected addresses"},
+  };
+  for (const auto& [value, expected] : bad) {
+    SCOPED_TRACE(value);
+    expect_error("[port]\nvdev = x\naddress = " + std::string(value) + "\n", {"[port] address: ", expected});
+  }
+  for (const char* gateway : {"::", "::ffff:198.18.0.254", "198.18.0.254", "2001:db8::fe/64", "router"}) {
+    SCOPED_TRACE(gateway);
+    expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\ngateway6 = " + std::string(gateway) + "\n",
+                 {"[port] gateway6: expected a unicast IPv6 address like 2001:db8::fe or fe80::1"});
+  }
+  expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\naccept_ra = maybe\n", {"[port] accept_ra: "});
+  expect_error("[port]\nvdev = x\naddress = 2001:db8::1/64\ndad_transmits = 11\n",
+               {"[port] dad_transmits: expected an integer in 0..10"});
 }
 
 TEST(ConfigIpv6, NeighbourDiscoverySection) {
