@@ -136,6 +136,8 @@ class Interface {
   // One of our IPv6 unicast addresses that may be used (configured or link-local, not tentative
   // or found duplicate).
   bool is_local6(const wire::Ipv6Addr& a) const;
+  // Configured or link-local, whatever its DAD state.
+  bool is_configured6(const wire::Ipv6Addr& a) const;
   // A multicast group this interface has joined (all-nodes, a solicited-node group of ours).
   bool is_joined_group(const wire::Ipv6Addr& a) const;
   // Either family.
@@ -199,6 +201,7 @@ class Interface {
   wire::Ipv6Addr source_for(const wire::Ipv6Addr& dst) const;
   bool on_link6(const wire::Ipv6Addr& a) const;
   void advance_ipv6(TimePoint now);
+  void advance_dad(TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   void drop(rte_mbuf* m, uint64_t& counter);
@@ -226,6 +229,7 @@ class Interface {
     TimePoint next{};
   };
   std::vector<DadEntry> dad_;
+  bool dad_settled_ = true;  // every address in dad_ preferred: is_local6() skips the lookup
   // Router advertisements (accept_router_advertisements): the default router and the on-link
   // prefixes they announced, with their expiry (RFC 4861 §6.3.4).
   struct LearnedPrefix {

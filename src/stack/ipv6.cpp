@@ -30,7 +30,12 @@ constexpr size_t kIcmpv6ErrorMaxQuote = 1280 - wire::kIpv6HeaderLen - wire::kIcm
 // RFC 4861 §10: RetransTimer's default, the interval between DAD probes (RFC 4862 §5.4.1).
 constexpr auto kRetransTimer = std::chrono::milliseconds(1000);
 
-bool same_prefix(const Ipv6Addr& a, const Ipv6Addr& b, uint8_t length) { return a.masked(length) == b.masked(length); }
+// The first `length` bits of a and b agree; two 64-bit compares (on every IPv6 packet sent).
+bool same_prefix(const Ipv6Addr& a, const Ipv6Addr& b, uint8_t length) {
+  const uint64_t high = a.high_be() ^ b.high_be();
+  if (length <= 64) return length == 0 || (high >> (64 - length)) == 0;
+  return high == 0 && ((a.low_be() ^ b.low_be()) >> (128 - length)) == 0;
+}
 
 }  // namespace
 
@@ -52,10 +57,16 @@ Interface::AddressState Interface::address_state(const Ipv6Addr& a) const {
   return AddressState::preferred;
 }
 
+bool Interface::is_configured6(const Ipv6Addr& a) const {
+  if (a == link_local_) return true;
+  for (const auto& r : setup_.addresses6)
+    if (r.contains(a)) return true;
+  return false;
+}
+
 bool Interface::is_local6(const Ipv6Addr& a) const {
-  bool configured = a == link_local_;
-  for (const auto& r : setup_.addresses6) configured = configured || r.contains(a);
-  return configured && (dad_.empty() || address_state(a) == AddressState::preferred);
+  // Once DAD has settled (every address preferred) the state need not be looked up per packet.
+  return is_configured6(a) && (dad_settled_ || address_state(a) == AddressState::preferred);
 }
 
 bool Interface::is_joined_group(const Ipv6Addr& a) const {
@@ -124,6 +135,7 @@ void Interface::start_ipv6() {
   };
   add(link_local_);
   for (const auto& r : setup_.addresses6) add(r.address);
+  dad_settled_ = !probe;
   if (!probe) {
     for (const DadEntry& e : dad_) {
       if (setup_.announce) {
@@ -137,6 +149,16 @@ void Interface::start_ipv6() {
 }
 
 void Interface::advance_ipv6(TimePoint now) {
+  if (!dad_settled_) advance_dad(now);
+  nd_.advance(
+      now,
+      [this](const Ipv6Addr& target, const wire::MacAddr* unicast) { send_neighbor_solicitation(target, unicast, nullptr); },
+      [this](rte_mbuf* m) { drop(m, counters_.drop_nd_unresolved); },
+      [this] { counters_.nd_entries_expired++; });
+}
+
+void Interface::advance_dad(TimePoint now) {
+  bool settled = true;
   for (DadEntry& e : dad_) {
     if (e.state != AddressState::tentative || now < e.next) continue;
     if (e.probes_sent < setup_.dad_transmits) {
@@ -154,11 +176,9 @@ void Interface::advance_ipv6(TimePoint now) {
     send_neighbor_advertisement(e.address, Ipv6Addr::all_nodes(), Ipv6Addr::all_nodes().multicast_mac(), false);
     if (e.address == link_local_ && setup_.accept_router_advertisements) send_router_solicitation();
   }
-  nd_.advance(
-      now,
-      [this](const Ipv6Addr& target, const wire::MacAddr* unicast) { send_neighbor_solicitation(target, unicast, nullptr); },
-      [this](rte_mbuf* m) { drop(m, counters_.drop_nd_unresolved); },
-      [this] { counters_.nd_entries_expired++; });
+  // A duplicate address keeps the state looked up per packet (it must stay unusable).
+  for (const DadEntry& e : dad_) settled = settled && e.state == AddressState::preferred;
+  dad_settled_ = settled;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,12 +196,14 @@ void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   // is a martian; the unspecified source is only for DAD (ND input checks it).
   if (src.is_multicast() || src.is_loopback() || src.is_v4_mapped()) return drop(frame, counters_.drop_ip6_bad_source);
   const bool multicast = dst.is_multicast();
-  if (multicast ? !is_joined_group(dst) : !(is_local6(dst) || (dst == link_local_) ||
-                                              address_state(dst) == AddressState::tentative)) {
-    return drop(frame, counters_.drop_ip6_not_for_us);
-  }
   // A configured address still tentative receives neighbour discovery only (RFC 4862 §5.4).
-  const bool tentative_dst = !multicast && !is_local6(dst);
+  bool tentative_dst = false;
+  if (multicast) {
+    if (!is_joined_group(dst)) return drop(frame, counters_.drop_ip6_not_for_us);
+  } else if (!is_local6(dst)) {
+    tentative_dst = !dad_settled_ && is_configured6(dst) && address_state(dst) == AddressState::tentative;
+    if (!tentative_dst) return drop(frame, counters_.drop_ip6_not_for_us);
+  }
 
   const auto ext = wire::walk_ipv6_extensions(ip->next_header(), ip->payload());
   if (ext.headers > 0) counters_.rx_ip6_extension_headers++;

@@ -81,6 +81,7 @@ NeighborCache::Verdict NeighborCache::lookup(const wire::Ipv6Addr& ip, rte_mbuf*
       // §7.3.3: sending to a STALE neighbour starts the DELAY wait for a confirmation.
       e->state = State::delay;
       e->deadline = now + config_.delay_first_probe_time;
+      due(e->deadline);
     }
     return Verdict::send;
   }
@@ -95,6 +96,7 @@ NeighborCache::Verdict NeighborCache::lookup(const wire::Ipv6Addr& ip, rte_mbuf*
     e->state = State::incomplete;
     e->solicits_sent = 1;  // the caller sends the first solicitation now
     e->deadline = now + config_.retrans_timer;
+    due(e->deadline);
     created = true;
   }
   e->pending++;
