@@ -8,7 +8,7 @@ NeighborCache::NeighborCache(const NeighborConfig& config, uint64_t seed)
     : config_(config),
       slots_(std::bit_ceil(static_cast<size_t>(config.capacity) * 2)),
       mask_(slots_.size() - 1),
-      pending_limit_(static_cast<size_t>(config.max_pending_per_entry) * 64) {
+      pending_limit_(config.max_pending_total) {
   pending_.reserve(pending_limit_);
   // RFC 4861 §6.3.2: ReachableTime is BaseReachableTime times a uniform random factor between
   // MIN_RANDOM_FACTOR (0.5) and MAX_RANDOM_FACTOR (1.5), so that neighbours do not probe in step.
