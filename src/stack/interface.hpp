@@ -121,12 +121,16 @@ class Interface {
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
   // checksums (offload or software), resolves the next hop and transmits. Takes ownership.
   // The family of `src` and `dst` (always the same) picks the IPv4 or IPv6 output.
-  void send_tcp(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn = wire::Ecn::not_ect) {
+  // By reference down to the header write: the addresses are copied once, from where they live
+  // (the control block's 4-tuple), into the packet.
+  void send_tcp(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst,
+                wire::Ecn ecn = wire::Ecn::not_ect) {
     if (src.is_v4()) return send_tcp4(segment, src.v4(), dst.v4(), ecn);
-    send_tcp6(segment, src.v6(), dst.v6(), ecn);
+    send_tcp6(segment, src, dst, ecn);
   }
   void send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn);
-  void send_tcp6(rte_mbuf* segment, const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, wire::Ecn ecn);
+  // `src` and `dst` are IPv6 addresses (not IPv4-mapped).
+  void send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn);
 
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
