@@ -444,7 +444,7 @@ void Interface::advance(TimePoint now) {
       },
       [this](rte_mbuf* m) { drop(m, counters_.drop_arp_unresolved); },
       [this] { counters_.arp_entries_expired++; });
-  advance_ipv6(now);
+  if (!setup_.addresses6.empty()) advance_ipv6(now);
 }
 
 }  // namespace dtcp::stack
