@@ -343,6 +343,7 @@ KeyTable nd_keys(NeighborConfig& nd) {
   KeyTable table;
   table["capacity"] = integer(nd.capacity, 16, 1u << 20);
   table["max_pending_per_entry"] = integer(nd.max_pending_per_entry, 1, 4096);
+  table["max_pending_total"] = integer(nd.max_pending_total, 1, 1u << 20);
   table["retrans_timer_ms"] = duration(nd.retrans_timer, 10, 60000);
   table["base_reachable_time_ms"] = duration(nd.base_reachable_time, 100, 3600000);
   table["delay_first_probe_time_ms"] = duration(nd.delay_first_probe_time, 10, 60000);

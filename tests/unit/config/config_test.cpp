@@ -72,7 +72,7 @@ const std::vector<std::string> kPortKeys = {
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
 const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", "delay_first_probe_time_ms",
-                                          "max_multicast_solicit", "max_pending_per_entry", "max_unicast_solicit",
+                                          "max_multicast_solicit", "max_pending_per_entry", "max_pending_total", "max_unicast_solicit",
                                           "retrans_timer_ms"};
 const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
@@ -216,6 +216,7 @@ capacity = 4096
 [nd]
 capacity = 2048
 max_pending_per_entry = 8
+max_pending_total = 512
 retrans_timer_ms = 500
 base_reachable_time_ms = 20000
 delay_first_probe_time_ms = 3000
@@ -348,6 +349,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.arp.capacity, 4096u);
   EXPECT_EQ(c.nd.capacity, 2048u);
   EXPECT_EQ(c.nd.max_pending_per_entry, 8u);
+  EXPECT_EQ(c.nd.max_pending_total, 512u);
   EXPECT_EQ(c.nd.retrans_timer, 500ms);
   EXPECT_EQ(c.nd.base_reachable_time, 20000ms);
   EXPECT_EQ(c.nd.delay_first_probe_time, 3000ms);
