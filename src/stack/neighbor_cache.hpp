@@ -67,6 +67,12 @@ class NeighborCache {
   // different address, or an INCOMPLETE entry resolved). Returns true when it created one.
   template <class Release>
   bool on_solicitation(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now, Release&& release);
+  // A router advertisement came from `ip` (RFC 4861 §6.3.4: "the IsRouter flag MUST be set to
+  // TRUE"), so that a later advertisement with R clear reports no_longer_router (§7.2.5).
+  // Creates nothing: without a source link-layer address there may be no entry.
+  void mark_router(const wire::Ipv6Addr& ip) {
+    if (Entry* e = find_mutable(ip); e != nullptr) e->is_router = true;
+  }
   // Upper-layer confirmation of reachability (§7.3.1: e.g. TCP ACKs new data): REACHABLE again.
   void confirm_reachable(const wire::Ipv6Addr& ip, TimePoint now);
 

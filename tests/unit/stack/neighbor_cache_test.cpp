@@ -303,6 +303,16 @@ TEST_F(NeighborCacheTest, IsRouterTrueToFalse_Reported) {
   EXPECT_FALSE(out.no_longer_router) << "reported once, on the change";
 }
 
+TEST_F(NeighborCacheTest, MarkedRouter_AdvertisementWithRouterClear_Reported) {
+  // A router advertisement's source (RFC 4861 §6.3.4) learned through its link-layer option.
+  make_stale(kPeer, t0_);
+  cache().mark_router(kPeer);
+  EXPECT_TRUE(cache().find(kPeer)->is_router);
+  EXPECT_TRUE(advertise(kPeer, kMacA, false, false, false, t0_ + 1ms).no_longer_router);
+  cache().mark_router(addr(9));
+  EXPECT_EQ(cache().find(addr(9)), nullptr) << "creates nothing";
+}
+
 // ---- timers: REACHABLE -> STALE -> DELAY -> PROBE -> gone --------------------------------------
 
 TEST_F(NeighborCacheTest, Reachable_AfterReachableTime_Stale) {
