@@ -111,7 +111,7 @@ class NeighborCache {
   Entry* insert(const wire::Ipv6Addr& ip, TimePoint now);
   void erase(Entry* e);
   template <class Release>
-  void release_pending(Entry& e, Release&& release);
+  void release_pending(Entry& e, TimePoint now, Release&& release);
   template <class Drop>
   void drop_pending(Entry& e, Drop&& drop);
   void set_reachable(Entry& e, TimePoint now) {
@@ -136,7 +136,7 @@ class NeighborCache {
 };
 
 template <class Release>
-void NeighborCache::release_pending(Entry& e, Release&& release) {
+void NeighborCache::release_pending(Entry& e, TimePoint now, Release&& release) {
   if (e.pending == 0) return;
   e.pending = 0;
   size_t kept = 0;
@@ -148,6 +148,14 @@ void NeighborCache::release_pending(Entry& e, Release&& release) {
     }
   }
   pending_.resize(kept);
+  // Resolved to STALE (an unsolicited advertisement or a solicitation, Appendix C) and packets
+  // just went to it: §7.3.3's "first time a node sends a packet to a neighbor whose entry is
+  // STALE" starts DELAY, as lookup() does (and Linux, whose queued packets go out through
+  // neigh_event_send()).
+  if (e.state == State::stale) {
+    e.state = State::delay;
+    e.deadline = now + config_.delay_first_probe_time;
+  }
 }
 
 template <class Drop>
@@ -184,7 +192,7 @@ NeighborCache::Advertised NeighborCache::on_advertisement(const wire::Ipv6Addr& 
       set_stale(*e, now);
     }
     out.updated = true;
-    release_pending(*e, release);
+    release_pending(*e, now, release);
     return out;
   }
   const bool different = tll && *tll != e->mac;
@@ -225,7 +233,7 @@ bool NeighborCache::on_solicitation(const wire::Ipv6Addr& ip, wire::MacAddr mac,
     e->mac = mac;
     set_stale(*e, now);
   }
-  release_pending(*e, release);
+  release_pending(*e, now, release);
   return created;
 }
 

@@ -181,9 +181,19 @@ TEST_F(NeighborCacheTest, Incomplete_UnsolicitedAdvertisement_StaleAndReleases) 
     released_.clear();
     make_incomplete(kPeer, t0_, 1);
     advertise(kPeer, kMacA, false, override, false, t0_);
-    EXPECT_EQ(state(kPeer), State::stale) << "O=" << override;
     EXPECT_EQ(released_, (std::vector<Released>{{packet(1), kMacA}}));
+    // STALE, and the queued packet sent to it: DELAY (§7.3.3), so it is probed if nothing confirms.
+    EXPECT_EQ(state(kPeer), State::delay) << "O=" << override;
+    EXPECT_EQ(cache().find(kPeer)->deadline, t0_ + 5000ms);
   }
+}
+
+TEST_F(NeighborCacheTest, Incomplete_UnsolicitedAdvertisementNothingQueued_Stale) {
+  // An INCOMPLETE entry always has its first packet, so the STALE case without packets is one
+  // made by a solicitation: it stays STALE.
+  make_stale(kPeer, t0_);
+  advertise(kPeer, kMacB, false, true, false, t0_ + 1ms);
+  EXPECT_EQ(state(kPeer), State::stale);
 }
 
 TEST_F(NeighborCacheTest, Incomplete_AdvertisementWithoutTargetAddress_Ignored) {
@@ -198,7 +208,7 @@ TEST_F(NeighborCacheTest, Incomplete_AdvertisementWithoutTargetAddress_Ignored) 
 TEST_F(NeighborCacheTest, Incomplete_SolicitationWithSourceAddress_StaleAndReleases) {
   make_incomplete(kPeer, t0_, 1);
   EXPECT_FALSE(solicitation(kPeer, kMacB, t0_)) << "not created: it existed";
-  EXPECT_EQ(state(kPeer), State::stale);
+  EXPECT_EQ(state(kPeer), State::delay) << "STALE with its queued packet sent (§7.3.3)";
   EXPECT_EQ(mac(kPeer), kMacB);
   EXPECT_EQ(released_, (std::vector<Released>{{packet(1), kMacB}}));
 }
