@@ -176,6 +176,7 @@ Options parse_options(const std::vector<std::string>& rest) {
       }
       o.target_addr = target->addr;
       o.target_port = target->port;
+      o.target_text = *v;
     } else if (auto v = value("--mode")) {
       if (*v == "conn") o.spec.mode = Mode::conn;
       else if (*v == "rr") o.spec.mode = Mode::rr;

@@ -121,6 +121,7 @@ struct NeighborConfig {
   std::chrono::milliseconds delay_first_probe_time{5000};  // DELAY_FIRST_PROBE_TIME
   unsigned max_multicast_solicit = 3;  // MAX_MULTICAST_SOLICIT: resolution attempts
   unsigned max_unicast_solicit = 3;    // MAX_UNICAST_SOLICIT: reachability probes
+  unsigned max_pending_total = 128 * 64;  // packets queued behind all resolutions together
 };
 
 struct MempoolConfig {

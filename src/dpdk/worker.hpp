@@ -169,7 +169,7 @@ class QueueStack final : public Stack,
   void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override;
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override;
   // SegmentOutput
-  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
 

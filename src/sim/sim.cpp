@@ -456,7 +456,7 @@ class Host final : public stack::FrameSink, public stack::TcpReceiver, public tc
     shard_.input(segment, src, dst, ecn, now);
   }
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_.icmp_error(error, now); }
-  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
 

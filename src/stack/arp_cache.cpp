@@ -1,5 +1,6 @@
 #include "stack/arp_cache.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace dtcp::stack {
@@ -62,6 +63,7 @@ ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now
       e->state = State::probing;
       e->requests_sent = 1;
       e->deadline = now + config_.request_interval;
+      next_due_ = std::min(next_due_, e->deadline);
       return Verdict::send_and_refresh;
     }
     return Verdict::send;
@@ -78,6 +80,7 @@ ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now
     e->state = State::incomplete;
     e->requests_sent = 1;
     e->deadline = now + config_.request_interval;
+    next_due_ = std::min(next_due_, e->deadline);
     created = true;
   }
   e->pending++;

@@ -6,6 +6,7 @@
 // `request_retries` refreshes go unanswered (like Linux's STALE -> PROBE -> FAILED).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -76,6 +77,7 @@ class ArpCache {
   size_t size_ = 0;
   std::vector<Pending> pending_;  // FIFO across entries; small, scanned only on resolution
   size_t pending_limit_;
+  TimePoint next_due_ = TimePoint::max();  // earliest retry of an incomplete or probing entry
 };
 
 template <class Release>
@@ -108,10 +110,17 @@ bool ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoi
 
 template <class Request, class Drop, class Removed>
 void ArpCache::advance(TimePoint now, Request&& request, Drop&& drop, Removed&& removed) {
+  // Called every loop iteration: nothing to do until the earliest retry is due, so the table is
+  // walked only then (once a request_interval at most while something is unresolved).
+  if (now < next_due_) return;
+  next_due_ = TimePoint::max();
   for (size_t i = 0; i < slots_.size(); i++) {
     Entry& e = slots_[i];
     if (e.state != State::incomplete && e.state != State::probing) continue;
-    if (now < e.deadline) continue;
+    if (now < e.deadline) {
+      next_due_ = std::min(next_due_, e.deadline);
+      continue;
+    }
     if (e.requests_sent >= config_.request_retries) {
       if (e.pending > 0) {
         size_t kept = 0;
@@ -131,6 +140,7 @@ void ArpCache::advance(TimePoint now, Request&& request, Drop&& drop, Removed&& 
     }
     e.requests_sent++;
     e.deadline = now + config_.request_interval;
+    next_due_ = std::min(next_due_, e.deadline);
     request(e.ip, e.state == State::probing ? &e.mac : nullptr);
   }
 }

@@ -84,6 +84,7 @@
   X(drop_icmp_quote_not_ours, "drop: ICMP error quoting a datagram not from our address, or a later fragment") \
   X(rx_icmp_foreign, "ICMP errors for TCP handled by a queue that does not own the connection") \
   X(rx_ipv6, "IPv6 packets received")                                                           \
+  X(drop_ip6_disabled, "drop: IPv6 frame on a port without IPv6 addresses")                      \
   X(rx_tcp6, "TCP segments over IPv6 handed to TCP")                                             \
   X(tx_tcp6, "TCP segments sent over IPv6")                                                      \
   X(rx_ip6_extension_headers, "IPv6 packets with extension headers (walked, RFC 8200 §4)")      \

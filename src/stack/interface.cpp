@@ -73,6 +73,9 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
 
   switch (eth->ether_type()) {
     case static_cast<uint16_t>(wire::EtherType::ipv6):
+      // IPv6 runs on a port only when it has an IPv6 address: an IPv4-only port stays as silent
+      // on IPv6 as before (no link-local answers, no ND).
+      if (setup_.addresses6.empty()) return drop(frame, counters_.drop_ip6_disabled);
       if (dst.is_broadcast()) return drop(frame, counters_.drop_eth_multicast);
       return ipv6_input(frame, wire::kEthernetHeaderLen, now);
     case static_cast<uint16_t>(wire::EtherType::ipv4):
@@ -441,7 +444,7 @@ void Interface::advance(TimePoint now) {
       },
       [this](rte_mbuf* m) { drop(m, counters_.drop_arp_unresolved); },
       [this] { counters_.arp_entries_expired++; });
-  advance_ipv6(now);
+  if (!setup_.addresses6.empty()) advance_ipv6(now);
 }
 
 }  // namespace dtcp::stack

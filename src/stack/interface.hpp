@@ -121,12 +121,16 @@ class Interface {
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
   // checksums (offload or software), resolves the next hop and transmits. Takes ownership.
   // The family of `src` and `dst` (always the same) picks the IPv4 or IPv6 output.
-  void send_tcp(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn = wire::Ecn::not_ect) {
+  // By reference down to the header write: the addresses are copied once, from where they live
+  // (the control block's 4-tuple), into the packet.
+  void send_tcp(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst,
+                wire::Ecn ecn = wire::Ecn::not_ect) {
     if (src.is_v4()) return send_tcp4(segment, src.v4(), dst.v4(), ecn);
-    send_tcp6(segment, src.v6(), dst.v6(), ecn);
+    send_tcp6(segment, src, dst, ecn);
   }
   void send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn);
-  void send_tcp6(rte_mbuf* segment, const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, wire::Ecn ecn);
+  // `src` and `dst` are IPv6 addresses (not IPv4-mapped).
+  void send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn);
 
   const InterfaceSetup& setup() const { return setup_; }
   const ArpCache& arp_cache() const { return arp_; }
@@ -136,6 +140,8 @@ class Interface {
   // One of our IPv6 unicast addresses that may be used (configured or link-local, not tentative
   // or found duplicate).
   bool is_local6(const wire::Ipv6Addr& a) const;
+  // Configured or link-local, whatever its DAD state.
+  bool is_configured6(const wire::Ipv6Addr& a) const;
   // A multicast group this interface has joined (all-nodes, a solicited-node group of ours).
   bool is_joined_group(const wire::Ipv6Addr& a) const;
   // Either family.
@@ -199,6 +205,7 @@ class Interface {
   wire::Ipv6Addr source_for(const wire::Ipv6Addr& dst) const;
   bool on_link6(const wire::Ipv6Addr& a) const;
   void advance_ipv6(TimePoint now);
+  void advance_dad(TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   void drop(rte_mbuf* m, uint64_t& counter);
@@ -226,6 +233,7 @@ class Interface {
     TimePoint next{};
   };
   std::vector<DadEntry> dad_;
+  bool dad_settled_ = true;  // every address in dad_ preferred: is_local6() skips the lookup
   // Router advertisements (accept_router_advertisements): the default router and the on-link
   // prefixes they announced, with their expiry (RFC 4861 §6.3.4).
   struct LearnedPrefix {

@@ -8,7 +8,7 @@ NeighborCache::NeighborCache(const NeighborConfig& config, uint64_t seed)
     : config_(config),
       slots_(std::bit_ceil(static_cast<size_t>(config.capacity) * 2)),
       mask_(slots_.size() - 1),
-      pending_limit_(static_cast<size_t>(config.max_pending_per_entry) * 64) {
+      pending_limit_(config.max_pending_total) {
   pending_.reserve(pending_limit_);
   // RFC 4861 §6.3.2: ReachableTime is BaseReachableTime times a uniform random factor between
   // MIN_RANDOM_FACTOR (0.5) and MAX_RANDOM_FACTOR (1.5), so that neighbours do not probe in step.
@@ -81,6 +81,7 @@ NeighborCache::Verdict NeighborCache::lookup(const wire::Ipv6Addr& ip, rte_mbuf*
       // §7.3.3: sending to a STALE neighbour starts the DELAY wait for a confirmation.
       e->state = State::delay;
       e->deadline = now + config_.delay_first_probe_time;
+      due(e->deadline);
     }
     return Verdict::send;
   }
@@ -95,6 +96,7 @@ NeighborCache::Verdict NeighborCache::lookup(const wire::Ipv6Addr& ip, rte_mbuf*
     e->state = State::incomplete;
     e->solicits_sent = 1;  // the caller sends the first solicitation now
     e->deadline = now + config_.retrans_timer;
+    due(e->deadline);
     created = true;
   }
   e->pending++;

@@ -16,6 +16,7 @@
 // collection keeps entries in use, too); INCOMPLETE, REACHABLE, DELAY and PROBE entries stay.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -119,7 +120,9 @@ class NeighborCache {
     e.solicits_sent = 0;
     e.deadline = now + reachable_time_;
     e.updated = now;
+    due(e.deadline);
   }
+  void due(TimePoint t) { next_due_ = std::min(next_due_, t); }
   void set_stale(Entry& e, TimePoint now) {
     e.state = State::stale;
     e.solicits_sent = 0;
@@ -133,6 +136,8 @@ class NeighborCache {
   std::vector<Pending> pending_;  // FIFO across entries; scanned only on resolution or failure
   size_t pending_limit_;
   Duration reachable_time_;
+  // The earliest deadline of an entry in a timed state: advance() walks the table only then.
+  TimePoint next_due_ = TimePoint::max();
 };
 
 template <class Release>
@@ -155,6 +160,7 @@ void NeighborCache::release_pending(Entry& e, TimePoint now, Release&& release) 
   if (e.state == State::stale) {
     e.state = State::delay;
     e.deadline = now + config_.delay_first_probe_time;
+    due(e.deadline);
   }
 }
 
@@ -239,24 +245,33 @@ bool NeighborCache::on_solicitation(const wire::Ipv6Addr& ip, wire::MacAddr mac,
 
 template <class Solicit, class Drop, class Removed>
 void NeighborCache::advance(TimePoint now, Solicit&& solicit, Drop&& drop, Removed&& removed) {
+  // Called every loop iteration; the table is walked only when some deadline has come.
+  if (now < next_due_) return;
+  next_due_ = TimePoint::max();
   for (size_t i = 0; i < slots_.size(); i++) {
     Entry& e = slots_[i];
+    const bool timed = e.state == State::reachable || e.state == State::delay || e.state == State::incomplete ||
+                       e.state == State::probe;
+    if (timed && now < e.deadline) {
+      due(e.deadline);
+      continue;
+    }
     switch (e.state) {
       case State::reachable:
-        if (now >= e.deadline) set_stale(e, now);  // §7.3.3: ReachableTime passed
+        set_stale(e, now);  // §7.3.3: ReachableTime passed
         break;
       case State::delay:
-        if (now >= e.deadline) {
+        {
           // §7.3.3: no confirmation within DELAY_FIRST_PROBE_TIME: probe by unicast.
           e.state = State::probe;
           e.solicits_sent = 1;
           e.deadline = now + config_.retrans_timer;
+          due(e.deadline);
           solicit(e.ip, &e.mac);
         }
         break;
       case State::incomplete:
       case State::probe: {
-        if (now < e.deadline) break;
         const bool resolving = e.state == State::incomplete;
         const unsigned limit = resolving ? config_.max_multicast_solicit : config_.max_unicast_solicit;
         if (e.solicits_sent >= limit) {
@@ -271,6 +286,7 @@ void NeighborCache::advance(TimePoint now, Solicit&& solicit, Drop&& drop, Remov
         }
         ++e.solicits_sent;
         e.deadline = now + config_.retrans_timer;
+        due(e.deadline);
         solicit(e.ip, resolving ? nullptr : &e.mac);
         break;
       }

@@ -28,7 +28,7 @@ namespace dtcp::tcp {
 class SegmentOutput {
  public:
   virtual ~SegmentOutput() = default;
-  virtual void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) = 0;
+  virtual void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) = 0;
 };
 
 // Optional veto on ephemeral ports, e.g. to pick a source port whose RSS hash lands on this

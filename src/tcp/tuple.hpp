@@ -12,7 +12,9 @@ namespace dtcp::tcp {
 struct FourTuple {
   wire::IpAddr local, remote;
   uint16_t local_port = 0, remote_port = 0;
-  bool operator==(const FourTuple&) const = default;
+  bool operator==(const FourTuple& o) const {
+    return local_port == o.local_port && remote_port == o.remote_port && remote == o.remote && local == o.local;
+  }
   Endpoint local_endpoint() const { return {local, local_port}; }
   Endpoint remote_endpoint() const { return {remote, remote_port}; }
   bool is_v4() const { return local.is_v4(); }

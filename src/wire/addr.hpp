@@ -150,7 +150,12 @@ struct Ipv6Addr {
     return a;
   }
 
-  auto operator<=>(const Ipv6Addr&) const = default;
+  // Two 64-bit compares, not a byte-by-byte walk (the defaulted operators compare elementwise).
+  friend bool operator==(const Ipv6Addr& a, const Ipv6Addr& b) { return a.high() == b.high() && a.low() == b.low(); }
+  friend std::strong_ordering operator<=>(const Ipv6Addr& a, const Ipv6Addr& b) {
+    const int c = std::memcmp(a.bytes.data(), b.bytes.data(), 16);
+    return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal;
+  }
 
  private:
   constexpr uint64_t load_be(size_t at) const {
@@ -206,7 +211,19 @@ struct IpAddr {
                    : (v6().is_unspecified() || v6().is_multicast());
   }
 
-  auto operator<=>(const IpAddr&) const = default;
+  // As for Ipv6Addr: two 64-bit compares on the packet path (4-tuple lookups).
+  friend bool operator==(const IpAddr& a, const IpAddr& b) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.bytes.data(), 8);
+    std::memcpy(&a1, a.bytes.data() + 8, 8);
+    std::memcpy(&b0, b.bytes.data(), 8);
+    std::memcpy(&b1, b.bytes.data() + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  friend std::strong_ordering operator<=>(const IpAddr& a, const IpAddr& b) {
+    const int c = std::memcmp(a.bytes.data(), b.bytes.data(), 16);
+    return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal;
+  }
 
  private:
   // Bytes 8..15 read as a little- or big-endian word: 10 and 11 are 0xff, 8 and 9 zero.

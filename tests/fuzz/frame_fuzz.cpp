@@ -125,7 +125,7 @@ class MiniStack final : public stack::FrameSink,
   // ICMP errors quoting a TCP segment go to the shard as in production (worker.cpp).
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_->icmp_error(error, now); }
   // SegmentOutput: TCP sends through the interface.
-  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override {
+  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     iface_->send_tcp(m, src, dst, ecn);
   }
 

@@ -59,7 +59,7 @@ Driver::~Driver() {
 
 // ---- the wire and the application ----------------------------------------------------------
 
-void Driver::send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) {
+void Driver::send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) {
   Sent s;
   const std::string error = tcp::test::parse_sent(m, src, dst, ecn, s);
   if (!error.empty()) fail(error.c_str());

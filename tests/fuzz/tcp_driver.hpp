@@ -89,7 +89,7 @@ class Driver final : public tcp::SegmentOutput, public ConnectionHandler, public
   void teardown();
 
   // SegmentOutput
-  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override;
+  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override;
   // ListenHandler, ConnectionHandler
   ConnectionHandler* on_accept(Connection& c) override;
   void on_connected(Connection& c) override;

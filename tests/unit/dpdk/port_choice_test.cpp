@@ -26,7 +26,7 @@ constexpr uint16_t kRemotePort = 7;
 // Takes the SYNs and remembers their source ports.
 struct SynSink : tcp::SegmentOutput {
   std::vector<uint16_t> source_ports;
-  void send_segment(rte_mbuf* m, wire::IpAddr, wire::IpAddr, wire::Ecn) override {
+  void send_segment(rte_mbuf* m, const wire::IpAddr&, const wire::IpAddr&, wire::Ecn) override {
     source_ports.push_back(wire::load_be16(rte_pktmbuf_mtod(m, const std::byte*)));
     rte_pktmbuf_free(m);
   }

@@ -57,8 +57,8 @@ TEST_F(InterfaceRxDrop, Ethernet_UnknownEtherType_DroppedAndCounted) {
   expect_dropped(ethernet(kOurMac, kPeerMac, 0x88cc, filled(46)), "drop_eth_unsupported_type");
 }
 
-TEST_F(InterfaceRxDrop, Ethernet_Ipv6WithAGarbageHeader_DroppedByTheIpv6Layer) {
-  expect_dropped(ethernet(kOurMac, kPeerMac, 0x86dd, filled(40)), "drop_ip6_bad_version");
+TEST_F(InterfaceRxDrop, Ethernet_Ipv6OnAnIpv4OnlyPort_DroppedAndCounted) {
+  expect_dropped(ethernet(kOurMac, kPeerMac, 0x86dd, filled(40)), "drop_ip6_disabled");
 }
 
 TEST_F(InterfaceRxDrop, Ethernet_UnicastToAnotherMac_DroppedAndCounted) {

@@ -10,7 +10,7 @@
 
 namespace dtcp::tcp::test {
 
-void RecordingWire::send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) {
+void RecordingWire::send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) {
   EXPECT_EQ(m->pkt_len, rte_pktmbuf_pkt_len(m));
   if (forward) {
     EXPECT_GE(rte_pktmbuf_headroom(m), 64u) << "segments need headroom for IPv4 + Ethernet";

@@ -105,7 +105,7 @@ struct Out {
 // SegmentOutput that checksums, parses, verifies and records.
 class RecordingWire : public SegmentOutput {
  public:
-  void send_segment(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn) override;
+  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override;
   std::deque<Sent> sent;
   // When set, segments go here instead of the queue (two-shard tests).
   std::function<void(rte_mbuf*, wire::IpAddr, wire::IpAddr, wire::Ecn)> forward;
