@@ -492,6 +492,7 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
     });
     counters_.nd_entries_added += created;
   }
+  nd_.mark_router(ip.src);
   rte_pktmbuf_free(frame);
 }
 

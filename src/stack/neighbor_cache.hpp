@@ -68,6 +68,12 @@ class NeighborCache {
   // different address, or an INCOMPLETE entry resolved). Returns true when it created one.
   template <class Release>
   bool on_solicitation(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now, Release&& release);
+  // A router advertisement came from `ip` (RFC 4861 §6.3.4: "the IsRouter flag MUST be set to
+  // TRUE"), so that a later advertisement with R clear reports no_longer_router (§7.2.5).
+  // Creates nothing: without a source link-layer address there may be no entry.
+  void mark_router(const wire::Ipv6Addr& ip) {
+    if (Entry* e = find_mutable(ip); e != nullptr) e->is_router = true;
+  }
   // Upper-layer confirmation of reachability (§7.3.1: e.g. TCP ACKs new data): REACHABLE again.
   void confirm_reachable(const wire::Ipv6Addr& ip, TimePoint now);
 
@@ -106,7 +112,7 @@ class NeighborCache {
   Entry* insert(const wire::Ipv6Addr& ip, TimePoint now);
   void erase(Entry* e);
   template <class Release>
-  void release_pending(Entry& e, Release&& release);
+  void release_pending(Entry& e, TimePoint now, Release&& release);
   template <class Drop>
   void drop_pending(Entry& e, Drop&& drop);
   void set_reachable(Entry& e, TimePoint now) {
@@ -135,7 +141,7 @@ class NeighborCache {
 };
 
 template <class Release>
-void NeighborCache::release_pending(Entry& e, Release&& release) {
+void NeighborCache::release_pending(Entry& e, TimePoint now, Release&& release) {
   if (e.pending == 0) return;
   e.pending = 0;
   size_t kept = 0;
@@ -147,6 +153,15 @@ void NeighborCache::release_pending(Entry& e, Release&& release) {
     }
   }
   pending_.resize(kept);
+  // Resolved to STALE (an unsolicited advertisement or a solicitation, Appendix C) and packets
+  // just went to it: §7.3.3's "first time a node sends a packet to a neighbor whose entry is
+  // STALE" starts DELAY, as lookup() does (and Linux, whose queued packets go out through
+  // neigh_event_send()).
+  if (e.state == State::stale) {
+    e.state = State::delay;
+    e.deadline = now + config_.delay_first_probe_time;
+    due(e.deadline);
+  }
 }
 
 template <class Drop>
@@ -183,7 +198,7 @@ NeighborCache::Advertised NeighborCache::on_advertisement(const wire::Ipv6Addr& 
       set_stale(*e, now);
     }
     out.updated = true;
-    release_pending(*e, release);
+    release_pending(*e, now, release);
     return out;
   }
   const bool different = tll && *tll != e->mac;
@@ -224,7 +239,7 @@ bool NeighborCache::on_solicitation(const wire::Ipv6Addr& ip, wire::MacAddr mac,
     e->mac = mac;
     set_stale(*e, now);
   }
-  release_pending(*e, release);
+  release_pending(*e, now, release);
   return created;
 }
 

@@ -1,5 +1,5 @@
 // The whole receive path from a raw frame, as the wire feeds it: stack::Interface (Ethernet, ARP,
-// IPv4, ICMP) in front of a tcp::Shard with an echo listener on port 80. The input is a sequence
+// IPv4, ICMP; IPv6, ICMPv6, neighbour discovery) in front of a tcp::Shard with an echo listener on port 80. The input is a sequence
 // of frames, each preceded by a control byte (fix the IPv4 header checksum, fix the TCP or ICMP
 // checksum, so mutations get past the checksums; advance the clock) and a 16-bit length.
 // Checked: every frame dtcp transmits parses at every layer with valid checksums, the TCP
@@ -20,7 +20,9 @@
 #include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
+#include "wire/icmpv6.hpp"
 #include "wire/ipv4.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/tcp.hpp"
 
 using namespace dtcp;
@@ -33,6 +35,9 @@ constexpr wire::MacAddr kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
 constexpr wire::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
 const wire::Ipv4Addr kOurIp = wire::Ipv4Addr::from_octets(198, 18, 0, 1);
 const wire::Ipv4Addr kPeerIp = wire::Ipv4Addr::from_octets(198, 18, 0, 2);
+// make_corpus.py's OUR_IP6 and PEER_IP6.
+const wire::Ipv6Addr kOurIp6 = *wire::Ipv6Addr::parse("2001:db8::1");
+const wire::Ipv6Addr kPeerIp6 = *wire::Ipv6Addr::parse("2001:db8::2");
 
 // The lcore's stack in miniature: what dpdk/worker.cpp's QueueStack wires together, with the
 // port's transmit replaced by a checking sink.
@@ -52,6 +57,12 @@ class MiniStack final : public stack::FrameSink,
     setup.pool = g_pool;
     setup.arp.max_pending_per_entry = 8;
     setup.arp.capacity = 16;
+    // IPv6 usable at once (no DAD: a probe would make the address tentative for the first
+    // second, and most inputs never advance the clock that far).
+    setup.addresses6 = {Ipv6AddressRange{.address = kOurIp6, .count = 1, .prefix_len = 64}};
+    setup.dad_transmits = 0;
+    setup.nd.capacity = 16;
+    setup.nd.max_pending_per_entry = 8;
     iface_ = std::make_unique<stack::Interface>(setup, *this, net_, now_);
     TcpConfig config;
     config.max_connections = 8;
@@ -63,11 +74,14 @@ class MiniStack final : public stack::FrameSink,
     env.pool = g_pool;
     env.output = this;
     env.local_addr = kOurIp;
+    env.local_addr6 = kOurIp6;
     env.secret_seed = 7;
     shard_ = std::make_unique<tcp::Shard>(config, env, now_);
     iface_->attach_tcp(this);
     if (!shard_->listen(80, *this).ok()) fuzz::fail("listen");
     iface_->learn(kPeerIp, kPeerMac, now_);
+    iface_->start_ipv6();
+    iface_->learn_neighbor(kPeerIp6, kPeerMac, now_);
   }
 
   void frame(std::span<const uint8_t> bytes) {
@@ -142,6 +156,7 @@ class MiniStack final : public stack::FrameSink,
       DTCP_FUZZ_CHECK(arp && arp->sender_mac == kOurMac);
       return;
     }
+    if (eth->ether_type() == static_cast<uint16_t>(wire::EtherType::ipv6)) return check_ipv6(eth->payload());
     DTCP_FUZZ_CHECK(eth->ether_type() == static_cast<uint16_t>(wire::EtherType::ipv4));
     const auto ip = wire::Ipv4View::parse(eth->payload(), true);
     DTCP_FUZZ_CHECK(ip);
@@ -156,6 +171,25 @@ class MiniStack final : public stack::FrameSink,
     }
   }
 
+  // What we send over IPv6: from one of our addresses (:: only for a DAD probe, which this
+  // setup never sends), TCP or ICMPv6 with valid checksums, no extension headers.
+  static void check_ipv6(std::span<const std::byte> packet) {
+    const auto ip = wire::Ipv6View::parse(packet);
+    DTCP_FUZZ_CHECK(ip);
+    const wire::Ipv6Addr link_local = wire::Ipv6Addr::link_local_from_mac(kOurMac);
+    DTCP_FUZZ_CHECK(ip->src() == kOurIp6 || ip->src() == link_local);
+    if (ip->next_header() == static_cast<uint8_t>(wire::Ipv6NextHeader::tcp)) {
+      const auto tcp = wire::TcpView::parse(ip->payload());
+      DTCP_FUZZ_CHECK(tcp && tcp->verify_checksum(ip->src(), ip->dst()));
+      return;
+    }
+    DTCP_FUZZ_CHECK(ip->next_header() == static_cast<uint8_t>(wire::Ipv6NextHeader::icmpv6));
+    const auto icmp = wire::Icmpv6View::parse(ip->payload(), ip->src(), ip->dst(), true);
+    DTCP_FUZZ_CHECK(icmp);
+    // RFC 4443 §2.4 (c): an error fits in the minimum MTU.
+    if (icmp->is_error()) DTCP_FUZZ_CHECK(ip->bytes().size() <= 1280);
+  }
+
   TimePoint now_{};
   stack::NetCounters net_{};
   std::unique_ptr<stack::Interface> iface_;
@@ -164,7 +198,25 @@ class MiniStack final : public stack::FrameSink,
 
 // Makes the checksums right where the control byte asks, so the mutated fields behind them are
 // reached; leaves them as they are otherwise (the drop counters' path).
+// IPv6 has no header checksum: the upper layer's, past the extension headers.
+void fix_checksums6(std::vector<uint8_t>& f) {
+  auto* bytes = reinterpret_cast<std::byte*>(f.data() + 14);
+  const auto ip = wire::Ipv6View::parse({bytes, f.size() - 14});
+  if (!ip) return;
+  const auto ext = wire::walk_ipv6_extensions(ip->next_header(), ip->payload());
+  if (!ext.ok() || ext.offset > ip->bytes().size()) return;
+  const std::span<std::byte> l4(bytes + ext.offset, ip->bytes().size() - ext.offset);
+  if (ext.protocol == 6 && l4.size() >= wire::kTcpMinHeaderLen) {
+    wire::fill_tcp_checksum(l4, ip->src(), ip->dst());
+  } else if (ext.protocol == 58 && l4.size() >= wire::kIcmpv6HeaderLen) {
+    wire::store_be16(l4.data() + 2, 0);
+    const uint32_t sum = wire::pseudo_header_sum(ip->src(), ip->dst(), 58, static_cast<uint32_t>(l4.size()));
+    wire::store_be16(l4.data() + 2, wire::checksum_fold(wire::checksum_accumulate(l4, sum)));
+  }
+}
+
 void fix_checksums(std::vector<uint8_t>& f, bool fix_ip, bool fix_l4) {
+  if (fix_l4 && f.size() >= 14 + 40 && f[12] == 0x86 && f[13] == 0xdd) return fix_checksums6(f);
   if (f.size() < 14 + 20 || f[12] != 0x08 || f[13] != 0x00) return;
   uint8_t* ip = f.data() + 14;
   const size_t avail = f.size() - 14;

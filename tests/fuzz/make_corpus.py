@@ -255,6 +255,37 @@ def wire_corpora():
     write("frame", "malformed", rec(by_name["vlan"]) + rec(by_name["ipv6"]) + rec(b"\x01\x02\x03") +
           rec(by_name["tcp_urg"], 0))
 
+    # IPv6 through the interface (the target gives it 2001:db8::1, no DAD, the peer's neighbour
+    # entry learned). TCP and ICMPv6 checksums are left zero: control bit 1 fixes them over the
+    # IPv6 pseudo-header, past any extension headers.
+    def eth6(packet, dst=OUR_MAC):
+        return eth(dst, PEER_MAC, 0x86DD, packet)
+    group = bytes.fromhex("ff0200000000000000000001ff000001")
+    all_nodes = bytes.fromhex("ff020000000000000000000000000001")
+    syn6 = tcp(b"", b"", 40002, 80, 0x0a0b0c0d, 0, SYN, 65535, tcp_options(mss=1440, ws=7, sackok=True))
+    ack6 = tcp(b"", b"", 40002, 80, 0x0a0b0c0e, 1, ACK, 65535, b"", b"hello")
+    write("frame", "ipv6_nd_ping_syn",
+          rec(eth6(ipv6(PEER_IP6, group, 58, icmpv6(PEER_IP6, group, 135, 0, 0, OUR_IP6 + bytes([1, 1]) + PEER_MAC), 255),
+                   bytes.fromhex("3333ff000001"))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 128, 0, 0x00010001, b"ping")))) +
+          rec(eth6(ipv6(PEER_IP6, all_nodes, 58, icmpv6(PEER_IP6, all_nodes, 128, 0, 0x00010002, b"")),
+                   bytes.fromhex("333300000001"))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 6, syn6))) + rec(eth6(ipv6(PEER_IP6, OUR_IP6, 6, ack6)), 3 | (1 << 2)))
+    write("frame", "ipv6_extensions",
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 0, ext(6, b"") + syn6))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 0, ext(6, bytes([0x80, 2, 0, 0])) + syn6))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 43, bytes([6, 0, 4, 1]) + bytes(4) + syn6))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 44, bytes([6, 0, 0, 1]) + bytes(4) + syn6))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 17, bytes(8)))))
+    write("frame", "ipv6_resolve_and_pmtu",
+          rec(eth6(ipv6(PEER_LL6, OUR_IP6, 6, syn6))) +
+          rec(eth6(ipv6(PEER_LL6, OUR_IP6, 58, icmpv6(PEER_LL6, OUR_IP6, 136, 0, 0x60000000,
+                                                      PEER_LL6 + bytes([2, 1]) + PEER_MAC), 255)), 3 | (1 << 2)) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 6, syn6))) +
+          rec(eth6(ipv6(PEER_IP6, OUR_IP6, 58, icmpv6(PEER_IP6, OUR_IP6, 2, 0, 1280,
+                                                      ipv6(OUR_IP6, PEER_IP6, 6, tcp(b"", b"", 80, 40002, 1, 0x0a0b0c0e,
+                                                                                     SYN | ACK)))))))
+
 
 def config_corpus():
     for n in sorted(os.listdir(os.path.join(ROOT, "config"))):

@@ -174,7 +174,8 @@ TEST_F(NeighborCacheTest, SolicitedAdvertisementResolvesToReachableAndReleases) 
 TEST_F(NeighborCacheTest, UnsolicitedAdvertisementResolvesToStale) {
   ASSERT_EQ(send(kPeer, t0), Verdict::queued_and_solicit);
   advertise(kPeer, kPeerMac, false, true, false, t0 + 10ms);
-  EXPECT_EQ(state(kPeer), State::stale);
+  // STALE, then DELAY as the queued packet goes to it (§7.3.3).
+  EXPECT_EQ(state(kPeer), State::delay);
   EXPECT_EQ(released_.size(), 1u);
 }
 
@@ -195,7 +196,7 @@ TEST_F(NeighborCacheTest, AdvertisementForUnknownTargetCreatesNothing) {
 TEST_F(NeighborCacheTest, SolicitationResolvesIncompleteToStale) {
   ASSERT_EQ(send(kPeer, t0), Verdict::queued_and_solicit);
   EXPECT_FALSE(solicit_from(kPeer, kPeerMac, t0 + 10ms));  // not created: it existed
-  EXPECT_EQ(state(kPeer), State::stale);
+  EXPECT_EQ(state(kPeer), State::delay);  // STALE, and the queued packet sent to it (§7.3.3)
   ASSERT_EQ(released_.size(), 1u);
   EXPECT_EQ(released_[0], kPeerMac);
 }

@@ -34,7 +34,9 @@
 #include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
+#include "wire/icmpv6.hpp"
 #include "wire/ipv4.hpp"
+#include "wire/ipv6.hpp"
 #include "wire/tcp.hpp"
 
 namespace dtcp::stack::test {
@@ -59,6 +61,17 @@ inline constexpr wire::Ipv4Addr kPeerIp = wire::Ipv4Addr::from_octets(198, 18, 0
 inline constexpr wire::Ipv4Addr kOtherIp = wire::Ipv4Addr::from_octets(198, 18, 0, 3);
 inline constexpr wire::Ipv4Addr kGatewayIp = wire::Ipv4Addr::from_octets(198, 18, 0, 254);
 inline constexpr wire::Ipv4Addr kRemoteIp = wire::Ipv4Addr::from_octets(203, 0, 113, 9);
+
+// IPv6 (RFC 3849 documentation prefix): ours, on-link peers in our /64, an off-link host, and
+// a router known by its link-local address as routers are (RFC 4861 §8).
+inline wire::Ipv6Addr ip6(std::string_view text) { return *wire::Ipv6Addr::parse(text); }
+inline const wire::Ipv6Addr kOurIp6 = ip6("2001:db8::1");
+inline const wire::Ipv6Addr kPeerIp6 = ip6("2001:db8::2");
+inline const wire::Ipv6Addr kOtherIp6 = ip6("2001:db8::3");
+inline const wire::Ipv6Addr kRemoteIp6 = ip6("2001:db8:ffff::9");
+inline const wire::Ipv6Addr kGatewayIp6 = ip6("fe80::fe");
+inline const wire::Ipv6Addr kOurLinkLocal = wire::Ipv6Addr::link_local_from_mac(kOurMac);  // fe80::ff:fe00:1
+inline const wire::Ipv6Addr kPeerLinkLocal = wire::Ipv6Addr::link_local_from_mac(kPeerMac);
 
 // --- bytes and mbufs ------------------------------------------------------------------------
 
@@ -187,6 +200,89 @@ inline wire::TcpHeader tcp_ack(uint32_t seq) {
                          .flags = wire::TcpFlags::ack, .window = 65535};
 }
 
+// --- IPv6 frame builders -------------------------------------------------------------------
+
+// An IPv6 packet: the fixed header over `payload` (extension headers and upper layer, built by
+// the caller). Every field has a valid default.
+struct Ipv6Spec {
+  wire::Ipv6Addr src = kPeerIp6;
+  wire::Ipv6Addr dst = kOurIp6;
+  uint8_t next_header = static_cast<uint8_t>(wire::Ipv6NextHeader::icmpv6);
+  uint8_t hop_limit = 64;
+  uint8_t traffic_class = 0;
+  Bytes payload;
+};
+
+inline Bytes ipv6_packet(const Ipv6Spec& s) {
+  Bytes out(wire::kIpv6HeaderLen);
+  wire::write_ipv6(out, wire::Ipv6Header{.src = s.src, .dst = s.dst, .next_header = s.next_header,
+                                         .hop_limit = s.hop_limit, .traffic_class = s.traffic_class,
+                                         .payload_len = static_cast<uint16_t>(s.payload.size())});
+  return out + s.payload;
+}
+
+// To our MAC unless the destination is a group (then its 33:33 address, RFC 2464 §7).
+inline Bytes ipv6_frame(const Ipv6Spec& s, std::optional<wire::MacAddr> eth_dst = std::nullopt,
+                        wire::MacAddr eth_src = kPeerMac) {
+  const wire::MacAddr dst = eth_dst.value_or(s.dst.is_multicast() ? s.dst.multicast_mac() : kOurMac);
+  return ethernet(dst, eth_src, static_cast<uint16_t>(wire::EtherType::ipv6), ipv6_packet(s));
+}
+
+// An ICMPv6 message with its checksum over src -> dst.
+inline Bytes icmpv6_message(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, uint8_t type, uint8_t code,
+                            uint32_t rest, const Bytes& payload) {
+  Bytes out(wire::kIcmpv6HeaderLen + payload.size());
+  wire::write_icmpv6(out, src, dst, type, code, rest, cspan(payload));
+  return out;
+}
+
+// A whole ICMPv6 frame from src to dst (hop limit 255, as ND requires; harmless elsewhere).
+inline Bytes icmpv6_frame(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, const Bytes& icmp,
+                          uint8_t hop_limit = wire::kNdHopLimit) {
+  return ipv6_frame({.src = src, .dst = dst, .hop_limit = hop_limit, .payload = icmp});
+}
+
+inline Bytes neighbor_solicitation(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, const wire::Ipv6Addr& target,
+                                   std::optional<wire::MacAddr> sll) {
+  Bytes out(wire::kNdNeighborSolicitationLen + (sll ? 8 : 0));
+  wire::write_neighbor_solicitation(out, src, dst, target, sll);
+  return out;
+}
+
+inline Bytes neighbor_advertisement(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst,
+                                    const wire::NdNeighborAdvertisement& na) {
+  Bytes out(wire::kNdNeighborAdvertisementLen + (na.options.target_link_layer ? 8 : 0));
+  wire::write_neighbor_advertisement(out, src, dst, na);
+  return out;
+}
+
+// A solicited advertisement for `target` at `mac`, as a neighbour answering our solicitation sends.
+inline Bytes solicited_na_frame(const wire::Ipv6Addr& target, wire::MacAddr mac, const wire::Ipv6Addr& dst = kOurIp6,
+                                bool router = false) {
+  return ethernet(kOurMac, mac, static_cast<uint16_t>(wire::EtherType::ipv6),
+                  ipv6_packet({.src = target, .dst = dst, .hop_limit = wire::kNdHopLimit,
+                               .payload = neighbor_advertisement(target, dst,
+                                                                 {.router = router, .solicited = true, .override = true,
+                                                                  .target = target,
+                                                                  .options = {.target_link_layer = mac}})}));
+}
+
+// A TCP segment over IPv6 with a correct checksum.
+inline Bytes tcp_segment(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, const wire::TcpHeader& header,
+                         const Bytes& payload) {
+  Bytes out(wire::tcp_header_len(header));
+  wire::write_tcp_header(out, header);
+  out = out + payload;
+  wire::fill_tcp_checksum(out, wire::IpAddr(src), wire::IpAddr(dst));
+  return out;
+}
+
+inline Bytes tcp6_frame(const wire::Ipv6Addr& src, const wire::Ipv6Addr& dst, const Bytes& payload = {},
+                        uint32_t seq = 5000) {
+  return ipv6_frame({.src = src, .dst = dst, .next_header = static_cast<uint8_t>(wire::Ipv6NextHeader::tcp),
+                     .payload = tcp_segment(src, dst, tcp_ack(seq), payload)});
+}
+
 // What TCP hands to Interface::send_tcp: the segment from its header on, checksum field zero,
 // l4_len set, headroom for IPv4 and Ethernet.
 inline rte_mbuf* outgoing_segment(const wire::TcpHeader& header, const Bytes& payload) {
@@ -295,6 +391,23 @@ class InterfaceTest : public ::testing::Test {
   static InterfaceSetup default_setup() {
     return InterfaceSetup{.mac = kOurMac, .address = kOurIp, .prefix_len = 24, .gateway = kGatewayIp,
                           .mtu = 1500, .arp = test_arp(), .pool = pool()};
+  }
+
+  // The IPv6 tests' setup on top of default_setup(): one address in 2001:db8::/64, no default
+  // router, a small neighbour cache with RFC 4861's timers. DAD off and no announcements, so the
+  // addresses are usable at once and start_ipv6() sends nothing; the DAD tests turn both on.
+  static NeighborConfig test_nd() {
+    return NeighborConfig{.capacity = 64, .max_pending_per_entry = 4, .retrans_timer = 1000ms,
+                          .base_reachable_time = 30000ms, .delay_first_probe_time = 5000ms,
+                          .max_multicast_solicit = 3, .max_unicast_solicit = 3};
+  }
+  static InterfaceSetup default_setup6() {
+    InterfaceSetup s = default_setup();
+    s.addresses6 = {Ipv6AddressRange{.address = kOurIp6, .count = 1, .prefix_len = 64}};
+    s.nd = test_nd();
+    s.dad_transmits = 0;
+    s.announce = false;
+    return s;
   }
 
   void SetUp() override { rebuild(); }
