@@ -206,6 +206,8 @@ class Interface {
   bool on_link6(const wire::Ipv6Addr& a) const;
   void advance_ipv6(TimePoint now);
   void advance_dad(TimePoint now);
+  bool nd_valid(wire::NdInvalid invalid, rte_mbuf* frame);
+  void cache_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   void drop(rte_mbuf* m, uint64_t& counter);

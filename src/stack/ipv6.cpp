@@ -358,11 +358,7 @@ void Interface::icmpv6_error_input(rte_mbuf* frame, const wire::Icmpv6View& icmp
 void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHeader& ip, const wire::Icmpv6View& icmp,
                                             TimePoint now) {
   counters_.rx_nd_solicitation++;
-  if (const auto invalid = wire::validate_neighbor_solicitation(ip, icmp); invalid != wire::NdInvalid::none) {
-    counters_.drop_nd_invalid++;
-    rte_pktmbuf_free(frame);
-    return;
-  }
+  if (!nd_valid(wire::validate_neighbor_solicitation(ip, icmp), frame)) return;
   const auto ns = wire::parse_neighbor_solicitation(icmp);
   const Ipv6Addr target = ns->target;
   const bool ours_any_state = target == link_local_ || address_state(target) != AddressState::preferred ||
@@ -393,10 +389,7 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
     return;
   }
   if (sll) {
-    const bool created = nd_.on_solicitation(ip.src, *sll, now, [this](rte_mbuf* m, wire::MacAddr mac) {
-      transmit_to(m, mac, wire::EtherType::ipv6);
-    });
-    counters_.nd_entries_added += created;
+    cache_neighbor(ip.src, *sll, now);
     if (neighbor_learned_ != nullptr) neighbor_learned_(neighbor_learned_ctx_, ip.src, *sll);
   }
   // Reply to the soliciting address, at the MAC it gave (or its cached one, or by resolution).
@@ -417,11 +410,7 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
 void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHeader& ip, const wire::Icmpv6View& icmp,
                                              TimePoint now) {
   counters_.rx_nd_advertisement++;
-  if (const auto invalid = wire::validate_neighbor_advertisement(ip, icmp); invalid != wire::NdInvalid::none) {
-    counters_.drop_nd_invalid++;
-    rte_pktmbuf_free(frame);
-    return;
-  }
+  if (!nd_valid(wire::validate_neighbor_advertisement(ip, icmp), frame)) return;
   const auto na = wire::parse_neighbor_advertisement(icmp);
   const Ipv6Addr target = na->target;
   for (DadEntry& e : dad_) {
@@ -457,11 +446,7 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
                                            TimePoint now) {
   counters_.rx_nd_router_advertisement++;
   if (!setup_.accept_router_advertisements) return drop(frame, counters_.rx_nd_router_advertisement_ignored);
-  if (const auto invalid = wire::validate_router_advertisement(ip, icmp); invalid != wire::NdInvalid::none) {
-    counters_.drop_nd_invalid++;
-    rte_pktmbuf_free(frame);
-    return;
-  }
+  if (!nd_valid(wire::validate_router_advertisement(ip, icmp), frame)) return;
   const auto ra = wire::parse_router_advertisement(icmp);
   if (ra->cur_hop_limit != 0) hop_limit_ = ra->cur_hop_limit;
   if (ra->router_lifetime != 0) {
@@ -487,21 +472,31 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
     *slot = LearnedPrefix{p.prefix.masked(p.prefix_length), p.prefix_length, expiry};
   }
   if (ra->options.source_link_layer) {
-    const bool created = nd_.on_solicitation(ip.src, *ra->options.source_link_layer, now, [this](rte_mbuf* m, wire::MacAddr mac) {
-      transmit_to(m, mac, wire::EtherType::ipv6);
-    });
-    counters_.nd_entries_added += created;
+    cache_neighbor(ip.src, *ra->options.source_link_layer, now);
   }
   nd_.mark_router(ip.src);
   rte_pktmbuf_free(frame);
 }
 
-void Interface::learn_neighbor(const Ipv6Addr& ip, wire::MacAddr mac, TimePoint now) {
-  now_ = now;
+// RFC 4861's validity checks failed: a counted drop (the reason names live in wire::NdInvalid).
+bool Interface::nd_valid(wire::NdInvalid invalid, rte_mbuf* frame) {
+  if (invalid == wire::NdInvalid::none) return true;
+  drop(frame, counters_.drop_nd_invalid);
+  return false;
+}
+
+// A link-layer address learned from an ND message (or another queue): created or updated STALE,
+// and the packets that waited for it sent.
+void Interface::cache_neighbor(const Ipv6Addr& ip, wire::MacAddr mac, TimePoint now) {
   const bool created = nd_.on_solicitation(ip, mac, now, [this](rte_mbuf* m, wire::MacAddr resolved) {
     transmit_to(m, resolved, wire::EtherType::ipv6);
   });
   counters_.nd_entries_added += created;
+}
+
+void Interface::learn_neighbor(const Ipv6Addr& ip, wire::MacAddr mac, TimePoint now) {
+  now_ = now;
+  cache_neighbor(ip, mac, now);
   counters_.nd_entries_from_peers++;
 }
 
