@@ -40,10 +40,19 @@ ArpCache::Entry* ArpCache::insert(wire::Ipv4Addr ip) {
 }
 
 void ArpCache::erase(Entry* e) {
-  backward_shift_erase(
-      slots_, mask_, static_cast<size_t>(e - slots_.data()), [](const Entry& x) { return x.state == State::empty; },
-      [this](const Entry& x) { return slot_of(x.ip); });
+  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+  size_t hole = static_cast<size_t>(e - slots_.data());
+  slots_[hole] = Entry{};
   size_--;
+  for (size_t i = (hole + 1) & mask_; slots_[i].state != State::empty; i = (i + 1) & mask_) {
+    const size_t home = slot_of(slots_[i].ip);
+    // Move entry i into the hole unless its home lies cyclically in (hole, i].
+    const bool home_after_hole = ((i - home) & mask_) < ((i - hole) & mask_);
+    if (home_after_hole) continue;
+    slots_[hole] = slots_[i];
+    slots_[i] = Entry{};
+    hole = i;
+  }
 }
 
 ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now, wire::MacAddr& mac_out) {

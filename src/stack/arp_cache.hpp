@@ -13,7 +13,6 @@
 
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
-#include "stack/open_table.hpp"
 #include "wire/addr.hpp"
 
 struct rte_mbuf;
@@ -97,7 +96,15 @@ bool ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoi
   e->deadline = now + config_.entry_timeout;
   if (e->pending == 0) return created;
   e->pending = 0;
-  take_pending(pending_, ip, [&](rte_mbuf* m) { release(m, mac); });
+  size_t kept = 0;
+  for (const auto& p : pending_) {
+    if (p.ip == ip) {
+      release(p.m, mac);
+    } else {
+      pending_[kept++] = p;
+    }
+  }
+  pending_.resize(kept);
   return created;
 }
 
@@ -115,7 +122,17 @@ void ArpCache::advance(TimePoint now, Request&& request, Drop&& drop, Removed&& 
       continue;
     }
     if (e.requests_sent >= config_.request_retries) {
-      if (e.pending > 0) take_pending(pending_, e.ip, drop);
+      if (e.pending > 0) {
+        size_t kept = 0;
+        for (const auto& p : pending_) {
+          if (p.ip == e.ip) {
+            drop(p.m);
+          } else {
+            pending_[kept++] = p;
+          }
+        }
+        pending_.resize(kept);
+      }
       erase(&e);
       removed();
       i--;  // backward shift may have moved another entry into this slot

@@ -206,7 +206,6 @@ class Interface {
   bool on_link6(const wire::Ipv6Addr& a) const;
   void advance_ipv6(TimePoint now);
   void advance_dad(TimePoint now);
-  bool mark_duplicate(const wire::Ipv6Addr& target);
   bool nd_valid(wire::NdInvalid invalid, rte_mbuf* frame);
   void cache_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;

@@ -64,18 +64,6 @@ bool Interface::is_configured6(const Ipv6Addr& a) const {
   return false;
 }
 
-// RFC 4862 §5.4.3/§5.4.4: someone else has or probes an address still tentative here.
-bool Interface::mark_duplicate(const Ipv6Addr& target) {
-  for (DadEntry& e : dad_) {
-    if (e.address == target && e.state == AddressState::tentative) {
-      e.state = AddressState::duplicate;
-      counters_.nd_dad_duplicates++;
-      return true;
-    }
-  }
-  return false;
-}
-
 bool Interface::is_local6(const Ipv6Addr& a) const {
   // Once DAD has settled (every address preferred) the state need not be looked up per packet.
   return is_configured6(a) && (dad_settled_ || address_state(a) == AddressState::preferred);
@@ -273,7 +261,7 @@ void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, c
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
-    const uint32_t sum = wire::pseudo_header_sum(src, dst,
+    const uint32_t sum = wire::pseudo_header_sum(wire::IpAddr(src), wire::IpAddr(dst),
                                                  static_cast<uint8_t>(wire::IpProtocol::tcp), static_cast<uint32_t>(tcp_len));
     if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
       return drop(frame, counters_.drop_tcp_bad_checksum);
@@ -373,12 +361,22 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
   if (!nd_valid(wire::validate_neighbor_solicitation(ip, icmp), frame)) return;
   const auto ns = wire::parse_neighbor_solicitation(icmp);
   const Ipv6Addr target = ns->target;
-  if (!is_configured6(target)) return drop(frame, counters_.drop_nd_not_for_us);
+  const bool ours_any_state = target == link_local_ || address_state(target) != AddressState::preferred ||
+                              std::any_of(setup_.addresses6.begin(), setup_.addresses6.end(),
+                                          [&](const auto& r) { return r.contains(target); });
+  if (!ours_any_state) return drop(frame, counters_.drop_nd_not_for_us);
   if (!is_local6(target)) {
     // Our address is tentative (RFC 4862 §5.4.3): a probe from :: for it means another node is
     // doing DAD for the same address at the same time; ours is then a duplicate too. Anything
     // else is ignored while tentative.
-    if (ip.src.is_unspecified()) mark_duplicate(target);
+    if (ip.src.is_unspecified()) {
+      for (DadEntry& e : dad_) {
+        if (e.address == target && e.state == AddressState::tentative) {
+          e.state = AddressState::duplicate;
+          counters_.nd_dad_duplicates++;
+        }
+      }
+    }
     rte_pktmbuf_free(frame);
     return;
   }
@@ -395,13 +393,14 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
     if (neighbor_learned_ != nullptr) neighbor_learned_(neighbor_learned_ctx_, ip.src, *sll);
   }
   // Reply to the soliciting address, at the MAC it gave (or its cached one, or by resolution).
-  // A unicast NS without the option (allowed, §7.2.4) and no cached MAC: a zero MAC sends the
-  // answer through normal resolution.
   wire::MacAddr dst_mac{};
   if (sll) {
     dst_mac = *sll;
   } else if (const auto* e = nd_.find(ip.src); e != nullptr && e->has_mac()) {
     dst_mac = e->mac;
+  } else {
+    // A unicast NS without the option (allowed, §7.2.4): answer through normal resolution.
+    dst_mac = wire::MacAddr{};
   }
   send_neighbor_advertisement(target, ip.src, dst_mac, true);
 }
@@ -414,9 +413,13 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
   if (!nd_valid(wire::validate_neighbor_advertisement(ip, icmp), frame)) return;
   const auto na = wire::parse_neighbor_advertisement(icmp);
   const Ipv6Addr target = na->target;
-  if (mark_duplicate(target)) {
-    rte_pktmbuf_free(frame);
-    return;
+  for (DadEntry& e : dad_) {
+    if (e.address == target && e.state == AddressState::tentative) {
+      e.state = AddressState::duplicate;
+      counters_.nd_dad_duplicates++;
+      rte_pktmbuf_free(frame);
+      return;
+    }
   }
   if (target == link_local_ || is_local6(target)) {
     // Someone else claims an address we hold (after DAD): RFC 4862 §5.4.4 leaves the reaction
@@ -547,7 +550,9 @@ void Interface::send_neighbor_solicitation(const Ipv6Addr& target, const wire::M
                                            const Ipv6Addr* source_hint) {
   // DAD probes (our own target still tentative) come from ::, without a source link-layer
   // option (RFC 4862 §5.4.2); resolution and reachability probes from one of our addresses.
-  const bool dad = is_configured6(target) && address_state(target) == AddressState::tentative;
+  const bool dad = address_state(target) == AddressState::tentative &&
+                   (target == link_local_ || std::any_of(setup_.addresses6.begin(), setup_.addresses6.end(),
+                                                         [&](const auto& r) { return r.contains(target); }));
   const Ipv6Addr src = dad ? Ipv6Addr{} : source_hint ? *source_hint : source_for(target);
   const Ipv6Addr dst = unicast ? target : target.solicited_node();
   const std::optional<wire::MacAddr> sll = dad ? std::nullopt : std::optional(setup_.mac);

@@ -23,7 +23,6 @@
 
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
-#include "stack/open_table.hpp"
 #include "wire/addr.hpp"
 
 struct rte_mbuf;
@@ -145,7 +144,15 @@ template <class Release>
 void NeighborCache::release_pending(Entry& e, TimePoint now, Release&& release) {
   if (e.pending == 0) return;
   e.pending = 0;
-  take_pending(pending_, e.ip, [&](rte_mbuf* m) { release(m, e.mac); });
+  size_t kept = 0;
+  for (const auto& p : pending_) {
+    if (p.ip == e.ip) {
+      release(p.m, e.mac);
+    } else {
+      pending_[kept++] = p;
+    }
+  }
+  pending_.resize(kept);
   // Resolved to STALE (an unsolicited advertisement or a solicitation, Appendix C) and packets
   // just went to it: §7.3.3's "first time a node sends a packet to a neighbor whose entry is
   // STALE" starts DELAY, as lookup() does (and Linux, whose queued packets go out through
@@ -161,7 +168,15 @@ template <class Drop>
 void NeighborCache::drop_pending(Entry& e, Drop&& drop) {
   if (e.pending == 0) return;
   e.pending = 0;
-  take_pending(pending_, e.ip, drop);
+  size_t kept = 0;
+  for (const auto& p : pending_) {
+    if (p.ip == e.ip) {
+      drop(p.m);
+    } else {
+      pending_[kept++] = p;
+    }
+  }
+  pending_.resize(kept);
 }
 
 template <class Release>
