@@ -117,7 +117,11 @@ def ipv6_only():
 
         check(node.stop() == 0, f"dtcp-echo exited non-zero:\n{node.stderr_text()[-2000:]}")
         counters = node.counters()
-        check(counters.get("nd_dad_succeeded", 0) == 2, f"DAD for the link-local and 2001:db8::1: {counters.get('nd_dad_succeeded')}")
+        # 2001:db8::1 passed DAD (ping answered). The link-local may legitimately fail it: net_tap
+        # gives the kernel side dtcp's MAC, and while that interface is still up in the root
+        # namespace the kernel probes the very same EUI-64 link-local (RFC 4862 §5.4.3 race).
+        dad = counters.get("nd_dad_succeeded", 0), counters.get("nd_dad_duplicates", 0)
+        check(dad[0] >= 1 and sum(dad) == 2, f"DAD for the link-local and 2001:db8::1: succeeded {dad[0]}, duplicate {dad[1]}")
         check(counters.get("rx_tcp6", 0) > 0 and counters.get("tx_tcp6", 0) > 0, "no TCP over IPv6 counted")
         check(counters.get("rx_ipv4", 0) == 0, "IPv4 seen on an IPv6-only link")
         node.check_resources()
