@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "dtcp/tcp.hpp"
-#include "wire/addr.hpp"
+#include "dtcp/address.hpp"
 
 namespace dtcp {
 

@@ -24,16 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "base/time.hpp"
+#include "dtcp/time.hpp"
 #include "dtcp/config.hpp"
 #include "dtcp/tcp.hpp"
 
 namespace dtcp {
-
-namespace stack {
-struct NetCounters;
-class Interface;
-}  // namespace stack
 
 // Thrown when EAL, a port or a pool cannot be set up; the message says which and why.
 class RuntimeError : public std::runtime_error {
@@ -66,8 +61,6 @@ class Stack {
   virtual uint16_t queue_count() const = 0;
   virtual const PortConfig& port_config() const = 0;
   virtual TimePoint now() const = 0;
-  virtual stack::Interface& interface() = 0;
-  virtual const stack::NetCounters& net_counters() const = 0;
   // The port's primary address of a family (PortConfig::primary); unspecified when it has none.
   virtual wire::IpAddr address(wire::IpFamily family = wire::IpFamily::v4) const = 0;
 

@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "base/time.hpp"
-#include "wire/addr.hpp"
+#include "dtcp/time.hpp"
+#include "dtcp/address.hpp"
 
 struct rte_mbuf;
 

@@ -139,8 +139,9 @@ class QueueStack final : public Stack,
   uint16_t queue_count() const override { return port_.rx_queues; }
   const PortConfig& port_config() const override { return port_; }
   TimePoint now() const override { return now_; }
-  stack::Interface& interface() override { return interface_; }
-  const stack::NetCounters& net_counters() const override { return counters_; }
+  // The network layer and its counters, for the runtime and tests (not part of the public Stack).
+  stack::Interface& interface() { return interface_; }
+  const stack::NetCounters& net_counters() const { return counters_; }
   void request_stop() override { stop_.store(true, std::memory_order_relaxed); }
   wire::IpAddr address(wire::IpFamily family) const override { return port_.primary(family); }
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) override {
