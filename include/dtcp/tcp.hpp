@@ -176,6 +176,9 @@ struct TcpConfig {
   // CLOSING or LAST-ACK) before it is reset, instead of max_retries: nobody waits for its data
   // any more (Linux tcp_orphan_retries; unlike Linux, 0 means none, not 8). 4 ends an orphan
   // whose RTO is the initial 1 s after 1+2+4+8+16 = 31 s, one with a 200 ms RTO after 6.2 s.
+  // A shorter RTO retries more: as in Linux, the budget is also a time, what the retries would
+  // take from a 200 ms RTO (6 s after the first timeout for 4), so a 10 ms RTO does not end an
+  // orphan still delivering data after a stall of 0.3 s.
   uint32_t orphan_retries = 4;
   // Orphans (FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK after close()) a shard keeps; past it the
   // oldest is reset (Linux tcp_max_orphans). When a new SYN or connect() finds no free control

@@ -196,6 +196,17 @@ class ShardCore {
   bool reclaim_oldest_orphan();
   // The retransmission budget of `t` (orphan_retries for orphans, else max_retries).
   uint32_t retry_limit(const Tcb& t) const { return t.orphan ? config.orphan_retries : config.max_retries; }
+  // An orphan gives up after orphan_retries timeouts, but not before those timeouts would have
+  // taken from Linux's 200 ms minimum RTO (TCP_RTO_MIN; Linux's retransmits_timed_out() is
+  // time-based the same way): with dtcp's 10 ms floor, 4 retries alone would end an orphan, and
+  // the data it still had to deliver, after a stall of a third of a second (a busy lcore, a
+  // congested queue). The floor counts from the first timeout: 2^(k+1) - 2 base RTOs, 6 s for 4.
+  Duration orphan_time_floor() const {
+    constexpr Duration kLinuxMinRto = std::chrono::milliseconds(200);
+    const uint32_t k = std::min<uint32_t>(config.orphan_retries, 20);
+    const Duration floor = kLinuxMinRto * ((int64_t{2} << k) - 2);
+    return std::min(floor, config.max_rto * (k + 1));
+  }
   void enter_time_wait(Tcb& t, TimePoint now);
   void time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now);
   void expire_time_wait(TimePoint now);

@@ -107,6 +107,7 @@ struct Tcb final : Connection {
   bool rtt_timing = false;  // a segment is being timed (one at a time, Karn's rule)
   SeqNum rtt_seq;           // ... the one starting here
   TimePoint rtt_sent;
+  TimePoint first_timeout_at;    // when `retries` went from 0 to 1 (the orphan time floor, timers.cpp)
   uint32_t retries = 0;          // consecutive timeouts of the oldest unacknowledged segment
   bool syn_retransmitted = false;  // RFC 6298 §5.7
   // Built from a SYN cookie: the ACK completing the handshake echoes a TSval rounded down to

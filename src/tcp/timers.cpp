@@ -114,7 +114,7 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
     return;
   }
   if (t.snd_una == t.snd_max) return;  // everything was acknowledged meanwhile
-  if (t.retries >= retry_limit(t)) {
+  if (t.retries >= retry_limit(t) && (!t.orphan || now - t.first_timeout_at >= orphan_time_floor())) {
     ++counters.conn_timed_out;
     if (t.orphan) ++counters.conn_orphan_timed_out;
     if (t.soft_error_type != 0) ++counters.conn_timed_out_unreachable;
@@ -126,6 +126,7 @@ void ShardCore::on_rexmit_timeout(Tcb& t, TimePoint now) {
   t.rto_undo_armed = t.ts_ok && t.retries == 0;
   if (t.rto_undo_armed) t.rto_tsval = ts_clock(t);
   if (t.retries == 0 && t.loss_state == Tcb::LossState::open) t.cc.save();  // undo by Eifel or D-SACK
+  if (t.retries == 0) t.first_timeout_at = now;
   ++t.retries;
   ++counters.tx_retransmits;
   t.rto = std::min(t.rto * 2, config.max_rto);  // §5.5 back off

@@ -60,6 +60,29 @@ TEST_F(Orphan, LastAck_FinUnanswered_ResetAfterOrphanRetries) {
   EXPECT_TRUE(rec.events.empty()) << "close() ended the callbacks";
 }
 
+// With a 10 ms RTO the two retries would be spent 30 ms after the first timeout; an orphan still
+// owes its peer the FIN (and could owe data), so it keeps retrying until the two retries would
+// have taken from Linux's 200 ms minimum RTO: (2^3 - 2) x 200 ms = 1.2 s after the first timeout.
+TEST_F(Orphan, ShortRto_RetriesLastAtLeastWhatTheyWouldFromLinuxMinimum) {
+  config.min_rto = std::chrono::milliseconds(10);
+  make_shard();
+  ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  const uint32_t iss = orphan_in_last_ack(kRemotePort);
+  for (int64_t ms : {10, 30, 70, 150, 310, 630}) {
+    at(ms - 1);
+    expect_nothing();
+    at(ms);
+    expect_reply({.flags = FIN | ACK, .seq = iss + 1, .ack = 1002});
+  }
+  at(1269);
+  expect_nothing();
+  EXPECT_EQ(shard->counters().conn_orphan_timed_out, 0u);
+  at(1270);  // 1.26 s after the first timeout
+  expect_reply({.flags = RST, .seq = iss + 2, .ack = 0, .window = 0});
+  EXPECT_EQ(shard->counters().conn_orphan_timed_out, 1u);
+  EXPECT_EQ(shard->connections_in_use(), 0u);
+}
+
 TEST_F(Orphan, FinWait1_FinUnanswered_ResetAfterOrphanRetries) {
   config.orphan_retries = 1;
   make_shard();
