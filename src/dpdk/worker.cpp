@@ -328,11 +328,22 @@ bool QueueStack::post_message(uint16_t queue, const Message& message) {
   if (links_ == nullptr || queue >= links_->queues) return false;
   Message m = message;
   m.target = links_->stacks[queue];
+  // The ring is multi-producer, so any thread may enqueue; only the counters differ: an
+  // application thread must not write this lcore's plain counters.
+  const bool foreign = tl_current_worker != &worker_;
   if (!links_->workers[queue]->post(m)) {
-    counters_.drop_msg_ring_full++;
+    if (foreign) {
+      foreign_refused_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters_.drop_msg_ring_full++;
+    }
     return false;
   }
-  counters_.msg_posted++;
+  if (foreign) {
+    foreign_posted_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.msg_posted++;
+  }
   return true;
 }
 
@@ -413,6 +424,9 @@ void Worker::publish() {
   for (const auto& q : queues_) {
     total.net += q->net_counters();
     total.tcp += q->shard().counters();
+    const QueueStack::ForeignPosts foreign = q->foreign_posts();
+    total.net.msg_posted += foreign.posted;
+    total.net.drop_msg_ring_full += foreign.refused;
   }
   total.lcore = counters_;
   std::array<uint64_t, kCounterWords> words;
@@ -475,6 +489,7 @@ void Worker::idle(bool work, TimePoint now) {
 int Worker::loop() {
   // The default timer slack (50 us) would dominate the wake-up bound of short sleeps.
   if (idle_ == IdlePolicy::adaptive) prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  bind_thread();
   TimePoint now = tsc_now();
   for (auto& q : queues_) q->start(factory_, now);
   TimePoint next_publish = now;

@@ -83,6 +83,11 @@ struct StackCounters {
 class QueueStack;
 class Worker;
 
+// The Worker whose loop runs on this thread (set by Worker::bind_thread()); nullptr on any
+// other thread. Tells Stack::post() from an application thread apart from a post by an lcore,
+// whose counters only that lcore may write.
+inline thread_local Worker* tl_current_worker = nullptr;
+
 // A message for one QueueStack, run on its lcore at the start of a loop iteration. POD: it is
 // copied into and out of an rte_ring; messages still queued at shutdown are dropped unrun.
 struct Message {
@@ -128,8 +133,17 @@ class QueueStack final : public Stack,
   tcp::ShardResources teardown();
   // Earliest time this queue has timer work (TimePoint::max() if none); bounds idle sleeps.
   TimePoint next_deadline() const { return shard_.next_deadline(); }
-  // Posts `message` to the lcore polling `queue` of this port; counts a full ring.
+  // Posts `message` to the lcore polling `queue` of this port; counts a full ring. From any
+  // thread: a thread other than this queue's lcore is counted in the atomic counters below.
   bool post_message(uint16_t queue, const Message& message);
+  // Posts made from threads other than this queue's lcore (accepted, refused by a full ring).
+  struct ForeignPosts {
+    uint64_t posted = 0;
+    uint64_t refused = 0;
+  };
+  ForeignPosts foreign_posts() const {
+    return {foreign_posted_.load(std::memory_order_relaxed), foreign_refused_.load(std::memory_order_relaxed)};
+  }
   // Message-ring side: run on this queue's lcore.
   void run_message(const Message& message);
 
@@ -209,6 +223,8 @@ class QueueStack final : public Stack,
   std::vector<std::array<rte_mbuf*, kBurstSize>> steer_buffer_;
   std::vector<uint16_t> steer_count_;
   std::unique_ptr<App> app_;
+  std::atomic<uint64_t> foreign_posted_{0};
+  std::atomic<uint64_t> foreign_refused_{0};
 };
 
 class Worker {
@@ -243,6 +259,8 @@ class Worker {
   tcp::ShardResources teardown();
 
   static int launch(void* self) { return static_cast<Worker*>(self)->loop(); }
+  // Marks the calling thread as this worker's lcore (the loop does it; tests playing an lcore too).
+  void bind_thread() { tl_current_worker = this; }
   // Runs up to a burst of the messages queued for this lcore, oldest first, each once; returns
   // how many. The loop calls it at the top of every iteration; only this lcore may (SC ring).
   unsigned run_messages();

@@ -79,6 +79,7 @@ class MessageRing : public ::testing::Test {
     links_.steer.assign(4, nullptr);  // no frames are steered here
     sender().link(&links_);
     target().link(&links_);
+    workers_[0]->bind_thread();  // this thread plays queue 0's lcore (the sender)
   }
   void TearDown() override {
     for (auto& w : workers_) w.reset();
@@ -234,6 +235,46 @@ TEST_F(MessageRing, Concurrent_RefusedPostsRetriedEveryMessageRunsOnceInOrder) {
   EXPECT_EQ(workers_[1]->run_messages(), 0u) << "nothing left to run twice";
   std::printf("message_ring: %llu messages through a %u-slot ring, %llu posts refused and retried\n",
               static_cast<unsigned long long>(kMessages), kRingSize, static_cast<unsigned long long>(refused));
+}
+
+// Stack::post() from an application thread that is no lcore (issue #13 part 4): the ring takes
+// it as it takes an lcore's post, every message runs once and in order on the target, and the
+// posts are counted in the queue's atomic counters, never in the lcore's plain ones (which only
+// the lcore writes).
+TEST_F(MessageRing, PostFromAnApplicationThread_RunsInOrder_CountedApart) {
+  constexpr uint64_t kMessages = 5'000;
+  constexpr uint64_t kMaxRefusals = 10'000'000;  // a target that never drained fails, not hangs
+  std::atomic<bool> app_done{false};
+  std::atomic<uint64_t> refused{0};
+  std::thread app([&] {
+    EXPECT_EQ(tl_current_worker, nullptr) << "a new thread is no lcore";
+    Stack& stack = sender();
+    for (uint64_t arg = 0; arg < kMessages && refused.load() < kMaxRefusals;) {
+      if (stack.post(1, &Ran::record, &ran_, arg)) {
+        arg++;
+      } else {
+        refused.fetch_add(1);
+        std::this_thread::yield();
+      }
+    }
+    app_done.store(true, std::memory_order_release);
+  });
+  while (ran_.args.size() < kMessages) {  // the target lcore's loop, on this thread
+    const bool done = app_done.load(std::memory_order_acquire);
+    if (workers_[1]->run_messages() == 0) {
+      if (done) break;
+      std::this_thread::yield();
+    }
+  }
+  app.join();
+  std::vector<uint64_t> expected(kMessages);
+  for (uint64_t i = 0; i < kMessages; i++) expected[i] = i;
+  EXPECT_EQ(ran_.args, expected) << "every message ran exactly once, in posting order";
+  EXPECT_EQ(sender().foreign_posts().posted, kMessages);
+  EXPECT_EQ(sender().foreign_posts().refused, refused.load());
+  EXPECT_EQ(sender().net_counters().msg_posted, 0u) << "the lcore's own counters untouched";
+  EXPECT_EQ(sender().net_counters().drop_msg_ring_full, 0u);
+  EXPECT_EQ(target().net_counters().msg_run, kMessages);
 }
 
 }  // namespace
