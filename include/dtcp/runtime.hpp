@@ -61,6 +61,8 @@ class Stack {
   virtual uint16_t queue_count() const = 0;
   virtual const PortConfig& port_config() const = 0;
   virtual TimePoint now() const = 0;
+  // The TCP settings of this Stack's shard ([tcp]).
+  virtual const TcpConfig& tcp_config() const = 0;
   // The port's primary address of a family (PortConfig::primary); unspecified when it has none.
   virtual wire::IpAddr address(wire::IpFamily family = wire::IpFamily::v4) const = 0;
 
@@ -72,6 +74,9 @@ class Stack {
   // queues the source port is one whose connection this queue owns (no_ephemeral_port when none).
   virtual ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                                 const ConnectOptions& options) = 0;
+  // The connection `id` names on this Stack, or nullptr once it has ended or the application
+  // closed it (its slot may hold another connection by then: the generations differ).
+  virtual Connection* find(ConnectionId id) = 0;
   // The queue that owns the connection between this port's primary address of remote's family,
   // local_port, and remote.
   virtual uint16_t owner_queue(wire::IpAddr remote, uint16_t remote_port, uint16_t local_port) const = 0;

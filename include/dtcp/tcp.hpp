@@ -349,6 +349,17 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// Names a connection across threads and messages: the slot of its control block in its shard
+// and the slot's generation, which grows every time the slot is reused. Control blocks are
+// recycled, so a pointer kept past on_closed() or close() may name another connection; an id
+// then finds nothing (Stack::find returns nullptr).
+struct ConnectionId {
+  uint32_t slot = UINT32_MAX;
+  uint32_t generation = 0;
+  bool valid() const { return slot != UINT32_MAX; }
+  bool operator==(const ConnectionId&) const = default;
+};
+
 // The public face of a TCP control block. Obtained from on_accept()/connect(); valid until
 // on_closed() returns or until close()/abort() is called, whichever is first.
 class Connection {
@@ -382,6 +393,15 @@ class Connection {
   // send_space() or the write side is shut. Segments are built by copying out of `m`, so `m` may
   // come from any pool.
   bool send_mbuf(rte_mbuf* m);
+  // The bytes the application may queue for sending (SO_SNDBUF): 0 = TcpConfig::send_buffer;
+  // at least two segments. Shrinking it below what is queued only stops new sends.
+  void set_send_buffer(size_t bytes);
+  size_t send_buffer() const;
+  // Fixes the receive buffer (SO_RCVBUF) at `bytes`, at least two segments and at most
+  // TcpConfig::recv_buffer_max, and turns auto-tuning off for this connection, as Linux does.
+  // The window already advertised is never taken back (RFC 9293 §3.8.6).
+  void set_receive_buffer(size_t bytes);
+  size_t receive_buffer() const;
   // Disables (true) or enables (false, the default) Nagle's algorithm (RFC 9293 §3.7.4).
   void set_nodelay(bool on);
   // Keep-alive (RFC 9293 §3.8.4, RFC 1122 4.2.3.6; off by default): after `idle` without
@@ -409,6 +429,8 @@ class Connection {
   Endpoint local() const;
   Endpoint remote() const;
   TcpState state() const;
+  // This connection's id (valid while the Connection is; see ConnectionId).
+  ConnectionId id() const;
 
   // Free for the application; the stack never reads it.
   void* user_data = nullptr;

@@ -153,6 +153,7 @@ class QueueStack final : public Stack,
   uint16_t queue_count() const override { return port_.rx_queues; }
   const PortConfig& port_config() const override { return port_; }
   TimePoint now() const override { return now_; }
+  const TcpConfig& tcp_config() const override { return shard_.config(); }
   // The network layer and its counters, for the runtime and tests (not part of the public Stack).
   stack::Interface& interface() { return interface_; }
   const stack::NetCounters& net_counters() const { return counters_; }
@@ -169,6 +170,7 @@ class QueueStack final : public Stack,
     }
     return shard_.connect(dst, dst_port, handler, options, now_);
   }
+  Connection* find(ConnectionId id) override { return shard_.find(id); }
   uint16_t owner_queue(wire::IpAddr remote, uint16_t remote_port, uint16_t local_port) const override {
     return rss_.queue_of(TcpFlow{.src = remote, .dst = port_.primary(remote.family()), .src_port = remote_port,
                                  .dst_port = local_port});

@@ -30,6 +30,19 @@ void Connection::consume(size_t n) { tcb(*this).core->api_consume(tcb(*this), n)
 size_t Connection::send_space() const { return tcb(*this).core->api_send_space(tcb(*this)); }
 size_t Connection::send(std::span<const std::byte> data) { return tcb(*this).core->api_send(tcb(*this), data); }
 bool Connection::send_mbuf(rte_mbuf* m) { return tcb(*this).core->api_send_mbuf(tcb(*this), m); }
+void Connection::set_send_buffer(size_t bytes) {
+  Tcb& t = tcb(*this);
+  t.send_buffer = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX / 2));
+  if (t.send_buffer != 0) t.send_buffer = std::max<uint32_t>(t.send_buffer, 2 * t.snd_mss);
+}
+size_t Connection::send_buffer() const { return tcb(*this).core->send_limit(tcb(*this)); }
+void Connection::set_receive_buffer(size_t bytes) {
+  Tcb& t = tcb(*this);
+  const uint32_t floor = 2u * t.rcv_mss;
+  t.rcv_space = static_cast<uint32_t>(std::clamp<size_t>(bytes, floor, std::max(floor, t.core->config.recv_buffer_max)));
+  t.rcv_space_fixed = true;
+}
+size_t Connection::receive_buffer() const { return tcb(*this).rcv_space; }
 void Connection::set_nodelay(bool on) { tcb(*this).core->api_set_nodelay(tcb(*this), on); }
 void Connection::set_keepalive(bool on) {
   Tcb& t = tcb(*this);
@@ -45,6 +58,7 @@ void Connection::abort() { tcb(*this).core->api_abort(tcb(*this)); }
 Endpoint Connection::local() const { return tcb(*this).tuple.local_endpoint(); }
 Endpoint Connection::remote() const { return tcb(*this).tuple.remote_endpoint(); }
 TcpState Connection::state() const { return tcb(*this).state; }
+ConnectionId Connection::id() const { return {tcb(*this).slot, tcb(*this).generation}; }
 
 // "addr:port" for IPv4, "[addr]:port" for IPv6 (RFC 3986 §3.2.2, as ss and curl write them).
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
@@ -117,7 +131,8 @@ size_t ShardCore::api_send_space(const Tcb& t) const {
       return 0;
   }
   const uint32_t used = t.snd_buf.bytes();
-  const uint32_t space = config.send_buffer > used ? config.send_buffer - used : 0;
+  const uint32_t limit = send_limit(t);
+  const uint32_t space = limit > used ? limit - used : 0;
   return std::min(space, mem_send_room(t));  // the fair share under memory pressure
 }
 
@@ -129,7 +144,7 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
   const size_t want = std::min(space, data.size());
   // The fair share under memory pressure, not the send buffer, cut this call short.
   bool share_limited = want < data.size() && space == mem_send_room(t) &&
-                       space < config.send_buffer - std::min(config.send_buffer, t.snd_buf.bytes());
+                       space < send_limit(t) - std::min(send_limit(t), t.snd_buf.bytes());
   size_t done = 0;
   if (want > 0) {
     rte_mbuf* tail = t.snd_buf.tail();

@@ -130,6 +130,8 @@ class ShardCore {
   void api_close(Tcb& t);
   void api_abort(Tcb& t);
   void api_set_nodelay(Tcb& t, bool on);
+  TimePoint now_for_api() const { return now_; }  // the `now` of the latest input/advance/connect
+  uint32_t send_limit(const Tcb& t) const { return t.send_buffer != 0 ? t.send_buffer : config.send_buffer; }
   void api_set_keepalive(Tcb& t, Duration idle, Duration interval, uint32_t probes);
 
   // Every call from outside (input, advance, connect, API) holds one of these; when the outermost

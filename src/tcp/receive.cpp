@@ -145,7 +145,7 @@ void ShardCore::queue_in_order(Tcb& t, MbufPtr m) {
 // application read at least half the buffer in that time it is the bottleneck's window that
 // limits, not the reader: double the buffer (at most recv_buffer_max) so the window can open.
 void ShardCore::tune_receive_buffer(Tcb& t) {
-  if (t.rcv_space >= config.recv_buffer_max) return;
+  if (t.rcv_space_fixed || t.rcv_space >= config.recv_buffer_max) return;
   const Duration round = std::max<Duration>(t.have_rtt ? t.srtt : config.min_rto, kClockGranularity);
   if (now_ - t.rcv_space_stamp < round) return;
   if (2 * uint64_t{t.rcv_copied} >= t.rcv_space) {

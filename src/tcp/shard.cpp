@@ -92,9 +92,12 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   if (free_tcbs_.empty()) return nullptr;
   Tcb* t = free_tcbs_.back();
   free_tcbs_.pop_back();
+  const uint32_t generation = t->generation + 1;
   t->~Tcb();
   new (t) Tcb();
   t->core = this;
+  t->slot = static_cast<uint32_t>(t - tcbs_.get());
+  t->generation = generation;
   t->tuple = tuple;
   t->rto = config.initial_rto;
   t->rcv_space = config.recv_buffer;
@@ -530,6 +533,16 @@ ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOp
   return core_->listen(port, handler, options);
 }
 void Shard::unlisten(uint16_t port) { core_->unlisten(port); }
+
+const TcpConfig& Shard::config() const { return core_->config; }
+
+Connection* Shard::find(ConnectionId id) {
+  if (id.slot >= core_->config.max_connections) return nullptr;
+  Tcb& t = core_->tcbs_[id.slot];
+  // A free slot keeps the generation of its last connection, which ended: zombie or detached.
+  if (t.generation != id.generation || t.zombie || t.app_closed || t.handler == nullptr) return nullptr;
+  return &t;
+}
 ConnectResult Shard::connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                              const ConnectOptions& options, TimePoint now) {
   return core_->connect(dst, dst_port, handler, options, now);

@@ -121,6 +121,10 @@ class Shard {
   ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options, TimePoint now);
 
+  const TcpConfig& config() const;
+  // The connection `id` names, if it is still open to the application (not ended, not closed).
+  Connection* find(ConnectionId id);
+
   // Resets every connection (RST to the peer, on_closed(aborted) to attached handlers), e.g. when
   // the stack stops. TIME-WAIT records stay until they expire or the shard is destroyed.
   void abort_all();

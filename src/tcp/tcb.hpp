@@ -40,6 +40,8 @@ struct Tcb final : Connection {
 
   // ---- identity, state ----
   ShardCore* core = nullptr;
+  uint32_t slot = 0;        // index in the shard's pool (ConnectionId::slot)
+  uint32_t generation = 0;  // times the slot was handed out (ConnectionId::generation)
   FourTuple tuple;
   TcpState state = TcpState::closed;
   bool passive = false;  // created by a listener (SYN-RECEIVED -> LISTEN rules of RFC 9293)
@@ -60,6 +62,7 @@ struct Tcb final : Connection {
   bool fin_queued = false;  // the application shut the write side; FIN goes at fin_seq
   SeqNum fin_seq;           // sequence number of our FIN (valid when fin_queued)
   bool nodelay = false;
+  uint32_t send_buffer = 0;  // bytes the application may queue (SO_SNDBUF); 0 = TcpConfig::send_buffer
   SeqNum snd_sml;  // end of the last segment shorter than snd_mss (Minshall's Nagle variant)
 
   // ---- receive sequence space ----
@@ -69,6 +72,7 @@ struct Tcb final : Connection {
   bool fin_received = false;
   // Receive buffer auto-tuning: the buffer now, what the application read since the stamp.
   uint32_t rcv_space = 0;
+  bool rcv_space_fixed = false;  // set_receive_buffer() (SO_RCVBUF): no auto-tuning
   uint32_t rcv_copied = 0;
   TimePoint rcv_space_stamp;
 
