@@ -51,5 +51,8 @@ print(passed, failed)
 PY
 )
 if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+if [ -z "${DTCP_PACKETDRILL:-}" ]; then
+  echo "packetdrill scripts (tests/packetdrill): skipped, DTCP_PACKETDRILL names no packetdrill binary"
+fi
 echo "dtcp: ${passed:-0} passed, ${failed:-0} failed"
 exit $status
