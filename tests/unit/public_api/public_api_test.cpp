@@ -1,6 +1,7 @@
 // The public API stands on its own (issue #13 part 4): this file and the *_alone.cpp files are
 // compiled with only include/ on the include path (see meson.build), so any public header that
 // reaches a header under src/ fails the build, and Stack must not name internal types.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -9,6 +10,7 @@
 #include "dtcp/address.hpp"
 #include "dtcp/config.hpp"
 #include "dtcp/runtime.hpp"
+#include "dtcp/sockets.hpp"
 #include "dtcp/tcp.hpp"
 #include "dtcp/time.hpp"
 
@@ -41,6 +43,35 @@ TEST(PublicApi, LinksAgainstTheLibrariesAlone) {
   EXPECT_GT(footprint.total(), 0u);
   const dtcp::Duration rto = dtcp::TcpConfig::linux_profile().min_rto;
   EXPECT_EQ(rto, std::chrono::milliseconds(200));
+}
+
+// The sockets layer works before any runtime exists as far as the table goes: numbers, errno.
+TEST(PublicApi, SocketsTableAloneGivesPosixErrors) {
+  dtcp::Sockets sockets(dtcp::Sockets::Options{.max_sockets = 2, .port = ""});
+  const int a = sockets.socket(AF_INET, SOCK_STREAM, 0);
+  const int b = sockets.socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
+  EXPECT_EQ(a, 3);
+  EXPECT_EQ(b, 4);
+  errno = 0;
+  EXPECT_EQ(sockets.socket(AF_INET, SOCK_STREAM, 0), -1);
+  EXPECT_EQ(errno, EMFILE);
+  EXPECT_EQ(sockets.socket(AF_UNIX, SOCK_STREAM, 0), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  EXPECT_EQ(sockets.socket(AF_INET, SOCK_DGRAM, 0), -1);
+  EXPECT_EQ(errno, EPROTONOSUPPORT);
+  char byte = 0;
+  EXPECT_EQ(sockets.read(a, &byte, 1), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  EXPECT_EQ(sockets.fcntl(b, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+  EXPECT_EQ(sockets.close(a), 0);
+  EXPECT_EQ(sockets.close(a), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(sockets.read(99, &byte, 1), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(sockets.close(b), 0);
+  EXPECT_EQ(sockets.open_sockets(), 0u);
+  // The freed entry comes back last-in-line: 3 was freed first, so it is reused first.
+  EXPECT_EQ(sockets.socket(AF_INET, SOCK_STREAM, 0), 3);
 }
 
 }  // namespace
