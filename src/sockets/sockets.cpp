@@ -111,6 +111,7 @@ Sockets::Impl::~Impl() {
     s.interest.clear();
     if (s.accept_ring != nullptr) rte_ring_free(s.accept_ring);
   }
+  for (rte_ring* r : retired_rings) rte_ring_free(r);
 }
 
 Socket* Sockets::Impl::allocate(Kind kind) {
@@ -347,9 +348,18 @@ int Sockets::listen(int fd, int backlog) {
   if (!impl_->ensure_running()) return -1;
   // The accept queue: Linux's backlog (clamped to SOMAXCONN 4096), at least 1.
   const unsigned capacity = static_cast<unsigned>(std::clamp(backlog, 1, 4096));
-  const std::string name = "dtcp_acc_" + std::to_string(s->index) + "_" + std::to_string(gen);
-  s->accept_ring = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-  if (s->accept_ring == nullptr) return fail(ENOBUFS);
+  // An entry keeps its ring once made (a thread still inside accept() on a listener being closed
+  // may touch it); a larger backlog retires the old one until the table goes.
+  if (s->accept_ring == nullptr || rte_ring_get_capacity(s->accept_ring) < capacity) {
+    const std::string name = "dtcp_acc_" + std::to_string(s->index) + "_" + std::to_string(gen);
+    rte_ring* ring = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+    if (ring == nullptr) return fail(ENOBUFS);
+    if (s->accept_ring != nullptr) {
+      std::lock_guard retired_lock(impl_->bind_mutex);
+      impl_->retired_rings.push_back(s->accept_ring);
+    }
+    s->accept_ring = ring;
+  }
   const auto queues = static_cast<uint16_t>(impl_->queues.size());
   for (uint16_t q = 0; q < queues; q++) {
     auto b = std::make_unique<sockets::ListenBinding>();
@@ -384,8 +394,6 @@ int Sockets::listen(int fd, int backlog) {
       impl_->run_on(q, call);
     }
     s->bindings.clear();
-    rte_ring_free(s->accept_ring);
-    s->accept_ring = nullptr;
     return fail(error);
   }
   s->phase = Phase::listening;
@@ -412,6 +420,18 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
       // Readiness falls with the last queued connection; re-raised if an lcore queued one since.
       s->events.fetch_and(~static_cast<uint32_t>(EPOLLIN | EPOLLRDNORM), std::memory_order_acq_rel);
       if (rte_ring_count(ring) != 0) s->events.fetch_or(EPOLLIN | EPOLLRDNORM, std::memory_order_acq_rel);
+    }
+    if (got && s->generation.load(std::memory_order_seq_cst) != gen) {
+      // close() of the listener raced with this dequeue: the child is ours to reset, as the
+      // close would have.
+      s->waiters.fetch_sub(1, std::memory_order_relaxed);
+      Socket* child = static_cast<Socket*>(obj);
+      child->generation.fetch_add(1, std::memory_order_seq_cst);
+      Call call;
+      call.op = Call::Op::abort_child;
+      call.socket = child;
+      if (!impl_->run_on(child->queue, call)) impl_->release(*child);
+      return fail(EBADF);
     }
     if (got) {
       s->waiters.fetch_sub(1, std::memory_order_relaxed);
@@ -741,8 +761,6 @@ int Sockets::close(int fd) {
       call.socket = child;
       if (!impl_->run_on(child->queue, call)) impl_->release(*child);
     }
-    rte_ring_free(s->accept_ring);
-    s->accept_ring = nullptr;
   }
   const bool has_connection = phase == Phase::connecting || phase == Phase::accepted;
   lock.unlock();

@@ -72,7 +72,7 @@ struct Socket {
   wire::IpAddr bound_addr{};
   uint16_t bound_port = 0;
   bool v6only = false;
-  rte_ring* accept_ring = nullptr;                       // listening: accepted Socket*s, MP/MC
+  rte_ring* accept_ring = nullptr;  // listening: accepted Socket*s, MP/MC; kept with the entry
   std::vector<std::unique_ptr<ListenBinding>> bindings;  // listening: one per queue
 
   // Set before the socket's first call reaches an lcore, or by the lcore before it publishes
@@ -226,6 +226,7 @@ class Sockets::Impl {
   // Ports bound by sockets (bind/listen), for EADDRINUSE (SO_REUSEADDR rules as Linux's).
   std::mutex bind_mutex;
   std::unordered_multimap<uint16_t, sockets::Socket*> bound;
+  std::vector<rte_ring*> retired_rings;  // accept rings outgrown by a larger backlog (bind_mutex)
 
   // poll(): threads sleeping in poll() wait here; every publication bumps it while they do.
   std::atomic<uint32_t> poll_seq{0};
