@@ -113,9 +113,11 @@ class Interface {
   void start_ipv6();
   // The Ethernet multicast groups IPv6 needs received (RFC 4861 §7.2.1, RFC 2464 §7): all-nodes
   // and the solicited-node group of every address. The port programs them as its multicast
-  // filter (or turns on all-multicast where it cannot).
-  static std::vector<wire::MacAddr> ipv6_multicast_macs(const wire::MacAddr& mac,
-                                                        const std::vector<Ipv6AddressRange>& addresses6);
+  // filter (or turns on all-multicast where it cannot). nullopt when there would be more than
+  // kMaxIpv6MulticastFilter of them (long ranges): the port then takes all multicast.
+  static constexpr uint64_t kMaxIpv6MulticastFilter = 4096;
+  static std::optional<std::vector<wire::MacAddr>> ipv6_multicast_macs(const wire::MacAddr& mac,
+                                                                       const std::vector<Ipv6AddressRange>& addresses6);
 
   // TCP output: `segment` starts at the TCP header with its checksum field zero and
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills

@@ -86,14 +86,17 @@ bool Interface::is_joined_group(const Ipv6Addr& a) const {
   return false;
 }
 
-std::vector<wire::MacAddr> Interface::ipv6_multicast_macs(const wire::MacAddr& mac,
-                                                          const std::vector<Ipv6AddressRange>& addresses6) {
+std::optional<std::vector<wire::MacAddr>> Interface::ipv6_multicast_macs(const wire::MacAddr& mac,
+                                                                         const std::vector<Ipv6AddressRange>& addresses6) {
+  // A list cut short would leave the device deaf to the solicitations for the addresses past
+  // the cut (a device may take a truncated list without complaint): past the bound, none.
+  uint64_t groups = 2;
+  for (const auto& r : addresses6) groups += r.count;
+  if (groups > kMaxIpv6MulticastFilter) return std::nullopt;
   std::vector<wire::MacAddr> macs{Ipv6Addr::all_nodes().multicast_mac(),
                                   Ipv6Addr::link_local_from_mac(mac).solicited_node().multicast_mac()};
   for (const auto& r : addresses6) {
-    // The groups of a long range: more than a device filter holds (a few dozen); the port
-    // falls back to all-multicast when the list is refused.
-    for (uint64_t i = 0; i < r.count && i < 4096; ++i) macs.push_back(r.address.plus(i).solicited_node().multicast_mac());
+    for (uint64_t i = 0; i < r.count; ++i) macs.push_back(r.address.plus(i).solicited_node().multicast_mac());
   }
   std::sort(macs.begin(), macs.end(), [](const auto& x, const auto& y) { return x.bytes < y.bytes; });
   macs.erase(std::unique(macs.begin(), macs.end()), macs.end());

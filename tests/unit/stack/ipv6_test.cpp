@@ -732,5 +732,35 @@ TEST_F(InterfaceIpv6, AdvertisedRouter_AdvertisementWithRouterFlagClear_NoLonger
   EXPECT_FALSE(iface_->default_router6());
 }
 
+// ---- the multicast filter (RFC 4861 §7.2.1) ---------------------------------------------------
+
+TEST(Ipv6MulticastMacs, AllNodesLinkLocalAndEveryAddressesGroup) {
+  const std::vector<Ipv6AddressRange> ranges{{.address = ip6("2001:db8::1"), .count = 3, .prefix_len = 64}};
+  const auto macs = Interface::ipv6_multicast_macs(kOurMac, ranges);
+  ASSERT_TRUE(macs);
+  // 2001:db8::1 and the link-local fe80::ff:fe00:1 end in the same 24 bits: one group.
+  EXPECT_EQ(macs->size(), 4u);
+  for (const auto& want : {wire::Ipv6Addr::all_nodes().multicast_mac(), kOurLinkLocal.solicited_node().multicast_mac(),
+                           ip6("2001:db8::3").solicited_node().multicast_mac()}) {
+    EXPECT_NE(std::find(macs->begin(), macs->end(), want), macs->end()) << want.to_string();
+  }
+}
+
+// A list cut short would leave the addresses past the cut deaf to solicitations; the port takes
+// all multicast instead.
+TEST(Ipv6MulticastMacs, MoreGroupsThanTheBound_NoListSoAllMulticast) {
+  std::vector<Ipv6AddressRange> ranges{
+      {.address = ip6("2001:db8::100"), .count = static_cast<uint32_t>(Interface::kMaxIpv6MulticastFilter - 2),
+       .prefix_len = 64}};
+  const auto fits = Interface::ipv6_multicast_macs(kOurMac, ranges);
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->size(), Interface::kMaxIpv6MulticastFilter);
+  ranges[0].count++;
+  EXPECT_FALSE(Interface::ipv6_multicast_macs(kOurMac, ranges));
+  ranges[0].count = 1;
+  ranges.push_back({.address = ip6("2001:db8:1::1"), .count = 0xffffffffu, .prefix_len = 64});
+  EXPECT_FALSE(Interface::ipv6_multicast_macs(kOurMac, ranges));
+}
+
 }  // namespace
 }  // namespace dtcp::stack::test
