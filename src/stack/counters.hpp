@@ -91,7 +91,7 @@
   X(rx_ip6_no_next_header, "IPv6 packets with No Next Header (nothing to deliver)")              \
   X(drop_ip6_truncated, "drop: IPv6 packet shorter than its header or its payload length")      \
   X(drop_ip6_bad_version, "drop: IPv6 version field not 6")                                      \
-  X(drop_ip6_bad_source, "drop: IPv6 source multicast, loopback, IPv4-mapped, or unspecified (not ND)") \
+  X(drop_ip6_bad_source, "drop: IPv6 source multicast, loopback, IPv4-mapped, ours (but in an NA), or unspecified (not ND)") \
   X(drop_ip6_not_for_us, "drop: IPv6 destination not ours, a group not joined, or still tentative") \
   X(drop_ip6_fragment, "drop: IPv6 fragment (reassembly not supported)")                        \
   X(drop_ip6_bad_extension, "drop: IPv6 extension header truncated or with a bad option length") \

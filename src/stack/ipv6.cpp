@@ -198,6 +198,12 @@ void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   // RFC 4291 §2.5.2 / §2.7, RFC 8200: a source that is multicast, or loopback from the wire,
   // is a martian; the unspecified source is only for DAD (ND input checks it).
   if (src.is_multicast() || src.is_loopback() || src.is_v4_mapped()) return drop(frame, counters_.drop_ip6_bad_source);
+  // Nor may it be one of our own addresses (as for IPv4, RFC 1122 3.2.1.3), except in a
+  // neighbour advertisement: another node claiming our address is how DAD finds a duplicate
+  // (RFC 4862 §5.4.4). icmpv6_input() applies the same rule once it knows the message type.
+  if (ip->next_header() != static_cast<uint8_t>(wire::Ipv6NextHeader::icmpv6) && is_configured6(src)) {
+    return drop(frame, counters_.drop_ip6_bad_source);
+  }
   const bool multicast = dst.is_multicast();
   // A configured address still tentative receives neighbour discovery only (RFC 4862 §5.4).
   bool tentative_dst = false;
@@ -289,6 +295,9 @@ void Interface::icmpv6_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offs
   }
   const wire::NdIpHeader nd_ip{ip->src(), ip->dst(), ip->hop_limit()};
   const bool tentative_dst = !ip->dst().is_multicast() && !is_local6(ip->dst());
+  if (icmp->type() != static_cast<uint8_t>(Icmpv6Type::neighbor_advertisement) && is_configured6(ip->src())) {
+    return drop(frame, counters_.drop_ip6_bad_source);  // ipv6_input(): only an NA may come from our address
+  }
   switch (static_cast<Icmpv6Type>(icmp->type())) {
     case Icmpv6Type::neighbor_solicitation:
       return neighbor_solicitation_input(frame, nd_ip, *icmp, now);

@@ -410,6 +410,29 @@ TEST_F(InterfaceIpv6, MartianSources_Dropped) {
   expect_dropped(tcp6_frame(ip6("::1"), kOurIp6), "drop_ip6_bad_source");
   expect_dropped(tcp6_frame(ip6("::ffff:198.18.0.2"), kOurIp6), "drop_ip6_bad_source");
   expect_dropped(tcp6_frame(wire::Ipv6Addr{}, kOurIp6), "drop_ip6_bad_source");
+  // One of our own addresses (RFC 1122 3.2.1.3, as IPv4's SourceInOurRange_Dropped): TCP,
+  // behind an extension header, and ICMPv6 other than an advertisement.
+  expect_dropped(tcp6_frame(kOurIp6, kOurIp6), "drop_ip6_bad_source");
+  expect_dropped(tcp6_frame(kOurLinkLocal, kOurIp6), "drop_ip6_bad_source");
+  expect_dropped(ipv6_frame({.src = kOurIp6, .next_header = kHopByHop,
+                             .payload = padn_header(kTcp) + tcp_segment(kOurIp6, kOurIp6, tcp_ack(1), {})}),
+                 "drop_ip6_bad_source");
+  expect_dropped(icmpv6_frame(kOurIp6, kOurIp6, icmpv6_message(kOurIp6, kOurIp6, 128, 0, 0x00010001, filled(8)), 64),
+                 "drop_ip6_bad_source");
+  const auto group = kOurIp6.solicited_node();
+  expect_dropped(icmpv6_frame(kOurIp6, group, neighbor_solicitation(kOurIp6, group, kOurIp6, kOtherMac)),
+                 "drop_ip6_bad_source");
+}
+
+TEST_F(InterfaceIpv6, AdvertisementFromOurOwnAddress_StillSeen_ConflictCounted) {
+  // The exception: another node advertising our address is how a conflict shows (RFC 4862 §5.4.4).
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kOurIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kOurIp6, all, {.override = true, .target = kOurIp6,
+                                                                       .options = {.target_link_layer = kOtherMac}})},
+                     std::nullopt, kOtherMac));
+  EXPECT_EQ(counters_.nd_address_conflicts, 1u);
+  EXPECT_EQ(counters_.drop_ip6_bad_source, 0u);
 }
 
 TEST_F(InterfaceIpv6, DestinationNotOurs_Dropped) {
