@@ -344,9 +344,9 @@ void Interface::icmpv6_error_input(rte_mbuf* frame, const wire::Icmpv6View& icmp
       rte_pktmbuf_free(frame);
       return;
     }
-    return drop(frame, counters_.drop_icmp_quote_malformed);
+    return drop(frame, counters_.drop_icmp6_quote_malformed);
   }
-  if (!is_local6(error->local)) return drop(frame, counters_.drop_icmp_quote_not_ours);
+  if (!is_local6(error->local)) return drop(frame, counters_.drop_icmp6_quote_not_ours);
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
   const wire::IcmpTcpError e{
       .kind = error->kind,
@@ -380,17 +380,18 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
   if (!is_local6(target)) {
     // Our address is tentative (RFC 4862 §5.4.3): a probe from :: for it means another node is
     // doing DAD for the same address at the same time; ours is then a duplicate too. Anything
-    // else is ignored while tentative.
+    // else is ignored while tentative, and everything once it is a duplicate.
     if (ip.src.is_unspecified()) {
       for (DadEntry& e : dad_) {
         if (e.address == target && e.state == AddressState::tentative) {
           e.state = AddressState::duplicate;
           counters_.nd_dad_duplicates++;
+          rte_pktmbuf_free(frame);
+          return;
         }
       }
     }
-    rte_pktmbuf_free(frame);
-    return;
+    return drop(frame, counters_.drop_nd_target_unusable);
   }
   const std::optional<wire::MacAddr> sll = ns->options.source_link_layer;
   rte_pktmbuf_free(frame);
@@ -490,10 +491,26 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
   rte_pktmbuf_free(frame);
 }
 
-// RFC 4861's validity checks failed: a counted drop (the reason names live in wire::NdInvalid).
+// RFC 4861's validity checks failed: a drop counted under its reason (wire::NdInvalid).
 bool Interface::nd_valid(wire::NdInvalid invalid, rte_mbuf* frame) {
-  if (invalid == wire::NdInvalid::none) return true;
-  drop(frame, counters_.drop_nd_invalid);
+  using wire::NdInvalid;
+  uint64_t* counter = nullptr;
+  switch (invalid) {
+    case NdInvalid::none: return true;
+    case NdInvalid::wrong_type: counter = &counters_.drop_nd_invalid_wrong_type; break;
+    case NdInvalid::hop_limit_not_255: counter = &counters_.drop_nd_invalid_hop_limit_not_255; break;
+    case NdInvalid::code_not_zero: counter = &counters_.drop_nd_invalid_code_not_zero; break;
+    case NdInvalid::too_short: counter = &counters_.drop_nd_invalid_too_short; break;
+    case NdInvalid::bad_option: counter = &counters_.drop_nd_invalid_bad_option; break;
+    case NdInvalid::target_multicast: counter = &counters_.drop_nd_invalid_target_multicast; break;
+    case NdInvalid::unspecified_source_with_lla: counter = &counters_.drop_nd_invalid_unspecified_source_with_lla; break;
+    case NdInvalid::unspecified_source_not_solicited_node:
+      counter = &counters_.drop_nd_invalid_unspecified_source_not_solicited_node;
+      break;
+    case NdInvalid::solicited_to_multicast: counter = &counters_.drop_nd_invalid_solicited_to_multicast; break;
+    case NdInvalid::source_not_link_local: counter = &counters_.drop_nd_invalid_source_not_link_local; break;
+  }
+  drop(frame, counter != nullptr ? *counter : counters_.drop_nd_invalid_wrong_type);
   return false;
 }
 

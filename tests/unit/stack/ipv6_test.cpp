@@ -251,14 +251,14 @@ TEST_F(InterfaceIpv6, SolicitationForAnotherAddress_Dropped) {
                  "drop_nd_not_for_us");
 }
 
-TEST_F(InterfaceIpv6, NdValidity_Failures_CountedAsInvalid) {
+TEST_F(InterfaceIpv6, NdValidity_Failures_CountedByReason) {
   const auto group = kOurIp6.solicited_node();
   // RFC 4861 §7.1.1: hop limit 255 (a router would have decremented it).
   expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac), 254),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_hop_limit_not_255");
   // From :: with a source link-layer option.
   expect_dropped(icmpv6_frame(wire::Ipv6Addr{}, group, neighbor_solicitation(wire::Ipv6Addr{}, group, kOurIp6, kPeerMac)),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_unspecified_source_with_lla");
   // Code not zero.
   Bytes ns = neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac);
   ns[1] = std::byte{1};
@@ -266,18 +266,32 @@ TEST_F(InterfaceIpv6, NdValidity_Failures_CountedAsInvalid) {
   wire::store_be16(ns.data() + 2, wire::checksum_fold(wire::checksum_accumulate(
                                       cspan(ns), wire::pseudo_header_sum(kPeerIp6, group, kIcmpv6,
                                                                          static_cast<uint32_t>(ns.size())))));
-  expect_dropped(icmpv6_frame(kPeerIp6, group, ns), "drop_nd_invalid");
+  expect_dropped(icmpv6_frame(kPeerIp6, group, ns), "drop_nd_invalid_code_not_zero");
   // §7.1.2: a solicited advertisement to a multicast group.
   const auto all = wire::Ipv6Addr::all_nodes();
   expect_dropped(icmpv6_frame(kPeerIp6, all,
                               neighbor_advertisement(kPeerIp6, all, {.solicited = true, .override = true,
                                                                      .target = kPeerIp6,
                                                                      .options = {.target_link_layer = kPeerMac}})),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_solicited_to_multicast");
   // An NA with hop limit 64.
   expect_dropped(icmpv6_frame(kPeerIp6, kOurIp6,
                               neighbor_advertisement(kPeerIp6, kOurIp6, {.solicited = true, .target = kPeerIp6}), 64),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_hop_limit_not_255");
+  // A solicitation for a multicast target; one too short for its target field.
+  expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, group, kPeerMac)),
+                 "drop_nd_invalid_target_multicast");
+  expect_dropped(icmpv6_frame(kPeerIp6, group, icmpv6_message(kPeerIp6, group, 135, 0, 0, filled(8))),
+                 "drop_nd_invalid_too_short");
+  // A source link-layer option of length 0 (RFC 4861 §4.6: invalid, the message is dropped).
+  Bytes zero_option = neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac);
+  zero_option[wire::kNdNeighborSolicitationLen + 1] = std::byte{0};
+  wire::store_be16(zero_option.data() + 2, 0);
+  wire::store_be16(zero_option.data() + 2,
+                   wire::checksum_fold(wire::checksum_accumulate(
+                       cspan(zero_option), wire::pseudo_header_sum(kPeerIp6, group, kIcmpv6,
+                                                                   static_cast<uint32_t>(zero_option.size())))));
+  expect_dropped(icmpv6_frame(kPeerIp6, group, zero_option), "drop_nd_invalid_bad_option");
   EXPECT_EQ(iface_->neighbor_cache().size(), 0u) << "nothing learned from an invalid message";
 }
 
@@ -390,6 +404,16 @@ TEST_F(InterfaceDad, ProbeFromUnspecifiedWhileTentative_Duplicate) {
   EXPECT_EQ(counters_.nd_dad_succeeded, 1u) << "the link-local one only";
   sink_.clear();
   expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
+}
+
+TEST_F(InterfaceDad, SolicitationForATentativeAddress_DroppedAndCounted) {
+  sink_.clear();
+  // RFC 4862 §5.4.3: a solicitation from a unicast source is not a probe; ignored while tentative.
+  const auto group = kOurIp6.solicited_node();
+  expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac)),
+                 "drop_nd_target_unusable");
+  EXPECT_EQ(iface_->address_state(kOurIp6), Interface::AddressState::tentative);
+  EXPECT_EQ(iface_->neighbor_cache().size(), 0u) << "nothing cached from it";
 }
 
 TEST_F(InterfaceDad, ProbeFromUnspecifiedAfterDad_Defended) {
@@ -602,7 +626,17 @@ TEST_F(InterfaceIpv6, PacketTooBig_QuotingOurSegment_ToTcpWith32BitMtu) {
 TEST_F(InterfaceIpv6, ErrorQuotingAnotherSource_Dropped) {
   const Bytes quote = ipv6_packet({.src = kOtherIp6, .dst = kPeerIp6, .next_header = kTcp,
                                    .payload = tcp_segment(kOtherIp6, kPeerIp6, tcp_ack(1), {})});
-  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, quote)}), "drop_icmp_quote_not_ours");
+  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, quote)}), "drop_icmp6_quote_not_ours");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIpv6, ErrorQuotingTooLittleForTheTcpPorts_DroppedAsMalformed) {
+  // Our IPv6 header naming TCP, then 3 bytes: the quote ends before the ports.
+  const Bytes quote = ipv6_packet({.src = kOurIp6, .dst = kPeerIp6, .next_header = kTcp,
+                                   .payload = tcp_segment(kOurIp6, kPeerIp6, tcp_ack(1), {})});
+  const Bytes cut(quote.begin(), quote.begin() + 40 + 3);
+  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, cut)}),
+                 "drop_icmp6_quote_malformed");
   EXPECT_TRUE(tcp_.icmp_errors.empty());
 }
 
