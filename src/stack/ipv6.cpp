@@ -444,12 +444,19 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
   const std::optional<wire::MacAddr> tll = na->options.target_link_layer;
   const bool router = na->router, solicited = na->solicited, override = na->override;
   rte_pktmbuf_free(frame);
+  // §7.2.5: with no entry here the advertisement creates none. But on a port with several
+  // queues a solicited one, to one of our addresses, answers a solicitation some queue sent,
+  // and lands where the device's hash puts it, not necessarily on that queue: it is passed on
+  // (as an ARP reply is) so the queue waiting for it resolves instead of giving up.
+  const bool answers_another_queue = !ip.dst.is_multicast() && solicited && nd_.find(target) == nullptr;
   const auto outcome = nd_.on_advertisement(target, tll, solicited, override, router, now,
                                             [this](rte_mbuf* m, wire::MacAddr mac) {
                                               transmit_to(m, mac, wire::EtherType::ipv6);
                                             });
   if (outcome.no_longer_router && ra_router_ && *ra_router_ == target) ra_router_.reset();  // §7.2.5
-  if (tll && outcome.updated && neighbor_learned_ != nullptr) neighbor_learned_(neighbor_learned_ctx_, target, *tll);
+  if (tll && (outcome.updated || answers_another_queue) && neighbor_learned_ != nullptr) {
+    neighbor_learned_(neighbor_learned_ctx_, target, *tll);
+  }
 }
 
 // RFC 4861 §6.3.4, when accepted: the default router (router lifetime), the on-link prefixes

@@ -789,6 +789,65 @@ TEST_F(InterfaceIpv6, AdvertisedRouter_AdvertisementWithRouterFlagClear_NoLonger
   EXPECT_FALSE(iface_->default_router6());
 }
 
+// ---- several queues: what one queue tells the port's others ----------------------------------
+// Each queue of a multi-queue port has its own Interface; the port layer (dpdk/worker.cpp)
+// carries what the hooks report to the other queues, which apply it with learn_*().
+
+class InterfaceIpv6Share : public InterfaceIpv6 {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6::SetUp();
+    hook();
+  }
+  void hook() {
+    iface_->set_neighbor_learned_hook(
+        [](void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac) {
+          static_cast<InterfaceIpv6Share*>(ctx)->neighbors_.emplace_back(ip, mac);
+        },
+        this);
+  }
+  void rebuild_hooked() {
+    rebuild();
+    hook();
+  }
+  std::vector<std::pair<wire::Ipv6Addr, wire::MacAddr>> neighbors_;
+};
+
+// With hardware RSS the answer to queue 1's solicitation may land on queue 0, which has no
+// entry: RFC 4861 §7.2.5 has it create none, but it is passed on, or queue 1 gives up.
+TEST_F(InterfaceIpv6Share, SolicitedAdvertisementWithNoEntryHere_PassedOnNotCached) {
+  receive(solicited_na_frame(kPeerIp6, kPeerMac));
+  EXPECT_EQ(iface_->neighbor_cache().find(kPeerIp6), nullptr) << "§7.2.5: no entry created here";
+  ASSERT_EQ(neighbors_.size(), 1u);
+  EXPECT_EQ(neighbors_[0].first, kPeerIp6);
+  EXPECT_EQ(neighbors_[0].second, kPeerMac);
+}
+
+TEST_F(InterfaceIpv6Share, UnsolicitedAdvertisementWithNoEntry_NotPassedOn) {
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kPeerIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kPeerIp6, all, {.override = true, .target = kPeerIp6,
+                                                                        .options = {.target_link_layer = kPeerMac}})}));
+  EXPECT_TRUE(neighbors_.empty()) << "an announcement answers no one: every queue hears of it or none needs it";
+  // Without a target link-layer address there is nothing to pass on either.
+  receive(ipv6_frame({.src = kPeerIp6, .dst = kOurIp6, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kPeerIp6, kOurIp6, {.solicited = true, .target = kPeerIp6})}));
+  EXPECT_TRUE(neighbors_.empty());
+}
+
+TEST_F(InterfaceIpv6Share, LearnNeighbor_ReleasesTheSegmentsThatWaited) {
+  iface_->advance(t0_);
+  send_tcp6(kPeerIp6, 1);
+  send_tcp6(kPeerIp6, 2);
+  sink_.clear();  // the solicitation
+  iface_->learn_neighbor(kPeerIp6, kPeerMac, t0_ + 1ms);
+  const auto frames = sink_.take();
+  ASSERT_EQ(frames.size(), 2u);
+  for (const auto& f : frames) EXPECT_EQ(parse_frame(f).eth_dst, kPeerMac);
+  EXPECT_TRUE(neighbors_.empty()) << "a shared mapping is not shared back";
+  EXPECT_EQ(counters_.nd_entries_from_peers, 1u);
+}
+
 // ---- the multicast filter (RFC 4861 §7.2.1) ---------------------------------------------------
 
 TEST(Ipv6MulticastMacs, AllNodesLinkLocalAndEveryAddressesGroup) {
