@@ -141,7 +141,9 @@
   X(nd_prefixes_ignored, "on-link prefixes from router advertisements not kept (table full)")   \
   X(nd_dad_succeeded, "addresses that passed duplicate address detection")                     \
   X(nd_dad_duplicates, "addresses found duplicate by DAD (not used)")                          \
-  X(nd_address_conflicts, "advertisements from another node for an address we hold")
+  X(nd_address_conflicts, "advertisements from another node for an address we hold")          \
+  X(nd_dad_shared, "DAD outcomes reached here and passed to the port's other queues")          \
+  X(nd_dad_from_peers, "DAD outcomes reached by another queue of the port, applied here")
 
 namespace dtcp::stack {
 

@@ -132,14 +132,18 @@ Ipv6Addr Interface::source_for(const Ipv6Addr& dst) const {
 
 void Interface::start_ipv6() {
   dad_.clear();
-  const bool probe = setup_.announce && setup_.dad_transmits > 0;
+  // With DAD every address starts tentative. The announcing queue probes; the port's other
+  // queues wait for its outcome (learn_address_state()), so none of them answers or sends from
+  // an address that may yet turn out to be another node's.
+  const bool dad = setup_.dad_transmits > 0;
   auto add = [&](const Ipv6Addr& a) {
-    dad_.push_back(DadEntry{a, probe ? AddressState::tentative : AddressState::preferred, 0, now_});
+    dad_.push_back(DadEntry{a, dad ? AddressState::tentative : AddressState::preferred, 0, now_});
   };
   add(link_local_);
   for (const auto& r : setup_.addresses6) add(r.address);
-  dad_settled_ = !probe;
-  if (!probe) {
+  dad_settled_ = !dad;
+  if (dad && !setup_.announce) return;
+  if (!dad) {
     for (const DadEntry& e : dad_) {
       if (setup_.announce) {
         send_neighbor_advertisement(e.address, Ipv6Addr::all_nodes(), Ipv6Addr::all_nodes().multicast_mac(), false);
@@ -161,7 +165,7 @@ void Interface::advance_ipv6(TimePoint now) {
 }
 
 void Interface::advance_dad(TimePoint now) {
-  bool settled = true;
+  if (!setup_.announce) return;  // another queue probes and tells this one
   for (DadEntry& e : dad_) {
     if (e.state != AddressState::tentative || now < e.next) continue;
     if (e.probes_sent < setup_.dad_transmits) {
@@ -176,12 +180,38 @@ void Interface::advance_dad(TimePoint now) {
     // it (RFC 4861 §7.2.6) so neighbours that cached another MAC update.
     e.state = AddressState::preferred;
     counters_.nd_dad_succeeded++;
+    if (address_state_hook_ != nullptr) address_state_hook_(address_state_ctx_, e.address, e.state);
     send_neighbor_advertisement(e.address, Ipv6Addr::all_nodes(), Ipv6Addr::all_nodes().multicast_mac(), false);
     if (e.address == link_local_ && setup_.accept_router_advertisements) send_router_solicitation();
   }
+  dad_concluded();
+}
+
+void Interface::dad_concluded() {
   // A duplicate address keeps the state looked up per packet (it must stay unusable).
-  for (const DadEntry& e : dad_) settled = settled && e.state == AddressState::preferred;
-  dad_settled_ = settled;
+  dad_settled_ = std::all_of(dad_.begin(), dad_.end(), [](const DadEntry& e) { return e.state == AddressState::preferred; });
+}
+
+bool Interface::mark_duplicate(const Ipv6Addr& target) {
+  for (DadEntry& e : dad_) {
+    if (e.address != target || e.state != AddressState::tentative) continue;
+    e.state = AddressState::duplicate;
+    counters_.nd_dad_duplicates++;
+    if (address_state_hook_ != nullptr) address_state_hook_(address_state_ctx_, e.address, e.state);
+    dad_concluded();
+    return true;
+  }
+  return false;
+}
+
+void Interface::learn_address_state(const Ipv6Addr& address, AddressState state) {
+  for (DadEntry& e : dad_) {
+    if (e.address != address || e.state == state || e.state == AddressState::duplicate) continue;
+    if (state == AddressState::tentative) continue;  // nothing to learn
+    e.state = state;
+    counters_.nd_dad_from_peers++;
+  }
+  dad_concluded();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,15 +411,9 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
     // Our address is tentative (RFC 4862 §5.4.3): a probe from :: for it means another node is
     // doing DAD for the same address at the same time; ours is then a duplicate too. Anything
     // else is ignored while tentative, and everything once it is a duplicate.
-    if (ip.src.is_unspecified()) {
-      for (DadEntry& e : dad_) {
-        if (e.address == target && e.state == AddressState::tentative) {
-          e.state = AddressState::duplicate;
-          counters_.nd_dad_duplicates++;
-          rte_pktmbuf_free(frame);
-          return;
-        }
-      }
+    if (ip.src.is_unspecified() && mark_duplicate(target)) {
+      rte_pktmbuf_free(frame);
+      return;
     }
     return drop(frame, counters_.drop_nd_target_unusable);
   }
@@ -426,13 +450,9 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
   if (!nd_valid(wire::validate_neighbor_advertisement(ip, icmp), frame)) return;
   const auto na = wire::parse_neighbor_advertisement(icmp);
   const Ipv6Addr target = na->target;
-  for (DadEntry& e : dad_) {
-    if (e.address == target && e.state == AddressState::tentative) {
-      e.state = AddressState::duplicate;
-      counters_.nd_dad_duplicates++;
-      rte_pktmbuf_free(frame);
-      return;
-    }
+  if (mark_duplicate(target)) {
+    rte_pktmbuf_free(frame);
+    return;
   }
   if (target == link_local_ || is_local6(target)) {
     // Someone else claims an address we hold (after DAD): RFC 4862 §5.4.4 leaves the reaction

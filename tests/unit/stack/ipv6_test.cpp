@@ -805,13 +805,21 @@ class InterfaceIpv6Share : public InterfaceIpv6 {
           static_cast<InterfaceIpv6Share*>(ctx)->neighbors_.emplace_back(ip, mac);
         },
         this);
+    iface_->set_address_state_hook(
+        [](void* ctx, const wire::Ipv6Addr& a, Interface::AddressState state) {
+          static_cast<InterfaceIpv6Share*>(ctx)->states_.emplace_back(a, state);
+        },
+        this);
   }
   void rebuild_hooked() {
     rebuild();
     hook();
   }
   std::vector<std::pair<wire::Ipv6Addr, wire::MacAddr>> neighbors_;
+  std::vector<std::pair<wire::Ipv6Addr, Interface::AddressState>> states_;
 };
+
+using State = Interface::AddressState;
 
 // With hardware RSS the answer to queue 1's solicitation may land on queue 0, which has no
 // entry: RFC 4861 §7.2.5 has it create none, but it is passed on, or queue 1 gives up.
@@ -846,6 +854,94 @@ TEST_F(InterfaceIpv6Share, LearnNeighbor_ReleasesTheSegmentsThatWaited) {
   for (const auto& f : frames) EXPECT_EQ(parse_frame(f).eth_dst, kPeerMac);
   EXPECT_TRUE(neighbors_.empty()) << "a shared mapping is not shared back";
   EXPECT_EQ(counters_.nd_entries_from_peers, 1u);
+}
+
+// The port's other queues (announce off, DAD on): nothing sent, every address tentative until
+// the announcing queue tells the outcome.
+class InterfaceDadFollower : public InterfaceIpv6Share {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6Share::SetUp();
+    setup_.dad_transmits = 1;
+    setup_.announce = false;
+    rebuild_hooked();
+    iface_->start_ipv6();
+  }
+};
+
+TEST_F(InterfaceDadFollower, Start_NoProbe_TentativeUntilTold_ThenUsable) {
+  EXPECT_TRUE(sink_.empty()) << "only the announcing queue probes";
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::tentative);
+  EXPECT_EQ(iface_->address_state(kOurLinkLocal), State::tentative);
+  expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
+  iface_->advance(t0_ + 10s);
+  EXPECT_TRUE(sink_.empty());
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::tentative) << "does not conclude on its own";
+  iface_->learn_address_state(kOurIp6, State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurLinkLocal), State::tentative) << "each address is told apart";
+  EXPECT_EQ(counters_.nd_dad_from_peers, 1u);
+  receive(tcp6_frame(kPeerIp6, kOurIp6), t0_ + 10s);
+  EXPECT_EQ(tcp_.segments.size(), 1u);
+  iface_->learn_address_state(kOurLinkLocal, State::preferred);
+  EXPECT_TRUE(iface_->is_local6(kOurLinkLocal));
+  EXPECT_TRUE(sink_.empty()) << "and announces nothing: the announcing queue did";
+  EXPECT_TRUE(states_.empty()) << "a learned outcome is not passed back";
+}
+
+TEST_F(InterfaceDadFollower, ToldDuplicate_NeverUsed) {
+  iface_->learn_address_state(kOurIp6, State::duplicate);
+  iface_->learn_address_state(kOurIp6, State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate) << "a duplicate stays one";
+  expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
+  EXPECT_EQ(counters_.nd_dad_duplicates, 0u) << "counted where it was found";
+}
+
+// A defence lands on whichever queue the device picks: found here, told to the others.
+TEST_F(InterfaceDadFollower, AdvertisementForATentativeAddress_DuplicateHereAndTold) {
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kOurIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kOurIp6, all, {.override = true, .target = kOurIp6,
+                                                                       .options = {.target_link_layer = kOtherMac}})},
+                     std::nullopt, kOtherMac));
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate);
+  EXPECT_EQ(counters_.nd_dad_duplicates, 1u);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurIp6, State::duplicate}}));
+  // And a probe from :: for the link-local address, too.
+  const auto group = kOurLinkLocal.solicited_node();
+  receive(icmpv6_frame(wire::Ipv6Addr{}, group, neighbor_solicitation(wire::Ipv6Addr{}, group, kOurLinkLocal, std::nullopt)));
+  ASSERT_EQ(states_.size(), 2u);
+  EXPECT_EQ(states_[1], std::make_pair(kOurLinkLocal, State::duplicate));
+}
+
+// The announcing queue tells each outcome it reaches.
+class InterfaceDadAnnouncer : public InterfaceIpv6Share {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6Share::SetUp();
+    setup_.dad_transmits = 1;
+    setup_.announce = true;
+    rebuild_hooked();
+    iface_->start_ipv6();
+    sink_.clear();  // the probes
+  }
+};
+
+TEST_F(InterfaceDadAnnouncer, Undefended_PreferredTold) {
+  iface_->advance(t0_ + 999ms);
+  EXPECT_TRUE(states_.empty());
+  iface_->advance(t0_ + 1000ms);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurLinkLocal, State::preferred},
+                                                                    {kOurIp6, State::preferred}}));
+}
+
+TEST_F(InterfaceDadAnnouncer, DuplicateFoundByAnotherQueue_NotAnnounced) {
+  iface_->learn_address_state(kOurIp6, State::duplicate);
+  iface_->advance(t0_ + 1000ms);
+  ASSERT_EQ(sink_.size(), 1u) << "only the link-local address is announced";
+  expect_unsolicited_na(sink_.bytes(0), kOurLinkLocal);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurLinkLocal, State::preferred}}));
 }
 
 // ---- the multicast filter (RFC 4861 §7.2.1) ---------------------------------------------------
