@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "wire/bytes.hpp"
 
@@ -109,6 +110,7 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
     interface_.set_arp_learned_hook(&QueueStack::share_arp, this);
     interface_.set_neighbor_learned_hook(&QueueStack::share_neighbor, this);
     interface_.set_address_state_hook(&QueueStack::share_address_state, this);
+    interface_.set_router_learned_hook(&QueueStack::share_router, this);
   }
 }
 
@@ -431,6 +433,38 @@ void QueueStack::share_address_state(void* ctx, const wire::Ipv6Addr& address, s
   for (uint16_t q = 0; q < self->links_->queues; q++) {
     if (q == self->queue_id_) continue;
     if (self->post_message(q, m)) self->counters_.nd_dad_shared++;
+  }
+}
+
+// What an accepted router advertisement taught. Larger than a message, so it rides in an mbuf
+// from the port's pool, one per queue, as ICMP errors do; advertisements come minutes apart.
+void QueueStack::share_router(void* ctx, const stack::Interface::RouterInfo& info) {
+  using RouterInfo = stack::Interface::RouterInfo;
+  static_assert(std::is_trivially_copyable_v<RouterInfo>, "a RouterInfo is copied through an mbuf");
+  auto* self = static_cast<QueueStack*>(ctx);
+  for (uint16_t q = 0; q < self->links_->queues; q++) {
+    if (q == self->queue_id_) continue;
+    rte_mbuf* carrier = rte_pktmbuf_alloc(self->interface_.setup().pool);
+    if (carrier == nullptr || rte_pktmbuf_append(carrier, sizeof info) == nullptr) {
+      if (carrier) rte_pktmbuf_free(carrier);
+      self->counters_.drop_no_mbuf++;
+      continue;
+    }
+    std::memcpy(rte_pktmbuf_mtod(carrier, void*), &info, sizeof info);
+    Message m;
+    m.run = [](QueueStack& target, const Message& msg) {
+      auto* carried = static_cast<rte_mbuf*>(msg.ctx);
+      RouterInfo learned;
+      std::memcpy(static_cast<void*>(&learned), rte_pktmbuf_mtod(carried, const void*), sizeof learned);
+      rte_pktmbuf_free(carried);
+      target.interface_.learn_router(learned, target.now_);
+    };
+    m.ctx = carrier;  // a message discarded at shutdown leaves the carrier to the pool's teardown
+    if (self->post_message(q, m)) {
+      self->counters_.nd_routers_shared++;
+    } else {
+      rte_pktmbuf_free(carrier);
+    }
   }
 }
 

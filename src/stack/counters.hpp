@@ -143,7 +143,9 @@
   X(nd_dad_duplicates, "addresses found duplicate by DAD (not used)")                          \
   X(nd_address_conflicts, "advertisements from another node for an address we hold")          \
   X(nd_dad_shared, "DAD outcomes reached here and passed to the port's other queues")          \
-  X(nd_dad_from_peers, "DAD outcomes reached by another queue of the port, applied here")
+  X(nd_dad_from_peers, "DAD outcomes reached by another queue of the port, applied here")      \
+  X(nd_routers_shared, "router advertisements accepted here and passed to the port's other queues") \
+  X(nd_routers_from_peers, "router advertisements accepted by another queue of the port, applied here")
 
 namespace dtcp::stack {
 

@@ -119,6 +119,30 @@ class Interface {
   }
   void learn_address_state(const wire::Ipv6Addr& address, AddressState state);
 
+  // What an accepted router advertisement taught (RFC 4861 §6.3.4), lifetimes counted from its
+  // arrival: the port layer passes it to the other queues (the advertisement lands on one), which
+  // apply it with learn_router(); that does not call the hook. Trivially copyable.
+  struct RouterInfo {
+    static constexpr size_t kMaxPrefixes = wire::kNdMaxPrefixes;  // what one advertisement is parsed for
+    struct Prefix {
+      wire::Ipv6Addr prefix;
+      uint32_t valid_lifetime_s = 0;  // 0xffffffff: infinite
+      uint8_t length = 0;
+    };
+    wire::Ipv6Addr router;               // its link-local source
+    std::optional<wire::MacAddr> mac;    // its source link-layer address option
+    uint16_t router_lifetime_s = 0;      // 0: not (or no longer) a default router
+    uint8_t cur_hop_limit = 0;           // 0: unspecified
+    uint8_t prefix_count = 0;            // on-link, not link-local
+    std::array<Prefix, kMaxPrefixes> prefixes{};
+  };
+  using RouterLearnedHook = void (*)(void* ctx, const RouterInfo& info);
+  void set_router_learned_hook(RouterLearnedHook hook, void* ctx) {
+    router_learned_ = hook;
+    router_learned_ctx_ = ctx;
+  }
+  void learn_router(const RouterInfo& info, TimePoint now);
+
   // One received frame; the interface owns it afterwards.
   void input(rte_mbuf* frame, TimePoint now);
   // ARP and neighbour-discovery retries and expiry, DAD probes; call once per loop iteration.
@@ -231,6 +255,7 @@ class Interface {
   // hook. False when no tentative DAD entry is `target`.
   bool mark_duplicate(const wire::Ipv6Addr& target);
   void dad_concluded();  // recomputes dad_settled_
+  void apply_router_info(const RouterInfo& info, TimePoint now);
   void cache_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
@@ -252,6 +277,8 @@ class Interface {
   void* neighbor_learned_ctx_ = nullptr;
   AddressStateHook address_state_hook_ = nullptr;
   void* address_state_ctx_ = nullptr;
+  RouterLearnedHook router_learned_ = nullptr;
+  void* router_learned_ctx_ = nullptr;
   // Duplicate address detection: one entry per address probed (the link-local first, then the
   // first address of each configured range, whose state the rest of its range shares).
   struct DadEntry {

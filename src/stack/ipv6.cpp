@@ -488,19 +488,40 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
   if (!setup_.accept_router_advertisements) return drop(frame, counters_.rx_nd_router_advertisement_ignored);
   if (!nd_valid(wire::validate_router_advertisement(ip, icmp), frame)) return;
   const auto ra = wire::parse_router_advertisement(icmp);
-  if (ra->cur_hop_limit != 0) hop_limit_ = ra->cur_hop_limit;
-  if (ra->router_lifetime != 0) {
-    ra_router_ = ip.src;
-    ra_router_expiry_ = now + std::chrono::seconds(ra->router_lifetime);
-  } else if (ra_router_ && *ra_router_ == ip.src) {
-    ra_router_.reset();
-  }
+  RouterInfo info{.router = ip.src, .mac = ra->options.source_link_layer, .router_lifetime_s = ra->router_lifetime,
+                  .cur_hop_limit = ra->cur_hop_limit};
   for (const wire::NdPrefixInfo& p : ra->options.prefix_list()) {
     if (!p.on_link || p.prefix.is_link_local() || p.prefix_length > 128) continue;
-    const TimePoint expiry = p.valid_lifetime == 0xffffffffu ? TimePoint::max() : now + std::chrono::seconds(p.valid_lifetime);
+    if (info.prefix_count == info.prefixes.size()) break;  // the parser keeps no more
+    info.prefixes[info.prefix_count++] = {p.prefix, p.valid_lifetime, p.prefix_length};
+  }
+  rte_pktmbuf_free(frame);
+  apply_router_info(info, now);
+  // The advertisement reached this queue only; the port's other queues route by it too.
+  if (router_learned_ != nullptr) router_learned_(router_learned_ctx_, info);
+}
+
+void Interface::learn_router(const RouterInfo& info, TimePoint now) {
+  now_ = now;
+  apply_router_info(info, now);
+  counters_.nd_routers_from_peers++;
+}
+
+void Interface::apply_router_info(const RouterInfo& info, TimePoint now) {
+  if (info.cur_hop_limit != 0) hop_limit_ = info.cur_hop_limit;
+  if (info.router_lifetime_s != 0) {
+    ra_router_ = info.router;
+    ra_router_expiry_ = now + std::chrono::seconds(info.router_lifetime_s);
+  } else if (ra_router_ && *ra_router_ == info.router) {
+    ra_router_.reset();
+  }
+  for (size_t i = 0; i < info.prefix_count; ++i) {
+    const RouterInfo::Prefix& p = info.prefixes[i];
+    const Ipv6Addr prefix = p.prefix.masked(p.length);
+    const TimePoint expiry = p.valid_lifetime_s == 0xffffffffu ? TimePoint::max() : now + std::chrono::seconds(p.valid_lifetime_s);
     LearnedPrefix* slot = nullptr;
     for (LearnedPrefix& lp : ra_prefixes_) {
-      if (lp.length == p.prefix_length && lp.prefix == p.prefix.masked(p.prefix_length)) slot = &lp;
+      if (lp.length == p.length && lp.prefix == prefix) slot = &lp;
     }
     for (LearnedPrefix& lp : ra_prefixes_) {
       if (slot == nullptr && (lp.length == 0 || lp.expiry <= now)) slot = &lp;
@@ -509,13 +530,10 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
       counters_.nd_prefixes_ignored++;
       continue;
     }
-    *slot = LearnedPrefix{p.prefix.masked(p.prefix_length), p.prefix_length, expiry};
+    *slot = LearnedPrefix{prefix, p.length, expiry};
   }
-  if (ra->options.source_link_layer) {
-    cache_neighbor(ip.src, *ra->options.source_link_layer, now);
-  }
-  nd_.mark_router(ip.src);
-  rte_pktmbuf_free(frame);
+  if (info.mac) cache_neighbor(info.router, *info.mac, now);
+  nd_.mark_router(info.router);
 }
 
 // RFC 4861's validity checks failed: a drop counted under its reason (wire::NdInvalid).

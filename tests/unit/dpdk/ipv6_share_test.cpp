@@ -184,5 +184,21 @@ TEST_F(Ipv6Share, Dad_DefenceHeardOnQueue1_DuplicateOnBothQueues) {
   EXPECT_EQ(iface(1).address_state(kLocal6), State::duplicate);
 }
 
+TEST_F(Ipv6Share, RouterAdvertisementOnQueue0_Queue1RoutesByIt) {
+  arrives_on(0, router_advertisement(1800), t0_);
+  EXPECT_EQ(iface(0).default_router6(), kRouter6);
+  EXPECT_EQ(queue(0).net_counters().nd_routers_shared, 1u);
+  EXPECT_FALSE(iface(1).default_router6());
+  EXPECT_EQ(run_messages_on(1), 1u);
+  EXPECT_EQ(iface(1).default_router6(), kRouter6);
+  EXPECT_EQ(queue(1).net_counters().nd_routers_from_peers, 1u);
+  ASSERT_NE(iface(1).neighbor_cache().find(kRouter6), nullptr) << "its link-layer address came along";
+  EXPECT_EQ(iface(1).neighbor_cache().find(kRouter6)->mac, kRouterMac);
+  // A lifetime of 0 heard on queue 0 ends it on queue 1 too.
+  arrives_on(0, router_advertisement(0), t0_ + 1s);
+  EXPECT_EQ(run_messages_on(1), 1u);
+  EXPECT_FALSE(iface(1).default_router6());
+}
+
 }  // namespace
 }  // namespace dtcp::dpdk

@@ -810,6 +810,9 @@ class InterfaceIpv6Share : public InterfaceIpv6 {
           static_cast<InterfaceIpv6Share*>(ctx)->states_.emplace_back(a, state);
         },
         this);
+    iface_->set_router_learned_hook(
+        [](void* ctx, const Interface::RouterInfo& info) { static_cast<InterfaceIpv6Share*>(ctx)->routers_.push_back(info); },
+        this);
   }
   void rebuild_hooked() {
     rebuild();
@@ -817,6 +820,7 @@ class InterfaceIpv6Share : public InterfaceIpv6 {
   }
   std::vector<std::pair<wire::Ipv6Addr, wire::MacAddr>> neighbors_;
   std::vector<std::pair<wire::Ipv6Addr, Interface::AddressState>> states_;
+  std::vector<Interface::RouterInfo> routers_;
 };
 
 using State = Interface::AddressState;
@@ -942,6 +946,68 @@ TEST_F(InterfaceDadAnnouncer, DuplicateFoundByAnotherQueue_NotAnnounced) {
   expect_unsolicited_na(sink_.bytes(0), kOurLinkLocal);
   EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate);
   EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurLinkLocal, State::preferred}}));
+}
+
+// An advertisement reaches one queue; the router, the prefixes and the hop limit it gave are
+// for the whole port.
+TEST_F(InterfaceIpv6Share, RouterAdvertisement_ToldWithItsPrefixes) {
+  setup_.accept_router_advertisements = true;
+  rebuild_hooked();
+  wire::NdRouterAdvertisement ra{.cur_hop_limit = 32, .router_lifetime = 1800,
+                                 .options = {.source_link_layer = kGatewayMac}};
+  ra.options.prefixes[0] = {.prefix_length = 64, .on_link = true, .valid_lifetime = 600, .prefix = ip6("2001:db8:1::")};
+  ra.options.prefixes[1] = {.prefix_length = 64, .on_link = false, .valid_lifetime = 600, .prefix = ip6("2001:db8:2::")};
+  ra.options.prefix_count = 2;
+  Bytes icmp(wire::kNdRouterAdvertisementLen + 8 + 2 * 32);
+  wire::write_router_advertisement(icmp, kGatewayIp6, wire::Ipv6Addr::all_nodes(), ra);
+  receive(ipv6_frame({.src = kGatewayIp6, .dst = wire::Ipv6Addr::all_nodes(), .hop_limit = 255, .payload = icmp},
+                     std::nullopt, kGatewayMac));
+  ASSERT_EQ(routers_.size(), 1u);
+  const Interface::RouterInfo& info = routers_[0];
+  EXPECT_EQ(info.router, kGatewayIp6);
+  EXPECT_EQ(info.mac, kGatewayMac);
+  EXPECT_EQ(info.router_lifetime_s, 1800);
+  EXPECT_EQ(info.cur_hop_limit, 32);
+  ASSERT_EQ(info.prefix_count, 1u) << "the off-link prefix is not for routing";
+  EXPECT_EQ(info.prefixes[0].prefix, ip6("2001:db8:1::"));
+  EXPECT_EQ(info.prefixes[0].length, 64);
+  EXPECT_EQ(info.prefixes[0].valid_lifetime_s, 600u);
+  // Ignored advertisements are not told.
+  setup_.accept_router_advertisements = false;
+  rebuild_hooked();
+  receive(router_advertisement_frame(1800));
+  EXPECT_EQ(routers_.size(), 1u);
+}
+
+TEST_F(InterfaceIpv6Share, LearnRouter_OffLinkTrafficGoesThroughIt) {
+  // This queue never saw the advertisement.
+  Interface::RouterInfo info{.router = kGatewayIp6, .mac = kGatewayMac, .router_lifetime_s = 1800, .cur_hop_limit = 32};
+  info.prefixes[0] = {.prefix = ip6("2001:db8:1::"), .valid_lifetime_s = 600, .length = 64};
+  info.prefix_count = 1;
+  iface_->learn_router(info, t0_);
+  EXPECT_EQ(iface_->default_router6(), kGatewayIp6);
+  EXPECT_EQ(counters_.nd_routers_from_peers, 1u);
+  EXPECT_TRUE(routers_.empty()) << "not passed back";
+  send_tcp6(kRemoteIp6);
+  ASSERT_EQ(sink_.size(), 1u) << "the router's MAC came with it: no solicitation";
+  {
+    const Frame6 f(sink_.bytes(0));
+    EXPECT_EQ(f.eth.eth_dst, kGatewayMac);
+    EXPECT_EQ(f.ip->dst(), kRemoteIp6);
+    EXPECT_EQ(f.ip->hop_limit(), 32) << "the advertised hop limit";
+  }
+  sink_.clear();
+  // The learned prefix is on-link: its hosts are solicited directly, not sent to the router.
+  send_tcp6(ip6("2001:db8:1::9"));
+  ASSERT_EQ(sink_.size(), 1u);
+  const Frame6 f(sink_.bytes(0));
+  ASSERT_TRUE(f.icmp);
+  EXPECT_EQ(f.icmp->type(), 135);
+  EXPECT_EQ(wire::parse_neighbor_solicitation(*f.icmp)->target, ip6("2001:db8:1::9"));
+  sink_.clear();
+  // A later advertisement with lifetime 0, heard elsewhere, ends it here too.
+  iface_->learn_router(Interface::RouterInfo{.router = kGatewayIp6}, t0_ + 1s);
+  EXPECT_FALSE(iface_->default_router6());
 }
 
 // ---- the multicast filter (RFC 4861 §7.2.1) ---------------------------------------------------
