@@ -6,6 +6,7 @@
 #include <string>
 
 #include "wire/bytes.hpp"
+#include "wire/ipv6.hpp"
 
 namespace dtcp::dpdk {
 
@@ -74,15 +75,27 @@ std::optional<TcpFlow> tcp_flow(std::span<const std::byte> frame) {
   if (wire::load_be16(p + 12) == 0x86dd) {
     const std::byte* ip = p + kEth;
     // RFC 8200 §3: version 6, next header at byte 6, addresses at 8 and 24.
-    if ((std::to_integer<unsigned>(ip[0]) >> 4) != 6 || std::to_integer<uint8_t>(ip[6]) != 6) return std::nullopt;
+    if ((std::to_integer<unsigned>(ip[0]) >> 4) != 6) return std::nullopt;
+    size_t tcp_offset = 40;
+    if (const uint8_t next = std::to_integer<uint8_t>(ip[6]); next != 6) {
+      // TCP behind hop-by-hop, routing or destination-options headers (RFC 8200 §4) belongs to
+      // the same connection as without them: step over them (bounded, contents not acted on;
+      // ipv6_input checks them on the owner) so the segment reaches its owner rather than a
+      // shard that would answer it with a RST. A fragment, or anything that is not TCP in the
+      // end, stays where it landed.
+      if (next != 0 && next != 43 && next != 60) return std::nullopt;
+      const auto ext = wire::walk_quoted_ipv6_extensions(next, frame.subspan(kEth + 40));
+      if (!ext.ok() || ext.protocol != 6 || frame.size() < kEth + ext.offset + 4) return std::nullopt;
+      tcp_offset = ext.offset;
+    }
     TcpFlow f;
     wire::Ipv6Addr src, dst;
     std::memcpy(src.bytes.data(), ip + 8, 16);
     std::memcpy(dst.bytes.data(), ip + 24, 16);
     f.src = src;
     f.dst = dst;
-    f.src_port = wire::load_be16(ip + 40);
-    f.dst_port = wire::load_be16(ip + 42);
+    f.src_port = wire::load_be16(ip + tcp_offset);
+    f.dst_port = wire::load_be16(ip + tcp_offset + 2);
     return f;
   }
   const auto v4 = ipv4_tcp_flow(frame);

@@ -83,8 +83,9 @@ struct TcpFlow {
 // checksum: the owner validates the frame fully, and a corrupted frame merely lands on some
 // queue that then drops it.
 std::optional<Ipv4TcpFlow> ipv4_tcp_flow(std::span<const std::byte> frame);
-// The same for IPv4 or IPv6; for IPv6 only a TCP header right after the fixed header counts
-// (next header 6): extension headers are rare and are walked by the receiving queue.
+// The same for IPv4 or IPv6; for IPv6 the TCP header may follow hop-by-hop, routing and
+// destination-options headers (stepped over, at most kIpv6MaxExtensionHeaders, contents not
+// checked); behind a fragment header or anything else there is no flow.
 std::optional<TcpFlow> tcp_flow(std::span<const std::byte> frame);
 
 // Hash -> RETA entry -> queue, for one port. Read-only once built.

@@ -356,12 +356,14 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
   }
   if (port.has_ipv6()) {
     // RFC 4861 §7.2.1: receive the all-nodes and solicited-node groups. A device without a
-    // multicast filter (or one too small) takes all multicast instead.
+    // multicast filter (or one too small), or a list too long to program (a long range), takes
+    // all multicast instead.
     const auto groups = stack::Interface::ipv6_multicast_macs(caps.mac, port.addresses6);
-    std::vector<rte_ether_addr> list(groups.size());
-    for (size_t i = 0; i < groups.size(); ++i) std::memcpy(list[i].addr_bytes, groups[i].bytes.data(), 6);
-    if (rte_eth_dev_set_mc_addr_list(port_id, list.data(), static_cast<uint32_t>(list.size())) != 0 &&
-        rte_eth_allmulticast_enable(port_id) != 0 && rte_eth_promiscuous_get(port_id) != 1 &&
+    std::vector<rte_ether_addr> list(groups ? groups->size() : 0);
+    for (size_t i = 0; i < list.size(); ++i) std::memcpy(list[i].addr_bytes, (*groups)[i].bytes.data(), 6);
+    const bool filtered =
+        groups && rte_eth_dev_set_mc_addr_list(port_id, list.data(), static_cast<uint32_t>(list.size())) == 0;
+    if (!filtered && rte_eth_allmulticast_enable(port_id) != 0 && rte_eth_promiscuous_get(port_id) != 1 &&
         caps.driver != "net_ring") {
       std::fprintf(stderr, "dtcp: %s: the device takes neither a multicast filter nor all-multicast; IPv6 neighbour "
                    "discovery may not reach it\n", label.c_str());

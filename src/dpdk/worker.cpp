@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "wire/bytes.hpp"
 
@@ -84,6 +85,8 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                                        .nd = config.nd,
                                        .dad_transmits = port.dad_transmits,
                                        // Only the first queue probes and announces: once per port.
+                                       // The others keep the addresses tentative until it tells
+                                       // them the outcome (share_address_state).
                                        .announce = queue_id == 0},
                  *this, counters_, now),
       rx_impairment_(port.rx_impairment, caps.pool, counters_),
@@ -106,6 +109,8 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
   if (multi_queue_) {
     interface_.set_arp_learned_hook(&QueueStack::share_arp, this);
     interface_.set_neighbor_learned_hook(&QueueStack::share_neighbor, this);
+    interface_.set_address_state_hook(&QueueStack::share_address_state, this);
+    interface_.set_router_learned_hook(&QueueStack::share_router, this);
   }
 }
 
@@ -405,6 +410,61 @@ void QueueStack::share_neighbor(void* ctx, const wire::Ipv6Addr& ip, wire::MacAd
   for (uint16_t q = 0; q < self->links_->queues; q++) {
     if (q == self->queue_id_) continue;
     if (self->post_message(q, m)) self->counters_.nd_entries_shared++;
+  }
+}
+
+// A DAD outcome (RFC 4862 §5.4): the first queue's probes end in preferred, or any queue hears
+// that the address is another node's. The address rides in arg0/arg1, the state in ctx.
+void QueueStack::share_address_state(void* ctx, const wire::Ipv6Addr& address, stack::Interface::AddressState state) {
+  auto* self = static_cast<QueueStack*>(ctx);
+  Message m;
+  m.run = [](QueueStack& target, const Message& msg) {
+    wire::Ipv6Addr learned;
+    for (size_t i = 0; i < 8; i++) {
+      learned.bytes[i] = static_cast<uint8_t>(msg.arg0 >> (8 * (7 - i)));
+      learned.bytes[8 + i] = static_cast<uint8_t>(msg.arg1 >> (8 * (7 - i)));
+    }
+    const auto learned_state = static_cast<stack::Interface::AddressState>(reinterpret_cast<uintptr_t>(msg.ctx));
+    target.interface_.learn_address_state(learned, learned_state);
+  };
+  m.arg0 = address.high_be();
+  m.arg1 = address.low_be();
+  m.ctx = reinterpret_cast<void*>(static_cast<uintptr_t>(state));
+  for (uint16_t q = 0; q < self->links_->queues; q++) {
+    if (q == self->queue_id_) continue;
+    if (self->post_message(q, m)) self->counters_.nd_dad_shared++;
+  }
+}
+
+// What an accepted router advertisement taught. Larger than a message, so it rides in an mbuf
+// from the port's pool, one per queue, as ICMP errors do; advertisements come minutes apart.
+void QueueStack::share_router(void* ctx, const stack::Interface::RouterInfo& info) {
+  using RouterInfo = stack::Interface::RouterInfo;
+  static_assert(std::is_trivially_copyable_v<RouterInfo>, "a RouterInfo is copied through an mbuf");
+  auto* self = static_cast<QueueStack*>(ctx);
+  for (uint16_t q = 0; q < self->links_->queues; q++) {
+    if (q == self->queue_id_) continue;
+    rte_mbuf* carrier = rte_pktmbuf_alloc(self->interface_.setup().pool);
+    if (carrier == nullptr || rte_pktmbuf_append(carrier, sizeof info) == nullptr) {
+      if (carrier) rte_pktmbuf_free(carrier);
+      self->counters_.drop_no_mbuf++;
+      continue;
+    }
+    std::memcpy(rte_pktmbuf_mtod(carrier, void*), &info, sizeof info);
+    Message m;
+    m.run = [](QueueStack& target, const Message& msg) {
+      auto* carried = static_cast<rte_mbuf*>(msg.ctx);
+      RouterInfo learned;
+      std::memcpy(static_cast<void*>(&learned), rte_pktmbuf_mtod(carried, const void*), sizeof learned);
+      rte_pktmbuf_free(carried);
+      target.interface_.learn_router(learned, target.now_);
+    };
+    m.ctx = carrier;  // a message discarded at shutdown leaves the carrier to the pool's teardown
+    if (self->post_message(q, m)) {
+      self->counters_.nd_routers_shared++;
+    } else {
+      rte_pktmbuf_free(carrier);
+    }
   }
 }
 

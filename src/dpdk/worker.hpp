@@ -199,6 +199,8 @@ class QueueStack final : public Stack,
   void flush_tx();
   static void share_arp(void* ctx, wire::Ipv4Addr ip, wire::MacAddr mac);
   static void share_neighbor(void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac);
+  static void share_address_state(void* ctx, const wire::Ipv6Addr& address, stack::Interface::AddressState state);
+  static void share_router(void* ctx, const stack::Interface::RouterInfo& info);
 
   PortConfig port_;
   uint16_t port_id_;

@@ -91,7 +91,7 @@
   X(rx_ip6_no_next_header, "IPv6 packets with No Next Header (nothing to deliver)")              \
   X(drop_ip6_truncated, "drop: IPv6 packet shorter than its header or its payload length")      \
   X(drop_ip6_bad_version, "drop: IPv6 version field not 6")                                      \
-  X(drop_ip6_bad_source, "drop: IPv6 source multicast, loopback, IPv4-mapped, or unspecified (not ND)") \
+  X(drop_ip6_bad_source, "drop: IPv6 source multicast, loopback, IPv4-mapped, ours (but in an NA), or unspecified (not ND)") \
   X(drop_ip6_not_for_us, "drop: IPv6 destination not ours, a group not joined, or still tentative") \
   X(drop_ip6_fragment, "drop: IPv6 fragment (reassembly not supported)")                        \
   X(drop_ip6_bad_extension, "drop: IPv6 extension header truncated or with a bad option length") \
@@ -109,6 +109,8 @@
   X(tx_icmp6_error, "ICMPv6 errors sent (parameter problem)")                                   \
   X(drop_icmp6_malformed, "drop: ICMPv6 message shorter than its header")                       \
   X(drop_icmp6_bad_checksum, "drop: ICMPv6 checksum wrong")                                     \
+  X(drop_icmp6_quote_malformed, "drop: ICMPv6 error whose quoted IPv6 packet is truncated or reaches no TCP ports") \
+  X(drop_icmp6_quote_not_ours, "drop: ICMPv6 error quoting a packet not from one of our usable addresses") \
   X(rx_nd_solicitation, "neighbour solicitations received")                                     \
   X(rx_nd_advertisement, "neighbour advertisements received")                                   \
   X(rx_nd_router_advertisement, "router advertisements received")                               \
@@ -116,7 +118,18 @@
   X(tx_nd_solicitation, "neighbour solicitations sent (resolution, probes, DAD)")                \
   X(tx_nd_advertisement, "neighbour advertisements sent (answers, announcements, defence)")      \
   X(tx_nd_router_solicitation, "router solicitations sent")                                      \
-  X(drop_nd_invalid, "drop: ND message failing RFC 4861's validity checks")                     \
+  /* RFC 4861 §6.1 / §7.1 validity checks, one counter per wire::NdInvalid reason */          \
+  X(drop_nd_invalid_wrong_type, "drop: ND message validated as another type (never expected)")  \
+  X(drop_nd_invalid_hop_limit_not_255, "drop: ND message with hop limit not 255 (may be off-link)") \
+  X(drop_nd_invalid_code_not_zero, "drop: ND message with ICMPv6 code not 0")                   \
+  X(drop_nd_invalid_too_short, "drop: ND message shorter than its fixed part")                  \
+  X(drop_nd_invalid_bad_option, "drop: ND option of length 0, of the wrong length, or past the end") \
+  X(drop_nd_invalid_target_multicast, "drop: neighbour solicitation or advertisement for a multicast target") \
+  X(drop_nd_invalid_unspecified_source_with_lla, "drop: ND message from :: with a source link-layer address") \
+  X(drop_nd_invalid_unspecified_source_not_solicited_node, "drop: solicitation from :: not to a solicited-node group") \
+  X(drop_nd_invalid_solicited_to_multicast, "drop: advertisement to a multicast group with Solicited set") \
+  X(drop_nd_invalid_source_not_link_local, "drop: router advertisement from other than a link-local address") \
+  X(drop_nd_target_unusable, "drop: solicitation for one of our addresses still tentative or duplicate (not a DAD probe)") \
   X(drop_nd_not_for_us, "drop: neighbour solicitation for an address not ours")                 \
   X(drop_nd_cache_full, "drop: neighbour cache full")                                           \
   X(drop_nd_pending_full, "drop: too many packets waiting for neighbour resolution")            \
@@ -128,7 +141,11 @@
   X(nd_prefixes_ignored, "on-link prefixes from router advertisements not kept (table full)")   \
   X(nd_dad_succeeded, "addresses that passed duplicate address detection")                     \
   X(nd_dad_duplicates, "addresses found duplicate by DAD (not used)")                          \
-  X(nd_address_conflicts, "advertisements from another node for an address we hold")
+  X(nd_address_conflicts, "advertisements from another node for an address we hold")          \
+  X(nd_dad_shared, "DAD outcomes reached here and passed to the port's other queues")          \
+  X(nd_dad_from_peers, "DAD outcomes reached by another queue of the port, applied here")      \
+  X(nd_routers_shared, "router advertisements accepted here and passed to the port's other queues") \
+  X(nd_routers_from_peers, "router advertisements accepted by another queue of the port, applied here")
 
 namespace dtcp::stack {
 

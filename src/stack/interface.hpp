@@ -65,7 +65,9 @@ struct InterfaceSetup {
   bool accept_router_advertisements = false;
   NeighborConfig nd;
   // Duplicate address detection (RFC 4862 §5.4): solicitations per address before it is used;
-  // 0 = the addresses are used at once. Only the announcing queue probes and announces.
+  // 0 = the addresses are used at once. Only the announcing queue of a port probes and
+  // announces; with dad_transmits > 0 the port's other queues (announce false) hold the
+  // addresses tentative until learn_address_state() tells them the outcome.
   uint8_t dad_transmits = 1;
   bool announce = true;
 };
@@ -100,6 +102,47 @@ class Interface {
   }
   void learn_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
 
+  // Why an address is not (yet) usable.
+  enum class AddressState : uint8_t { tentative, preferred, duplicate };
+  // Duplicate address detection on a port with several queues: the announcing queue probes; a
+  // probe's answer, or another node's probe, may land on any queue. The hook hears every
+  // outcome this queue reaches for a probed address (the link-local one, or the first of a
+  // range): preferred (undefended for RetransTimer after the last probe, RFC 4862 §5.4.3) or
+  // duplicate (§5.4.3, §5.4.4), so the port layer can pass it on. learn_address_state() applies
+  // another queue's outcome: duplicate wins over tentative and preferred (the queues must agree,
+  // and an address one of them found duplicate is not used), preferred only ends tentative.
+  // Does not call the hook.
+  using AddressStateHook = void (*)(void* ctx, const wire::Ipv6Addr& address, AddressState state);
+  void set_address_state_hook(AddressStateHook hook, void* ctx) {
+    address_state_hook_ = hook;
+    address_state_ctx_ = ctx;
+  }
+  void learn_address_state(const wire::Ipv6Addr& address, AddressState state);
+
+  // What an accepted router advertisement taught (RFC 4861 §6.3.4), lifetimes counted from its
+  // arrival: the port layer passes it to the other queues (the advertisement lands on one), which
+  // apply it with learn_router(); that does not call the hook. Trivially copyable.
+  struct RouterInfo {
+    static constexpr size_t kMaxPrefixes = wire::kNdMaxPrefixes;  // what one advertisement is parsed for
+    struct Prefix {
+      wire::Ipv6Addr prefix;
+      uint32_t valid_lifetime_s = 0;  // 0xffffffff: infinite
+      uint8_t length = 0;
+    };
+    wire::Ipv6Addr router;               // its link-local source
+    std::optional<wire::MacAddr> mac;    // its source link-layer address option
+    uint16_t router_lifetime_s = 0;      // 0: not (or no longer) a default router
+    uint8_t cur_hop_limit = 0;           // 0: unspecified
+    uint8_t prefix_count = 0;            // on-link, not link-local
+    std::array<Prefix, kMaxPrefixes> prefixes{};
+  };
+  using RouterLearnedHook = void (*)(void* ctx, const RouterInfo& info);
+  void set_router_learned_hook(RouterLearnedHook hook, void* ctx) {
+    router_learned_ = hook;
+    router_learned_ctx_ = ctx;
+  }
+  void learn_router(const RouterInfo& info, TimePoint now);
+
   // One received frame; the interface owns it afterwards.
   void input(rte_mbuf* frame, TimePoint now);
   // ARP and neighbour-discovery retries and expiry, DAD probes; call once per loop iteration.
@@ -109,13 +152,16 @@ class Interface {
   // Starts IPv6 on the link (RFC 4862 §5.4, RFC 4861 §7.2.6): duplicate address detection for
   // the link-local and configured addresses (when setup().announce and dad_transmits > 0),
   // then an unsolicited neighbour advertisement for each; a router solicitation when router
-  // advertisements are accepted. Without announce the addresses are usable at once.
+  // advertisements are accepted. Without announce nothing is sent: with dad_transmits > 0 the
+  // addresses stay tentative until learn_address_state(), else they are usable at once.
   void start_ipv6();
   // The Ethernet multicast groups IPv6 needs received (RFC 4861 §7.2.1, RFC 2464 §7): all-nodes
   // and the solicited-node group of every address. The port programs them as its multicast
-  // filter (or turns on all-multicast where it cannot).
-  static std::vector<wire::MacAddr> ipv6_multicast_macs(const wire::MacAddr& mac,
-                                                        const std::vector<Ipv6AddressRange>& addresses6);
+  // filter (or turns on all-multicast where it cannot). nullopt when there would be more than
+  // kMaxIpv6MulticastFilter of them (long ranges): the port then takes all multicast.
+  static constexpr uint64_t kMaxIpv6MulticastFilter = 4096;
+  static std::optional<std::vector<wire::MacAddr>> ipv6_multicast_macs(const wire::MacAddr& mac,
+                                                                       const std::vector<Ipv6AddressRange>& addresses6);
 
   // TCP output: `segment` starts at the TCP header with its checksum field zero and
   // segment->l4_len set. Prepends IPv4 (DSCP 0, `ecn` in the ECN field) and Ethernet, fills
@@ -148,8 +194,6 @@ class Interface {
   bool is_local(const wire::IpAddr& a) const { return a.is_v4() ? is_local(a.v4()) : is_local6(a.v6()); }
   // The default router in use: gateway6, or the last one a router advertisement named.
   std::optional<wire::Ipv6Addr> default_router6() const;
-  // Why an address is not (yet) usable.
-  enum class AddressState : uint8_t { tentative, preferred, duplicate };
   AddressState address_state(const wire::Ipv6Addr& a) const;
   // One of our addresses (the range address .. address+address_count-1).
   bool is_local(wire::Ipv4Addr a) const {
@@ -207,6 +251,11 @@ class Interface {
   void advance_ipv6(TimePoint now);
   void advance_dad(TimePoint now);
   bool nd_valid(wire::NdInvalid invalid, rte_mbuf* frame);
+  // `target` (one of ours, tentative) is in use by another node: no longer usable; told to the
+  // hook. False when no tentative DAD entry is `target`.
+  bool mark_duplicate(const wire::Ipv6Addr& target);
+  void dad_concluded();  // recomputes dad_settled_
+  void apply_router_info(const RouterInfo& info, TimePoint now);
   void cache_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
@@ -226,6 +275,10 @@ class Interface {
   NeighborCache nd_;
   NeighborLearnedHook neighbor_learned_ = nullptr;
   void* neighbor_learned_ctx_ = nullptr;
+  AddressStateHook address_state_hook_ = nullptr;
+  void* address_state_ctx_ = nullptr;
+  RouterLearnedHook router_learned_ = nullptr;
+  void* router_learned_ctx_ = nullptr;
   // Duplicate address detection: one entry per address probed (the link-local first, then the
   // first address of each configured range, whose state the rest of its range shares).
   struct DadEntry {

@@ -86,14 +86,17 @@ bool Interface::is_joined_group(const Ipv6Addr& a) const {
   return false;
 }
 
-std::vector<wire::MacAddr> Interface::ipv6_multicast_macs(const wire::MacAddr& mac,
-                                                          const std::vector<Ipv6AddressRange>& addresses6) {
+std::optional<std::vector<wire::MacAddr>> Interface::ipv6_multicast_macs(const wire::MacAddr& mac,
+                                                                         const std::vector<Ipv6AddressRange>& addresses6) {
+  // A list cut short would leave the device deaf to the solicitations for the addresses past
+  // the cut (a device may take a truncated list without complaint): past the bound, none.
+  uint64_t groups = 2;
+  for (const auto& r : addresses6) groups += r.count;
+  if (groups > kMaxIpv6MulticastFilter) return std::nullopt;
   std::vector<wire::MacAddr> macs{Ipv6Addr::all_nodes().multicast_mac(),
                                   Ipv6Addr::link_local_from_mac(mac).solicited_node().multicast_mac()};
   for (const auto& r : addresses6) {
-    // The groups of a long range: more than a device filter holds (a few dozen); the port
-    // falls back to all-multicast when the list is refused.
-    for (uint64_t i = 0; i < r.count && i < 4096; ++i) macs.push_back(r.address.plus(i).solicited_node().multicast_mac());
+    for (uint64_t i = 0; i < r.count; ++i) macs.push_back(r.address.plus(i).solicited_node().multicast_mac());
   }
   std::sort(macs.begin(), macs.end(), [](const auto& x, const auto& y) { return x.bytes < y.bytes; });
   macs.erase(std::unique(macs.begin(), macs.end()), macs.end());
@@ -129,14 +132,18 @@ Ipv6Addr Interface::source_for(const Ipv6Addr& dst) const {
 
 void Interface::start_ipv6() {
   dad_.clear();
-  const bool probe = setup_.announce && setup_.dad_transmits > 0;
+  // With DAD every address starts tentative. The announcing queue probes; the port's other
+  // queues wait for its outcome (learn_address_state()), so none of them answers or sends from
+  // an address that may yet turn out to be another node's.
+  const bool dad = setup_.dad_transmits > 0;
   auto add = [&](const Ipv6Addr& a) {
-    dad_.push_back(DadEntry{a, probe ? AddressState::tentative : AddressState::preferred, 0, now_});
+    dad_.push_back(DadEntry{a, dad ? AddressState::tentative : AddressState::preferred, 0, now_});
   };
   add(link_local_);
   for (const auto& r : setup_.addresses6) add(r.address);
-  dad_settled_ = !probe;
-  if (!probe) {
+  dad_settled_ = !dad;
+  if (dad && !setup_.announce) return;
+  if (!dad) {
     for (const DadEntry& e : dad_) {
       if (setup_.announce) {
         send_neighbor_advertisement(e.address, Ipv6Addr::all_nodes(), Ipv6Addr::all_nodes().multicast_mac(), false);
@@ -158,7 +165,7 @@ void Interface::advance_ipv6(TimePoint now) {
 }
 
 void Interface::advance_dad(TimePoint now) {
-  bool settled = true;
+  if (!setup_.announce) return;  // another queue probes and tells this one
   for (DadEntry& e : dad_) {
     if (e.state != AddressState::tentative || now < e.next) continue;
     if (e.probes_sent < setup_.dad_transmits) {
@@ -173,12 +180,38 @@ void Interface::advance_dad(TimePoint now) {
     // it (RFC 4861 §7.2.6) so neighbours that cached another MAC update.
     e.state = AddressState::preferred;
     counters_.nd_dad_succeeded++;
+    if (address_state_hook_ != nullptr) address_state_hook_(address_state_ctx_, e.address, e.state);
     send_neighbor_advertisement(e.address, Ipv6Addr::all_nodes(), Ipv6Addr::all_nodes().multicast_mac(), false);
     if (e.address == link_local_ && setup_.accept_router_advertisements) send_router_solicitation();
   }
+  dad_concluded();
+}
+
+void Interface::dad_concluded() {
   // A duplicate address keeps the state looked up per packet (it must stay unusable).
-  for (const DadEntry& e : dad_) settled = settled && e.state == AddressState::preferred;
-  dad_settled_ = settled;
+  dad_settled_ = std::all_of(dad_.begin(), dad_.end(), [](const DadEntry& e) { return e.state == AddressState::preferred; });
+}
+
+bool Interface::mark_duplicate(const Ipv6Addr& target) {
+  for (DadEntry& e : dad_) {
+    if (e.address != target || e.state != AddressState::tentative) continue;
+    e.state = AddressState::duplicate;
+    counters_.nd_dad_duplicates++;
+    if (address_state_hook_ != nullptr) address_state_hook_(address_state_ctx_, e.address, e.state);
+    dad_concluded();
+    return true;
+  }
+  return false;
+}
+
+void Interface::learn_address_state(const Ipv6Addr& address, AddressState state) {
+  for (DadEntry& e : dad_) {
+    if (e.address != address || e.state == state || e.state == AddressState::duplicate) continue;
+    if (state == AddressState::tentative) continue;  // nothing to learn
+    e.state = state;
+    counters_.nd_dad_from_peers++;
+  }
+  dad_concluded();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,6 +228,12 @@ void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   // RFC 4291 §2.5.2 / §2.7, RFC 8200: a source that is multicast, or loopback from the wire,
   // is a martian; the unspecified source is only for DAD (ND input checks it).
   if (src.is_multicast() || src.is_loopback() || src.is_v4_mapped()) return drop(frame, counters_.drop_ip6_bad_source);
+  // Nor may it be one of our own addresses (as for IPv4, RFC 1122 3.2.1.3), except in a
+  // neighbour advertisement: another node claiming our address is how DAD finds a duplicate
+  // (RFC 4862 §5.4.4). icmpv6_input() applies the same rule once it knows the message type.
+  if (ip->next_header() != static_cast<uint8_t>(wire::Ipv6NextHeader::icmpv6) && is_configured6(src)) {
+    return drop(frame, counters_.drop_ip6_bad_source);
+  }
   const bool multicast = dst.is_multicast();
   // A configured address still tentative receives neighbour discovery only (RFC 4862 §5.4).
   bool tentative_dst = false;
@@ -286,6 +325,9 @@ void Interface::icmpv6_input(rte_mbuf* frame, size_t ip_offset, size_t icmp_offs
   }
   const wire::NdIpHeader nd_ip{ip->src(), ip->dst(), ip->hop_limit()};
   const bool tentative_dst = !ip->dst().is_multicast() && !is_local6(ip->dst());
+  if (icmp->type() != static_cast<uint8_t>(Icmpv6Type::neighbor_advertisement) && is_configured6(ip->src())) {
+    return drop(frame, counters_.drop_ip6_bad_source);  // ipv6_input(): only an NA may come from our address
+  }
   switch (static_cast<Icmpv6Type>(icmp->type())) {
     case Icmpv6Type::neighbor_solicitation:
       return neighbor_solicitation_input(frame, nd_ip, *icmp, now);
@@ -332,9 +374,9 @@ void Interface::icmpv6_error_input(rte_mbuf* frame, const wire::Icmpv6View& icmp
       rte_pktmbuf_free(frame);
       return;
     }
-    return drop(frame, counters_.drop_icmp_quote_malformed);
+    return drop(frame, counters_.drop_icmp6_quote_malformed);
   }
-  if (!is_local6(error->local)) return drop(frame, counters_.drop_icmp_quote_not_ours);
+  if (!is_local6(error->local)) return drop(frame, counters_.drop_icmp6_quote_not_ours);
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
   const wire::IcmpTcpError e{
       .kind = error->kind,
@@ -368,17 +410,12 @@ void Interface::neighbor_solicitation_input(rte_mbuf* frame, const wire::NdIpHea
   if (!is_local6(target)) {
     // Our address is tentative (RFC 4862 §5.4.3): a probe from :: for it means another node is
     // doing DAD for the same address at the same time; ours is then a duplicate too. Anything
-    // else is ignored while tentative.
-    if (ip.src.is_unspecified()) {
-      for (DadEntry& e : dad_) {
-        if (e.address == target && e.state == AddressState::tentative) {
-          e.state = AddressState::duplicate;
-          counters_.nd_dad_duplicates++;
-        }
-      }
+    // else is ignored while tentative, and everything once it is a duplicate.
+    if (ip.src.is_unspecified() && mark_duplicate(target)) {
+      rte_pktmbuf_free(frame);
+      return;
     }
-    rte_pktmbuf_free(frame);
-    return;
+    return drop(frame, counters_.drop_nd_target_unusable);
   }
   const std::optional<wire::MacAddr> sll = ns->options.source_link_layer;
   rte_pktmbuf_free(frame);
@@ -413,13 +450,9 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
   if (!nd_valid(wire::validate_neighbor_advertisement(ip, icmp), frame)) return;
   const auto na = wire::parse_neighbor_advertisement(icmp);
   const Ipv6Addr target = na->target;
-  for (DadEntry& e : dad_) {
-    if (e.address == target && e.state == AddressState::tentative) {
-      e.state = AddressState::duplicate;
-      counters_.nd_dad_duplicates++;
-      rte_pktmbuf_free(frame);
-      return;
-    }
+  if (mark_duplicate(target)) {
+    rte_pktmbuf_free(frame);
+    return;
   }
   if (target == link_local_ || is_local6(target)) {
     // Someone else claims an address we hold (after DAD): RFC 4862 §5.4.4 leaves the reaction
@@ -431,12 +464,19 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
   const std::optional<wire::MacAddr> tll = na->options.target_link_layer;
   const bool router = na->router, solicited = na->solicited, override = na->override;
   rte_pktmbuf_free(frame);
+  // §7.2.5: with no entry here the advertisement creates none. But on a port with several
+  // queues a solicited one, to one of our addresses, answers a solicitation some queue sent,
+  // and lands where the device's hash puts it, not necessarily on that queue: it is passed on
+  // (as an ARP reply is) so the queue waiting for it resolves instead of giving up.
+  const bool answers_another_queue = !ip.dst.is_multicast() && solicited && nd_.find(target) == nullptr;
   const auto outcome = nd_.on_advertisement(target, tll, solicited, override, router, now,
                                             [this](rte_mbuf* m, wire::MacAddr mac) {
                                               transmit_to(m, mac, wire::EtherType::ipv6);
                                             });
   if (outcome.no_longer_router && ra_router_ && *ra_router_ == target) ra_router_.reset();  // §7.2.5
-  if (tll && outcome.updated && neighbor_learned_ != nullptr) neighbor_learned_(neighbor_learned_ctx_, target, *tll);
+  if (tll && (outcome.updated || answers_another_queue) && neighbor_learned_ != nullptr) {
+    neighbor_learned_(neighbor_learned_ctx_, target, *tll);
+  }
 }
 
 // RFC 4861 §6.3.4, when accepted: the default router (router lifetime), the on-link prefixes
@@ -448,19 +488,40 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
   if (!setup_.accept_router_advertisements) return drop(frame, counters_.rx_nd_router_advertisement_ignored);
   if (!nd_valid(wire::validate_router_advertisement(ip, icmp), frame)) return;
   const auto ra = wire::parse_router_advertisement(icmp);
-  if (ra->cur_hop_limit != 0) hop_limit_ = ra->cur_hop_limit;
-  if (ra->router_lifetime != 0) {
-    ra_router_ = ip.src;
-    ra_router_expiry_ = now + std::chrono::seconds(ra->router_lifetime);
-  } else if (ra_router_ && *ra_router_ == ip.src) {
-    ra_router_.reset();
-  }
+  RouterInfo info{.router = ip.src, .mac = ra->options.source_link_layer, .router_lifetime_s = ra->router_lifetime,
+                  .cur_hop_limit = ra->cur_hop_limit};
   for (const wire::NdPrefixInfo& p : ra->options.prefix_list()) {
     if (!p.on_link || p.prefix.is_link_local() || p.prefix_length > 128) continue;
-    const TimePoint expiry = p.valid_lifetime == 0xffffffffu ? TimePoint::max() : now + std::chrono::seconds(p.valid_lifetime);
+    if (info.prefix_count == info.prefixes.size()) break;  // the parser keeps no more
+    info.prefixes[info.prefix_count++] = {p.prefix, p.valid_lifetime, p.prefix_length};
+  }
+  rte_pktmbuf_free(frame);
+  apply_router_info(info, now);
+  // The advertisement reached this queue only; the port's other queues route by it too.
+  if (router_learned_ != nullptr) router_learned_(router_learned_ctx_, info);
+}
+
+void Interface::learn_router(const RouterInfo& info, TimePoint now) {
+  now_ = now;
+  apply_router_info(info, now);
+  counters_.nd_routers_from_peers++;
+}
+
+void Interface::apply_router_info(const RouterInfo& info, TimePoint now) {
+  if (info.cur_hop_limit != 0) hop_limit_ = info.cur_hop_limit;
+  if (info.router_lifetime_s != 0) {
+    ra_router_ = info.router;
+    ra_router_expiry_ = now + std::chrono::seconds(info.router_lifetime_s);
+  } else if (ra_router_ && *ra_router_ == info.router) {
+    ra_router_.reset();
+  }
+  for (size_t i = 0; i < info.prefix_count; ++i) {
+    const RouterInfo::Prefix& p = info.prefixes[i];
+    const Ipv6Addr prefix = p.prefix.masked(p.length);
+    const TimePoint expiry = p.valid_lifetime_s == 0xffffffffu ? TimePoint::max() : now + std::chrono::seconds(p.valid_lifetime_s);
     LearnedPrefix* slot = nullptr;
     for (LearnedPrefix& lp : ra_prefixes_) {
-      if (lp.length == p.prefix_length && lp.prefix == p.prefix.masked(p.prefix_length)) slot = &lp;
+      if (lp.length == p.length && lp.prefix == prefix) slot = &lp;
     }
     for (LearnedPrefix& lp : ra_prefixes_) {
       if (slot == nullptr && (lp.length == 0 || lp.expiry <= now)) slot = &lp;
@@ -469,19 +530,32 @@ void Interface::router_advertisement_input(rte_mbuf* frame, const wire::NdIpHead
       counters_.nd_prefixes_ignored++;
       continue;
     }
-    *slot = LearnedPrefix{p.prefix.masked(p.prefix_length), p.prefix_length, expiry};
+    *slot = LearnedPrefix{prefix, p.length, expiry};
   }
-  if (ra->options.source_link_layer) {
-    cache_neighbor(ip.src, *ra->options.source_link_layer, now);
-  }
-  nd_.mark_router(ip.src);
-  rte_pktmbuf_free(frame);
+  if (info.mac) cache_neighbor(info.router, *info.mac, now);
+  nd_.mark_router(info.router);
 }
 
-// RFC 4861's validity checks failed: a counted drop (the reason names live in wire::NdInvalid).
+// RFC 4861's validity checks failed: a drop counted under its reason (wire::NdInvalid).
 bool Interface::nd_valid(wire::NdInvalid invalid, rte_mbuf* frame) {
-  if (invalid == wire::NdInvalid::none) return true;
-  drop(frame, counters_.drop_nd_invalid);
+  using wire::NdInvalid;
+  uint64_t* counter = nullptr;
+  switch (invalid) {
+    case NdInvalid::none: return true;
+    case NdInvalid::wrong_type: counter = &counters_.drop_nd_invalid_wrong_type; break;
+    case NdInvalid::hop_limit_not_255: counter = &counters_.drop_nd_invalid_hop_limit_not_255; break;
+    case NdInvalid::code_not_zero: counter = &counters_.drop_nd_invalid_code_not_zero; break;
+    case NdInvalid::too_short: counter = &counters_.drop_nd_invalid_too_short; break;
+    case NdInvalid::bad_option: counter = &counters_.drop_nd_invalid_bad_option; break;
+    case NdInvalid::target_multicast: counter = &counters_.drop_nd_invalid_target_multicast; break;
+    case NdInvalid::unspecified_source_with_lla: counter = &counters_.drop_nd_invalid_unspecified_source_with_lla; break;
+    case NdInvalid::unspecified_source_not_solicited_node:
+      counter = &counters_.drop_nd_invalid_unspecified_source_not_solicited_node;
+      break;
+    case NdInvalid::solicited_to_multicast: counter = &counters_.drop_nd_invalid_solicited_to_multicast; break;
+    case NdInvalid::source_not_link_local: counter = &counters_.drop_nd_invalid_source_not_link_local; break;
+  }
+  drop(frame, counter != nullptr ? *counter : counters_.drop_nd_invalid_wrong_type);
   return false;
 }
 

@@ -384,14 +384,70 @@ TEST(TcpFlow, Ipv6TcpRightAfterTheHeader_FlowInReceiveDirection) {
             (hash.ipv6_tcp(v6("2001:db8::2"), v6("2001:db8::1"), 40000, 80) & 127) % 4);
 }
 
-TEST(TcpFlow, Ipv6ExtensionHeaderFirst_LeftOnTheReceivingQueue) {
-  EXPECT_FALSE(tcp_flow(kTcp6SynHopByHop));
+// RFC 8200 §4: the same connection's segment behind extension headers is steered to the same
+// owner; a shard that does not own it would answer with a RST.
+TEST(TcpFlow, Ipv6BehindHopByHop_SameFlowAsWithout) {
+  const auto plain = tcp_flow(kTcp6Syn);
+  const auto behind = tcp_flow(kTcp6SynHopByHop);
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(behind);
+  EXPECT_EQ(behind->src, plain->src);
+  EXPECT_EQ(behind->dst, plain->dst);
+  EXPECT_EQ(behind->src_port, 40000);
+  EXPECT_EQ(behind->dst_port, 80);
+}
+
+// Hop-by-hop (0), then destination options (60), then routing with no segments left (43),
+// each 8 bytes, then the same TCP header: the ports are found 24 bytes further on.
+TEST(TcpFlow, Ipv6BehindThreeExtensionHeaders_PortsFound) {
+  auto frame = kTcp6SynHopByHop;
+  const auto tail = std::vector<std::byte>(frame.begin() + 14 + 48, frame.end());
+  frame.resize(14 + 40);
+  const auto add = [&](std::initializer_list<uint8_t> b) {
+    for (uint8_t x : b) frame.push_back(std::byte{x});
+  };
+  add({60, 0, 0x01, 0x04, 0, 0, 0, 0});  // hop-by-hop: next 60, PadN
+  add({43, 0, 0x01, 0x04, 0, 0, 0, 0});  // destination options: next 43, PadN
+  add({6, 0, 0, 0, 0, 0, 0, 0});         // routing type 0, segments left 0: next 6
+  frame.insert(frame.end(), tail.begin(), tail.end());
+  frame[14 + 5] = std::byte{0x2c};  // payload length 24 + 20
+  const auto flow = tcp_flow(frame);
+  ASSERT_TRUE(flow);
+  EXPECT_EQ(flow->src_port, 40000);
+  EXPECT_EQ(flow->dst_port, 80);
+  // Cut inside the TCP ports: no flow.
+  EXPECT_FALSE(tcp_flow(std::span(frame).first(14 + 40 + 24 + 3)));
+  EXPECT_TRUE(tcp_flow(std::span(frame).first(14 + 40 + 24 + 4)));
+}
+
+TEST(TcpFlow, Ipv6NotTcp_OrBehindAFragmentOrTooManyHeaders_LeftOnTheReceivingQueue) {
   auto udp = kTcp6Syn;
   udp[14 + 6] = std::byte{17};
   EXPECT_FALSE(tcp_flow(udp));
   auto icmp6 = kTcp6Syn;
   icmp6[14 + 6] = std::byte{58};
   EXPECT_FALSE(tcp_flow(icmp6));
+  auto udp_behind = kTcp6SynHopByHop;
+  udp_behind[14 + 40] = std::byte{17};
+  EXPECT_FALSE(tcp_flow(udp_behind));
+  auto fragment = kTcp6SynHopByHop;
+  fragment[14 + 6] = std::byte{44};  // a fragment header where the hop-by-hop one was
+  EXPECT_FALSE(tcp_flow(fragment));
+  auto hbh_later = kTcp6SynHopByHop;
+  hbh_later[14 + 6] = std::byte{60};
+  hbh_later[14 + 40] = std::byte{0};  // hop-by-hop after destination options: not a valid chain
+  EXPECT_FALSE(tcp_flow(hbh_later));
+  // Nine destination-options headers: past the bound of 8.
+  auto long_chain = std::vector<std::byte>(kTcp6Syn.begin(), kTcp6Syn.begin() + 14 + 40);
+  long_chain[14 + 6] = std::byte{60};
+  for (int i = 0; i < 9; i++) {
+    for (uint8_t x : {uint8_t{60}, uint8_t{0}, uint8_t{1}, uint8_t{4}, uint8_t{0}, uint8_t{0}, uint8_t{0}, uint8_t{0}}) {
+      long_chain.push_back(std::byte{x});
+    }
+  }
+  long_chain[long_chain.size() - 8] = std::byte{6};
+  long_chain.insert(long_chain.end(), kTcp6Syn.begin() + 14 + 40, kTcp6Syn.end());
+  EXPECT_FALSE(tcp_flow(long_chain));
 }
 
 TEST(TcpFlow, Ipv6TruncatedBeforeThePorts_Rejected) {

@@ -251,14 +251,14 @@ TEST_F(InterfaceIpv6, SolicitationForAnotherAddress_Dropped) {
                  "drop_nd_not_for_us");
 }
 
-TEST_F(InterfaceIpv6, NdValidity_Failures_CountedAsInvalid) {
+TEST_F(InterfaceIpv6, NdValidity_Failures_CountedByReason) {
   const auto group = kOurIp6.solicited_node();
   // RFC 4861 §7.1.1: hop limit 255 (a router would have decremented it).
   expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac), 254),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_hop_limit_not_255");
   // From :: with a source link-layer option.
   expect_dropped(icmpv6_frame(wire::Ipv6Addr{}, group, neighbor_solicitation(wire::Ipv6Addr{}, group, kOurIp6, kPeerMac)),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_unspecified_source_with_lla");
   // Code not zero.
   Bytes ns = neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac);
   ns[1] = std::byte{1};
@@ -266,18 +266,32 @@ TEST_F(InterfaceIpv6, NdValidity_Failures_CountedAsInvalid) {
   wire::store_be16(ns.data() + 2, wire::checksum_fold(wire::checksum_accumulate(
                                       cspan(ns), wire::pseudo_header_sum(kPeerIp6, group, kIcmpv6,
                                                                          static_cast<uint32_t>(ns.size())))));
-  expect_dropped(icmpv6_frame(kPeerIp6, group, ns), "drop_nd_invalid");
+  expect_dropped(icmpv6_frame(kPeerIp6, group, ns), "drop_nd_invalid_code_not_zero");
   // §7.1.2: a solicited advertisement to a multicast group.
   const auto all = wire::Ipv6Addr::all_nodes();
   expect_dropped(icmpv6_frame(kPeerIp6, all,
                               neighbor_advertisement(kPeerIp6, all, {.solicited = true, .override = true,
                                                                      .target = kPeerIp6,
                                                                      .options = {.target_link_layer = kPeerMac}})),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_solicited_to_multicast");
   // An NA with hop limit 64.
   expect_dropped(icmpv6_frame(kPeerIp6, kOurIp6,
                               neighbor_advertisement(kPeerIp6, kOurIp6, {.solicited = true, .target = kPeerIp6}), 64),
-                 "drop_nd_invalid");
+                 "drop_nd_invalid_hop_limit_not_255");
+  // A solicitation for a multicast target; one too short for its target field.
+  expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, group, kPeerMac)),
+                 "drop_nd_invalid_target_multicast");
+  expect_dropped(icmpv6_frame(kPeerIp6, group, icmpv6_message(kPeerIp6, group, 135, 0, 0, filled(8))),
+                 "drop_nd_invalid_too_short");
+  // A source link-layer option of length 0 (RFC 4861 §4.6: invalid, the message is dropped).
+  Bytes zero_option = neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac);
+  zero_option[wire::kNdNeighborSolicitationLen + 1] = std::byte{0};
+  wire::store_be16(zero_option.data() + 2, 0);
+  wire::store_be16(zero_option.data() + 2,
+                   wire::checksum_fold(wire::checksum_accumulate(
+                       cspan(zero_option), wire::pseudo_header_sum(kPeerIp6, group, kIcmpv6,
+                                                                   static_cast<uint32_t>(zero_option.size())))));
+  expect_dropped(icmpv6_frame(kPeerIp6, group, zero_option), "drop_nd_invalid_bad_option");
   EXPECT_EQ(iface_->neighbor_cache().size(), 0u) << "nothing learned from an invalid message";
 }
 
@@ -392,6 +406,16 @@ TEST_F(InterfaceDad, ProbeFromUnspecifiedWhileTentative_Duplicate) {
   expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
 }
 
+TEST_F(InterfaceDad, SolicitationForATentativeAddress_DroppedAndCounted) {
+  sink_.clear();
+  // RFC 4862 §5.4.3: a solicitation from a unicast source is not a probe; ignored while tentative.
+  const auto group = kOurIp6.solicited_node();
+  expect_dropped(icmpv6_frame(kPeerIp6, group, neighbor_solicitation(kPeerIp6, group, kOurIp6, kPeerMac)),
+                 "drop_nd_target_unusable");
+  EXPECT_EQ(iface_->address_state(kOurIp6), Interface::AddressState::tentative);
+  EXPECT_EQ(iface_->neighbor_cache().size(), 0u) << "nothing cached from it";
+}
+
 TEST_F(InterfaceDad, ProbeFromUnspecifiedAfterDad_Defended) {
   iface_->advance(t0_ + 1s);
   sink_.clear();
@@ -410,6 +434,29 @@ TEST_F(InterfaceIpv6, MartianSources_Dropped) {
   expect_dropped(tcp6_frame(ip6("::1"), kOurIp6), "drop_ip6_bad_source");
   expect_dropped(tcp6_frame(ip6("::ffff:198.18.0.2"), kOurIp6), "drop_ip6_bad_source");
   expect_dropped(tcp6_frame(wire::Ipv6Addr{}, kOurIp6), "drop_ip6_bad_source");
+  // One of our own addresses (RFC 1122 3.2.1.3, as IPv4's SourceInOurRange_Dropped): TCP,
+  // behind an extension header, and ICMPv6 other than an advertisement.
+  expect_dropped(tcp6_frame(kOurIp6, kOurIp6), "drop_ip6_bad_source");
+  expect_dropped(tcp6_frame(kOurLinkLocal, kOurIp6), "drop_ip6_bad_source");
+  expect_dropped(ipv6_frame({.src = kOurIp6, .next_header = kHopByHop,
+                             .payload = padn_header(kTcp) + tcp_segment(kOurIp6, kOurIp6, tcp_ack(1), {})}),
+                 "drop_ip6_bad_source");
+  expect_dropped(icmpv6_frame(kOurIp6, kOurIp6, icmpv6_message(kOurIp6, kOurIp6, 128, 0, 0x00010001, filled(8)), 64),
+                 "drop_ip6_bad_source");
+  const auto group = kOurIp6.solicited_node();
+  expect_dropped(icmpv6_frame(kOurIp6, group, neighbor_solicitation(kOurIp6, group, kOurIp6, kOtherMac)),
+                 "drop_ip6_bad_source");
+}
+
+TEST_F(InterfaceIpv6, AdvertisementFromOurOwnAddress_StillSeen_ConflictCounted) {
+  // The exception: another node advertising our address is how a conflict shows (RFC 4862 §5.4.4).
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kOurIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kOurIp6, all, {.override = true, .target = kOurIp6,
+                                                                       .options = {.target_link_layer = kOtherMac}})},
+                     std::nullopt, kOtherMac));
+  EXPECT_EQ(counters_.nd_address_conflicts, 1u);
+  EXPECT_EQ(counters_.drop_ip6_bad_source, 0u);
 }
 
 TEST_F(InterfaceIpv6, DestinationNotOurs_Dropped) {
@@ -579,7 +626,17 @@ TEST_F(InterfaceIpv6, PacketTooBig_QuotingOurSegment_ToTcpWith32BitMtu) {
 TEST_F(InterfaceIpv6, ErrorQuotingAnotherSource_Dropped) {
   const Bytes quote = ipv6_packet({.src = kOtherIp6, .dst = kPeerIp6, .next_header = kTcp,
                                    .payload = tcp_segment(kOtherIp6, kPeerIp6, tcp_ack(1), {})});
-  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, quote)}), "drop_icmp_quote_not_ours");
+  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, quote)}), "drop_icmp6_quote_not_ours");
+  EXPECT_TRUE(tcp_.icmp_errors.empty());
+}
+
+TEST_F(InterfaceIpv6, ErrorQuotingTooLittleForTheTcpPorts_DroppedAsMalformed) {
+  // Our IPv6 header naming TCP, then 3 bytes: the quote ends before the ports.
+  const Bytes quote = ipv6_packet({.src = kOurIp6, .dst = kPeerIp6, .next_header = kTcp,
+                                   .payload = tcp_segment(kOurIp6, kPeerIp6, tcp_ack(1), {})});
+  const Bytes cut(quote.begin(), quote.begin() + 40 + 3);
+  expect_dropped(ipv6_frame({.payload = icmpv6_message(kPeerIp6, kOurIp6, 1, 4, 0, cut)}),
+                 "drop_icmp6_quote_malformed");
   EXPECT_TRUE(tcp_.icmp_errors.empty());
 }
 
@@ -611,6 +668,42 @@ TEST_F(InterfaceIpv6, SendTcp_IPv6HeaderAndChecksumVerifiedIndependently) {
   EXPECT_EQ(counters_.tx_tcp6, 1u);
   EXPECT_EQ(iface_->neighbor_cache().find(kPeerIp6)->state, NeighborCache::State::delay)
       << "STALE + a packet sent -> DELAY";
+}
+
+// The IPv6 twin of tcp_path_test's SendTcp_TcpChecksumOffload_FlagsLengthsAndPseudoHeaderSum.
+TEST_F(InterfaceIpv6, SendTcp_TcpChecksumOffload_FlagsLengthsAndPseudoHeaderSum) {
+  setup_.tx_tcp_checksum_offload = true;
+  setup_.tx_ip_checksum_offload = true;  // IPv6 has no header checksum: must not ask for one
+  rebuild();
+  learn_peer6();
+  iface_->advance(t0_);
+  const Bytes payload = filled(33);
+  const wire::TcpHeader header = tcp_ack(0x11223344);
+  const size_t tcp_len = wire::tcp_header_len(header) + payload.size();
+  send_tcp6(kPeerIp6, 0x11223344, payload);
+  ASSERT_EQ(sink_.size(), 1u);
+  const rte_mbuf* m = sink_.at(0);
+  EXPECT_EQ(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM, RTE_MBUF_F_TX_TCP_CKSUM);
+  EXPECT_EQ(m->ol_flags & RTE_MBUF_F_TX_IPV6, RTE_MBUF_F_TX_IPV6);
+  EXPECT_EQ(m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM), 0u);
+  EXPECT_EQ(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG, 0u);
+  EXPECT_EQ(m->l2_len, 14u);
+  EXPECT_EQ(m->l3_len, 40u);
+  const Bytes frame = sink_.bytes(0);
+  ASSERT_EQ(frame.size(), 14 + 40 + tcp_len);
+  const Frame6 f(frame);
+  ASSERT_TRUE(f.ip);
+  EXPECT_EQ(f.ip->payload_length(), tcp_len);
+  // The NIC expects the uncomplemented RFC 8200 §8.1 pseudo-header sum in the checksum field
+  // (DPDK rte_ipv6_phdr_cksum()).
+  const Bytes segment(f.ip->payload().begin(), f.ip->payload().end());
+  const uint16_t pseudo = static_cast<uint16_t>(~wire::checksum_fold(wire::pseudo_header_sum(
+      wire::IpAddr(kOurIp6), wire::IpAddr(kPeerIp6), kTcp, static_cast<uint32_t>(tcp_len))));
+  EXPECT_EQ(wire::load_be16(segment.data() + 16), pseudo);
+  // With the NIC's part done in software the segment verifies, by the independent sum above.
+  Bytes finished = segment;
+  wire::store_be16(finished.data() + 16, wire::checksum_fold(wire::checksum_accumulate(cspan(finished))));
+  EXPECT_EQ(ones_complement_sum_ipv6(kOurIp6, kPeerIp6, kTcp, cspan(finished)), 0xffff);
 }
 
 TEST_F(InterfaceIpv6, OffLinkWithoutRouter_NoRoute) {
@@ -694,6 +787,257 @@ TEST_F(InterfaceIpv6, AdvertisedRouter_AdvertisementWithRouterFlagClear_NoLonger
                      std::nullopt, kGatewayMac),
           t0_ + 1s);
   EXPECT_FALSE(iface_->default_router6());
+}
+
+// ---- several queues: what one queue tells the port's others ----------------------------------
+// Each queue of a multi-queue port has its own Interface; the port layer (dpdk/worker.cpp)
+// carries what the hooks report to the other queues, which apply it with learn_*().
+
+class InterfaceIpv6Share : public InterfaceIpv6 {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6::SetUp();
+    hook();
+  }
+  void hook() {
+    iface_->set_neighbor_learned_hook(
+        [](void* ctx, const wire::Ipv6Addr& ip, wire::MacAddr mac) {
+          static_cast<InterfaceIpv6Share*>(ctx)->neighbors_.emplace_back(ip, mac);
+        },
+        this);
+    iface_->set_address_state_hook(
+        [](void* ctx, const wire::Ipv6Addr& a, Interface::AddressState state) {
+          static_cast<InterfaceIpv6Share*>(ctx)->states_.emplace_back(a, state);
+        },
+        this);
+    iface_->set_router_learned_hook(
+        [](void* ctx, const Interface::RouterInfo& info) { static_cast<InterfaceIpv6Share*>(ctx)->routers_.push_back(info); },
+        this);
+  }
+  void rebuild_hooked() {
+    rebuild();
+    hook();
+  }
+  std::vector<std::pair<wire::Ipv6Addr, wire::MacAddr>> neighbors_;
+  std::vector<std::pair<wire::Ipv6Addr, Interface::AddressState>> states_;
+  std::vector<Interface::RouterInfo> routers_;
+};
+
+using State = Interface::AddressState;
+
+// With hardware RSS the answer to queue 1's solicitation may land on queue 0, which has no
+// entry: RFC 4861 §7.2.5 has it create none, but it is passed on, or queue 1 gives up.
+TEST_F(InterfaceIpv6Share, SolicitedAdvertisementWithNoEntryHere_PassedOnNotCached) {
+  receive(solicited_na_frame(kPeerIp6, kPeerMac));
+  EXPECT_EQ(iface_->neighbor_cache().find(kPeerIp6), nullptr) << "§7.2.5: no entry created here";
+  ASSERT_EQ(neighbors_.size(), 1u);
+  EXPECT_EQ(neighbors_[0].first, kPeerIp6);
+  EXPECT_EQ(neighbors_[0].second, kPeerMac);
+}
+
+TEST_F(InterfaceIpv6Share, UnsolicitedAdvertisementWithNoEntry_NotPassedOn) {
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kPeerIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kPeerIp6, all, {.override = true, .target = kPeerIp6,
+                                                                        .options = {.target_link_layer = kPeerMac}})}));
+  EXPECT_TRUE(neighbors_.empty()) << "an announcement answers no one: every queue hears of it or none needs it";
+  // Without a target link-layer address there is nothing to pass on either.
+  receive(ipv6_frame({.src = kPeerIp6, .dst = kOurIp6, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kPeerIp6, kOurIp6, {.solicited = true, .target = kPeerIp6})}));
+  EXPECT_TRUE(neighbors_.empty());
+}
+
+TEST_F(InterfaceIpv6Share, LearnNeighbor_ReleasesTheSegmentsThatWaited) {
+  iface_->advance(t0_);
+  send_tcp6(kPeerIp6, 1);
+  send_tcp6(kPeerIp6, 2);
+  sink_.clear();  // the solicitation
+  iface_->learn_neighbor(kPeerIp6, kPeerMac, t0_ + 1ms);
+  const auto frames = sink_.take();
+  ASSERT_EQ(frames.size(), 2u);
+  for (const auto& f : frames) EXPECT_EQ(parse_frame(f).eth_dst, kPeerMac);
+  EXPECT_TRUE(neighbors_.empty()) << "a shared mapping is not shared back";
+  EXPECT_EQ(counters_.nd_entries_from_peers, 1u);
+}
+
+// The port's other queues (announce off, DAD on): nothing sent, every address tentative until
+// the announcing queue tells the outcome.
+class InterfaceDadFollower : public InterfaceIpv6Share {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6Share::SetUp();
+    setup_.dad_transmits = 1;
+    setup_.announce = false;
+    rebuild_hooked();
+    iface_->start_ipv6();
+  }
+};
+
+TEST_F(InterfaceDadFollower, Start_NoProbe_TentativeUntilTold_ThenUsable) {
+  EXPECT_TRUE(sink_.empty()) << "only the announcing queue probes";
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::tentative);
+  EXPECT_EQ(iface_->address_state(kOurLinkLocal), State::tentative);
+  expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
+  iface_->advance(t0_ + 10s);
+  EXPECT_TRUE(sink_.empty());
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::tentative) << "does not conclude on its own";
+  iface_->learn_address_state(kOurIp6, State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurLinkLocal), State::tentative) << "each address is told apart";
+  EXPECT_EQ(counters_.nd_dad_from_peers, 1u);
+  receive(tcp6_frame(kPeerIp6, kOurIp6), t0_ + 10s);
+  EXPECT_EQ(tcp_.segments.size(), 1u);
+  iface_->learn_address_state(kOurLinkLocal, State::preferred);
+  EXPECT_TRUE(iface_->is_local6(kOurLinkLocal));
+  EXPECT_TRUE(sink_.empty()) << "and announces nothing: the announcing queue did";
+  EXPECT_TRUE(states_.empty()) << "a learned outcome is not passed back";
+}
+
+TEST_F(InterfaceDadFollower, ToldDuplicate_NeverUsed) {
+  iface_->learn_address_state(kOurIp6, State::duplicate);
+  iface_->learn_address_state(kOurIp6, State::preferred);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate) << "a duplicate stays one";
+  expect_dropped(tcp6_frame(kPeerIp6, kOurIp6), "drop_ip6_not_for_us");
+  EXPECT_EQ(counters_.nd_dad_duplicates, 0u) << "counted where it was found";
+}
+
+// A defence lands on whichever queue the device picks: found here, told to the others.
+TEST_F(InterfaceDadFollower, AdvertisementForATentativeAddress_DuplicateHereAndTold) {
+  const auto all = wire::Ipv6Addr::all_nodes();
+  receive(ipv6_frame({.src = kOurIp6, .dst = all, .hop_limit = 255,
+                      .payload = neighbor_advertisement(kOurIp6, all, {.override = true, .target = kOurIp6,
+                                                                       .options = {.target_link_layer = kOtherMac}})},
+                     std::nullopt, kOtherMac));
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate);
+  EXPECT_EQ(counters_.nd_dad_duplicates, 1u);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurIp6, State::duplicate}}));
+  // And a probe from :: for the link-local address, too.
+  const auto group = kOurLinkLocal.solicited_node();
+  receive(icmpv6_frame(wire::Ipv6Addr{}, group, neighbor_solicitation(wire::Ipv6Addr{}, group, kOurLinkLocal, std::nullopt)));
+  ASSERT_EQ(states_.size(), 2u);
+  EXPECT_EQ(states_[1], std::make_pair(kOurLinkLocal, State::duplicate));
+}
+
+// The announcing queue tells each outcome it reaches.
+class InterfaceDadAnnouncer : public InterfaceIpv6Share {
+ protected:
+  void SetUp() override {
+    InterfaceIpv6Share::SetUp();
+    setup_.dad_transmits = 1;
+    setup_.announce = true;
+    rebuild_hooked();
+    iface_->start_ipv6();
+    sink_.clear();  // the probes
+  }
+};
+
+TEST_F(InterfaceDadAnnouncer, Undefended_PreferredTold) {
+  iface_->advance(t0_ + 999ms);
+  EXPECT_TRUE(states_.empty());
+  iface_->advance(t0_ + 1000ms);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurLinkLocal, State::preferred},
+                                                                    {kOurIp6, State::preferred}}));
+}
+
+TEST_F(InterfaceDadAnnouncer, DuplicateFoundByAnotherQueue_NotAnnounced) {
+  iface_->learn_address_state(kOurIp6, State::duplicate);
+  iface_->advance(t0_ + 1000ms);
+  ASSERT_EQ(sink_.size(), 1u) << "only the link-local address is announced";
+  expect_unsolicited_na(sink_.bytes(0), kOurLinkLocal);
+  EXPECT_EQ(iface_->address_state(kOurIp6), State::duplicate);
+  EXPECT_EQ(states_, (std::vector<std::pair<wire::Ipv6Addr, State>>{{kOurLinkLocal, State::preferred}}));
+}
+
+// An advertisement reaches one queue; the router, the prefixes and the hop limit it gave are
+// for the whole port.
+TEST_F(InterfaceIpv6Share, RouterAdvertisement_ToldWithItsPrefixes) {
+  setup_.accept_router_advertisements = true;
+  rebuild_hooked();
+  wire::NdRouterAdvertisement ra{.cur_hop_limit = 32, .router_lifetime = 1800,
+                                 .options = {.source_link_layer = kGatewayMac}};
+  ra.options.prefixes[0] = {.prefix_length = 64, .on_link = true, .valid_lifetime = 600, .prefix = ip6("2001:db8:1::")};
+  ra.options.prefixes[1] = {.prefix_length = 64, .on_link = false, .valid_lifetime = 600, .prefix = ip6("2001:db8:2::")};
+  ra.options.prefix_count = 2;
+  Bytes icmp(wire::kNdRouterAdvertisementLen + 8 + 2 * 32);
+  wire::write_router_advertisement(icmp, kGatewayIp6, wire::Ipv6Addr::all_nodes(), ra);
+  receive(ipv6_frame({.src = kGatewayIp6, .dst = wire::Ipv6Addr::all_nodes(), .hop_limit = 255, .payload = icmp},
+                     std::nullopt, kGatewayMac));
+  ASSERT_EQ(routers_.size(), 1u);
+  const Interface::RouterInfo& info = routers_[0];
+  EXPECT_EQ(info.router, kGatewayIp6);
+  EXPECT_EQ(info.mac, kGatewayMac);
+  EXPECT_EQ(info.router_lifetime_s, 1800);
+  EXPECT_EQ(info.cur_hop_limit, 32);
+  ASSERT_EQ(info.prefix_count, 1u) << "the off-link prefix is not for routing";
+  EXPECT_EQ(info.prefixes[0].prefix, ip6("2001:db8:1::"));
+  EXPECT_EQ(info.prefixes[0].length, 64);
+  EXPECT_EQ(info.prefixes[0].valid_lifetime_s, 600u);
+  // Ignored advertisements are not told.
+  setup_.accept_router_advertisements = false;
+  rebuild_hooked();
+  receive(router_advertisement_frame(1800));
+  EXPECT_EQ(routers_.size(), 1u);
+}
+
+TEST_F(InterfaceIpv6Share, LearnRouter_OffLinkTrafficGoesThroughIt) {
+  // This queue never saw the advertisement.
+  Interface::RouterInfo info{.router = kGatewayIp6, .mac = kGatewayMac, .router_lifetime_s = 1800, .cur_hop_limit = 32};
+  info.prefixes[0] = {.prefix = ip6("2001:db8:1::"), .valid_lifetime_s = 600, .length = 64};
+  info.prefix_count = 1;
+  iface_->learn_router(info, t0_);
+  EXPECT_EQ(iface_->default_router6(), kGatewayIp6);
+  EXPECT_EQ(counters_.nd_routers_from_peers, 1u);
+  EXPECT_TRUE(routers_.empty()) << "not passed back";
+  send_tcp6(kRemoteIp6);
+  ASSERT_EQ(sink_.size(), 1u) << "the router's MAC came with it: no solicitation";
+  {
+    const Frame6 f(sink_.bytes(0));
+    EXPECT_EQ(f.eth.eth_dst, kGatewayMac);
+    EXPECT_EQ(f.ip->dst(), kRemoteIp6);
+    EXPECT_EQ(f.ip->hop_limit(), 32) << "the advertised hop limit";
+  }
+  sink_.clear();
+  // The learned prefix is on-link: its hosts are solicited directly, not sent to the router.
+  send_tcp6(ip6("2001:db8:1::9"));
+  ASSERT_EQ(sink_.size(), 1u);
+  const Frame6 f(sink_.bytes(0));
+  ASSERT_TRUE(f.icmp);
+  EXPECT_EQ(f.icmp->type(), 135);
+  EXPECT_EQ(wire::parse_neighbor_solicitation(*f.icmp)->target, ip6("2001:db8:1::9"));
+  sink_.clear();
+  // A later advertisement with lifetime 0, heard elsewhere, ends it here too.
+  iface_->learn_router(Interface::RouterInfo{.router = kGatewayIp6}, t0_ + 1s);
+  EXPECT_FALSE(iface_->default_router6());
+}
+
+// ---- the multicast filter (RFC 4861 §7.2.1) ---------------------------------------------------
+
+TEST(Ipv6MulticastMacs, AllNodesLinkLocalAndEveryAddressesGroup) {
+  const std::vector<Ipv6AddressRange> ranges{{.address = ip6("2001:db8::1"), .count = 3, .prefix_len = 64}};
+  const auto macs = Interface::ipv6_multicast_macs(kOurMac, ranges);
+  ASSERT_TRUE(macs);
+  // 2001:db8::1 and the link-local fe80::ff:fe00:1 end in the same 24 bits: one group.
+  EXPECT_EQ(macs->size(), 4u);
+  for (const auto& want : {wire::Ipv6Addr::all_nodes().multicast_mac(), kOurLinkLocal.solicited_node().multicast_mac(),
+                           ip6("2001:db8::3").solicited_node().multicast_mac()}) {
+    EXPECT_NE(std::find(macs->begin(), macs->end(), want), macs->end()) << want.to_string();
+  }
+}
+
+// A list cut short would leave the addresses past the cut deaf to solicitations; the port takes
+// all multicast instead.
+TEST(Ipv6MulticastMacs, MoreGroupsThanTheBound_NoListSoAllMulticast) {
+  std::vector<Ipv6AddressRange> ranges{
+      {.address = ip6("2001:db8::100"), .count = static_cast<uint32_t>(Interface::kMaxIpv6MulticastFilter - 2),
+       .prefix_len = 64}};
+  const auto fits = Interface::ipv6_multicast_macs(kOurMac, ranges);
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->size(), Interface::kMaxIpv6MulticastFilter);
+  ranges[0].count++;
+  EXPECT_FALSE(Interface::ipv6_multicast_macs(kOurMac, ranges));
+  ranges[0].count = 1;
+  ranges.push_back({.address = ip6("2001:db8:1::1"), .count = 0xffffffffu, .prefix_len = 64});
+  EXPECT_FALSE(Interface::ipv6_multicast_macs(kOurMac, ranges));
 }
 
 }  // namespace
