@@ -122,10 +122,21 @@ ConnectionHandler* ListenBinding::on_accept(Connection& c) {
   child->conn = c.id();
   child->local = c.local();
   child->remote = c.remote();
-  child->nodelay = listener->nodelay;
-  child->keepalive = listener->keepalive;
+  // Linux's sk_clone_lock(): the accepted socket starts with the listener's options (as they
+  // were at listen(): the binding's copy, which the listener's thread no longer writes).
+  child->nodelay = inherited.nodelay;
+  child->keepalive = inherited.keepalive;
+  child->keepidle_s = inherited.keepidle_s;
+  child->keepintvl_s = inherited.keepintvl_s;
+  child->keepcnt = inherited.keepcnt;
+  child->sndbuf = inherited.sndbuf;
+  child->rcvbuf = inherited.rcvbuf;
+  child->linger_on = inherited.linger_on;
+  child->linger_s = inherited.linger_s;
+  child->maxseg = inherited.maxseg;
   child->established.store(true, std::memory_order_relaxed);
   c.user_data = child;
+  apply_options(*child, c);  // the buffer sizes; nodelay and keep-alive came with ListenOptions
   queue->publish(*child, &c, false);
   if (rte_ring_mp_enqueue(listener->accept_ring, child) != 0) {
     // The accept queue is full (listen()'s backlog): refuse, as a full SYN backlog would.
@@ -231,6 +242,9 @@ void QueueSockets::do_connect(Call& call, Socket& s) {
   s.conn = r.connection->id();
   s.local = r.connection->local();
   s.remote = call.remote;
+  // SO_SNDBUF/SO_RCVBUF set before connect() are for this connection (ConnectOptions has no
+  // buffer sizes); applied before the SYN-ACK can arrive, so before any data.
+  apply_options(s, *r.connection);
   publish(s, r.connection, false);
 }
 
