@@ -355,6 +355,8 @@ int Sockets::listen(int fd, int backlog) {
     auto b = std::make_unique<sockets::ListenBinding>();
     b->listener = s;
     b->queue = impl_->queues[q];
+    b->inherited = {s->nodelay, s->keepalive, s->keepidle_s, s->keepintvl_s, s->keepcnt,
+                    s->sndbuf,  s->rcvbuf,    s->linger_on,  s->linger_s,    s->maxseg};
     s->bindings.push_back(std::move(b));
   }
   uint16_t installed = 0;

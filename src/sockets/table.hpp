@@ -38,10 +38,25 @@ enum class Phase : uint8_t {
 class QueueSockets;
 struct Socket;
 
+// What an accepted socket takes from its listener: copied by listen() before the binding
+// reaches the lcore, so the lcore never reads the listener's own (thread-side) fields.
+// FIXME: options changed on the listener after listen() do not reach later children (Linux
+// copies them at accept time).
+struct InheritedOptions {
+  bool nodelay = false;
+  bool keepalive = false;
+  int keepidle_s = 0, keepintvl_s = 0, keepcnt = 0;
+  int sndbuf = 0, rcvbuf = 0;
+  bool linger_on = false;
+  int linger_s = 0;
+  int maxseg = 0;
+};
+
 // One listening socket on one queue: the shard's ListenHandler.
 struct ListenBinding final : ListenHandler {
   Socket* listener = nullptr;
   QueueSockets* queue = nullptr;
+  InheritedOptions inherited;
   ConnectionHandler* on_accept(Connection& c) override;
 };
 
