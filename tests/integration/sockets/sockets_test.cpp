@@ -324,6 +324,12 @@ TEST(Racing, ShutdownRdWakesBlockedReaderWithEof) {
   ASSERT_FALSE(reader.returned.load());
   const auto shut_at = Clock::now();
   EXPECT_EQ(S().shutdown(fd, SHUT_RD), 0);
+  if (!eventually([&] { return reader.returned.load(); }, 2000ms)) {
+    ADD_FAILURE() << "shutdown(SHUT_RD) did not wake the reader";
+    S().close(fd);  // wakes it (EBADF) so the test ends
+    reader.thread.join();
+    return;
+  }
   reader.thread.join();
   EXPECT_EQ(reader.result, 0) << std::strerror(reader.error);
   EXPECT_LT(reader.returned_at - shut_at, 50ms);
@@ -446,7 +452,7 @@ void epoll_server(uint16_t port, bool edge, uint32_t count) {
   ClientJob job(*dtcp::Endpoint::parse(std::string(kA) + ":" + std::to_string(port)), count, per_queue, kRequest, port);
   ASSERT_TRUE(job.start());
   std::vector<epoll_event> events(512);
-  const auto deadline = Clock::now() + 60s;
+  const auto deadline = Clock::now() + 30s;
   while (!(job.finished() && closed == accepted) && Clock::now() < deadline) {
     const int n = S().epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
     ASSERT_GE(n, 0) << std::strerror(errno);
@@ -533,6 +539,41 @@ void epoll_server(uint16_t port, bool edge, uint32_t count) {
 
 TEST(Epoll, LevelTriggeredServes10000Connections) { epoll_server(8001, false, sanitized() ? 2000 : 10000); }
 TEST(Epoll, EdgeTriggeredServes10000Connections) { epoll_server(8002, true, sanitized() ? 2000 : 10000); }
+
+// Edge-triggered as Linux: one report per arrival, even while the socket stays readable, and
+// none for data left unread; level-triggered reports unread data again.
+TEST(Epoll, EdgeReportsEachArrivalLevelReportsUnreadData) {
+  const int fd = connect_to(kB, kEchoPort);
+  ASSERT_GE(fd, 0);
+  const int ep = S().epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ASSERT_EQ(S().epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+  epoll_event out[4];
+  auto wait_readable = [&](int bytes) {
+    return eventually([&] {
+      int n = 0;
+      return S().ioctl(fd, FIONREAD, &n) == 0 && n == bytes;
+    });
+  };
+  ASSERT_EQ(S().write(fd, "1", 1), 1);
+  ASSERT_TRUE(wait_readable(1));
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 2000), 1);
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 100), 0);  // unread, but no new edge
+  ASSERT_EQ(S().write(fd, "2", 1), 1);  // arrives while still readable: a new edge
+  ASSERT_TRUE(wait_readable(2));
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 2000), 1);
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 100), 0);
+  ev.events = EPOLLIN;  // level-triggered now: the unread bytes are reported, again and again
+  ASSERT_EQ(S().epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev), 0);
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 2000), 1);
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 2000), 1);
+  char buf[4];
+  EXPECT_EQ(S().read(fd, buf, sizeof buf), 2);
+  EXPECT_EQ(S().epoll_wait(ep, out, 4, 100), 0);
+  EXPECT_EQ(S().close(ep), 0);
+  EXPECT_EQ(S().close(fd), 0);
+}
 
 TEST(Epoll, OneshotReportsOnceUntilRearmedWithMod) {
   const int fd = connect_to(kB, kEchoPort);
