@@ -138,7 +138,7 @@ ConnectionHandler* ListenBinding::on_accept(Connection& c) {
   c.user_data = child;
   apply_options(*child, c);  // the buffer sizes; nodelay and keep-alive came with ListenOptions
   queue->publish(*child, &c, false);
-  if (rte_ring_mp_enqueue(listener->accept_ring, child) != 0) {
+  if (rte_ring_mp_enqueue(listener->accept_ring.load(std::memory_order_relaxed), child) != 0) {
     // The accept queue is full (listen()'s backlog): refuse, as a full SYN backlog would.
     child->conn = {};
     child->generation.fetch_add(1, std::memory_order_relaxed);

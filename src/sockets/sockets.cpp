@@ -109,7 +109,7 @@ Sockets::Impl::~Impl() {
     Socket& s = table[i];
     s.ready.clear();
     s.interest.clear();
-    if (s.accept_ring != nullptr) rte_ring_free(s.accept_ring);
+    if (rte_ring* ring = s.accept_ring.load(); ring != nullptr) rte_ring_free(ring);
   }
 }
 
@@ -312,6 +312,26 @@ int Sockets::bind(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 namespace {
+// An accepted connection no application will see: RST, and its entry freed by the lcore.
+void reset_child(Sockets::Impl& impl, Socket& child) {
+  child.generation.fetch_add(1, std::memory_order_seq_cst);
+  Call call;
+  call.op = Call::Op::abort_child;
+  call.socket = &child;
+  if (!impl.run_on(child.queue, call)) impl.release(child);
+}
+
+// Connections accepted by the stack but not by the application are reset, as Linux does when
+// a listener closes. Runs after every queue's unlisten, so nothing is enqueued meanwhile.
+void reset_unaccepted(Sockets::Impl& impl, Socket& listener) {
+  rte_ring* ring = listener.accept_ring.load(std::memory_order_relaxed);
+  if (ring == nullptr) return;
+  void* obj = nullptr;
+  while (rte_ring_mc_dequeue(ring, &obj) == 0) {
+    reset_child(impl, *static_cast<Socket*>(obj));
+  }
+}
+
 void unbind(Sockets::Impl& impl, Socket& s) {
   if (s.bound_port == 0) return;
   std::lock_guard lock(impl.bind_mutex);
@@ -347,9 +367,15 @@ int Sockets::listen(int fd, int backlog) {
   if (!impl_->ensure_running()) return -1;
   // The accept queue: Linux's backlog (clamped to SOMAXCONN 4096), at least 1.
   const unsigned capacity = static_cast<unsigned>(std::clamp(backlog, 1, 4096));
-  const std::string name = "dtcp_acc_" + std::to_string(s->index) + "_" + std::to_string(gen);
-  s->accept_ring = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-  if (s->accept_ring == nullptr) return fail(ENOBUFS);
+  rte_ring* ring = s->accept_ring.load(std::memory_order_relaxed);
+  if (ring == nullptr || rte_ring_get_capacity(ring) != capacity) {
+    // A new size: only now may the entry's old ring go (see Socket::accept_ring).
+    const std::string name = "dtcp_acc_" + std::to_string(s->index) + "_" + std::to_string(gen);
+    rte_ring* fresh = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+    if (fresh == nullptr) return fail(ENOBUFS);
+    s->accept_ring.store(fresh, std::memory_order_release);
+    if (ring != nullptr) rte_ring_free(ring);
+  }
   const auto queues = static_cast<uint16_t>(impl_->queues.size());
   for (uint16_t q = 0; q < queues; q++) {
     auto b = std::make_unique<sockets::ListenBinding>();
@@ -386,8 +412,7 @@ int Sockets::listen(int fd, int backlog) {
       impl_->run_on(q, call);
     }
     s->bindings.clear();
-    rte_ring_free(s->accept_ring);
-    s->accept_ring = nullptr;
+    reset_unaccepted(*impl_, *s);  // what the queues that did listen accepted meanwhile
     return fail(error);
   }
   s->phase = Phase::listening;
@@ -402,8 +427,9 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   Socket* s = impl_->lookup(fd, Kind::tcp, &gen, &e);
   if (s == nullptr) return fail(e);
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return fail(EINVAL);
-  rte_ring* ring = s->accept_ring;
-  if (s->phase != Phase::listening || ring == nullptr) return fail(EINVAL);
+  if (s->phase.load(std::memory_order_acquire) != Phase::listening) return fail(EINVAL);
+  rte_ring* ring = s->accept_ring.load(std::memory_order_acquire);
+  if (ring == nullptr) return fail(EINVAL);
   const bool blocking = is_blocking(*s, 0);
   for (;;) {
     s->waiters.fetch_add(1, std::memory_order_seq_cst);
@@ -414,6 +440,13 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
       // Readiness falls with the last queued connection; re-raised if an lcore queued one since.
       s->events.fetch_and(~static_cast<uint32_t>(EPOLLIN | EPOLLRDNORM), std::memory_order_acq_rel);
       if (rte_ring_count(ring) != 0) s->events.fetch_or(EPOLLIN | EPOLLRDNORM, std::memory_order_acq_rel);
+    }
+    if (got && s->generation.load(std::memory_order_seq_cst) != gen) {
+      // close() ran between the check and the dequeue: this child is the closing listener's,
+      // and close() may have finished draining. Reset it as close() does.
+      reset_child(*impl_, *static_cast<Socket*>(obj));
+      s->waiters.fetch_sub(1, std::memory_order_relaxed);
+      return fail(EBADF);
     }
     if (got) {
       s->waiters.fetch_sub(1, std::memory_order_relaxed);
@@ -733,18 +766,7 @@ int Sockets::close(int fd) {
       impl_->run_on(q, call);
     }
     s->bindings.clear();
-    // Connections accepted by the stack but not by the application are reset, as Linux does.
-    void* obj = nullptr;
-    while (rte_ring_mc_dequeue(s->accept_ring, &obj) == 0) {
-      Socket* child = static_cast<Socket*>(obj);
-      child->generation.fetch_add(1, std::memory_order_seq_cst);
-      Call call;
-      call.op = Call::Op::abort_child;
-      call.socket = child;
-      if (!impl_->run_on(child->queue, call)) impl_->release(*child);
-    }
-    rte_ring_free(s->accept_ring);
-    s->accept_ring = nullptr;
+    reset_unaccepted(*impl_, *s);  // the ring stays with the entry (see Socket::accept_ring)
   }
   const bool has_connection = phase == Phase::connecting || phase == Phase::accepted;
   lock.unlock();

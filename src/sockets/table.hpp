@@ -87,7 +87,11 @@ struct Socket {
   wire::IpAddr bound_addr{};
   uint16_t bound_port = 0;
   bool v6only = false;
-  rte_ring* accept_ring = nullptr;                       // listening: accepted Socket*s, MP/MC
+  // Listening: accepted Socket*s, MP/MC. Kept by the table entry after close() (drained) and
+  // reused by its next listen() of the same backlog, freed only when a listen() needs another
+  // size or the table goes: an accept() that read it just before a racing close() must still
+  // find a ring there, not freed memory.
+  std::atomic<rte_ring*> accept_ring{nullptr};
   std::vector<std::unique_ptr<ListenBinding>> bindings;  // listening: one per queue
 
   // Set before the socket's first call reaches an lcore, or by the lcore before it publishes
