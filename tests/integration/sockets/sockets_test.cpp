@@ -422,6 +422,40 @@ TEST(Racing, CloseWakesBlockedWriterAndAcceptor) {
   EXPECT_EQ(aerr, EBADF);
 }
 
+// Threads spinning in accept() while another closes the listener, connections arriving all
+// along: every accepted socket is closed by its taker, the rest are reset by close(), the
+// spinners end with EBADF, and nothing is left behind (checked at the end: open_sockets()).
+TEST(Racing, CloseListenerWhileThreadsAccept) {
+  for (int round = 0; round < (sanitized() ? 5 : 20); round++) {
+    const int lfd = S().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in any = v4("0.0.0.0", 8104);
+    ASSERT_EQ(S().bind(lfd, sa(any), sizeof any), 0) << round;
+    ASSERT_EQ(S().listen(lfd, 64), 0) << round;
+    ClientJob job(*dtcp::Endpoint::parse("198.18.1.1:8104"), 40, 20, 0, 0);
+    ASSERT_TRUE(job.start());
+    std::atomic<int> taken{0};
+    std::vector<std::thread> spinners;
+    for (int t = 0; t < 4; t++) {
+      spinners.emplace_back([&] {
+        for (;;) {
+          const int c = S().accept(lfd, nullptr, nullptr);
+          if (c >= 0) {
+            taken++;
+            S().close(c);
+            continue;
+          }
+          if (errno == EBADF) return;
+          EXPECT_EQ(errno, EAGAIN) << std::strerror(errno);
+        }
+      });
+    }
+    ASSERT_TRUE(eventually([&] { return taken.load() >= 5 + round; }));
+    EXPECT_EQ(S().close(lfd), 0);
+    for (auto& t : spinners) t.join();
+    EXPECT_TRUE(eventually([&] { return job.ended.load() == 40; })) << round << ": " << job.ended.load();
+  }
+}
+
 // ---- 4. epoll server ------------------------------------------------------------------------
 
 constexpr uint32_t kRequest = 200;
@@ -527,7 +561,9 @@ void epoll_server(uint16_t port, bool edge, uint32_t count) {
   EXPECT_EQ(bad, 0u);
   // Edge-triggered reports come once per edge; a few come with nothing left to read (the data
   // of two edges read after the first report), never one per connection.
-  if (edge) EXPECT_LT(spurious, count / 4);
+  if (edge) {
+    EXPECT_LT(spurious, count / 4);
+  }
   std::printf("epoll %s: %u connections, %u reports with nothing to read\n", edge ? "ET" : "LT", count, spurious);
   for (size_t fd = 0; fd < peers.size(); fd++) {
     if (peers[fd].open) S().close(static_cast<int>(fd));
@@ -572,6 +608,27 @@ TEST(Epoll, EdgeReportsEachArrivalLevelReportsUnreadData) {
   EXPECT_EQ(S().read(fd, buf, sizeof buf), 2);
   EXPECT_EQ(S().epoll_wait(ep, out, 4, 100), 0);
   EXPECT_EQ(S().close(ep), 0);
+  EXPECT_EQ(S().close(fd), 0);
+}
+
+// One epoll instance per socket (sockets.hpp): a second says EBUSY, and the socket can join
+// another once the first instance lets it go (EPOLL_CTL_DEL or its close()).
+TEST(Epoll, SecondInstanceRefusedUntilTheFirstLetsGo) {
+  const int fd = S().socket(AF_INET, SOCK_STREAM, 0);
+  const int ep1 = S().epoll_create1(0), ep2 = S().epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ASSERT_EQ(S().epoll_ctl(ep1, EPOLL_CTL_ADD, fd, &ev), 0);
+  EXPECT_EQ(S().epoll_ctl(ep2, EPOLL_CTL_ADD, fd, &ev), -1);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_EQ(S().epoll_ctl(ep2, EPOLL_CTL_DEL, fd, nullptr), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(S().close(ep1), 0);
+  EXPECT_EQ(S().epoll_ctl(ep2, EPOLL_CTL_ADD, fd, &ev), 0);
+  epoll_event out{};
+  EXPECT_EQ(S().epoll_wait(ep2, &out, 1, 0), 1);  // an unconnected socket reports HUP
+  EXPECT_TRUE(out.events & EPOLLHUP);
+  EXPECT_EQ(S().close(ep2), 0);
   EXPECT_EQ(S().close(fd), 0);
 }
 
@@ -1174,6 +1231,9 @@ int main(int argc, char** argv) {
   }
   socktest::g_sockets = sockets.get();
   int rc = 1;
+  std::thread blocked_at_stop;
+  std::atomic<ssize_t> stop_read{-2};
+  std::atomic<int> stop_errno{0};
   std::thread tests([&] {
     const bool up = sockets->wait_running(std::chrono::seconds(10)) &&
                     socktest::eventually([] { return socktest::peer_queues_started() == 2; }, std::chrono::seconds(10));
@@ -1182,6 +1242,18 @@ int main(int argc, char** argv) {
     } else {
       rc = RUN_ALL_TESTS();
     }
+    // A read still blocked when the runtime stops returns ENETDOWN (sockets.hpp, Lifetime).
+    const int fd = rc == 0 ? socktest::connect_to(socktest::kB, socktest::kEchoPort) : -1;
+    if (fd >= 0) {
+      std::atomic<pid_t> tid{0};
+      blocked_at_stop = std::thread([&, fd] {
+        tid = socktest::gettid_();
+        char c;
+        stop_read = socktest::S().read(fd, &c, 1);
+        stop_errno = errno;
+      });
+      socktest::eventually([&] { return tid.load() != 0 && socktest::thread_state(tid.load()) == 'S'; });
+    }
     runtime->request_stop();
   });
   runtime->run(sockets->app_factory([](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
@@ -1189,10 +1261,24 @@ int main(int argc, char** argv) {
     return nullptr;
   }));
   tests.join();
+  if (blocked_at_stop.joinable()) {
+    if (!socktest::eventually([&] { return stop_read.load() != -2; }, std::chrono::seconds(2))) {
+      std::fprintf(stderr, "sockets_test: a read blocked at stop did not return\n");
+      std::_Exit(1);
+    }
+    blocked_at_stop.join();
+    if (stop_read.load() != -1 || stop_errno.load() != ENETDOWN) {
+      std::fprintf(stderr, "sockets_test: a read blocked at stop returned %zd (%s), expected -1 ENETDOWN\n",
+                   stop_read.load(), std::strerror(stop_errno.load()));
+      rc = 1;
+    } else {
+      std::printf("sockets_test: a read blocked at stop returned ENETDOWN\n");
+    }
+  }
   const dtcp::ResourceReport report = runtime->account();
   std::printf("dtcp: resources: %s\n", report.to_string().c_str());
   if (!report.ok()) rc = 1;
+  sockets.reset();  // first: its accept queues are DPDK rings, freed before EAL cleans up
   runtime.reset();
-  sockets.reset();
   return rc;
 }
