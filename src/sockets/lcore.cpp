@@ -101,7 +101,7 @@ void QueueSockets::on_closed(Connection& c, CloseReason reason) {
   if (reason == CloseReason::normal && c.readable() > 0) {
     const size_t old = s.leftover.size() - s.leftover_pos;
     std::vector<std::byte> bytes(old + c.readable());
-    std::memcpy(bytes.data(), s.leftover.data() + s.leftover_pos, old);
+    if (old > 0) std::memcpy(bytes.data(), s.leftover.data() + s.leftover_pos, old);  // data() may be null
     c.read(std::span<std::byte>(bytes).subspan(old));
     s.leftover = std::move(bytes);
     s.leftover_pos = 0;
