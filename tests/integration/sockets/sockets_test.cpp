@@ -1167,6 +1167,71 @@ TEST(Ipv6, ConnectAndAcceptOverIpv6) {
   EXPECT_EQ(S().close(lfd), 0);
 }
 
+// A socket bound to a port before connect(): the connection is opened on the queue that owns
+// the 4-tuple, from that port, whichever queue that is.
+TEST(Connect, FromBoundPortsOnEitherQueue) {
+  for (uint16_t port = 40000; port < 40008; port++) {
+    const int fd = S().socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in local = v4(kA, port);
+    ASSERT_EQ(S().bind(fd, sa(local), sizeof local), 0) << port;
+    const sockaddr_in dst = v4(kB, kEchoPort);
+    ASSERT_EQ(S().connect(fd, sa(dst), sizeof dst), 0) << port << ": " << std::strerror(errno);
+    sockaddr_in name{};
+    socklen_t len = sizeof name;
+    ASSERT_EQ(S().getsockname(fd, reinterpret_cast<sockaddr*>(&name), &len), 0);
+    EXPECT_EQ(ntohs(name.sin_port), port);
+    const std::vector<uint8_t> out = pattern(port, 0, 5000);
+    std::vector<uint8_t> back(out.size());
+    ASSERT_TRUE(write_all(fd, out.data(), out.size()));
+    ASSERT_TRUE(read_exact(fd, back.data(), back.size())) << port;
+    EXPECT_EQ(back, out);
+    EXPECT_EQ(S().close(fd), 0);
+  }
+}
+
+// bind() to port 0 then connect(), again and again to one destination: each connection we
+// close first leaves its 4-tuple in TIME-WAIT, so the port bind() picks must not be one of
+// those (Linux's inet_csk_get_port() skips ports its TIME-WAIT buckets hold).
+TEST(Connect, BindPortZeroThenConnectRepeatedly) {
+  for (int i = 0; i < 5; i++) {
+    const int fd = S().socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in any = v4("0.0.0.0", 0);
+    ASSERT_EQ(S().bind(fd, sa(any), sizeof any), 0);
+    const sockaddr_in dst = v4(kB, kEchoPort);
+    ASSERT_EQ(S().connect(fd, sa(dst), sizeof dst), 0) << i << ": " << std::strerror(errno);
+    ASSERT_EQ(S().write(fd, "t", 1), 1);
+    char c;
+    ASSERT_TRUE(read_exact(fd, &c, 1));
+    ASSERT_EQ(S().shutdown(fd, SHUT_WR), 0);  // our FIN first: we hold the TIME-WAIT
+    EXPECT_EQ(S().read(fd, &c, 1), 0);
+    EXPECT_EQ(S().close(fd), 0);
+  }
+}
+
+// An AF_INET6 socket reaches IPv4 through a v4-mapped address, and names both ends mapped.
+TEST(Connect, Inet6SocketToV4MappedAddress) {
+  const int fd = S().socket(AF_INET6, SOCK_STREAM, 0);
+  const sockaddr_in6 dst = v6("::ffff:198.18.1.2", kEchoPort);
+  ASSERT_EQ(S().connect(fd, sa(dst), sizeof dst), 0) << std::strerror(errno);
+  sockaddr_in6 local{}, peer{};
+  socklen_t llen = sizeof local, plen = sizeof peer;
+  ASSERT_EQ(S().getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen), 0);
+  ASSERT_EQ(S().getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen), 0);
+  char text[INET6_ADDRSTRLEN];
+  EXPECT_EQ(std::string(inet_ntop(AF_INET6, &local.sin6_addr, text, sizeof text)), "::ffff:198.18.1.1");
+  EXPECT_EQ(std::string(inet_ntop(AF_INET6, &peer.sin6_addr, text, sizeof text)), "::ffff:198.18.1.2");
+  ASSERT_EQ(S().write(fd, "v4", 2), 2);
+  char buf[2];
+  EXPECT_TRUE(read_exact(fd, buf, 2));
+  EXPECT_EQ(S().close(fd), 0);
+  // And an IPv4 socket refuses an IPv6 address.
+  const int v4fd = S().socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in6 six = v6(kB6, kEchoPort);
+  EXPECT_EQ(S().connect(v4fd, sa(six), sizeof six), -1);
+  EXPECT_EQ(errno, EAFNOSUPPORT);
+  EXPECT_EQ(S().close(v4fd), 0);
+}
+
 // ---- at the end -------------------------------------------------------------------------------
 
 TEST(ZEnd, EverySocketClosed) {
