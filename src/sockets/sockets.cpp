@@ -287,11 +287,18 @@ int Sockets::bind(int fd, const sockaddr* addr, socklen_t len) {
     std::lock_guard bind_lock(impl_->bind_mutex);
     if (ep.port == 0) {
       // An ephemeral port no socket has bound (connect() would pick one per destination; a
-      // bound socket needs one now, as Linux's inet_csk_get_port()).
-      const TcpConfig defaults;
-      for (uint32_t p = defaults.ephemeral_port_min; p <= defaults.ephemeral_port_max; p++) {
-        if (impl_->bound.count(static_cast<uint16_t>(p)) == 0) {
-          ep.port = static_cast<uint16_t>(p);
+      // bound socket needs one now, as Linux's inet_csk_get_port()), from the shard's range.
+      // The search starts past the last port handed out: the lowest free port is usually the
+      // one a socket just closed, whose connection is still in TIME-WAIT towards the same peer
+      // (connect() then fails with EADDRINUSE). FIXME: the layer cannot see the shards'
+      // TIME-WAIT records, so once the cursor wraps such a port can still be picked.
+      const TcpConfig& tcp = impl_->queues[0]->stack().tcp_config();
+      const uint32_t first = tcp.ephemeral_port_min, span = uint32_t{tcp.ephemeral_port_max} - first + 1;
+      for (uint32_t i = 0; i < span; i++) {
+        const auto p = static_cast<uint16_t>(first + (impl_->next_bind_port + i) % span);
+        if (impl_->bound.count(p) == 0) {
+          ep.port = p;
+          impl_->next_bind_port = (impl_->next_bind_port + i + 1) % span;
           break;
         }
       }

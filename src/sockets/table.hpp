@@ -245,6 +245,7 @@ class Sockets::Impl {
   // Ports bound by sockets (bind/listen), for EADDRINUSE (SO_REUSEADDR rules as Linux's).
   std::mutex bind_mutex;
   std::unordered_multimap<uint16_t, sockets::Socket*> bound;
+  uint32_t next_bind_port = 0;  // under bind_mutex: where bind() to port 0 searches next (offset in the range)
 
   // poll(): threads sleeping in poll() wait here; every publication bumps it while they do.
   std::atomic<uint32_t> poll_seq{0};
