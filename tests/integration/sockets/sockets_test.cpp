@@ -797,6 +797,40 @@ TEST(Errno, EtimedoutEalreadyOnSilentAddress) {
   EXPECT_EQ(blocking_errno.load(), ETIMEDOUT) << std::strerror(blocking_errno.load());
 }
 
+// While the handshake is under way (SYN-SENT: nobody answers), a non-blocking socket's calls
+// say EAGAIN as Linux's sk_stream_wait_connect() does, and it has no peer yet.
+TEST(Errno, CallsDuringHandshake) {
+  const int fd = S().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in a = v4(kSilent, 7);
+  ASSERT_EQ(S().connect(fd, sa(a), sizeof a), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  char buf[4] = {'s', 'y', 'n', '!'};
+  EXPECT_EQ(S().write(fd, buf, sizeof buf), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(S().read(fd, buf, sizeof buf), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  EXPECT_EQ(S().getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len), -1);
+  EXPECT_EQ(errno, ENOTCONN);
+  tcp_info info{};
+  socklen_t ilen = sizeof info;
+  ASSERT_EQ(S().getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &ilen), 0);
+  EXPECT_EQ(info.tcpi_state, 2);  // TCP_SYN_SENT
+  EXPECT_EQ(S().close(fd), 0);
+  // A blocking write right after a non-blocking connect() waits for the handshake.
+  const int e = S().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in echo = v4(kB, kEchoPort);
+  ASSERT_EQ(S().connect(e, sa(echo), sizeof echo), -1);
+  ASSERT_EQ(errno, EINPROGRESS);
+  ASSERT_EQ(S().fcntl(e, F_SETFL, 0), 0);
+  EXPECT_EQ(S().write(e, buf, sizeof buf), static_cast<ssize_t>(sizeof buf));
+  char back[4];
+  EXPECT_TRUE(read_exact(e, back, sizeof back));
+  EXPECT_EQ(std::memcmp(back, buf, sizeof buf), 0);
+  EXPECT_EQ(S().close(e), 0);
+}
+
 TEST(Errno, EinprogressThenCompletionViaEpollAndEisconn) {
   const int fd = S().socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   const sockaddr_in a = v4(kB, kEchoPort);
