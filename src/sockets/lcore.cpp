@@ -312,6 +312,14 @@ void QueueSockets::do_write(Call& call, Socket& s, Connection* c) {
     publish(s, c, false);
     return;
   }
+  if (!s.established.load(std::memory_order_relaxed)) {
+    // SYN-SENT: the stack would queue the bytes (RFC 9293 §3.10.2 allows it), but Linux's
+    // sk_stream_wait_connect() makes a write wait for the handshake (EAGAIN when non-blocking);
+    // a blocking write sleeps until EPOLLOUT, which publish() raises once established.
+    call.result = -1;
+    call.error = EAGAIN;
+    return;
+  }
   size_t total = 0;
   for (int i = 0; i < call.iovcnt; i++) {
     const std::span<const std::byte> data(static_cast<const std::byte*>(call.iov[i].iov_base), call.iov[i].iov_len);
