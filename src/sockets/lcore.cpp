@@ -254,8 +254,9 @@ void QueueSockets::do_read(Call& call, Socket& s, Connection* c) {
   for (int i = 0; i < call.iovcnt; i++) {
     std::span<std::byte> out(static_cast<std::byte*>(call.iov[i].iov_base), call.iov[i].iov_len);
     size_t got = 0;
-    if (s.leftover_pos + total < s.leftover.size()) {
-      const size_t from = s.leftover_pos + (peek ? total : 0);
+    // A read has already moved leftover_pos past what earlier iovecs took; a peek has not.
+    const size_t from = s.leftover_pos + (peek ? total : 0);
+    if (from < s.leftover.size()) {
       got = std::min(out.size(), s.leftover.size() - from);
       std::memcpy(out.data(), s.leftover.data() + from, got);
       if (!peek) s.leftover_pos += got;
