@@ -225,6 +225,29 @@ TEST(Concurrency, ManyThreadsEchoEveryByte) {
   EXPECT_EQ(ok.load(), threads * connections);
 }
 
+// One blocking writev() of three iovecs, 1.5 MiB in all, far more than the send buffer: it
+// returns once every byte is queued, over many partial rounds, while another thread reads the
+// echo and checks every byte.
+TEST(Concurrency, LargeBlockingWritevWhileAnotherThreadReads) {
+  const int fd = connect_to(kB, kEchoPort);
+  ASSERT_GE(fd, 0);
+  const size_t sizes[3] = {700 * 1024 + 3, 5, 836 * 1024};
+  const size_t total = sizes[0] + sizes[1] + sizes[2];
+  const std::vector<uint8_t> out = pattern(4242, 0, total);
+  std::vector<uint8_t> back(total);
+  std::thread reader([&] { EXPECT_TRUE(read_exact(fd, back.data(), total)); });
+  iovec iov[3];
+  size_t at = 0;
+  for (int i = 0; i < 3; i++) {
+    iov[i] = {const_cast<uint8_t*>(out.data()) + at, sizes[i]};
+    at += sizes[i];
+  }
+  EXPECT_EQ(S().writev(fd, iov, 3), static_cast<ssize_t>(total));
+  reader.join();
+  EXPECT_TRUE(back == out);
+  EXPECT_EQ(S().close(fd), 0);
+}
+
 // ---- 2. blocking calls sleep ------------------------------------------------------------------
 
 TEST(Blocking, ReadSleepsThenReturnsArrivingData) {
