@@ -647,6 +647,7 @@ ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
   // A blocking write returns when every byte is queued (or an error ends it early, returning
   // what was queued); the iovec array is walked past what each round took.
   std::vector<iovec> rest;
+  size_t rest_first = 0;  // rest[rest_first..] is what remains
   const iovec* cur = iov;
   int cur_n = iovcnt;
   size_t done = 0;
@@ -661,16 +662,15 @@ ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
     if (call.result > 0) {
       done += static_cast<size_t>(call.result);
       if (!blocking || done == want) return static_cast<ssize_t>(done);
-      // Skip what was taken.
-      rest.assign(cur, cur + cur_n);
+      // Skip what was taken, in a copy of the caller's array made once (assigning `rest` from
+      // itself, as this did from the second round on, is undefined behaviour).
+      if (rest.empty()) rest.assign(iov, iov + iovcnt);
       size_t skip = static_cast<size_t>(call.result);
-      size_t first = 0;
-      while (first < rest.size() && skip >= rest[first].iov_len) skip -= rest[first++].iov_len;
-      rest.erase(rest.begin(), rest.begin() + static_cast<ptrdiff_t>(first));
-      rest.front().iov_base = static_cast<char*>(rest.front().iov_base) + skip;
-      rest.front().iov_len -= skip;
-      cur = rest.data();
-      cur_n = static_cast<int>(rest.size());
+      while (rest_first < rest.size() && skip >= rest[rest_first].iov_len) skip -= rest[rest_first++].iov_len;
+      rest[rest_first].iov_base = static_cast<char*>(rest[rest_first].iov_base) + skip;  // done < want: one is left
+      rest[rest_first].iov_len -= skip;
+      cur = rest.data() + rest_first;
+      cur_n = static_cast<int>(rest.size() - rest_first);
     } else if (call.error != EAGAIN) {
       return done > 0 ? static_cast<ssize_t>(done) : fail(call.error);
     } else if (!blocking) {
