@@ -1308,7 +1308,9 @@ namespace {
 // nobody else). Short SYN timing for the ETIMEDOUT case, short TIME-WAIT for 20,000 connections.
 const char* kConfig = R"(
 [eal]
-args = --no-huge --no-shconf --no-pci --file-prefix=dtcp_sockets_test
+; No --file-prefix: the runtime adds --file-prefix=dtcp<pid>, unique to this process even when
+; two builds' copies of the test run at once.
+args = --no-huge --no-shconf --no-pci
 
 [port.a]
 ring = socktest:0
