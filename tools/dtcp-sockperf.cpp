@@ -385,8 +385,8 @@ int main(int argc, char** argv) {
   if (o.api == "kernel") return run_kernel(o);
 
   try {
-    Sockets sockets(Sockets::Options{.max_sockets = 65536, .port = "b"});
     auto runtime = Runtime::start(parse_config(kConfig, "dtcp-sockperf default"), {}, argv[0]);
+    auto sockets = std::make_unique<Sockets>(Sockets::Options{.max_sockets = 65536, .port = "b"});
     std::vector<Samples> per(o.api == "callback" || o.api == "epoll" ? 1 : o.connections);
     Clock::time_point t0;
     double took = 0;
@@ -404,7 +404,7 @@ int main(int argc, char** argv) {
       to.sin_port = htons(kPort);
       to.sin_addr.s_addr = htonl(0xc6120101);
       driver = std::thread([&] {
-        if (!sockets.wait_running(std::chrono::seconds(10))) {
+        if (!sockets->wait_running(std::chrono::seconds(10))) {
           std::fprintf(stderr, "dtcp-sockperf: the stack did not start\n");
           runtime->request_stop();
           return;
@@ -412,17 +412,17 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
         if (o.api == "epoll") {
-          epoll_client(sockets, o, per[0], end, to);
+          epoll_client(*sockets, o, per[0], end, to);
         } else {
           std::vector<std::thread> clients;
           for (unsigned i = 0; i < o.connections; i++)
-            clients.emplace_back([&, i] { thread_client(sockets, o, per[i], end, to); });
+            clients.emplace_back([&, i] { thread_client(*sockets, o, per[i], end, to); });
           for (auto& c : clients) c.join();
         }
         took = std::chrono::duration<double>(Clock::now() - t0).count();
         runtime->request_stop();
       });
-      runtime->run(sockets.app_factory([](Stack& s) -> std::unique_ptr<App> {
+      runtime->run(sockets->app_factory([](Stack& s) -> std::unique_ptr<App> {
         if (s.port_config().name == "a") return std::make_unique<EchoServer>();
         return nullptr;
       }));
@@ -431,6 +431,7 @@ int main(int argc, char** argv) {
     report(o, per, took);
     const ResourceReport leaks = runtime->account();
     std::fprintf(stderr, "dtcp: resources: %s\n", leaks.to_string().c_str());
+    sockets.reset();  // after the runtime's teardown, before EAL goes with the runtime
     return leaks.ok() ? 0 : 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dtcp-sockperf: %s\n", e.what());

@@ -26,12 +26,15 @@
 //    queue in turn (or, after bind() to a port, the queue that owns the connection).
 //  - close() from one thread while another is blocked in read(), write(), accept() or
 //    connect() on the same socket wakes it with EBADF; shutdown(SHUT_RD) wakes a reader with 0.
-//  - epoll: one epoll instance per socket (EEXIST for a second), level- or edge-triggered,
-//    EPOLLONESHOT, EPOLLIN/OUT/RDHUP/HUP/ERR as Linux's tcp_poll() reports them.
+//  - epoll: one epoll instance per socket (EBUSY for a second; Linux allows several), level-
+//    or edge-triggered, EPOLLONESHOT, EPOLLIN/OUT/RDHUP/HUP/ERR as Linux's tcp_poll() reports
+//    them.
 //
 // Lifetime. Build Sockets before Runtime::run() and pass app_factory() to it; the layer binds
 // to one port (Options::port, by default the first). Calls made before the queues started wait
-// for them; calls after the runtime stopped return ENETDOWN.
+// for them; calls after the runtime stopped return ENETDOWN. Order at the end: Runtime::account()
+// (or shutdown(): its teardown still calls the layer's handlers), then destroy Sockets, then the
+// Runtime (EAL goes with it, and the accept queues are DPDK rings).
 #pragma once
 
 #include <netinet/in.h>

@@ -80,7 +80,9 @@ void fill_tcp_info(Call& call, Socket& s, Connection* c) {
   info->tcpi_last_ack_recv = msec_since(now, t.last_rx);
   info->tcpi_pmtu = t.path_mss != 0xffff ? t.path_mss + tcp::ip_header_len(t.tuple) + 20 : 0;
   info->tcpi_rcv_ssthresh = t.rcv_space;
-  info->tcpi_rtt = usec(t.srtt);
+  // Samples on a fast path can be 0 (the loop's `now` did not move, or a 0 ms timestamp
+  // echo): once there is one, report at least 1 us, so 0 keeps meaning "no sample yet".
+  info->tcpi_rtt = t.have_rtt ? std::max<uint32_t>(1, usec(t.srtt)) : 0;
   info->tcpi_rttvar = usec(t.rttvar);
   const uint32_t ssthresh = t.cc->ssthresh();
   info->tcpi_snd_ssthresh = ssthresh >= UINT32_MAX / 4 ? 0x7fffffff : ssthresh / mss;

@@ -101,7 +101,7 @@ void QueueSockets::on_closed(Connection& c, CloseReason reason) {
   if (reason == CloseReason::normal && c.readable() > 0) {
     const size_t old = s.leftover.size() - s.leftover_pos;
     std::vector<std::byte> bytes(old + c.readable());
-    std::memcpy(bytes.data(), s.leftover.data() + s.leftover_pos, old);
+    if (old > 0) std::memcpy(bytes.data(), s.leftover.data() + s.leftover_pos, old);  // data() may be null
     c.read(std::span<std::byte>(bytes).subspan(old));
     s.leftover = std::move(bytes);
     s.leftover_pos = 0;
@@ -122,12 +122,23 @@ ConnectionHandler* ListenBinding::on_accept(Connection& c) {
   child->conn = c.id();
   child->local = c.local();
   child->remote = c.remote();
-  child->nodelay = listener->nodelay;
-  child->keepalive = listener->keepalive;
+  // Linux's sk_clone_lock(): the accepted socket starts with the listener's options (as they
+  // were at listen(): the binding's copy, which the listener's thread no longer writes).
+  child->nodelay = inherited.nodelay;
+  child->keepalive = inherited.keepalive;
+  child->keepidle_s = inherited.keepidle_s;
+  child->keepintvl_s = inherited.keepintvl_s;
+  child->keepcnt = inherited.keepcnt;
+  child->sndbuf = inherited.sndbuf;
+  child->rcvbuf = inherited.rcvbuf;
+  child->linger_on = inherited.linger_on;
+  child->linger_s = inherited.linger_s;
+  child->maxseg = inherited.maxseg;
   child->established.store(true, std::memory_order_relaxed);
   c.user_data = child;
+  apply_options(*child, c);  // the buffer sizes; nodelay and keep-alive came with ListenOptions
   queue->publish(*child, &c, false);
-  if (rte_ring_mp_enqueue(listener->accept_ring, child) != 0) {
+  if (rte_ring_mp_enqueue(listener->accept_ring.load(std::memory_order_relaxed), child) != 0) {
     // The accept queue is full (listen()'s backlog): refuse, as a full SYN backlog would.
     child->conn = {};
     child->generation.fetch_add(1, std::memory_order_relaxed);
@@ -231,6 +242,9 @@ void QueueSockets::do_connect(Call& call, Socket& s) {
   s.conn = r.connection->id();
   s.local = r.connection->local();
   s.remote = call.remote;
+  // SO_SNDBUF/SO_RCVBUF set before connect() are for this connection (ConnectOptions has no
+  // buffer sizes); applied before the SYN-ACK can arrive, so before any data.
+  apply_options(s, *r.connection);
   publish(s, r.connection, false);
 }
 
@@ -240,8 +254,9 @@ void QueueSockets::do_read(Call& call, Socket& s, Connection* c) {
   for (int i = 0; i < call.iovcnt; i++) {
     std::span<std::byte> out(static_cast<std::byte*>(call.iov[i].iov_base), call.iov[i].iov_len);
     size_t got = 0;
-    if (s.leftover_pos + total < s.leftover.size()) {
-      const size_t from = s.leftover_pos + (peek ? total : 0);
+    // A read has already moved leftover_pos past what earlier iovecs took; a peek has not.
+    const size_t from = s.leftover_pos + (peek ? total : 0);
+    if (from < s.leftover.size()) {
       got = std::min(out.size(), s.leftover.size() - from);
       std::memcpy(out.data(), s.leftover.data() + from, got);
       if (!peek) s.leftover_pos += got;
@@ -296,6 +311,14 @@ void QueueSockets::do_write(Call& call, Socket& s, Connection* c) {
     call.error = e != 0 ? e : (s.wr_shut || s.ended.load(std::memory_order_relaxed) ? EPIPE : ENOTCONN);
     if (c == nullptr && !s.wr_shut && !s.ended.load(std::memory_order_relaxed)) call.error = EAGAIN;
     publish(s, c, false);
+    return;
+  }
+  if (!s.established.load(std::memory_order_relaxed)) {
+    // SYN-SENT: the stack would queue the bytes (RFC 9293 §3.10.2 allows it), but Linux's
+    // sk_stream_wait_connect() makes a write wait for the handshake (EAGAIN when non-blocking);
+    // a blocking write sleeps until EPOLLOUT, which publish() raises once established.
+    call.result = -1;
+    call.error = EAGAIN;
     return;
   }
   size_t total = 0;

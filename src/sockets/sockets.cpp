@@ -109,7 +109,7 @@ Sockets::Impl::~Impl() {
     Socket& s = table[i];
     s.ready.clear();
     s.interest.clear();
-    if (s.accept_ring != nullptr) rte_ring_free(s.accept_ring);
+    if (rte_ring* ring = s.accept_ring.load(); ring != nullptr) rte_ring_free(ring);
   }
   for (rte_ring* r : retired_rings) rte_ring_free(r);
 }
@@ -288,11 +288,18 @@ int Sockets::bind(int fd, const sockaddr* addr, socklen_t len) {
     std::lock_guard bind_lock(impl_->bind_mutex);
     if (ep.port == 0) {
       // An ephemeral port no socket has bound (connect() would pick one per destination; a
-      // bound socket needs one now, as Linux's inet_csk_get_port()).
-      const TcpConfig defaults;
-      for (uint32_t p = defaults.ephemeral_port_min; p <= defaults.ephemeral_port_max; p++) {
-        if (impl_->bound.count(static_cast<uint16_t>(p)) == 0) {
-          ep.port = static_cast<uint16_t>(p);
+      // bound socket needs one now, as Linux's inet_csk_get_port()), from the shard's range.
+      // The search starts past the last port handed out: the lowest free port is usually the
+      // one a socket just closed, whose connection is still in TIME-WAIT towards the same peer
+      // (connect() then fails with EADDRINUSE). FIXME: the layer cannot see the shards'
+      // TIME-WAIT records, so once the cursor wraps such a port can still be picked.
+      const TcpConfig& tcp = impl_->queues[0]->stack().tcp_config();
+      const uint32_t first = tcp.ephemeral_port_min, span = uint32_t{tcp.ephemeral_port_max} - first + 1;
+      for (uint32_t i = 0; i < span; i++) {
+        const auto p = static_cast<uint16_t>(first + (impl_->next_bind_port + i) % span);
+        if (impl_->bound.count(p) == 0) {
+          ep.port = p;
+          impl_->next_bind_port = (impl_->next_bind_port + i + 1) % span;
           break;
         }
       }
@@ -313,6 +320,26 @@ int Sockets::bind(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 namespace {
+// An accepted connection no application will see: RST, and its entry freed by the lcore.
+void reset_child(Sockets::Impl& impl, Socket& child) {
+  child.generation.fetch_add(1, std::memory_order_seq_cst);
+  Call call;
+  call.op = Call::Op::abort_child;
+  call.socket = &child;
+  if (!impl.run_on(child.queue, call)) impl.release(child);
+}
+
+// Connections accepted by the stack but not by the application are reset, as Linux does when
+// a listener closes. Runs after every queue's unlisten, so nothing is enqueued meanwhile.
+void reset_unaccepted(Sockets::Impl& impl, Socket& listener) {
+  rte_ring* ring = listener.accept_ring.load(std::memory_order_relaxed);
+  if (ring == nullptr) return;
+  void* obj = nullptr;
+  while (rte_ring_mc_dequeue(ring, &obj) == 0) {
+    reset_child(impl, *static_cast<Socket*>(obj));
+  }
+}
+
 void unbind(Sockets::Impl& impl, Socket& s) {
   if (s.bound_port == 0) return;
   std::lock_guard lock(impl.bind_mutex);
@@ -348,23 +375,26 @@ int Sockets::listen(int fd, int backlog) {
   if (!impl_->ensure_running()) return -1;
   // The accept queue: Linux's backlog (clamped to SOMAXCONN 4096), at least 1.
   const unsigned capacity = static_cast<unsigned>(std::clamp(backlog, 1, 4096));
-  // An entry keeps its ring once made (a thread still inside accept() on a listener being closed
-  // may touch it); a larger backlog retires the old one until the table goes.
-  if (s->accept_ring == nullptr || rte_ring_get_capacity(s->accept_ring) < capacity) {
+  rte_ring* ring = s->accept_ring.load(std::memory_order_relaxed);
+  if (ring == nullptr || rte_ring_get_capacity(ring) != capacity) {
+    // A new size: the old ring is retired (see Socket::accept_ring).
     const std::string name = "dtcp_acc_" + std::to_string(s->index) + "_" + std::to_string(gen);
-    rte_ring* ring = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-    if (ring == nullptr) return fail(ENOBUFS);
-    if (s->accept_ring != nullptr) {
+    rte_ring* fresh = rte_ring_create(name.c_str(), capacity, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+    if (fresh == nullptr) return fail(ENOBUFS);
+    s->accept_ring.store(fresh, std::memory_order_release);
+    if (ring != nullptr) {
+      // Retired, not freed: an accept() of the entry's last listener may still hold it.
       std::lock_guard retired_lock(impl_->bind_mutex);
-      impl_->retired_rings.push_back(s->accept_ring);
+      impl_->retired_rings.push_back(ring);
     }
-    s->accept_ring = ring;
   }
   const auto queues = static_cast<uint16_t>(impl_->queues.size());
   for (uint16_t q = 0; q < queues; q++) {
     auto b = std::make_unique<sockets::ListenBinding>();
     b->listener = s;
     b->queue = impl_->queues[q];
+    b->inherited = {s->nodelay, s->keepalive, s->keepidle_s, s->keepintvl_s, s->keepcnt,
+                    s->sndbuf,  s->rcvbuf,    s->linger_on,  s->linger_s,    s->maxseg};
     s->bindings.push_back(std::move(b));
   }
   uint16_t installed = 0;
@@ -394,6 +424,7 @@ int Sockets::listen(int fd, int backlog) {
       impl_->run_on(q, call);
     }
     s->bindings.clear();
+    reset_unaccepted(*impl_, *s);  // what the queues that did listen accepted meanwhile
     return fail(error);
   }
   s->phase = Phase::listening;
@@ -408,8 +439,9 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   Socket* s = impl_->lookup(fd, Kind::tcp, &gen, &e);
   if (s == nullptr) return fail(e);
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return fail(EINVAL);
-  rte_ring* ring = s->accept_ring;
-  if (s->phase != Phase::listening || ring == nullptr) return fail(EINVAL);
+  if (s->phase.load(std::memory_order_acquire) != Phase::listening) return fail(EINVAL);
+  rte_ring* ring = s->accept_ring.load(std::memory_order_acquire);
+  if (ring == nullptr) return fail(EINVAL);
   const bool blocking = is_blocking(*s, 0);
   for (;;) {
     s->waiters.fetch_add(1, std::memory_order_seq_cst);
@@ -422,15 +454,10 @@ int Sockets::accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
       if (rte_ring_count(ring) != 0) s->events.fetch_or(EPOLLIN | EPOLLRDNORM, std::memory_order_acq_rel);
     }
     if (got && s->generation.load(std::memory_order_seq_cst) != gen) {
-      // close() of the listener raced with this dequeue: the child is ours to reset, as the
-      // close would have.
+      // close() ran between the check and the dequeue: this child is the closing listener's,
+      // and close() may have finished draining. Reset it as close() does.
+      reset_child(*impl_, *static_cast<Socket*>(obj));
       s->waiters.fetch_sub(1, std::memory_order_relaxed);
-      Socket* child = static_cast<Socket*>(obj);
-      child->generation.fetch_add(1, std::memory_order_seq_cst);
-      Call call;
-      call.op = Call::Op::abort_child;
-      call.socket = child;
-      if (!impl_->run_on(child->queue, call)) impl_->release(*child);
       return fail(EBADF);
     }
     if (got) {
@@ -625,6 +652,7 @@ ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
   // A blocking write returns when every byte is queued (or an error ends it early, returning
   // what was queued); the iovec array is walked past what each round took.
   std::vector<iovec> rest;
+  size_t rest_first = 0;  // rest[rest_first..] is what remains
   const iovec* cur = iov;
   int cur_n = iovcnt;
   size_t done = 0;
@@ -639,16 +667,15 @@ ssize_t Sockets::writev(int fd, const iovec* iov, int iovcnt) {
     if (call.result > 0) {
       done += static_cast<size_t>(call.result);
       if (!blocking || done == want) return static_cast<ssize_t>(done);
-      // Skip what was taken.
-      rest.assign(cur, cur + cur_n);
+      // Skip what was taken, in a copy of the caller's array made once (assigning `rest` from
+      // itself, as this did from the second round on, is undefined behaviour).
+      if (rest.empty()) rest.assign(iov, iov + iovcnt);
       size_t skip = static_cast<size_t>(call.result);
-      size_t first = 0;
-      while (first < rest.size() && skip >= rest[first].iov_len) skip -= rest[first++].iov_len;
-      rest.erase(rest.begin(), rest.begin() + static_cast<ptrdiff_t>(first));
-      rest.front().iov_base = static_cast<char*>(rest.front().iov_base) + skip;
-      rest.front().iov_len -= skip;
-      cur = rest.data();
-      cur_n = static_cast<int>(rest.size());
+      while (rest_first < rest.size() && skip >= rest[rest_first].iov_len) skip -= rest[rest_first++].iov_len;
+      rest[rest_first].iov_base = static_cast<char*>(rest[rest_first].iov_base) + skip;  // done < want: one is left
+      rest[rest_first].iov_len -= skip;
+      cur = rest.data() + rest_first;
+      cur_n = static_cast<int>(rest.size() - rest_first);
     } else if (call.error != EAGAIN) {
       return done > 0 ? static_cast<ssize_t>(done) : fail(call.error);
     } else if (!blocking) {
@@ -751,16 +778,7 @@ int Sockets::close(int fd) {
       impl_->run_on(q, call);
     }
     s->bindings.clear();
-    // Connections accepted by the stack but not by the application are reset, as Linux does.
-    void* obj = nullptr;
-    while (rte_ring_mc_dequeue(s->accept_ring, &obj) == 0) {
-      Socket* child = static_cast<Socket*>(obj);
-      child->generation.fetch_add(1, std::memory_order_seq_cst);
-      Call call;
-      call.op = Call::Op::abort_child;
-      call.socket = child;
-      if (!impl_->run_on(child->queue, call)) impl_->release(*child);
-    }
+    reset_unaccepted(*impl_, *s);  // the ring stays with the entry (see Socket::accept_ring)
   }
   const bool has_connection = phase == Phase::connecting || phase == Phase::accepted;
   lock.unlock();

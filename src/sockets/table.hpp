@@ -38,10 +38,25 @@ enum class Phase : uint8_t {
 class QueueSockets;
 struct Socket;
 
+// What an accepted socket takes from its listener: copied by listen() before the binding
+// reaches the lcore, so the lcore never reads the listener's own (thread-side) fields.
+// FIXME: options changed on the listener after listen() do not reach later children (Linux
+// copies them at accept time).
+struct InheritedOptions {
+  bool nodelay = false;
+  bool keepalive = false;
+  int keepidle_s = 0, keepintvl_s = 0, keepcnt = 0;
+  int sndbuf = 0, rcvbuf = 0;
+  bool linger_on = false;
+  int linger_s = 0;
+  int maxseg = 0;
+};
+
 // One listening socket on one queue: the shard's ListenHandler.
 struct ListenBinding final : ListenHandler {
   Socket* listener = nullptr;
   QueueSockets* queue = nullptr;
+  InheritedOptions inherited;
   ConnectionHandler* on_accept(Connection& c) override;
 };
 
@@ -72,7 +87,11 @@ struct Socket {
   wire::IpAddr bound_addr{};
   uint16_t bound_port = 0;
   bool v6only = false;
-  rte_ring* accept_ring = nullptr;  // listening: accepted Socket*s, MP/MC; kept with the entry
+  // Listening: accepted Socket*s, MP/MC. Kept by the table entry after close() (drained) and
+  // reused by its next listen() of the same backlog, retired (freed with the table) when a
+  // listen() needs another size: an accept() that read it just before a racing close() must still
+  // find a ring there, not freed memory.
+  std::atomic<rte_ring*> accept_ring{nullptr};
   std::vector<std::unique_ptr<ListenBinding>> bindings;  // listening: one per queue
 
   // Set before the socket's first call reaches an lcore, or by the lcore before it publishes
@@ -226,7 +245,8 @@ class Sockets::Impl {
   // Ports bound by sockets (bind/listen), for EADDRINUSE (SO_REUSEADDR rules as Linux's).
   std::mutex bind_mutex;
   std::unordered_multimap<uint16_t, sockets::Socket*> bound;
-  std::vector<rte_ring*> retired_rings;  // accept rings outgrown by a larger backlog (bind_mutex)
+  std::vector<rte_ring*> retired_rings;  // accept rings replaced by another size (bind_mutex)
+  uint32_t next_bind_port = 0;  // under bind_mutex: where bind() to port 0 searches next (offset in the range)
 
   // poll(): threads sleeping in poll() wait here; every publication bumps it while they do.
   std::atomic<uint32_t> poll_seq{0};
