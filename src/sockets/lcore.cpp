@@ -45,6 +45,18 @@ Socket* socket_of(Connection& c) { return static_cast<Socket*>(c.user_data); }
 // ---- events ---------------------------------------------------------------------------------
 
 void QueueSockets::publish(Socket& s, Connection* c, bool edge) {
+  if (Call* parked = s.parked_read; parked != nullptr) {
+    const bool readable = s.leftover_pos < s.leftover.size() ||
+                          (c != nullptr && s.established.load(std::memory_order_relaxed) && c->readable() > 0);
+    if (readable || s.peer_fin || s.rd_shut || s.ended.load(std::memory_order_relaxed) ||
+        s.so_error.load(std::memory_order_relaxed) != 0) {
+      s.parked_read = nullptr;
+      parked->parked = false;
+      parked->park = false;
+      do_read(*parked, s, c);  // publishes the readiness it leaves
+      complete(*parked);
+    }
+  }
   // Linux's tcp_poll(): HUP once both directions are shut (or the connection is gone), IN|RDHUP
   // once the peer's FIN (or our SHUT_RD) ends the read side, OUT while the write side is shut
   // (a write fails at once rather than blocking), ERR while an error is pending.
@@ -158,6 +170,10 @@ ConnectionHandler* ListenBinding::on_accept(Connection& c) {
 void QueueSockets::run_call(Stack&, void* ctx, uint64_t arg) {
   Call& call = *static_cast<Call*>(ctx);
   reinterpret_cast<QueueSockets*>(arg)->execute(call);
+  if (!call.parked) complete(call);
+}
+
+void QueueSockets::complete(Call& call) {
   if (call.state.exchange(Call::kDone, std::memory_order_acq_rel) == Call::kSleeping) futex_wake_all(call.state);
 }
 
@@ -297,6 +313,10 @@ void QueueSockets::do_read(Call& call, Socket& s, Connection* c) {
     call.error = e;
   } else if (s.rd_shut || s.peer_fin || s.ended.load(std::memory_order_relaxed)) {
     call.result = 0;
+  } else if (call.park && s.parked_read == nullptr && !stopped()) {
+    s.parked_read = &call;  // publish() answers it
+    call.parked = true;
+    return;
   } else {
     call.result = -1;
     call.error = EAGAIN;
@@ -338,6 +358,13 @@ void QueueSockets::do_write(Call& call, Socket& s, Connection* c) {
 }
 
 void QueueSockets::do_close(Call&, Socket& s, Connection* c, bool abort) {
+  if (Call* parked = s.parked_read; parked != nullptr) {  // another thread closed it under a read
+    s.parked_read = nullptr;
+    parked->parked = false;
+    parked->result = -1;
+    parked->error = EBADF;
+    complete(*parked);
+  }
   if (c != nullptr) {
     if (abort) c->abort();
     else c->close();
@@ -361,6 +388,17 @@ void QueueSockets::on_poll(Stack& stack) {
 
 void QueueSockets::on_stop(Stack& stack) {
   if (inner_) inner_->on_stop(stack);
+  // Reads parked here are answered now: nothing will run on this lcore again.
+  for (uint32_t i = 0; i < impl_.options.max_sockets; i++) {
+    Socket& s = impl_.table[i];
+    if (s.queue != stack.queue_id() || s.parked_read == nullptr) continue;
+    Call* parked = s.parked_read;
+    s.parked_read = nullptr;
+    parked->parked = false;
+    parked->result = -1;
+    parked->error = ENETDOWN;
+    complete(*parked);
+  }
   // From here on this lcore runs no message: callers waiting on one give up (ENETDOWN).
   impl_.stopping.store(true, std::memory_order_seq_cst);
   stopped_.store(true, std::memory_order_seq_cst);

@@ -584,8 +584,9 @@ ssize_t Sockets::recv(int fd, void* buf, size_t len, int flags) {
   const bool wait_all = (flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0 && blocking;
   size_t done = 0;
   for (;;) {
-    // Nothing to read (as far as the lcore last said): no round trip needed to learn it.
-    if ((s->events.load(std::memory_order_acquire) & kReadReady) != 0 ||
+    // Nothing to read (as far as the lcore last said): a non-blocking read needs no round trip
+    // to learn it; a blocking one waits on the lcore, which answers it when something comes.
+    if (blocking || (s->events.load(std::memory_order_acquire) & kReadReady) != 0 ||
         s->generation.load(std::memory_order_acquire) != gen) {
       iovec part{static_cast<char*>(v.iov_base) + done, len - done};
       Call call;
@@ -595,6 +596,7 @@ ssize_t Sockets::recv(int fd, void* buf, size_t len, int flags) {
       call.iov = &part;
       call.iovcnt = 1;
       call.flags = flags;
+      call.park = blocking;
       if (!impl_->run_on(s->queue, call)) return done > 0 ? static_cast<ssize_t>(done) : -1;
       if (call.result > 0) {
         done += static_cast<size_t>(call.result);
@@ -605,6 +607,7 @@ ssize_t Sockets::recv(int fd, void* buf, size_t len, int flags) {
       if (call.error != EAGAIN) return done > 0 ? static_cast<ssize_t>(done) : fail(call.error);
     }
     if (!blocking) return done > 0 ? static_cast<ssize_t>(done) : fail(EAGAIN);
+    // Another thread's read is parked on this socket: wait for readiness instead.
     const int rc = wait_until(*impl_, *s, gen, [](Socket& x) { return (x.events.load(std::memory_order_acquire) & kReadReady) != 0; });
     if (rc != 0) return done > 0 ? static_cast<ssize_t>(done) : fail(rc);
   }
@@ -622,13 +625,14 @@ ssize_t Sockets::readv(int fd, const iovec* iov, int iovcnt) {
   if (iov_total(iov, iovcnt) == 0) return 0;
   const bool blocking = is_blocking(*s, 0);
   for (;;) {
-    if ((s->events.load(std::memory_order_acquire) & kReadReady) != 0) {
+    if (blocking || (s->events.load(std::memory_order_acquire) & kReadReady) != 0) {
       Call call;
       call.op = Call::Op::read;
       call.socket = s;
       call.generation = gen;
       call.iov = iov;
       call.iovcnt = iovcnt;
+      call.park = blocking;
       if (!impl_->run_on(s->queue, call)) return -1;
       if (call.result >= 0) return call.result;
       if (call.error != EAGAIN) return fail(call.error);
