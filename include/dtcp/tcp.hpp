@@ -292,6 +292,11 @@ struct ListenOptions {
   Duration keepalive_idle{0};
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
+  // Buffer sizes of accepted connections, as Connection::set_send_buffer() / set_receive_buffer()
+  // would set them but from the SYN on, so the SYN-ACK's window already honours them (a later
+  // call cannot shrink a window already offered); 0 = TcpConfig::send_buffer / recv_buffer.
+  uint32_t send_buffer = 0;
+  uint32_t recv_buffer = 0;
   // SYN cookies for this port; empty = TcpConfig::syn_cookies.
   std::optional<SynCookies> syn_cookies;
   // Which family this listener accepts: empty = both (dual-stack, as a Linux AF_INET6 socket with

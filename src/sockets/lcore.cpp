@@ -198,6 +198,10 @@ void QueueSockets::execute(Call& call) {
       if (s.keepidle_s > 0) o.keepalive_idle = std::chrono::seconds(s.keepidle_s);
       if (s.keepintvl_s > 0) o.keepalive_interval = std::chrono::seconds(s.keepintvl_s);
       if (s.keepcnt > 0) o.keepalive_probes = static_cast<uint32_t>(s.keepcnt);
+      // Linux: accepted sockets inherit the listener's SO_SNDBUF / SO_RCVBUF, and the SYN-ACK's
+      // window follows SO_RCVBUF.
+      if (s.sndbuf > 0) o.send_buffer = static_cast<uint32_t>(s.sndbuf);
+      if (s.rcvbuf > 0) o.recv_buffer = static_cast<uint32_t>(s.rcvbuf);
       if (s.domain == AF_INET) o.family = wire::IpFamily::v4;
       else if (s.v6only) o.family = wire::IpFamily::v6;
       const ListenResult r = stack_.listen(call.port, *call.binding, o);

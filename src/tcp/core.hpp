@@ -68,6 +68,8 @@ struct Listener {
   Duration keepalive_idle{0};  // resolved against TcpConfig at listen()
   Duration keepalive_interval{0};
   uint32_t keepalive_probes = 0;
+  uint32_t send_buffer = 0;  // ListenOptions: 0 = TcpConfig's
+  uint32_t recv_buffer = 0;
   // SYN flood defence (syn_cookies.cpp).
   SynCookies syn_cookies = SynCookies::automatic;  // resolved at listen()
   std::optional<wire::IpFamily> family;             // empty = both
@@ -241,6 +243,8 @@ class ShardCore {
   // ---- syn_cookies.cpp: RFC 4987 §3.6 ----
   // Answers a SYN with a cookie SYN-ACK, keeping nothing.
   void send_syn_cookie(Listener& l, const FourTuple& tuple, const Segment& seg, TimePoint now);
+  // ListenOptions' buffer sizes on a connection born of the listener, before its SYN-ACK.
+  static void apply_listener_buffers(Tcb& t, const Listener& l);
   // Whether an ACK to the listener may carry a cookie (always, or automatic after a recent one).
   bool cookie_ack_expected(const Listener& l, TimePoint now) const;
   // An ACK to the listener: true if its cookie was valid (the connection was built and the

@@ -72,6 +72,11 @@ void ShardCore::closed_segment_arrives(const FourTuple& tuple, const Segment& se
 }
 
 // RFC 9293 §3.10.7.2: LISTEN.
+void ShardCore::apply_listener_buffers(Tcb& t, const Listener& l) {
+  if (l.send_buffer != 0) t.set_send_buffer(l.send_buffer);
+  if (l.recv_buffer != 0) t.set_receive_buffer(l.recv_buffer);
+}
+
 void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
                                        const SeqNum* time_wait_snd_nxt) {
   if (seg.has(TcpFlags::rst)) {
@@ -122,11 +127,12 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     t->keepalive_interval = l.keepalive_interval;
     t->keepalive_probes = l.keepalive_probes;
   }
+  apply_listener_buffers(*t, l);
   // Text and FIN on a SYN are not taken (no TCP Fast Open): RCV.NXT covers only the SYN, so the
   // peer retransmits them after the handshake. RFC 9293 allows queueing them instead.
   t->irs = seg.seq;
   t->rcv_nxt = seg.seq + SeqLen(1);
-  t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
+  t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(t->rcv_space, 0xffff));
   SeqNum iss(keys_.isn(tuple, now));
   // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
   if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
@@ -172,7 +178,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
   }
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + SeqLen(1);
-  t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
+  t.rcv_adv = t.rcv_nxt + SeqLen(std::min<uint32_t>(t.rcv_space, 0xffff));
   take_syn_options(t, seg, now);
   ecn_syn_arrives(t, seg, t.ecn_offered);  // a SYN-ACK, or the peer's SYN (simultaneous open)
   t.snd_wnd = seg.wnd;

@@ -136,7 +136,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   h.flags = flags;
   if (wire::has(flags, TcpFlags::ack)) h.ack = t.rcv_nxt.value();
   // Windows in SYN segments are never scaled (RFC 7323 §2.2).
-  h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff))
+  h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(t.rcv_space, 0xffff))
                                              : advertise_window(t);
   h.options = build_options(t, flags, len);
   // Data waits (retried) beyond mem_high; control segments may use the reserve, and so may the

@@ -272,6 +272,8 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
                    options.keepalive_interval.count() > 0 ? options.keepalive_interval : config.keepalive_interval,
                    options.keepalive_probes > 0 ? options.keepalive_probes : config.keepalive_probes};
   slot->syn_cookies = options.syn_cookies.value_or(config.syn_cookies);
+  slot->send_buffer = options.send_buffer;
+  slot->recv_buffer = options.recv_buffer;
   slot->family = options.family;
   return {};
 }

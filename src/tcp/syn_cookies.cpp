@@ -87,7 +87,8 @@ void ShardCore::send_syn_cookie(Listener& l, const FourTuple& tuple, const Segme
   h.seq = isn;
   h.ack = peer_isn + 1;
   h.flags = TcpFlags::syn | TcpFlags::ack;
-  h.window = static_cast<uint16_t>(std::min<uint32_t>(config.recv_buffer, 0xffff));  // never scaled in a SYN
+  // Never scaled in a SYN.
+  h.window = static_cast<uint16_t>(std::min<uint32_t>(l.recv_buffer ? l.recv_buffer : config.recv_buffer, 0xffff));
   h.options.mss = local_mss(tuple);
   if (config.timestamps && o.timestamps) {
     uint32_t bits = config.window_scaling && o.window_scale ? *o.window_scale : kTsNoWscale;
@@ -142,9 +143,10 @@ bool ShardCore::syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg
     t->keepalive_interval = l.keepalive_interval;
     t->keepalive_probes = l.keepalive_probes;
   }
+  apply_listener_buffers(*t, l);
   t->irs = SeqNum(peer_isn);
   t->rcv_nxt = t->irs + SeqLen(1);
-  t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(config.recv_buffer, 0xffff));
+  t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(t->rcv_space, 0xffff));
   t->last_ack_sent = t->rcv_nxt;
   t->iss = SeqNum(isn);
   t->snd_una = t->snd_sml = t->recover = t->ecn_recover = t->iss;

@@ -10,8 +10,9 @@
 // an in-process net_ring pair: dtcp's port is side 0, and this file plays side 1. It answers
 // dtcp's ARP requests for any address with its own MAC, hands packetdrill the IPv4 packets dtcp
 // sends (Ethernet header stripped, stamped on the stack's clock) and turns packetdrill's packets
-// into frames for dtcp. packetdrill's clock (gettimeofday) is the stack's: microseconds of the
-// TSC since the runtime started, on the wall-clock epoch.
+// into frames for dtcp; netdev_send() returns once dtcp has processed the packet, as a kernel
+// has by the time packetdrill's tun write returns. packetdrill's clock (gettimeofday) is the
+// stack's: microseconds of the TSC since the runtime started, on the wall-clock epoch.
 //
 // so_flags: `config=FILE` (an INI file replacing the embedded default below), then any number
 // of `SECTION.KEY=VALUE` overrides (e.g. tcp.min_rto=200ms), and `receive_timeout=MS`: how long
@@ -80,6 +81,17 @@ mbufs = 8191
 )";
 
 const rte_ether_addr kPeerMac = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+
+// Counts the lcore's poll iterations: netdev_send() waits for one to end after its packet left
+// the ring, so the packet is processed before the script's next event.
+class PollCounter : public App {
+ public:
+  explicit PollCounter(std::atomic<uint64_t>* polls) : polls_(polls) {}
+  void on_poll(Stack&) override { polls_->fetch_add(1, std::memory_order_release); }
+
+ private:
+  std::atomic<uint64_t>* polls_;
+};
 
 struct Outbound {
   std::vector<uint8_t> bytes;  // an IP packet
@@ -202,7 +214,31 @@ class Adapter {
       errno = EINVAL;
       return -1;
     }
-    return inject(static_cast<const uint8_t*>(buf), count, version == 4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
+    const int rc = inject(static_cast<const uint8_t*>(buf), count, version == 4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
+    if (rc == 0) wait_processed();
+    return rc;
+  }
+
+  // A kernel under packetdrill has handled an injected packet by the time the tun write returns,
+  // so a script's next line (a write(), say, at the same time) sees its effect. Here the packet
+  // only sits in the ring, and the lcore runs its message ring (where the socket calls arrive)
+  // before its rx burst: without this wait, a write() right after an ACK that shrank the window
+  // was sent against the old window. Waits until the ring is empty and a poll iteration has
+  // ended after that (on_poll() comes after the burst's processing); bounded, in case the lcore
+  // stalls. The pause is 20 us: this thread is SCHED_RR, and waking it every 2 us kept the
+  // lcore (SCHED_OTHER) from running for most of a second.
+  void wait_processed() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    const timespec pause{0, 20'000};
+    while (!rte_ring_empty(to_dtcp_)) {
+      if (std::chrono::steady_clock::now() > deadline) return;
+      nanosleep(&pause, nullptr);
+    }
+    const uint64_t seen = polls_.load(std::memory_order_acquire);
+    while (polls_.load(std::memory_order_acquire) == seen) {
+      if (std::chrono::steady_clock::now() > deadline) return;
+      nanosleep(&pause, nullptr);
+    }
   }
 
   int netdev_receive(void* buf, size_t* count, long long* time_us) {
@@ -299,7 +335,7 @@ class Adapter {
       a.ready_ = true;
       a.ready_cv_.notify_all();
     }
-    a.runtime_->run(a.sockets_->app_factory());
+    a.runtime_->run(a.sockets_->app_factory([&a](Stack&) { return std::make_unique<PollCounter>(&a.polls_); }));
     a.runtime_->account();
     return nullptr;
   }
@@ -398,6 +434,7 @@ class Adapter {
   bool ready_ = false;
   bool failed_ = false;
   std::atomic<bool> wire_stop_{false};
+  std::atomic<uint64_t> polls_{0};
   rte_ring* from_dtcp_ = nullptr;
   rte_ring* to_dtcp_ = nullptr;
   rte_mempool* pool_ = nullptr;

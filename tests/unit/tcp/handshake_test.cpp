@@ -409,6 +409,25 @@ constexpr size_t field_count() {
 // the description the printout shows. So: the struct has as many fields as the list has
 // entries, and they are the list's, in order at 0, 8, 16, ..., padded to whole cache lines; +=
 // sums every one; every one has a description.
+// ListenOptions::recv_buffer applies from the SYN on: the SYN-ACK offers it (a Connection's
+// set_receive_buffer() after accept could not shrink the 65535 already offered), and so does the
+// window once data arrives. The sockets layer passes the listener's SO_RCVBUF this way.
+TEST_F(Handshake, ListenRecvBuffer_SynAckAndLaterWindowsOfferIt) {
+  ASSERT_TRUE(shard->listen(kLocalPort, rec, ListenOptions{.recv_buffer = 4000}).ok());
+  inject({.flags = SYN, .seq = 1000, .window = 65535, .options = {.mss = 1460}});
+  const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 4000, .options = {.mss = 1460}});
+  inject({.flags = ACK | PSH, .seq = 1001, .ack = synack.seq + 1, .data = std::string(1000, 'x')});
+  expect_reply({.flags = ACK, .seq = synack.seq + 1, .ack = 2001, .window = 3000});
+  ASSERT_NE(rec.conn, nullptr);
+  EXPECT_EQ(rec.conn->receive_buffer(), 4000u);
+}
+
+TEST_F(Handshake, ListenRecvBuffer_CookieSynAckOffersIt) {
+  ASSERT_TRUE(shard->listen(kLocalPort, rec, ListenOptions{.recv_buffer = 4000, .syn_cookies = SynCookies::always}).ok());
+  inject({.flags = SYN, .seq = 1000, .window = 65535, .options = {.mss = 1460}});
+  expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 4000, .options = {.mss = 1460}});
+}
+
 TEST(TcpCounterList, EveryEntryIsAFieldSummedAndDescribed) {
   TcpCounters sum, other;
   size_t entries = 0;
@@ -429,6 +448,7 @@ TEST(TcpCounterList, EveryEntryIsAFieldSummedAndDescribed) {
   EXPECT_EQ(sum.name, 1001 * index) << #name " is not summed by +=";
   DTCP_TCP_COUNTERS(DTCP_CHECK_SUM)
 #undef DTCP_CHECK_SUM
+
 }
 
 }  // namespace
