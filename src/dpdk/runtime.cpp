@@ -569,6 +569,17 @@ void RuntimeImpl::link_queues() {
     }
     message_rings_.push_back(ring);
     worker->set_message_ring(ring);
+    // Application threads' posts (Worker::post_foreign says why they have their own ring).
+    const std::string foreign_name = "dtcp_app" + std::to_string(worker->lcore_id());
+    rte_ring* foreign = rte_ring_create_elem(foreign_name.c_str(), sizeof(dpdk::Message), config_.runtime.message_ring,
+                                             static_cast<int>(rte_lcore_to_socket_id(worker->lcore_id())),
+                                             RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+    if (foreign == nullptr) {
+      throw RuntimeError("lcore " + std::to_string(worker->lcore_id()) + " application message ring: " +
+                         rte_strerror(rte_errno) + " (lower [runtime] message_ring or give EAL more memory)");
+    }
+    message_rings_.push_back(foreign);
+    worker->set_foreign_ring(foreign);
   }
 }
 

@@ -336,7 +336,8 @@ bool QueueStack::post_message(uint16_t queue, const Message& message) {
   // The ring is multi-producer, so any thread may enqueue; only the counters differ: an
   // application thread must not write this lcore's plain counters.
   const bool foreign = tl_current_worker != &worker_;
-  if (!links_->workers[queue]->post(m)) {
+  const bool application = tl_current_worker == nullptr;  // not an lcore: the application ring
+  if (!(application ? links_->workers[queue]->post_foreign(m) : links_->workers[queue]->post(m))) {
     if (foreign) {
       foreign_refused_.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -524,9 +525,12 @@ void Worker::print_connections(FILE* out) const {
 unsigned Worker::run_messages() {
   if (messages_ == nullptr) return 0;
   std::array<Message, kBurstSize> batch;
-  const unsigned n = rte_ring_sc_dequeue_burst_elem(messages_, batch.data(), sizeof(Message), kBurstSize, nullptr);
+  unsigned n = rte_ring_sc_dequeue_burst_elem(messages_, batch.data(), sizeof(Message), kBurstSize, nullptr);
   for (unsigned i = 0; i < n; i++) batch[i].target->run_message(batch[i]);
-  return n;
+  if (foreign_messages_ == nullptr) return n;
+  const unsigned f = rte_ring_sc_dequeue_burst_elem(foreign_messages_, batch.data(), sizeof(Message), kBurstSize, nullptr);
+  for (unsigned i = 0; i < f; i++) batch[i].target->run_message(batch[i]);
+  return n + f;
 }
 
 // Adaptive idle (idle.hpp): poll, pause or sleep after each iteration.

@@ -72,6 +72,12 @@ class MessageRing : public ::testing::Test {
                                        config_.runtime.message_ring, SOCKET_ID_ANY, RING_F_SC_DEQ | RING_F_EXACT_SZ);
       ASSERT_NE(rings_[w], nullptr);
       workers_[w]->set_message_ring(rings_[w]);
+      // And application threads' ring (Worker::post_foreign).
+      app_rings_[w] = rte_ring_create_elem(("msgapp" + std::to_string(w)).c_str(), sizeof(Message),
+                                           config_.runtime.message_ring, SOCKET_ID_ANY,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+      ASSERT_NE(app_rings_[w], nullptr);
+      workers_[w]->set_foreign_ring(app_rings_[w]);
     }
     links_.queues = 2;
     links_.stacks = {&sender(), &target()};
@@ -84,6 +90,7 @@ class MessageRing : public ::testing::Test {
   void TearDown() override {
     for (auto& w : workers_) w.reset();
     for (rte_ring* r : rings_) rte_ring_free(r);
+    for (rte_ring* r : app_rings_) rte_ring_free(r);
     EXPECT_EQ(rte_mempool_avail_count(test::g_pool), mbufs_free_) << "every mbuf back in the pool";
   }
 
@@ -129,6 +136,7 @@ class MessageRing : public ::testing::Test {
   std::atomic<bool> stop_{false};
   std::unique_ptr<Worker> workers_[2];
   rte_ring* rings_[2] = {nullptr, nullptr};
+  rte_ring* app_rings_[2] = {nullptr, nullptr};
   PortLinks links_;
   Ran ran_;
   unsigned mbufs_free_ = 0;
@@ -241,6 +249,20 @@ TEST_F(MessageRing, Concurrent_RefusedPostsRetriedEveryMessageRunsOnceInOrder) {
 // it as it takes an lcore's post, every message runs once and in order on the target, and the
 // posts are counted in the queue's atomic counters, never in the lcore's plain ones (which only
 // the lcore writes).
+// Application threads do not enter the lcores' multi-producer ring (Worker::post_foreign):
+// more of them than CPUs, one preempted inside DPDK's MP enqueue stalled every other producer.
+TEST_F(MessageRing, PostFromAnApplicationThread_GoesToTheApplicationRing) {
+  std::thread app([&] { EXPECT_TRUE(sender().post(1, &Ran::record, &ran_, 7)); });
+  app.join();
+  EXPECT_EQ(rte_ring_count(rings_[1]), 0u) << "not in the lcores' ring";
+  EXPECT_EQ(rte_ring_count(app_rings_[1]), 1u);
+  EXPECT_EQ(workers_[1]->run_messages(), 1u);
+  EXPECT_EQ(ran_.args, std::vector<uint64_t>{7});
+  EXPECT_TRUE(sender().post(1, &Ran::record, &ran_, 8));  // from an lcore: the lcores' ring
+  EXPECT_EQ(rte_ring_count(rings_[1]), 1u);
+  EXPECT_EQ(workers_[1]->run_messages(), 1u);
+}
+
 TEST_F(MessageRing, PostFromAnApplicationThread_RunsInOrder_CountedApart) {
   constexpr uint64_t kMessages = 5'000;
   constexpr uint64_t kMaxRefusals = 10'000'000;  // a target that never drained fails, not hangs
