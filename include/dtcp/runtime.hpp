@@ -85,8 +85,9 @@ class Stack {
   // `queue` of this port, at the start of its next loop iteration (messages from one sender run
   // in order). Returns false, running nothing, when `queue` does not exist or that lcore's message
   // ring ([runtime] message_ring) is full. Callable from any thread of the process: a worker
-  // lcore (this Stack's own included) or an application thread (the ring is multi-producer and
-  // such posts are counted atomically). A target lcore sleeping in adaptive idle runs the message
+  // lcore (this Stack's own included) or an application thread (application threads post
+  // through a second ring of that lcore, one at a time under a mutex, and are counted
+  // atomically; the lcores' own ring stays lock-free). A target lcore sleeping in adaptive idle runs the message
   // when it next wakes, within [runtime] idle_sleep_max. Messages still queued when the runtime stops are discarded without running, so
   // `ctx` must not be the only owner of anything.
   using MessageFn = void (*)(Stack& target, void* ctx, uint64_t arg);

@@ -122,6 +122,7 @@ void QueueSockets::on_closed(Connection& c, CloseReason reason) {
   s.conn = {};
   s.ended.store(true, std::memory_order_release);
   publish(s, nullptr, true);
+  end_linger(s, true);  // a lingering close waits no longer for a connection that is gone
 }
 
 ConnectionHandler* ListenBinding::on_accept(Connection& c) {
@@ -179,7 +180,7 @@ void QueueSockets::complete(Call& call) {
 
 void QueueSockets::execute(Call& call) {
   Socket& s = *call.socket;
-  const bool owner_call = call.op == Call::Op::close || call.op == Call::Op::abort_child ||
+  const bool owner_call = call.op == Call::Op::close || call.op == Call::Op::abort_child || call.op == Call::Op::linger ||
                           call.op == Call::Op::unlisten;
   if (!owner_call && s.generation.load(std::memory_order_acquire) != call.generation) {
     call.result = -1;
@@ -240,7 +241,44 @@ void QueueSockets::execute(Call& call) {
     case Call::Op::info:
       fill_tcp_info(call, s, c);
       return;
+    case Call::Op::linger:
+      do_linger(call, s, c);
+      return;
   }
+}
+
+// SO_LINGER with a timeout (socket(7)): close() sends the FIN after the queued data and blocks
+// until the FIN is acknowledged or the time runs out; either way the close then goes on as
+// usual (Linux's tcp_close() after sk_stream_wait_close(): no reset on the timeout).
+void QueueSockets::do_linger(Call& call, Socket& s, Connection* c) {
+  if (c == nullptr || s.parked_linger != nullptr) return;  // nothing to wait for
+  call.deadline = stack_.now() + std::chrono::seconds(call.how);
+  s.wr_shut = true;
+  c->shutdown_write();
+  publish(s, c, true);
+  s.parked_linger = &call;
+  call.parked = true;
+  lingering_.push_back(&s);
+  end_linger(s, false);
+}
+
+bool QueueSockets::end_linger(Socket& s, bool force) {
+  Call* call = s.parked_linger;
+  if (call == nullptr) return true;
+  if (!force) {
+    Connection* c = connection(s);
+    const TcpState st = c != nullptr ? c->state() : TcpState::closed;
+    const bool fin_unacked = st == TcpState::fin_wait_1 || st == TcpState::closing || st == TcpState::last_ack ||
+                             st == TcpState::established || st == TcpState::close_wait ||
+                             st == TcpState::syn_sent || st == TcpState::syn_received;
+    if (fin_unacked && stack_.now() < call->deadline) return false;
+  }
+  s.parked_linger = nullptr;
+  call->parked = false;
+  call->result = 0;
+  complete(*call);
+  std::erase(lingering_, &s);
+  return true;
 }
 
 void QueueSockets::do_connect(Call& call, Socket& s) {
@@ -387,11 +425,13 @@ void QueueSockets::on_start(Stack& stack) {
 }
 
 void QueueSockets::on_poll(Stack& stack) {
+  for (size_t i = lingering_.size(); i-- > 0;) end_linger(*lingering_[i], false);
   if (inner_) inner_->on_poll(stack);
 }
 
 void QueueSockets::on_stop(Stack& stack) {
   if (inner_) inner_->on_stop(stack);
+  while (!lingering_.empty()) end_linger(*lingering_.back(), true);
   // Reads parked here are answered now: nothing will run on this lcore again.
   for (uint32_t i = 0; i < impl_.options.max_sockets; i++) {
     Socket& s = impl_.table[i];

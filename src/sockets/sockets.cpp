@@ -770,9 +770,20 @@ int Sockets::close(int fd) {
     impl_->release(*s);
     return 0;
   }
+  const Phase phase = s->phase;
+  if ((phase == Phase::connecting || phase == Phase::accepted) && s->linger_on && s->linger_s > 0 &&
+      !s->ended.load(std::memory_order_acquire)) {
+    // SO_LINGER {1, N}: the FIN goes now and close() waits for its ACK, at most N seconds (on
+    // the lcore: the wait is a parked call, answered by its on_poll). Under the new generation
+    // the socket is closed to every other call already.
+    Call call;
+    call.op = Call::Op::linger;
+    call.socket = s;
+    call.how = s->linger_s;  // seconds
+    impl_->run_on(s->queue, call);
+  }
   impl_->epoll_forget(*s);
   unbind(*impl_, *s);
-  const Phase phase = s->phase;
   if (phase == Phase::listening) {
     for (uint16_t q = 0; q < s->bindings.size(); q++) {
       Call call;

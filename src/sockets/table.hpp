@@ -121,6 +121,9 @@ struct Socket {
   // A blocking read that found nothing, kept here and answered by the event that ends its wait
   // (data, FIN, reset, SHUT_RD, close, stop): one wake-up per read instead of two.
   Call* parked_read = nullptr;
+  // close() with SO_LINGER {1, N > 0}: waits here until the FIN is acknowledged, the
+  // connection ends or N seconds pass (QueueSockets::on_poll looks).
+  Call* parked_linger = nullptr;
   std::vector<std::byte> leftover;  // bytes still unread when the connection ended normally
   size_t leftover_pos = 0;
 
@@ -145,7 +148,7 @@ struct Socket {
 // touches a call whose owner has gone, except the futex wake on `state`'s address, which is
 // harmless (a spurious wake-up for whoever uses that word next).
 struct Call {
-  enum class Op : uint8_t { connect, listen, unlisten, read, write, shutdown, close, abort_child, apply_options, info };
+  enum class Op : uint8_t { connect, listen, unlisten, read, write, shutdown, close, abort_child, apply_options, info, linger };
   static constexpr uint32_t kPending = 0, kSleeping = 1, kDone = 2;
 
   Op op = Op::read;
@@ -162,6 +165,7 @@ struct Call {
   void* out = nullptr;  // info: Query*
   bool park = false;    // read: rather than EAGAIN, wait on the lcore for something to read
   bool parked = false;  // set by the lcore: answered later, by complete()
+  TimePoint deadline{};  // linger (`how` seconds from when it runs): when close() stops waiting
   // out
   ssize_t result = 0;
   int error = 0;
@@ -201,11 +205,15 @@ class QueueSockets final : public App, public ConnectionHandler {
   void do_read(Call& call, Socket& s, Connection* c);
   void do_write(Call& call, Socket& s, Connection* c);
   void do_close(Call& call, Socket& s, Connection* c, bool abort);
+  void do_linger(Call& call, Socket& s, Connection* c);
+  // Answers the lingering close of `s` if its wait is over (or `force`); true when answered.
+  bool end_linger(Socket& s, bool force);
 
   Sockets::Impl& impl_;
   Stack& stack_;
   std::unique_ptr<App> inner_;
   std::atomic<bool> stopped_{false};
+  std::vector<Socket*> lingering_;  // sockets with a parked_linger, looked at in on_poll()
 };
 
 int errno_of(CloseReason reason);

@@ -1091,6 +1091,43 @@ TEST(Options, LingerZeroCloseSendsRst) {
   EXPECT_EQ(peer_counters().echo_end(port), PeerCounters::kReset);  // RST, no FIN
 }
 
+// SO_LINGER {1, N} (socket(7)): close() blocks until the FIN is acknowledged, at most N s.
+TEST(Options, LingerWithTimeoutBlocksCloseUntilTheFinIsAcked) {
+  // A peer that ACKs at once: close() returns promptly, after a FIN (not an RST).
+  {
+    const int fd = connect_to(kB, kEchoPort);
+    ASSERT_GE(fd, 0);
+    sockaddr_in local{};
+    socklen_t llen = sizeof local;
+    ASSERT_EQ(S().getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen), 0);
+    const uint16_t port = ntohs(local.sin_port);
+    const linger l{1, 5};
+    ASSERT_EQ(S().setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(S().close(fd), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_TRUE(eventually([&] { return peer_counters().echo_end(port) != 0; }));
+    EXPECT_EQ(peer_counters().echo_end(port) & PeerCounters::kFin, PeerCounters::kFin);
+  }
+  // A peer whose window is full: the FIN cannot leave, close() waits the whole second.
+  {
+    const int fd = connect_to(kB, kHoldPort);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(S().fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+    std::vector<char> chunk(65536, 'h');
+    for (int i = 0; i < 200; i++) {  // fill the peer's window and our send buffer
+      if (S().write(fd, chunk.data(), chunk.size()) < 0 && errno == EAGAIN) break;
+    }
+    const linger l{1, 1};
+    ASSERT_EQ(S().setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(S().close(fd), 0);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(took, 900ms);
+    EXPECT_LT(took, 3s);
+  }
+}
+
 TEST(Options, MaxsegAndTcpInfoOnConnectedSocket) {
   const int fd = connect_to(kB, kEchoPort);
   ASSERT_GE(fd, 0);
