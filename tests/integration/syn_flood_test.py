@@ -35,6 +35,9 @@ PYTHON = "/usr/bin/python3"
 SANITIZED = os.environ.get("DTCP_SANITIZED") == "1"
 FLOOD_S = 6.0
 CONNECT_S = 8.0 if SANITIZED else 4.0
+# The 20 clients run one after another: the run may take each one's whole allowance (a sanitized
+# dtcp on a slow day took more than 90 s in all), and a verdict beats a timeout.
+CLIENTS_TIMEOUT_S = 20 * CONNECT_S + 30
 FLOODERS = int(os.environ.get("DTCP_FLOODERS", "2"))  # one hping3 reaches ~75k SYN/s here, two ~150k
 
 
@@ -119,7 +122,7 @@ def flood(ns):
             return c.get("tcp_syn_cookies_sent", 0) + c.get("tcp_drop_syn_backlog_full", 0) > 1000
         wait_until(flooded, 10, "the flood to fill the backlog")
         before, t_before = counters(node), time.monotonic()
-        during = ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", str(CONNECT_S)], timeout=90)
+        during = ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", str(CONNECT_S)], timeout=CLIENTS_TIMEOUT_S)
         after, t_after = counters(node), time.monotonic()
         during = json.loads(during.stdout)
         # The flood ends once the 20 clients have gone through it; the transfer, paced for longer,
@@ -136,7 +139,7 @@ def flood(ns):
             hping_sent += int(sent.group(1)) if sent else 0
         hping_rate = hping_sent / (stopped - hping_start)
         # Right after the flood: 20 more, as fast as they go.
-        post = json.loads(ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", str(CONNECT_S)], timeout=90).stdout)
+        post = json.loads(ns.exec([PYTHON, "-c", CLIENTS, DTCP_IP, "20", str(CONNECT_S)], timeout=CLIENTS_TIMEOUT_S).stdout)
         post_elapsed = time.monotonic() - stopped
         tap = ns.exec(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
         tap_dropped = json.loads(tap)[0]["stats64"]["tx"]["dropped"]
