@@ -234,6 +234,25 @@ class ClientAgent;
 class ClientCoordinator;
 
 // Everything one --connect needs across lcores; built before the runtime starts.
+// Control blocks each Stack of the process still holds, published by that Stack's loop once
+// per iteration. The last client to finish stops the runtime only once every Stack's count is 0
+// (or after kCloseGrace): a fixed linger lost the race to a peer's retransmitted FIN under loss
+// or a sanitizer, leaving a connection in LAST-ACK at exit.
+class OpenConnections {
+ public:
+  explicit OpenConnections(size_t stacks) : counts_(stacks) {}
+  void publish(size_t slot, size_t in_use) { counts_[slot].store(in_use, std::memory_order_relaxed); }
+  size_t total() const {
+    size_t sum = 0;
+    for (const auto& c : counts_) sum += c.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  std::vector<std::atomic<size_t>> counts_;
+};
+constexpr dtcp::Duration kCloseGrace = std::chrono::seconds(10);
+
 struct ClientGroup {
   const Options* options = nullptr;
   Endpoint target;
@@ -242,6 +261,7 @@ struct ClientGroup {
   std::vector<ClientReport> reports;   // by queue; read after run()
   ClientCoordinator* coordinator = nullptr;  // on queue 0
   std::atomic<int>* running = nullptr;       // coordinators not yet finished (all groups)
+  const OpenConnections* open = nullptr;     // what every Stack of the process still holds
   // Written by the coordinator's lcore, read after run().
   bool finished = false;
   dtcp::Duration elapsed{0};
@@ -337,10 +357,23 @@ class ClientCoordinator final : public dtcp::App {
   void on_poll(dtcp::Stack& stack) override {
     if (stack.now() < started_) return;  // --delay
     if (done_at_) {
-      // Linger so the last ACKs and FINs reach the peer before the runtime stops.
-      if (!stopped_ && stack.now() - *done_at_ >= std::chrono::milliseconds(200)) {
+      // Linger so the last ACKs and FINs reach the peer; the last client to finish then waits
+      // for every connection of the process to close before the runtime stops.
+      const dtcp::Duration lingered = stack.now() - *done_at_;
+      if (!stopped_ && lingered >= std::chrono::milliseconds(200)) {
         stopped_ = true;
-        if (group_.running->fetch_sub(1) == 1) stack.request_stop();
+        last_ = group_.running->fetch_sub(1) == 1;
+      }
+      if (last_ && !stop_requested_) {
+        const size_t open = group_.open->total();
+        if (open == 0 || lingered >= kCloseGrace) {
+          if (open != 0) {
+            std::fprintf(stderr, "client: %zu connections still open %llds after the clients finished\n", open,
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(lingered).count()));
+          }
+          stop_requested_ = true;
+          stack.request_stop();
+        }
       }
       return;
     }
@@ -381,6 +414,8 @@ class ClientCoordinator final : public dtcp::App {
   std::vector<bool> started_queues_;
   uint16_t finished_queues_ = 0;
   bool stopped_ = false;
+  bool last_ = false;            // this coordinator finished last: it stops the runtime
+  bool stop_requested_ = false;
   dtcp::TimePoint started_{};
   std::optional<dtcp::TimePoint> done_at_;
 };
@@ -533,13 +568,19 @@ class ServerApp final : public dtcp::App {
 // Both roles on one Stack.
 class ComboApp final : public dtcp::App {
  public:
+  ComboApp(OpenConnections& open, size_t slot) : open_(open), slot_(slot) {}
   void add(std::unique_ptr<dtcp::App> app) { apps_.push_back(std::move(app)); }
   void on_start(dtcp::Stack& s) override { for (auto& a : apps_) a->on_start(s); }
-  void on_poll(dtcp::Stack& s) override { for (auto& a : apps_) a->on_poll(s); }
+  void on_poll(dtcp::Stack& s) override {
+    for (auto& a : apps_) a->on_poll(s);
+    open_.publish(slot_, s.connections_in_use());
+  }
   void on_stop(dtcp::Stack& s) override { for (auto& a : apps_) a->on_stop(s); }
 
  private:
   std::vector<std::unique_ptr<dtcp::App>> apps_;
+  OpenConnections& open_;
+  size_t slot_;
 };
 
 Options parse_options(const char* program, const std::vector<std::string>& rest) {
@@ -607,6 +648,10 @@ static int run_main(int argc, char** argv) {
   // One group per --connect, with a report slot per queue of its port.
   std::atomic<int> clients_running{static_cast<int>(options.targets.size())};
   std::vector<std::unique_ptr<ClientGroup>> groups;
+  // One slot per Stack: port p's queue q at p * max_queues + q.
+  size_t max_queues = 1;
+  for (const auto& p : config.ports) max_queues = std::max<size_t>(max_queues, p.rx_queues);
+  OpenConnections open_connections(config.ports.size() * max_queues);
   for (const auto& target : options.targets) {
     if (!target.port_name.empty() && !has_port(target.port_name)) {
       dtcp::tools::usage_error(program, "--connect: no [port." + target.port_name + "] in the configuration");
@@ -621,10 +666,14 @@ static int run_main(int argc, char** argv) {
     group->agents.assign(port.rx_queues, nullptr);
     group->reports.resize(port.rx_queues);
     group->running = &clients_running;
+    group->open = &open_connections;
     groups.push_back(std::move(group));
   }
   const int setup_status = dtcp::tools::run_stack(program, config, args, [&](dtcp::Stack& stack) -> std::unique_ptr<dtcp::App> {
-    auto combo = std::make_unique<ComboApp>();
+    const size_t port_index = static_cast<size_t>(std::find_if(config.ports.begin(), config.ports.end(), [&](const auto& p) {
+                                                    return p.name == stack.port_config().name;
+                                                  }) - config.ports.begin());
+    auto combo = std::make_unique<ComboApp>(open_connections, port_index * max_queues + stack.queue_id());
     std::vector<std::pair<ServerMode, uint16_t>> listens;
     for (const auto& [mode, ep] : options.servers) {
       if (ep.port_name.empty() || ep.port_name == stack.port_config().name) listens.emplace_back(mode, ep.port);

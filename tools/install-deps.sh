@@ -11,6 +11,8 @@ packages=(
   nginx                                       # third-party HTTP server for dtcp-loadgen tests and bench
   hping3                                      # SYN flood in the syn_flood test
   clang-14 libclang-rt-14-dev                 # libFuzzer targets (tests/fuzz/, tools/fuzz.sh)
+  dpdk-dev                                    # dpdk-telemetry.py and dpdk-dumpcap (operating tests)
+  gnuplot-nox                                 # tools/bench --plot
 )
 
 missing=()

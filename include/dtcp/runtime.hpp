@@ -94,6 +94,8 @@ class Stack {
   virtual bool post(uint16_t queue, MessageFn fn, void* ctx, uint64_t arg) = 0;
   // Connections and TIME-WAIT records, one line each (like `ss -tan`), after a header.
   virtual void print_connections(FILE* out) const = 0;
+  // Control blocks this Stack holds (any state but TIME-WAIT, whose records hold none).
+  virtual size_t connections_in_use() const = 0;
   // Asks the whole runtime to stop (any lcore; the loops finish their iteration).
   virtual void request_stop() = 0;
 };

@@ -178,6 +178,7 @@ class QueueStack final : public Stack,
   }
   bool post(uint16_t queue, MessageFn fn, void* ctx, uint64_t arg) override;
   void print_connections(FILE* out) const override;
+  size_t connections_in_use() const override { return shard_.connections_in_use(); }
 
   const tcp::Shard& shard() const { return shard_; }
 
