@@ -207,6 +207,7 @@ class Capture:
     def __init__(self, ns, ifname, expr=("tcp",)):
         self.path = tempfile.NamedTemporaryFile(suffix=".txt", prefix="dtcp-cap-", delete=False).name
         self.out = open(self.path, "w")
+        self.dropped = 0  # packets the kernel dropped from tcpdump's ring, known after lines()
         # Not --immediate-mode: waking tcpdump per packet loses packets in bulk transfers; a ring
         # block reaches it when full or after its timeout, which lines() waits for.
         self.proc = ns.popen(["tcpdump", "-l", "-n", "-i", ifname] + list(expr), stdout=self.out,
@@ -248,8 +249,8 @@ class Capture:
         def drained():
             if self.proc.poll() is not None:
                 return True
-            captured, received, dropped = self._statistics()
-            return captured + dropped >= received
+            captured, received, self.dropped = self._statistics()
+            return captured + self.dropped >= received
         wait_until(drained, timeout, "tcpdump to write every packet it was passed", interval=0.01)
 
 
