@@ -108,8 +108,10 @@ def zero_window(ns):
     try:
         check(reader.stdout.readline().strip() == "listening", "reader did not start")
         size = 4 << 20
+        # --delay: the SYN waits until tcpdump listens (once the reply to ARP came at once, and
+        # the SYN left before the capture started).
         node, ifname = start(ns, "zw", ["--connect", f"{KERNEL_IP}:5003", "--mode", "send", "--bytes", str(size),
-                                        "--seed", "9"])
+                                        "--seed", "9", "--delay", "3000"])
         capture = Capture(ns, ifname)
         # The reader's buffer fills, its window closes, and dtcp probes with backoff.
         wait_until(lambda: tcp_counter(node, "tcp_tx_window_probes") >= 3, 30, "zero-window probes")
