@@ -40,7 +40,11 @@ CONNECT_S = 16.0 if SANITIZED else 4.0
 # The 20 clients run one after another: the run may take each one's whole allowance (a sanitized
 # dtcp on a slow day took more than 90 s in all), and a verdict beats a timeout.
 CLIENTS_TIMEOUT_S = 20 * CONNECT_S + 30
-FLOODERS = int(os.environ.get("DTCP_FLOODERS", "2"))  # one hping3 reaches ~75k SYN/s here, two ~150k
+# One hping3 reaches ~75k SYN/s here, two ~150k. A sanitized dtcp drains the tap far more slowly,
+# so the kernel's tap queue, not dtcp, drops most SYNs: with two flooders a client's five SYNs were
+# all lost there in 2 of 20 on a run that had passed an hour before. One flooder still overflows
+# the backlog (cookies are checked) while the sanitizers watch; the optimised build keeps two.
+FLOODERS = int(os.environ.get("DTCP_FLOODERS", "1" if SANITIZED else "2"))
 
 
 def start(ns, tag, tcp_keys, port_keys="", args=()):
@@ -164,8 +168,9 @@ def flood(ns):
         check(ok_post == 20, f"only {ok_post} of 20 connected after the flood: {post}")
         check(post_elapsed <= 1.0 + 0.5 * SANITIZED, f"the 20 connections after the flood took {post_elapsed:.2f} s")
 
-        # The flood is over: the rest of the transfer takes its paced time at most.
-        transfer_out, transfer_err = transfer.communicate(timeout=FLOOD_S + 60)
+        # The flood is over: the rest of the transfer takes its paced time, after the kernel's
+        # next retransmission, which a long flood may have backed off to its 120 s maximum.
+        transfer_out, transfer_err = transfer.communicate(timeout=FLOOD_S + 180)
         line = transfer_out.split()
         check(len(line) == 2 and int(line[0]) == total, f"transfer: {line} (exit {transfer.returncode}) {transfer_err[-1500:]}")
         wait_until(lambda: f"bytes={total} sha256={line[1]}" in node.stdout_text(), 30, "the sink's digest")
