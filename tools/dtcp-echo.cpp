@@ -233,7 +233,6 @@ struct alignas(64) ClientReport {
 class ClientAgent;
 class ClientCoordinator;
 
-// Everything one --connect needs across lcores; built before the runtime starts.
 // Control blocks each Stack of the process still holds, published by that Stack's loop once
 // per iteration. The last client to finish stops the runtime only once every Stack's count is 0
 // (or after kCloseGrace): a fixed linger lost the race to a peer's retransmitted FIN under loss
@@ -253,6 +252,7 @@ class OpenConnections {
 };
 constexpr dtcp::Duration kCloseGrace = std::chrono::seconds(10);
 
+// Everything one --connect needs across lcores; built before the runtime starts.
 struct ClientGroup {
   const Options* options = nullptr;
   Endpoint target;
@@ -360,21 +360,18 @@ class ClientCoordinator final : public dtcp::App {
       // Linger so the last ACKs and FINs reach the peer; the last client to finish then waits
       // for every connection of the process to close before the runtime stops.
       const dtcp::Duration lingered = stack.now() - *done_at_;
-      if (!stopped_ && lingered >= std::chrono::milliseconds(200)) {
-        stopped_ = true;
-        last_ = group_.running->fetch_sub(1) == 1;
+      if (phase_ == Phase::lingering && lingered >= std::chrono::milliseconds(200)) {
+        phase_ = group_.running->fetch_sub(1) == 1 ? Phase::closing : Phase::done;
       }
-      if (last_ && !stop_requested_) {
-        const size_t open = group_.open->total();
-        if (open == 0 || lingered >= kCloseGrace) {
-          if (open != 0) {
-            std::fprintf(stderr, "client: %zu connections still open %llds after the clients finished\n", open,
-                         static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(lingered).count()));
-          }
-          stop_requested_ = true;
-          stack.request_stop();
-        }
+      if (phase_ != Phase::closing) return;
+      const size_t open = group_.open->total();
+      if (open != 0 && lingered < kCloseGrace) return;
+      if (open != 0) {
+        std::fprintf(stderr, "client: %zu connections still open %llds after the clients finished\n", open,
+                     static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(lingered).count()));
       }
+      phase_ = Phase::done;
+      stack.request_stop();
       return;
     }
     start_agents(stack);
@@ -413,9 +410,10 @@ class ClientCoordinator final : public dtcp::App {
   const Options& options_;
   std::vector<bool> started_queues_;
   uint16_t finished_queues_ = 0;
-  bool stopped_ = false;
-  bool last_ = false;            // this coordinator finished last: it stops the runtime
-  bool stop_requested_ = false;
+  // After finish(): lingering 200 ms; then closing (the last group to finish waits for every
+  // connection of the process, then stops the runtime) or done.
+  enum class Phase : uint8_t { lingering, closing, done };
+  Phase phase_ = Phase::lingering;
   dtcp::TimePoint started_{};
   std::optional<dtcp::TimePoint> done_at_;
 };
