@@ -24,6 +24,11 @@ void PeerCounters::note_echo_end(uint16_t client_port, int what) {
   echo_end_[client_port] |= what;
 }
 
+void PeerCounters::forget_echo_end(uint16_t client_port) {
+  std::lock_guard lock(mutex_);
+  echo_end_.erase(client_port);
+}
+
 int PeerCounters::echo_end(uint16_t client_port) {
   std::lock_guard lock(mutex_);
   const auto it = echo_end_.find(client_port);

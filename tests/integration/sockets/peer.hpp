@@ -31,6 +31,7 @@ struct PeerCounters {
   static constexpr int kFin = 1, kReset = 2;
   void note_echo_end(uint16_t client_port, int what);
   int echo_end(uint16_t client_port);  // 0 until something happened
+  void forget_echo_end(uint16_t client_port);
 
  private:
   std::mutex mutex_;
