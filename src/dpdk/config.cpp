@@ -89,10 +89,28 @@ void apply_section(const std::string& origin, const std::string& section, const 
       for (const auto& [name, parser] : table) known += (known.empty() ? "" : ", ") + name;
       throw ConfigError(origin + ": [" + section + "] " + key + ": unknown key (known: " + known + ")");
     }
-    if (auto error = it->second(value)) {
+    if (auto error = it->second.parse(value)) {
       throw ConfigError(origin + ": [" + section + "] " + key + ": " + *error + ", got '" + value + "'");
     }
   }
+}
+
+Key boolean(bool& field) {
+  return Key([&field](std::string_view v) { return parse_bool(v, field); }, [&field] { return std::string(field ? "yes" : "no"); });
+}
+
+Key fraction(double& field) {
+  return Key([&field](std::string_view v) { return parse_fraction(v, field); }, [&field] {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", field);
+    return std::string(text);
+  });
+}
+
+Entries show_section(const KeyTable& table) {
+  Entries out;
+  for (const auto& [name, key] : table) out.emplace_back(name, key.show ? key.show() : "");
+  return out;
 }
 
 }  // namespace config_keys
@@ -101,27 +119,37 @@ namespace {
 
 using namespace config_keys;
 
-template <class Rep, class Period>
-Parser duration(std::chrono::duration<Rep, Period>& field, uint64_t min, uint64_t max) {
-  return [&field, min, max](std::string_view v) -> std::optional<std::string> {
-    uint64_t value = 0;
-    if (auto error = parse_u64(v, min, max, value)) return error;
-    field = std::chrono::duration<Rep, Period>(static_cast<Rep>(value));
-    return std::nullopt;
-  };
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
 }
 
-Parser text(std::string& field) {
-  return [&field](std::string_view v) -> std::optional<std::string> {
-    if (v.empty()) return "expected a non-empty value";
-    field = std::string(v);
-    return std::nullopt;
-  };
+template <class Rep, class Period>
+Key duration(std::chrono::duration<Rep, Period>& field, uint64_t min, uint64_t max) {
+  return Key(
+      [&field, min, max](std::string_view v) -> std::optional<std::string> {
+        uint64_t value = 0;
+        if (auto error = parse_u64(v, min, max, value)) return error;
+        field = std::chrono::duration<Rep, Period>(static_cast<Rep>(value));
+        return std::nullopt;
+      },
+      [&field] { return std::to_string(static_cast<uint64_t>(field.count())); });
+}
+
+Key text(std::string& field) {
+  return Key(
+      [&field](std::string_view v) -> std::optional<std::string> {
+        if (v.empty()) return "expected a non-empty value";
+        field = std::string(v);
+        return std::nullopt;
+      },
+      [&field] { return field; });
 }
 
 // "1,2" or "1-4" or "1-2,5": lcore ids in order, ranges inclusive.
-Parser lcore_list(std::vector<unsigned>& field) {
-  return [&field](std::string_view v) -> std::optional<std::string> {
+Key lcore_list(std::vector<unsigned>& field) {
+  return Key([&field](std::string_view v) -> std::optional<std::string> {
     const std::string expected = "expected a comma-separated list of lcore ids or ranges (e.g. 1,2 or 1-4)";
     std::vector<unsigned> ids;
     for (const auto& item : split(v, ',')) {
@@ -140,11 +168,15 @@ Parser lcore_list(std::vector<unsigned>& field) {
     if (ids.empty()) return "expected at least one lcore id";
     field = std::move(ids);
     return std::nullopt;
-  };
+  }, [&field] {
+    std::vector<std::string> items;
+    for (unsigned id : field) items.push_back(std::to_string(id));
+    return join(items, ",");
+  });
 }
 
-Parser queue_pattern(std::vector<uint16_t>& field) {
-  return [&field](std::string_view v) -> std::optional<std::string> {
+Key queue_pattern(std::vector<uint16_t>& field) {
+  return Key([&field](std::string_view v) -> std::optional<std::string> {
     std::vector<uint16_t> queues;
     for (const auto& item : split(v, ',')) {
       uint64_t q = 0;
@@ -154,15 +186,19 @@ Parser queue_pattern(std::vector<uint16_t>& field) {
     if (queues.empty() || queues.size() > 512) return "expected 1 to 512 queue numbers";
     field = std::move(queues);
     return std::nullopt;
-  };
+  }, [&field] {
+    std::vector<std::string> items;
+    for (uint16_t q : field) items.push_back(std::to_string(q));
+    return join(items, ",");
+  });
 }
 
 void add_impairment_keys(KeyTable& table, const std::string& prefix, ImpairmentConfig& impairment) {
-  table[prefix + "loss"] = [&](std::string_view v) { return parse_fraction(v, impairment.loss); };
-  table[prefix + "duplicate"] = [&](std::string_view v) { return parse_fraction(v, impairment.duplicate); };
-  table[prefix + "reorder"] = [&](std::string_view v) { return parse_fraction(v, impairment.reorder); };
-  table[prefix + "corrupt"] = [&](std::string_view v) { return parse_fraction(v, impairment.corrupt); };
-  table[prefix + "ce"] = [&](std::string_view v) { return parse_fraction(v, impairment.ce); };
+  table[prefix + "loss"] = fraction(impairment.loss);
+  table[prefix + "duplicate"] = fraction(impairment.duplicate);
+  table[prefix + "reorder"] = fraction(impairment.reorder);
+  table[prefix + "corrupt"] = fraction(impairment.corrupt);
+  table[prefix + "ce"] = fraction(impairment.ce);
   table[prefix + "delay_us"] = duration(impairment.delay, 0, 10'000'000);
   table[prefix + "seed"] = integer(impairment.seed, 0, UINT64_MAX);
 }
@@ -278,7 +314,7 @@ KeyTable port_keys(PortConfig& port) {
     port.gateway6 = *address;
     return std::nullopt;
   };
-  table["accept_ra"] = [&](std::string_view v) { return parse_bool(v, port.accept_router_advertisements); };
+  table["accept_ra"] = boolean(port.accept_router_advertisements);
   table["dad_transmits"] = integer(port.dad_transmits, 0, 10);
   table["mtu"] = integer(port.mtu, 68, 9600);
   table["rx_queues"] = integer(port.rx_queues, 1, 128);
@@ -286,15 +322,38 @@ KeyTable port_keys(PortConfig& port) {
   table["rx_desc"] = integer(port.rx_desc, 32, 32768);
   table["tx_desc"] = integer(port.tx_desc, 32, 32768);
   table["queues"] = [&](std::string_view v) -> std::optional<std::string> {
-    if (auto error = integer(port.rx_queues, 1, 128)(v)) return error;
+    if (auto error = integer(port.rx_queues, 1, 128).parse(v)) return error;
     port.tx_queues = port.rx_queues;
     return std::nullopt;
   };
   table["lcores"] = lcore_list(port.lcores);
   table["reta"] = queue_pattern(port.reta);
-  table["offloads"] = [&](std::string_view v) { return parse_bool(v, port.offloads); };
+  table["offloads"] = boolean(port.offloads);
   add_impairment_keys(table, "rx_", port.rx_impairment);
   add_impairment_keys(table, "tx_", port.tx_impairment);
+  table["mac"].show = [&port] { return port.mac ? port.mac->to_string() : std::string("(the device's)"); };
+  table["address"].show = [&port] {
+    std::vector<std::string> items;
+    if (port.has_ipv4()) {
+      std::string v4 = port.address.to_string();
+      if (port.address_count > 1) v4 += "-" + wire::Ipv4Addr{port.address.value + port.address_count - 1}.to_string();
+      items.push_back(v4 + "/" + std::to_string(port.prefix_len));
+    }
+    for (const auto& r : port.addresses6) {
+      std::string v6 = r.address.to_string();
+      if (r.count > 1) {
+        wire::Ipv6Addr last = r.address;
+        const uint64_t low = r.address.low_be() + r.count - 1;
+        for (int i = 0; i < 8; i++) last.bytes[8 + i] = static_cast<uint8_t>(low >> (8 * (7 - i)));
+        v6 += "-" + last.to_string();
+      }
+      items.push_back(v6 + "/" + std::to_string(r.prefix_len));
+    }
+    return join(items, ",");
+  };
+  table["gateway"].show = [&port] { return port.gateway ? port.gateway->to_string() : std::string(); };
+  table["gateway6"].show = [&port] { return port.gateway6 ? port.gateway6->to_string() : std::string(); };
+  table["queues"].show = [&port] { return std::to_string(port.rx_queues); };
   return table;
 }
 
@@ -305,6 +364,7 @@ KeyTable eal_keys(Config& config) {
     if (config.eal_args.empty()) return "expected EAL arguments, e.g. --no-huge --no-shconf";
     return std::nullopt;
   };
+  table["args"].show = [&config] { return join(config.eal_args, " "); };
   return table;
 }
 
@@ -322,6 +382,7 @@ KeyTable runtime_keys(RuntimeConfig& runtime) {
     }
     return std::nullopt;
   };
+  table["idle"].show = [&runtime] { return std::string(to_string(runtime.idle)); };
   table["idle_polls"] = integer(runtime.idle_polls, 1, 1u << 24);
   table["idle_sleep_max_us"] = duration(runtime.idle_sleep_max, 1, 100'000);
   table["message_ring"] = integer(runtime.message_ring, 64, 1u << 20);
@@ -357,6 +418,8 @@ KeyTable mempool_keys(MempoolConfig& pool) {
   table["mbufs"] = integer(pool.mbufs, 1023, 1u << 26);
   table["cache"] = integer(pool.cache, 0, 512);  // RTE_MEMPOOL_CACHE_MAX_SIZE
   table["data_room"] = integer(pool.data_room, 1024, 65535);
+  // 0: sized from the ports' MTUs at start (runtime.cpp data_room_for), shown as unset.
+  table["data_room"].show = [&pool] { return pool.data_room == 0 ? std::string() : std::to_string(pool.data_room); };
   return table;
 }
 
@@ -487,6 +550,19 @@ Config load_from_cfgfile(rte_cfgfile* file, const std::string& origin) {
 
 }  // namespace
 
+std::vector<config_keys::ShownSection> show_config(const Config& effective) {
+  Config c = effective;  // the tables take references they may write through
+  std::vector<ShownSection> out;
+  out.emplace_back("eal", show_section(eal_keys(c)));
+  for (auto& port : c.ports) out.emplace_back(section_name(port), show_section(port_keys(port)));
+  out.emplace_back("arp", show_section(arp_keys(c.arp)));
+  out.emplace_back("nd", show_section(nd_keys(c.nd)));
+  out.emplace_back("mempool", show_section(mempool_keys(c.mempool)));
+  out.emplace_back("runtime", show_section(runtime_keys(c.runtime)));
+  show_extra_sections(c, out);
+  return out;
+}
+
 const char* to_string(IdlePolicy policy) {
   switch (policy) {
     case IdlePolicy::busy: return "busy";
@@ -521,7 +597,7 @@ void set_config_key(Config& config, const std::string& section, const std::strin
 
 std::vector<unsigned> parse_lcore_list(const std::string& text, const std::string& origin) {
   std::vector<unsigned> ids;
-  if (auto error = lcore_list(ids)(text)) throw ConfigError(origin + ": " + *error + ", got '" + text + "'");
+  if (auto error = lcore_list(ids).parse(text)) throw ConfigError(origin + ": " + *error + ", got '" + text + "'");
   return ids;
 }
 

@@ -29,8 +29,17 @@ std::optional<std::string> parse_duration(std::string_view text, Duration min, D
   return std::nullopt;
 }
 
-Parser duration(Duration& field, Duration min, Duration max) {
-  return [&field, min, max](std::string_view v) { return parse_duration(v, min, max, field); };
+// Shown with the largest unit that keeps it whole, as it would be written.
+std::string show_duration(Duration d) {
+  const int64_t us = d.count();
+  if (us != 0 && us % 1'000'000 == 0) return std::to_string(us / 1'000'000) + "s";
+  if (us != 0 && us % 1000 == 0) return std::to_string(us / 1000) + "ms";
+  return std::to_string(us) + "us";
+}
+
+Key duration(Duration& field, Duration min, Duration max) {
+  return Key([&field, min, max](std::string_view v) { return parse_duration(v, min, max, field); },
+             [&field] { return show_duration(field); });
 }
 
 KeyTable tcp_keys(TcpConfig& tcp) {
@@ -52,7 +61,7 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["recv_buffer"] = integer(tcp.recv_buffer, 1024, 1u << 30);
   table["recv_buffer_max"] = integer(tcp.recv_buffer_max, 1024, 1u << 30);
   table["max_ooo_segments"] = integer(tcp.max_ooo_segments, 0, 65535);
-  table["rack"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.rack); };
+  table["rack"] = boolean(tcp.rack);
   table["sent_records"] = integer(tcp.sent_records, 1, 1u << 26);
   table["sent_records_per_connection"] = integer(tcp.sent_records_per_connection, 1, 1u << 20);
   table["congestion"] = [&tcp](std::string_view v) -> std::optional<std::string> {
@@ -61,23 +70,23 @@ KeyTable tcp_keys(TcpConfig& tcp) {
     else return "expected cubic or reno";
     return std::nullopt;
   };
-  table["rst_on_full"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.rst_on_full); };
+  table["rst_on_full"] = boolean(tcp.rst_on_full);
   table["challenge_ack_limit"] = integer(tcp.challenge_ack_limit, 1, 1u << 20);
   table["ephemeral_port_min"] = integer(tcp.ephemeral_port_min, 1024, 65535);
   table["ephemeral_port_max"] = integer(tcp.ephemeral_port_max, 1024, 65535);
-  table["window_scaling"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.window_scaling); };
-  table["timestamps"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.timestamps); };
-  table["sack"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.sack); };
-  table["ecn"] = [&tcp](std::string_view v) { return parse_bool(v, tcp.ecn); };
+  table["window_scaling"] = boolean(tcp.window_scaling);
+  table["timestamps"] = boolean(tcp.timestamps);
+  table["sack"] = boolean(tcp.sack);
+  table["ecn"] = boolean(tcp.ecn);
   table["initial_window"] = integer(tcp.initial_window, 1, 1000);
   // RFC 1122 4.2.3.2: the delay MUST be less than 0.5 s.
   table["delayed_ack"] = duration(tcp.delayed_ack, 0s, 499ms);
   table["keepalive_idle"] = duration(tcp.keepalive_idle, 1ms, 86400s);
   table["keepalive_interval"] = duration(tcp.keepalive_interval, 1ms, 86400s);
   table["keepalive_probes"] = integer(tcp.keepalive_probes, 1, 1000);
-  table["mem_low"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_low); };
-  table["mem_pressure"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_pressure); };
-  table["mem_high"] = [&tcp](std::string_view v) { return parse_fraction(v, tcp.mem_high); };
+  table["mem_low"] = fraction(tcp.mem_low);
+  table["mem_pressure"] = fraction(tcp.mem_pressure);
+  table["mem_high"] = fraction(tcp.mem_high);
   table["syn_cookies"] = [&tcp](std::string_view v) -> std::optional<std::string> {
     if (v == "auto") tcp.syn_cookies = SynCookies::automatic;
     else if (v == "always") tcp.syn_cookies = SynCookies::always;
@@ -89,10 +98,21 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["orphan_retries"] = integer(tcp.orphan_retries, 0, 100);
   table["max_orphans"] = integer(tcp.max_orphans, 0, 1u << 24);
   table["profile"] = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };  // applied first
+  table["profile"].show = [] { return std::string("(applied; the keys show its values)"); };
+  table["congestion"].show = [&tcp] { return std::string(tcp.congestion == CongestionAlgorithm::cubic ? "cubic" : "reno"); };
+  table["syn_cookies"].show = [&tcp] {
+    return std::string(tcp.syn_cookies == SynCookies::always ? "always"
+                       : tcp.syn_cookies == SynCookies::never ? "never"
+                                                              : "auto");
+  };
   return table;
 }
 
 }  // namespace
+
+void show_extra_sections(Config& config, std::vector<ShownSection>& out) {
+  out.emplace_back("tcp", show_section(tcp_keys(config.tcp)));
+}
 
 bool apply_extra_section(const std::string& origin, const std::string& section, const Entries& entries,
                          Config& config) {
