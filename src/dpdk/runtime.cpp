@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "dpdk/eal_args.hpp"
+#include "dpdk/inspect.hpp"
+#include "dpdk/mib.hpp"
 #include "dpdk/rss.hpp"
 #include "dpdk/worker.hpp"
 #include "stack/interface.hpp"
@@ -94,6 +96,7 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::unique_ptr<dpdk::Worker>> workers_;
   std::vector<std::unique_ptr<dpdk::PortLinks>> links_;  // per port
   std::vector<rte_ring*> message_rings_;                 // per worker
+  std::unique_ptr<dpdk::Inspector> inspector_;           // the /dtcp/* telemetry commands
 };
 
 // `--telemetry` clients (dpdk-telemetry.py) read "/dtcp/counters": the published per-lcore
@@ -117,6 +120,7 @@ int telemetry_counters(const char*, const char*, rte_tel_data* data) {
 
 size_t RuntimeImpl::shutdown() {
   g_telemetry_runtime.store(nullptr);
+  if (inspector_) inspector_->detach();  // waits for a command in flight; the lcores have stopped
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
   for (auto& links : links_) {
     for (rte_ring* r : links->steer) {
@@ -533,6 +537,14 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
   link_queues();
   const IdlePolicy idle = resolve_idle_policy();
   for (auto& worker : workers_) worker->set_idle(idle);
+  std::vector<dpdk::QueueStack*> stacks;
+  for (const auto& links : links_) stacks.insert(stacks.end(), links->stacks.begin(), links->stacks.end());
+  std::vector<const dpdk::Worker*> workers;
+  for (const auto& worker : workers_) workers.push_back(worker.get());
+  std::vector<rte_mempool*> pools;
+  for (const auto& [socket, pool] : pools_) pools.push_back(pool);
+  inspector_ = std::make_unique<dpdk::Inspector>(config_, std::move(stacks), std::move(workers), port_ids_, std::move(pools));
+  inspector_->attach();
 }
 
 void RuntimeImpl::link_queues() {
@@ -674,10 +686,21 @@ void RuntimeImpl::print_counters(FILE* out, bool per_lcore) {
     DTCP_LCORE_COUNTERS(DTCP_PRINT_LCORE)
 #undef DTCP_PRINT_LCORE
   };
+  // The MIB first, under the names netstat/nstat use (src/dpdk/mib.hpp), then dtcp's own.
+  auto print_mib = [out](const dpdk::StackCounters& c, bool describe) {
+    dpdk::for_each_mib(c, [&](const char* name, uint64_t value, const char* description) {
+      std::fprintf(out, "%-32s %20llu%s%s\n", name, static_cast<unsigned long long>(value), describe ? "  # " : "",
+                   describe ? description : "");
+    });
+  };
+  std::fprintf(out, "# TCP MIB (RFC 4022 and Linux nstat names; all lcores)\n");
+  print_mib(total, true);
   std::fprintf(out, "# dtcp counters (all lcores)\n");
   print(total, true);
   if (per_lcore && each.size() > 1) {
     for (const auto& [lcore, c] : each) {
+      std::fprintf(out, "# lcore %u MIB\n", lcore);
+      print_mib(c, false);
       std::fprintf(out, "# lcore %u\n", lcore);
       print(c, false);
     }

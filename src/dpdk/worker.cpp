@@ -488,6 +488,9 @@ void Worker::publish() {
     const QueueStack::ForeignPosts foreign = q->foreign_posts();
     total.net.msg_posted += foreign.posted;
     total.net.drop_msg_ring_full += foreign.refused;
+    total.gauges.conn_in_use += q->shard().connections_in_use();
+    total.gauges.conn_capacity += q->shard().connection_capacity();
+    total.gauges.time_wait_records += q->shard().time_wait_count();
   }
   total.lcore = counters_;
   std::array<uint64_t, kCounterWords> words;

@@ -37,9 +37,16 @@
   X(idle_sleeps, "adaptive idle: sleeps taken after a run of empty polls")              \
   X(idle_slept_us, "adaptive idle: microseconds of sleep asked for")
 
+// X(name, description): levels, not events; a worker publishes its queues' sum with its counters.
+#define DTCP_GAUGES(X)                                                                    \
+  X(conn_in_use, "control blocks in use (every state but TIME-WAIT records)")            \
+  X(conn_capacity, "control blocks preallocated ([tcp] max_connections per queue)")      \
+  X(time_wait_records, "compact TIME-WAIT records held")
+
 namespace dtcp::dpdk {
 
 DTCP_COUNTER_BLOCK(LcoreCounters, DTCP_LCORE_COUNTERS);
+DTCP_COUNTER_BLOCK(Gauges, DTCP_GAUGES);
 
 // How a port spreads connections over its queues, decided when the port is configured.
 struct PortRss {
@@ -73,10 +80,12 @@ struct StackCounters {
   stack::NetCounters net;
   tcp::TcpCounters tcp;
   LcoreCounters lcore;
+  Gauges gauges;
   StackCounters& operator+=(const StackCounters& o) {
     net += o.net;
     tcp += o.tcp;
     lcore += o.lcore;
+    gauges += o.gauges;
     return *this;
   }
 };

@@ -119,6 +119,11 @@ class ShardCore {
   ConnectResult connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                         const ConnectOptions& options, TimePoint now);
   void for_each_connection(void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+  uint64_t list_connections(uint64_t cursor, const ConnectionFilter& filter, size_t max_entries, size_t max_slots,
+                            void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+  void for_each_listener(void (*fn)(void*, const ListenerInfo&), void* ctx) const;
+  void describe(const Tcb& t, ConnectionInfo& info) const;
+  void describe(const TimeWaitRecord& tw, ConnectionInfo& info) const;
   TimePoint next_deadline() const;
   void abort_all();
 
@@ -394,6 +399,8 @@ class ShardCore {
   std::vector<Tcb*> free_tcbs_;
   TupleTable<Tcb> table_;
   std::unique_ptr<TimeWaitRecord[]> tw_records_;
+  uint32_t tcb_high_water_ = 0;  // 1 + the highest control block slot ever taken (listings stop there)
+  uint32_t tw_high_water_ = 0;   // the same for TIME-WAIT records
   std::vector<TimeWaitRecord*> free_tw_;
   TupleTable<TimeWaitRecord> tw_table_;
   TimeWaitList tw_expiry_;

@@ -13,10 +13,12 @@
   X(rx_coalesced, "small payloads copied into the tail mbuf of the receive queue")                    \
   X(tx_segments, "TCP segments sent")                                                                 \
   X(tx_payload_bytes, "payload bytes sent (including retransmissions)")                               \
+  X(tx_retransmitted_segments, "segments carrying data or a FIN sent again (RFC 4022 tcpRetransSegs)") \
   X(tx_retransmitted_bytes, "payload bytes sent again (timeouts, fast, SACK and probe retransmissions)") \
   X(tx_rst, "RST segments sent")                                                                      \
   X(tx_challenge_ack, "challenge ACKs sent (RFC 5961)")                                               \
   X(tx_retransmits, "data/FIN retransmission timeouts")                                               \
+  X(timers_fired, "connection timer-wheel entries that expired (retransmission, delayed ACK, keep-alive, ...)") \
   X(tx_syn_retransmits, "SYN or SYN-ACK retransmissions")                                             \
   X(tx_syn_ack_duplicate_syn, "SYN-ACKs resent for a retransmitted SYN")                              \
   X(tx_window_probes, "zero-window probes sent")                                                      \
@@ -58,6 +60,10 @@
   X(conn_active_opens, "connect() calls that sent a SYN")                                             \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
   X(conn_established, "connections that reached ESTABLISHED")                                         \
+  X(conn_attempt_failed, "opens that failed: SYN-SENT or SYN-RECEIVED straight to CLOSED (RFC 4022 tcpAttemptFails)") \
+  X(conn_estab_resets, "ESTABLISHED or CLOSE-WAIT straight to CLOSED (RFC 4022 tcpEstabResets)")        \
+  X(conn_estab_entered, "entries into ESTABLISHED or CLOSE-WAIT from another state")                  \
+  X(conn_estab_left, "exits from ESTABLISHED or CLOSE-WAIT to another state (entered - left = CurrEstab)") \
   X(conn_accept_refused, "connections refused by ListenHandler::on_accept")                           \
   X(conn_closed, "connections whose control block was released")                                      \
   X(conn_reset_by_peer, "connections reset by the peer")                                              \

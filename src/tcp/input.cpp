@@ -61,7 +61,10 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
 void ShardCore::advance(TimePoint now) {
   Entry entry(*this);
   now_ = now;
-  wheel_.advance(tick_floor(now), [&](TimerEntry& e) { on_timer(owner_of(e, &Tcb::timer), now); });
+  wheel_.advance(tick_floor(now), [&](TimerEntry& e) {
+    ++counters.timers_fired;
+    on_timer(owner_of(e, &Tcb::timer), now);
+  });
   expire_time_wait(now);
 }
 
@@ -526,6 +529,12 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   assert(data <= t.snd_buf.bytes());
   t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()), t.snd_cursor);
   t.snd_una = ack;
+  t.bytes_acked += data;
+  if (const Duration span = now - t.rate_sample_start; span >= std::max(t.srtt, Duration(1000))) {
+    t.delivery_rate = (t.bytes_acked - t.rate_acked_at_start) * 1'000'000 / static_cast<uint64_t>(span.count());
+    t.rate_acked_at_start = t.bytes_acked;
+    t.rate_sample_start = now;
+  }
   if (t.snd_nxt < ack) t.snd_nxt = ack;
   t.soft_error_type = 0;  // the peer is reachable after all (Linux clears sk_err_soft on an ACK)
   if (t.rtt_timing && ack > t.rtt_seq) {

@@ -52,6 +52,7 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
   t.rcv_unacked += seg.len;
   t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(seg.len, t.rcv_mss, 0xffff));
   counters.rx_payload_bytes += seg.len;
+  t.bytes_received += seg.len;
   queue_in_order(t, std::move(seg.payload));
   raise(t, kEventReadable);
   if (fin) {
@@ -234,6 +235,7 @@ bool ShardCore::pull_reassembly(Tcb& t) {
     if (end > t.rcv_nxt) {
       mbuf_trim_front(m.get(), static_cast<uint16_t>((t.rcv_nxt - ooo_seq(m.get())).value()));
       counters.rx_payload_bytes += m->data_len;
+      t.bytes_received += m->data_len;
       t.rcv_nxt = end;
       queue_in_order(t, std::move(m));
       raise(t, kEventReadable);

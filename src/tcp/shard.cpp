@@ -97,6 +97,7 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   new (t) Tcb();
   t->core = this;
   t->slot = static_cast<uint32_t>(t - tcbs_.get());
+  tcb_high_water_ = std::max(tcb_high_water_, t->slot + 1);
   t->generation = generation;
   t->tuple = tuple;
   t->rto = config.initial_rto;
@@ -105,6 +106,8 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   t->snd_mss = kDefaultMss;
   t->ts_offset = keys_.ts_offset(tuple);
   t->last_rx = now;
+  t->opened = now;
+  t->rate_sample_start = now;
   return t;
 }
 
@@ -176,6 +179,15 @@ void ShardCore::set_state(Tcb& t, TcpState next) {
   // The one place state changes.
   if (next == t.state) return;
   if (next == TcpState::established) ++counters.conn_established;
+  // RFC 4022's tcpCurrEstab counts ESTABLISHED and CLOSE-WAIT; tcpEstabResets and
+  // tcpAttemptFails count the direct transitions to CLOSED named in its DESCRIPTIONs.
+  const auto synchronized_open = [](TcpState s) { return s == TcpState::established || s == TcpState::close_wait; };
+  if (synchronized_open(next) && !synchronized_open(t.state)) ++counters.conn_estab_entered;
+  if (!synchronized_open(next) && synchronized_open(t.state)) ++counters.conn_estab_left;
+  if (next == TcpState::closed) {
+    if (synchronized_open(t.state)) ++counters.conn_estab_resets;
+    if (t.state == TcpState::syn_sent || t.state == TcpState::syn_received) ++counters.conn_attempt_failed;
+  }
   if (env.state_tracer)
     env.state_tracer(env.state_tracer_ctx, t.tuple.local_endpoint(), t.tuple.remote_endpoint(), t.state, next);
   t.state = next;
@@ -384,6 +396,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   }
   TimeWaitRecord* tw = free_tw_.back();
   free_tw_.pop_back();
+  tw_high_water_ = std::max(tw_high_water_, static_cast<uint32_t>(tw - tw_records_.get()) + 1);
   tw->tuple = tuple;
   tw->snd_nxt = snd_nxt;
   tw->rcv_nxt = rcv_nxt;
@@ -466,50 +479,141 @@ void ShardCore::abort_all() {
 // ---------------------------------------------------------------------------------------------
 // Observability
 
+namespace {
+
+const char* recovery_name(const Tcb& t) {
+  if (!t.sack_ok) return t.in_recovery ? "newreno" : "open";
+  return t.loss_state == Tcb::LossState::recovery ? "recovery" : t.loss_state == Tcb::LossState::loss ? "loss" : "open";
+}
+
+// The earliest of the connection's deadlines, named as `ss -o` would (retransmission first).
+void earliest_timer(const Tcb& t, TimePoint now, ConnectionInfo& info) {
+  const std::pair<const char*, TimePoint> timers[] = {
+      {"rexmit", t.rexmit_deadline},       {"persist", t.persist_deadline}, {"keepalive", t.keepalive_deadline},
+      {"delack", t.delack_deadline},       {"rack", t.rack_deadline},       {"tlp", t.tlp_deadline},
+      {"fin_wait_2", t.fin_wait_2_deadline}, {"tx_retry", t.tx_retry_deadline}};
+  TimePoint first = kNever;
+  for (const auto& [name, deadline] : timers) {
+    if (deadline < first) {
+      first = deadline;
+      info.timer = name;
+    }
+  }
+  if (first != kNever) info.timer_in = first > now ? first - now : Duration{0};
+}
+
+}  // namespace
+
+void ShardCore::describe(const Tcb& t, ConnectionInfo& info) const {
+  info.slot = t.slot;
+  info.local = t.tuple.local_endpoint();
+  info.remote = t.tuple.remote_endpoint();
+  info.state = t.state;
+  info.state_name = to_string(t.state);
+  info.snd_una = t.snd_una.value();
+  info.snd_nxt = t.snd_nxt.value();
+  info.snd_max = t.snd_max.value();
+  info.rcv_nxt = t.rcv_nxt.value();
+  info.snd_wnd = t.snd_wnd;
+  info.rcv_wnd = t.rcv_wnd();
+  info.cwnd = t.cc->cwnd();
+  info.ssthresh = t.cc->ssthresh();
+  info.send_queued = t.snd_buf.bytes();
+  info.recv_queued = t.rcv_buf.bytes();
+  info.ooo_segments = t.ooo.count();
+  info.congestion = t.cc.is_cubic() ? "cubic" : "reno";
+  info.recovery = recovery_name(t);
+  info.sacked_bytes = t.sent.sacked_bytes();
+  info.lost_bytes = t.sent.lost_bytes();
+  info.retransmitted_bytes = t.sent.retransmitted_bytes();
+  info.srtt = t.srtt;
+  info.rto = t.rto;
+  info.rttvar = t.rttvar;
+  info.retries = t.retries;
+  info.mss = t.eff_mss();
+  info.snd_wscale = t.snd_wscale;
+  info.rcv_wscale = t.rcv_wscale;
+  info.timestamps = t.ts_ok;
+  info.sack = t.sack_ok;
+  info.ecn = t.ecn_ok;
+  info.bytes_sent = t.bytes_sent;
+  info.bytes_acked = t.bytes_acked;
+  info.bytes_received = t.bytes_received;
+  info.delivery_rate = t.delivery_rate;
+  info.age = now_ - t.opened;
+  earliest_timer(t, now_, info);
+}
+
+void ShardCore::describe(const TimeWaitRecord& tw, ConnectionInfo& info) const {
+  info.slot = config.max_connections + static_cast<uint32_t>(&tw - tw_records_.get());  // after the control blocks
+  info.local = tw.tuple.local_endpoint();
+  info.remote = tw.tuple.remote_endpoint();
+  info.state = TcpState::time_wait;
+  info.state_name = to_string(TcpState::time_wait);
+  info.time_wait_record = true;
+  info.snd_una = info.snd_nxt = info.snd_max = tw.snd_nxt.value();
+  info.rcv_nxt = tw.rcv_nxt.value();
+  info.rcv_wnd = tw.rcv_wnd;
+  info.timestamps = tw.has_ts;
+  info.timer = "timewait";
+  info.timer_in = tw.deadline > now_ ? tw.deadline - now_ : Duration{0};
+  info.age = info.timer_in;
+}
+
 void ShardCore::for_each_connection(void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
   table_.for_each([&](const Tcb& t) {
     ConnectionInfo info;
-    info.local = t.tuple.local_endpoint();
-    info.remote = t.tuple.remote_endpoint();
-    info.state = t.state;
-    info.state_name = to_string(t.state);
-    info.snd_una = t.snd_una.value();
-    info.snd_nxt = t.snd_nxt.value();
-    info.snd_max = t.snd_max.value();
-    info.rcv_nxt = t.rcv_nxt.value();
-    info.snd_wnd = t.snd_wnd;
-    info.rcv_wnd = t.rcv_wnd();
-    info.cwnd = t.cc->cwnd();
-    info.ssthresh = t.cc->ssthresh();
-    info.send_queued = t.snd_buf.bytes();
-    info.recv_queued = t.rcv_buf.bytes();
-    info.ooo_segments = t.ooo.count();
-    info.congestion = t.cc.is_cubic() ? "cubic" : "reno";
-    if (!t.sack_ok) {
-      info.recovery = t.in_recovery ? "newreno" : "open";
-    } else {
-      info.recovery = t.loss_state == Tcb::LossState::recovery ? "recovery"
-                      : t.loss_state == Tcb::LossState::loss   ? "loss"
-                                                               : "open";
-    }
-    info.sacked_bytes = t.sent.sacked_bytes();
-    info.lost_bytes = t.sent.lost_bytes();
-    info.retransmitted_bytes = t.sent.retransmitted_bytes();
-    info.srtt = t.srtt;
-    info.rto = t.rto;
+    describe(t, info);
     fn(ctx, info);
   });
   tw_table_.for_each([&](const TimeWaitRecord& tw) {
     ConnectionInfo info;
-    info.local = tw.tuple.local_endpoint();
-    info.remote = tw.tuple.remote_endpoint();
-    info.state = TcpState::time_wait;
-    info.state_name = to_string(TcpState::time_wait);
-    info.time_wait_record = true;
-    info.snd_una = info.snd_nxt = tw.snd_nxt.value();
-    info.rcv_nxt = tw.rcv_nxt.value();
+    describe(tw, info);
     fn(ctx, info);
   });
+}
+
+uint64_t ShardCore::list_connections(uint64_t cursor, const ConnectionFilter& filter, size_t max_entries,
+                                     size_t max_slots, void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
+  // Slots [0, max_connections) are control blocks, then max_time_wait TIME-WAIT records: a
+  // position that stays meaningful between pages while connections come and go.
+  // The free lists hand out low slots first, so nothing lies past the high-water marks: a
+  // listing of a shard that never held many connections looks at few slots.
+  const uint64_t tcb_slots = config.max_connections;
+  const uint64_t end = tcb_slots + tw_high_water_;
+  size_t entries = 0;
+  for (uint64_t slot = cursor; slot < end; slot++) {
+    if (slot >= tcb_high_water_ && slot < tcb_slots) slot = tcb_slots;  // unused control blocks
+    if (slot >= end) break;
+    if (entries == max_entries || max_slots-- == 0) return slot;
+    ConnectionInfo info;
+    if (slot < tcb_slots) {
+      const Tcb& t = tcbs_[slot];
+      if (!t.table_hook.is_linked()) continue;
+      describe(t, info);
+    } else {
+      const TimeWaitRecord& tw = tw_records_[slot - tcb_slots];
+      if (!tw.table_hook.is_linked()) continue;
+      describe(tw, info);
+    }
+    if (!filter.matches(info)) continue;
+    fn(ctx, info);
+    entries++;
+  }
+  return Shard::kListingDone;
+}
+
+void ShardCore::for_each_listener(void (*fn)(void*, const ListenerInfo&), void* ctx) const {
+  for (const Listener& l : listeners_) {
+    if (!l.active) continue;
+    ListenerInfo info;
+    info.port = l.port;
+    info.family = !l.family ? "both" : *l.family == wire::IpFamily::v4 ? "ipv4" : "ipv6";
+    info.syn_received = l.syn_received;
+    info.syn_backlog = l.syn_backlog;
+    info.syn_cookies = l.syn_cookies == SynCookies::never ? "never" : l.syn_cookies == SynCookies::always ? "always" : "auto";
+    fn(ctx, info);
+  }
 }
 
 TimePoint ShardCore::next_deadline() const {
@@ -574,6 +678,13 @@ size_t Shard::time_wait_count() const { return core_->tw_table_.size(); }
 TimePoint Shard::next_deadline() const { return core_->next_deadline(); }
 void Shard::for_each_connection_impl(void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
   core_->for_each_connection(fn, ctx);
+}
+uint64_t Shard::list_connections_impl(uint64_t cursor, const ConnectionFilter& filter, size_t max_entries,
+                                      size_t max_slots, void (*fn)(void*, const ConnectionInfo&), void* ctx) const {
+  return core_->list_connections(cursor, filter, max_entries, max_slots, fn, ctx);
+}
+void Shard::for_each_listener_impl(void (*fn)(void*, const ListenerInfo&), void* ctx) const {
+  core_->for_each_listener(fn, ctx);
 }
 
 }  // namespace dtcp::tcp

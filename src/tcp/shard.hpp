@@ -70,6 +70,37 @@ struct ConnectionInfo {
   const char* recovery = "";    // "open", "recovery" (fast, SACK), "loss" (after a timeout), "newreno"
   uint32_t sacked_bytes = 0, lost_bytes = 0, retransmitted_bytes = 0;  // the SACK scoreboard
   Duration srtt{0}, rto{0};
+  // For operators (dtcp-ss -i, /dtcp/conns).
+  uint32_t slot = 0;  // control block or TIME-WAIT record index: where a paged listing resumes
+  Duration rttvar{0};
+  uint32_t retries = 0;  // consecutive timeouts of the oldest unacknowledged segment
+  uint16_t mss = 0;      // effective send MSS
+  uint8_t snd_wscale = 0, rcv_wscale = 0;
+  bool timestamps = false, sack = false, ecn = false;
+  uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0, delivery_rate = 0;  // rate in bytes/s
+  Duration age{0};  // since the control block was taken, or TIME-WAIT's remaining time for a record
+  // The timer that fires first ("rexmit", "persist", "keepalive", "delack", "rack", "tlp",
+  // "fin_wait_2", "timewait"), and in how long; "" when none is pending.
+  const char* timer = "";
+  Duration timer_in{0};
+};
+
+// Which connections a listing wants; zero / empty fields match everything.
+struct ConnectionFilter {
+  uint32_t states = 0;  // bit (1 << TcpState) per state wanted; 0: all
+  uint16_t local_port = 0, remote_port = 0;
+  bool matches(const ConnectionInfo& info) const {
+    return (states == 0 || (states & (1u << static_cast<unsigned>(info.state))) != 0) &&
+           (local_port == 0 || info.local.port == local_port) && (remote_port == 0 || info.remote.port == remote_port);
+  }
+};
+
+// One listener, for listings.
+struct ListenerInfo {
+  uint16_t port = 0;
+  const char* family = "";  // "ipv4", "ipv6" or "both"
+  uint32_t syn_received = 0, syn_backlog = 0;
+  const char* syn_cookies = "";
 };
 
 // What a shard holds at one moment, for resource accounting at the end of a run (tools at exit,
@@ -143,6 +174,25 @@ class Shard {
     for_each_connection_impl([](void* ctx, const ConnectionInfo& info) { (*static_cast<F*>(ctx))(info); },
                              const_cast<void*>(static_cast<const void*>(&fn)));
   }
+  // A page of the listing for operators: from `cursor` (0 first; control blocks, then TIME-WAIT
+  // records, by slot), at most `max_entries` matching `filter` and at most `max_slots` slots
+  // looked at, so one page never holds the lcore long however many connections there are.
+  // Returns the cursor to resume from, or kListingDone.
+  static constexpr uint64_t kListingDone = ~uint64_t{0};
+  template <class Fn>
+  uint64_t list_connections(uint64_t cursor, const ConnectionFilter& filter, size_t max_entries, size_t max_slots,
+                            Fn&& fn) const {
+    using F = std::remove_reference_t<Fn>;
+    return list_connections_impl(cursor, filter, max_entries, max_slots,
+                                 [](void* ctx, const ConnectionInfo& info) { (*static_cast<F*>(ctx))(info); },
+                                 const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+  template <class Fn>
+  void for_each_listener(Fn&& fn) const {
+    using F = std::remove_reference_t<Fn>;
+    for_each_listener_impl([](void* ctx, const ListenerInfo& info) { (*static_cast<F*>(ctx))(info); },
+                           const_cast<void*>(static_cast<const void*>(&fn)));
+  }
   size_t connections_in_use() const;
   size_t connection_capacity() const;
   size_t time_wait_count() const;
@@ -154,6 +204,9 @@ class Shard {
 
  private:
   void for_each_connection_impl(void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+  uint64_t list_connections_impl(uint64_t cursor, const ConnectionFilter& filter, size_t max_entries, size_t max_slots,
+                                 void (*fn)(void*, const ConnectionInfo&), void* ctx) const;
+  void for_each_listener_impl(void (*fn)(void*, const ListenerInfo&), void* ctx) const;
 
   std::unique_ptr<ShardCore> core_;
 };

@@ -103,6 +103,17 @@ struct Tcb final : Connection {
   MbufQueue rcv_buf;  // in-order data not yet read
   MbufQueue ooo;      // out-of-order segments, sorted, disjoint (seq in mbuf scratch)
 
+  // ---- totals for operators (ss -i's bytes_sent/bytes_acked/bytes_received/delivery_rate) ----
+  TimePoint opened;             // when the control block was taken
+  uint64_t bytes_sent = 0;      // payload bytes sent, retransmissions included
+  uint64_t bytes_acked = 0;     // payload bytes cumulatively acknowledged
+  uint64_t bytes_received = 0;  // payload bytes received in sequence
+  // Delivery rate: bytes acknowledged over a sample of at least one smoothed RTT (RFC 4898's
+  // idea, simplified: no per-segment send times as Linux keeps).
+  uint64_t rate_acked_at_start = 0;
+  TimePoint rate_sample_start;
+  uint64_t delivery_rate = 0;  // bytes/s of the last complete sample
+
   // ---- retransmission (RFC 6298) ----
   Duration srtt{0};
   Duration rttvar{0};
