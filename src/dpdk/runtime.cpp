@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 
+#include "base/log.hpp"
 #include "dpdk/eal_args.hpp"
 #include "dpdk/inspect.hpp"
 #include "dpdk/mib.hpp"
@@ -206,8 +207,8 @@ rte_mempool* RuntimeImpl::pool_for_socket(int socket) {
   for (const auto& p : config_.ports) lcores += p.rx_queues;
   const unsigned cache = std::min<unsigned>(config_.mempool.cache, config_.mempool.mbufs / (8 * lcores));
   if (cache < config_.mempool.cache) {
-    std::fprintf(stderr, "dtcp: [mempool] cache %u lowered to %u for a pool of %u mbufs shared by %u lcores\n",
-                 config_.mempool.cache, cache, config_.mempool.mbufs, lcores);
+    DTCP_LOG(runtime, notice, "dtcp: [mempool] cache %u lowered to %u for a pool of %u mbufs shared by %u lcores\n",
+             config_.mempool.cache, cache, config_.mempool.mbufs, lcores);
   }
   rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), config_.mempool.mbufs, cache, 0,
                                               data_room_for(config_), socket);
@@ -353,8 +354,8 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
     // take it as a secondary address; failing both, promiscuous mode lets the frames in.
     if (rte_eth_dev_default_mac_addr_set(port_id, &mac) != 0 && rte_eth_dev_mac_addr_add(port_id, &mac, 0) != 0 &&
         rte_eth_promiscuous_enable(port_id) != 0 && caps.driver != "net_ring") {
-      std::fprintf(stderr, "dtcp: %s mac: the device keeps its own address and cannot go promiscuous; frames to %s may "
-                   "be filtered\n", label.c_str(), port.mac->to_string().c_str());
+      DTCP_LOG(port, warning, "dtcp: %s mac: the device keeps its own address and cannot go promiscuous; frames to %s may "
+               "be filtered\n", label.c_str(), port.mac->to_string().c_str());
     }
     caps.mac = *port.mac;
   }
@@ -369,8 +370,8 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
         groups && rte_eth_dev_set_mc_addr_list(port_id, list.data(), static_cast<uint32_t>(list.size())) == 0;
     if (!filtered && rte_eth_allmulticast_enable(port_id) != 0 && rte_eth_promiscuous_get(port_id) != 1 &&
         caps.driver != "net_ring") {
-      std::fprintf(stderr, "dtcp: %s: the device takes neither a multicast filter nor all-multicast; IPv6 neighbour "
-                   "discovery may not reach it\n", label.c_str());
+      DTCP_LOG(port, warning, "dtcp: %s: the device takes neither a multicast filter nor all-multicast; IPv6 neighbour "
+               "discovery may not reach it\n", label.c_str());
     }
   }
   caps.pool = pool;
@@ -387,10 +388,10 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
   }
   char status[RTE_ETH_LINK_MAX_STR_LEN];
   rte_eth_link_to_str(status, sizeof(status), &link);
-  std::fprintf(stderr, "dtcp: %s port %u (%s) mac %s mtu %u, %u queue pair(s), offloads rx-csum=%s tx-ip-csum=%s tx-tcp-csum=%s; %s\n",
-               label.c_str(), port_id, caps.driver.c_str(), caps.mac.to_string().c_str(), port.mtu, port.rx_queues,
-               caps.rx_checksum ? "yes" : "no", caps.tx_ip_checksum ? "yes" : "no", caps.tx_tcp_checksum ? "yes" : "no",
-               status);
+  DTCP_LOG(port, info, "dtcp: %s port %u (%s) mac %s mtu %u, %u queue pair(s), offloads rx-csum=%s tx-ip-csum=%s tx-tcp-csum=%s; %s\n",
+           label.c_str(), port_id, caps.driver.c_str(), caps.mac.to_string().c_str(), port.mtu, port.rx_queues,
+           caps.rx_checksum ? "yes" : "no", caps.tx_ip_checksum ? "yes" : "no", caps.tx_tcp_checksum ? "yes" : "no",
+           status);
   if (rss.mode != dpdk::PortRss::Mode::single_queue) {
     // The table is usually a short pattern repeated: print one period.
     size_t period = 1;
@@ -409,9 +410,9 @@ void RuntimeImpl::configure_port(const PortConfig& port, uint16_t port_id, dpdk:
       std::snprintf(hex, sizeof(hex), "%02x", b);
       key_hex += hex;
     }
-    std::fprintf(stderr, "dtcp: %s rss: %s%s%s; key %s; reta %zu entries: %s\n", label.c_str(), to_string(rss.mode),
-                 rss.reason.empty() ? "" : " because ", rss.reason.c_str(), key_hex.c_str(), rss.reta.size(),
-                 reta.c_str());
+    DTCP_LOG(port, info, "dtcp: %s rss: %s%s%s; key %s; reta %zu entries: %s\n", label.c_str(), to_string(rss.mode),
+             rss.reason.empty() ? "" : " because ", rss.reason.c_str(), key_hex.c_str(), rss.reta.size(),
+             reta.c_str());
   }
 }
 
@@ -611,13 +612,13 @@ IdlePolicy RuntimeImpl::resolve_idle_policy() const {
   IdlePolicy idle = config_.runtime.idle;
   if (idle == IdlePolicy::automatic) idle = lcores > cpu_count ? IdlePolicy::adaptive : IdlePolicy::busy;
   if (idle == IdlePolicy::adaptive) {
-    std::fprintf(stderr, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy adaptive%s (after %u empty polls "
-                 "pause, after %u sleep up to %lld us)\n", lcores, workers_.size(), cpu_count,
-                 config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "", config_.runtime.idle_polls,
-                 2 * config_.runtime.idle_polls, static_cast<long long>(config_.runtime.idle_sleep_max.count()));
+    DTCP_LOG(runtime, info, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy adaptive%s (after %u empty polls "
+             "pause, after %u sleep up to %lld us)\n", lcores, workers_.size(), cpu_count,
+             config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "", config_.runtime.idle_polls,
+             2 * config_.runtime.idle_polls, static_cast<long long>(config_.runtime.idle_sleep_max.count()));
   } else {
-    std::fprintf(stderr, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy busy%s\n", lcores,
-                 workers_.size(), cpu_count, config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "");
+    DTCP_LOG(runtime, info, "dtcp: %u lcores (main + %zu workers) on %u CPUs: idle policy busy%s\n", lcores,
+             workers_.size(), cpu_count, config_.runtime.idle == IdlePolicy::automatic ? " (auto)" : "");
   }
   return idle;
 }

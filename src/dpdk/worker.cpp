@@ -14,6 +14,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "base/log.hpp"
 #include "wire/bytes.hpp"
 
 namespace dtcp::dpdk {
@@ -570,11 +571,13 @@ int Worker::loop() {
     }
     if (now >= next_publish) {
       publish();
+      log::flush_suppressed(now);  // a flood that stopped still gets its count said
       next_publish = now + Duration(10'000);
     }
     if (idle_ == IdlePolicy::adaptive) idle(work > 0, now);
   }
   for (auto& q : queues_) q->stop();
+  log::flush_suppressed(now, true);
   publish();
   exited_.store(true, std::memory_order_release);
   return 0;

@@ -51,6 +51,18 @@ void Interface::drop(rte_mbuf* m, uint64_t& counter) {
   rte_pktmbuf_free(m);
 }
 
+void Interface::drop_malformed(rte_mbuf* m, uint64_t& counter, log::Subsystem subsystem, const char* why) {
+  constexpr auto level = log::Level::debug;
+  if (log::enabled(subsystem, level) && log::admit(subsystem, level, now_)) [[unlikely]] {
+    // The sender's MAC, when the frame is long enough to have one, says where to look.
+    const auto bytes = frame_bytes(m);
+    const auto eth = wire::EthernetView::parse(bytes);
+    write_log(subsystem, level, "dtcp: %s: dropped a %u-byte frame from %s: %s\n",
+              log::short_name(subsystem), m->pkt_len, eth ? eth->src().to_string().c_str() : "?", why);
+  }
+  drop(m, counter);
+}
+
 bool Interface::on_link(wire::Ipv4Addr a) const {
   return (a.value & netmask_) == (setup_.address.value & netmask_);
 }
@@ -62,7 +74,7 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
   if (frame->nb_segs != 1) return drop(frame, counters_.drop_rx_chained);
 
   const auto eth = wire::EthernetView::parse(frame_bytes(frame));
-  if (!eth) return drop(frame, counters_.drop_eth_truncated);
+  if (!eth) return drop_malformed(frame, counters_.drop_eth_truncated, log::Subsystem::ip, "shorter than an Ethernet header");
   const wire::MacAddr dst = eth->dst();
   // IPv6 multicast (33:33:..., RFC 2464 §7) is taken here; the IPv6 layer keeps the groups joined.
   const bool ipv6_multicast = dst.bytes[0] == 0x33 && dst.bytes[1] == 0x33 &&
@@ -92,7 +104,7 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
 void Interface::arp_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   counters_.rx_arp++;
   const auto arp = wire::parse_arp(frame_bytes(frame).subspan(offset));
-  if (!arp) return drop(frame, counters_.drop_arp_malformed);
+  if (!arp) return drop_malformed(frame, counters_.drop_arp_malformed, log::Subsystem::arp, "malformed ARP packet");
 
   const bool for_us = is_local(arp->target_ip);
   // RFC 826 merge: refresh a sender we already know; learn it when the packet is for us.
@@ -141,22 +153,34 @@ void Interface::learn(wire::Ipv4Addr ip, wire::MacAddr mac, TimePoint now) {
 
 void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, TimePoint now) {
   const uint64_t ip_flags = frame->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-  if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return drop(frame, counters_.drop_ip_bad_checksum);
+  if (ip_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+    return drop_malformed(frame, counters_.drop_ip_bad_checksum, log::Subsystem::ip, "IPv4 header checksum bad (NIC)");
+  }
   const bool verify = ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
   const auto ip = wire::Ipv4View::parse(frame_bytes(frame).subspan(offset), verify);
   if (!ip) {
     switch (ip.error()) {
-      case wire::ParseError::bad_version: return drop(frame, counters_.drop_ip_bad_version);
-      case wire::ParseError::bad_header_length: return drop(frame, counters_.drop_ip_bad_header_length);
-      case wire::ParseError::bad_total_length: return drop(frame, counters_.drop_ip_bad_total_length);
-      case wire::ParseError::bad_checksum: return drop(frame, counters_.drop_ip_bad_checksum);
+      case wire::ParseError::bad_version:
+        return drop_malformed(frame, counters_.drop_ip_bad_version, log::Subsystem::ip, "IPv4 version not 4");
+      case wire::ParseError::bad_header_length:
+        return drop_malformed(frame, counters_.drop_ip_bad_header_length, log::Subsystem::ip,
+                              "IPv4 header length below 20 bytes");
+      case wire::ParseError::bad_total_length:
+        return drop_malformed(frame, counters_.drop_ip_bad_total_length, log::Subsystem::ip,
+                              "IPv4 total length shorter than its header");
+      case wire::ParseError::bad_checksum:
+        return drop_malformed(frame, counters_.drop_ip_bad_checksum, log::Subsystem::ip, "IPv4 header checksum bad");
       default: {
         // The parser says `truncated` both for a frame shorter than its header and for a total
         // length beyond the frame; only the first is truncation.
         const auto bytes = frame_bytes(frame).subspan(offset);
         const size_t header_len = bytes.empty() ? 0 : (std::to_integer<size_t>(bytes[0]) & 0xf) * 4;
         const bool header_fits = bytes.size() >= wire::kIpv4MinHeaderLen && header_len <= bytes.size();
-        return drop(frame, header_fits ? counters_.drop_ip_bad_total_length : counters_.drop_ip_truncated);
+        if (header_fits) {
+          return drop_malformed(frame, counters_.drop_ip_bad_total_length, log::Subsystem::ip,
+                                "IPv4 total length beyond the frame");
+        }
+        return drop_malformed(frame, counters_.drop_ip_truncated, log::Subsystem::ip, "IPv4 header truncated");
       }
     }
   }
@@ -192,15 +216,17 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
 
 void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wire::Ipv4Addr src,
                           wire::Ipv4Addr dst, wire::Ecn ecn, TimePoint now) {
-  if (tcp_len < 20) return drop(frame, counters_.drop_tcp_malformed);
+  if (tcp_len < 20) return drop_malformed(frame, counters_.drop_tcp_malformed, log::Subsystem::tcp, "TCP segment below 20 bytes");
   const uint64_t l4_flags = frame->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-  if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
+  if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+    return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
+  }
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp),
                                                  static_cast<uint16_t>(tcp_len));
     if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
-      return drop(frame, counters_.drop_tcp_bad_checksum);
+      return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad");
     }
   }
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/time.hpp"
 #include "dtcp/config.hpp"
 #include "stack/arp_cache.hpp"
@@ -260,6 +261,9 @@ class Interface {
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   void drop(rte_mbuf* m, uint64_t& counter);
+  // A frame that is not well formed: counted like drop(), and said why at debug level
+  // (--log-level=dtcp.ip:debug, or dtcp.arp / dtcp.tcp), rate limited.
+  void drop_malformed(rte_mbuf* m, uint64_t& counter, log::Subsystem subsystem, const char* why);
 
   InterfaceSetup setup_;
   FrameSink& sink_;

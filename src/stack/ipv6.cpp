@@ -295,15 +295,17 @@ void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
 
 void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, const Ipv6Addr& src,
                            const Ipv6Addr& dst, wire::Ecn ecn, TimePoint now) {
-  if (tcp_len < 20) return drop(frame, counters_.drop_tcp_malformed);
+  if (tcp_len < 20) return drop_malformed(frame, counters_.drop_tcp_malformed, log::Subsystem::tcp, "TCP segment below 20 bytes");
   const uint64_t l4_flags = frame->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-  if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) return drop(frame, counters_.drop_tcp_bad_checksum);
+  if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+    return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
+  }
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(wire::IpAddr(src), wire::IpAddr(dst),
                                                  static_cast<uint8_t>(wire::IpProtocol::tcp), static_cast<uint32_t>(tcp_len));
     if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
-      return drop(frame, counters_.drop_tcp_bad_checksum);
+      return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad");
     }
   }
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);

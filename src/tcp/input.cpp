@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "base/log.hpp"
 #include "tcp/core.hpp"
 
 namespace dtcp::tcp {
@@ -71,6 +72,9 @@ void ShardCore::advance(TimePoint now) {
 // RFC 9293 §3.10.7.1: CLOSED (no TCB, no listener).
 void ShardCore::closed_segment_arrives(const FourTuple& tuple, const Segment& seg) {
   ++counters.drop_closed_port;
+  DTCP_LOG_DP(tcp, debug, now_, "dtcp: tcp: %s:%u > port %u: no connection or listener; %s\n",
+              tuple.remote.to_string().c_str(), tuple.remote_port, tuple.local_port,
+              seg.has(TcpFlags::rst) ? "RST ignored" : "RST sent");
   send_reset_for(tuple, seg);
 }
 
@@ -263,6 +267,9 @@ bool ShardCore::challenge_ack_allowed(TimePoint now) {
 void ShardCore::challenge_ack(Tcb& t, TimePoint now) {
   if (!challenge_ack_allowed(now)) return;
   ++counters.tx_challenge_ack;
+  DTCP_LOG_DP(tcp, debug, now, "dtcp: tcp: %s:%u > %s:%u: challenge ACK (RFC 5961) in %s\n",
+              t.tuple.remote.to_string().c_str(), t.tuple.remote_port, t.tuple.local.to_string().c_str(),
+              t.tuple.local_port, to_string(t.state));
   t.ack_now = true;
 }
 

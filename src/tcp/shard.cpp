@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/log.hpp"
 #include "tcp/core.hpp"
 
 namespace dtcp::tcp {
@@ -188,6 +189,9 @@ void ShardCore::set_state(Tcb& t, TcpState next) {
     if (synchronized_open(t.state)) ++counters.conn_estab_resets;
     if (t.state == TcpState::syn_sent || t.state == TcpState::syn_received) ++counters.conn_attempt_failed;
   }
+  DTCP_LOG_DP(tcp, debug, now_, "dtcp: tcp: %s:%u > %s:%u: %s -> %s\n", t.tuple.local.to_string().c_str(),
+              t.tuple.local_port, t.tuple.remote.to_string().c_str(), t.tuple.remote_port, to_string(t.state),
+              to_string(next));
   if (env.state_tracer)
     env.state_tracer(env.state_tracer_ctx, t.tuple.local_endpoint(), t.tuple.remote_endpoint(), t.state, next);
   t.state = next;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "dtcp/log.hpp"
+
 namespace dtcp::loadgen {
 namespace {
 
@@ -342,7 +344,7 @@ void DtcpHoldServerApp::on_start(Stack& stack) {
   for (uint16_t port : ports_) {
     const ListenResult r = stack.listen(port, *handler_, {});
     if (!r.ok()) {
-      std::fprintf(stderr, "dtcp-loadgen: listen on port %u: %s\n", port, to_string(r.error));
+      write_log(LogType::loadgen, LogLevel::error, "dtcp-loadgen: listen on port %u: %s\n", port, to_string(r.error));
       stack.request_stop();
     }
   }
@@ -431,7 +433,8 @@ void DtcpServerApp::on_start(Stack& stack) {
   for (auto& l : listeners_) {
     const ListenResult r = stack.listen(l->port, *l, {.nodelay = true});
     if (!r.ok()) {
-      std::fprintf(stderr, "dtcp-loadgen: listen on port %u: %s\n", l->port, to_string(r.error));
+      write_log(LogType::loadgen, LogLevel::error, "dtcp-loadgen: listen on port %u: %s\n", l->port,
+                to_string(r.error));
       stack.request_stop();
     }
   }
