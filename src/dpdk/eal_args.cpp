@@ -22,7 +22,18 @@ bool has_option(const std::vector<std::string>& args, std::initializer_list<cons
 
 std::vector<std::string> build_eal_args(const Config& config, const std::vector<std::string>& eal_override,
                                         const char* program_name) {
+  // Arguments after "--" replace [eal] args, except log levels alone (`-- --log-level=dtcp.tcp:debug`),
+  // which add to them: turning a log type up must not drop --no-huge.
+  const bool only_log_levels =
+      !eal_override.empty() && std::all_of(eal_override.begin(), eal_override.end(), [&](const std::string& a) {
+        const size_t i = static_cast<size_t>(&a - eal_override.data());
+        return a.rfind("--log-level", 0) == 0 || (i > 0 && eal_override[i - 1] == "--log-level");
+      });
   std::vector<std::string> user = eal_override.empty() ? config.eal_args : eal_override;
+  if (only_log_levels) {
+    user = config.eal_args;
+    user.insert(user.end(), eal_override.begin(), eal_override.end());
+  }
   std::vector<std::string> args{program_name};
   const bool any_pci_port = std::any_of(config.ports.begin(), config.ports.end(),
                                         [](const PortConfig& p) { return !p.pci.empty(); });

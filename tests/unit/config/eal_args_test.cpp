@@ -69,6 +69,20 @@ TEST(EalArgs, VdevPort_Defaults) {
   EXPECT_EQ(args[args.size() - 1], "--no-shconf");
 }
 
+TEST(EalArgs, LogLevelsAloneAddToTheConfiguredArguments) {
+  const Args added = build_eal_args(config_with({vdev_port("net_null0")}),
+                                    {"--log-level=dtcp.tcp:debug", "--log-level", "dtcp.port:warning"}, "dtcp-node");
+  EXPECT_EQ(count(added, "--no-huge"), 1u);
+  EXPECT_EQ(count(added, "--no-shconf"), 1u);
+  EXPECT_EQ(count(added, "--log-level=dtcp.tcp:debug"), 1u);
+  EXPECT_EQ(value_after(added, "--log-level"), "dtcp.port:warning");
+  // Anything else after "--" replaces them, as before.
+  const Args replaced = build_eal_args(config_with({vdev_port("net_null0")}), {"--log-level=*:info", "--in-memory"},
+                                       "dtcp-node");
+  EXPECT_EQ(count(replaced, "--no-huge"), 0u);
+  EXPECT_EQ(count(replaced, "--in-memory"), 1u);
+}
+
 TEST(EalArgs, OnePerVdevPort_InPortOrder) {
   const Args args =
       build_eal_args(config_with({vdev_port("net_ring0"), vdev_port("net_tap1,iface=x")}), {}, "p");
