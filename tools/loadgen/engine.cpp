@@ -108,9 +108,11 @@ void Engine::hash_body(void* ctx, std::span<const std::byte> bytes) { static_cas
 void Engine::start(Nanos now) {
   started_ = now;
   // Every second the run can last, so the request path does not allocate: the measured window,
-  // then at most one timeout of draining (or, for a run of N requests, a guess that grows).
+  // then at most one timeout of draining (or, for a run of N requests, a guess that grows). At
+  // most kReservedSeconds (96 KiB; a year-long --duration would ask 750 MB): a longer run grows
+  // the series, one allocation in hours.
   const Nanos longest = spec_.duration > 0 ? spec_.duration + spec_.timeout : 64 * kNanosPerSecond;
-  stats_.per_second.reserve(static_cast<size_t>(longest / kNanosPerSecond) + 2);
+  stats_.per_second.reserve(std::min<size_t>(static_cast<size_t>(longest / kNanosPerSecond) + 2, kReservedSeconds));
   if (live_) live_->started.store(true, std::memory_order_relaxed);
   const uint64_t limit = spec_.requests ? spec_.requests : Pacer::kUnlimited;
   pacer_ = spec_.rate ? Pacer(spec_.rate, now, limit) : Pacer(limit);

@@ -177,6 +177,9 @@ Transport::OpenStatus open_from(const SourceTuples& tuples, uint64_t& cursor, Op
 
 class Engine {
  public:
+  // Seconds of the per-second series reserved at start() at most (--duration may be a year).
+  static constexpr size_t kReservedSeconds = 4096;
+
   // `spec` must outlive the engine. `live` may be null.
   Engine(const LoadSpec& spec, Transport& transport, LiveCounters* live);
   ~Engine();

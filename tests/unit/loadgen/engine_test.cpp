@@ -495,6 +495,16 @@ TEST(Engine, PerSecond_QuietSecondsAtTheEndAreZeros) {
   EXPECT_EQ(e.stats().per_second, expected);
 }
 
+TEST(Engine, PerSecond_YearLongRun_ReservesAtMostKReservedSeconds) {
+  LoadSpec spec = http_spec(Mode::rr, 1, 0);
+  spec.duration = 365LL * 86400 * kNanosPerSecond;
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  EXPECT_GE(e.stats().per_second.capacity(), Engine::kReservedSeconds);
+  EXPECT_LT(e.stats().per_second.capacity(), 2 * Engine::kReservedSeconds);
+}
+
 TEST(Stats, Merge_AddsSecondToSecond) {
   Stats a, b;
   a.per_second = {{.connections = 1, .requests = 2, .errors = 3}};
