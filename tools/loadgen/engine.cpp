@@ -46,6 +46,12 @@ void Stats::merge(const Stats& o) {
   not_sent += o.not_sent;
   for (size_t i = 0; i < kErrorKinds; i++) errors[i] += o.errors[i];
   latency.merge(o.latency);
+  if (per_second.size() < o.per_second.size()) per_second.resize(o.per_second.size());
+  for (size_t k = 0; k < o.per_second.size(); k++) {
+    per_second[k].connections += o.per_second[k].connections;
+    per_second[k].requests += o.per_second[k].requests;
+    per_second[k].errors += o.per_second[k].errors;
+  }
   elapsed = std::max(elapsed, o.elapsed);
   if (body_sha256.empty()) {
     body_sha256 = o.body_sha256;
@@ -58,6 +64,7 @@ void Stats::reset_counts() {
   connections = requests = tx_bytes = rx_bytes = late = not_sent = 0;
   errors.fill(0);
   latency.reset();
+  per_second.clear();  // keeps the capacity reserved at the start
   elapsed = 0;
 }
 
@@ -100,6 +107,12 @@ void Engine::hash_body(void* ctx, std::span<const std::byte> bytes) { static_cas
 
 void Engine::start(Nanos now) {
   started_ = now;
+  // Every second the run can last, so the request path does not allocate: the measured window,
+  // then at most one timeout of draining (or, for a run of N requests, a guess that grows). At
+  // most kReservedSeconds (96 KiB; a year-long --duration would ask 750 MB): a longer run grows
+  // the series, one allocation in hours.
+  const Nanos longest = spec_.duration > 0 ? spec_.duration + spec_.timeout : 64 * kNanosPerSecond;
+  stats_.per_second.reserve(std::min<size_t>(static_cast<size_t>(longest / kNanosPerSecond) + 2, kReservedSeconds));
   if (live_) live_->started.store(true, std::memory_order_relaxed);
   const uint64_t limit = spec_.requests ? spec_.requests : Pacer::kUnlimited;
   pacer_ = spec_.rate ? Pacer(spec_.rate, now, limit) : Pacer(limit);
@@ -161,7 +174,7 @@ void Engine::poll(Nanos now) {
     for (uint32_t i = 0; i < spec_.connections; i++) {
       if (slots_[i].state != SlotState::closed) release(slots_[i], true);
     }
-    stats_.elapsed = now - measure_start_;
+    end_seconds(now - measure_start_);
     phase_ = Phase::done;
   }
   publish();
@@ -170,7 +183,7 @@ void Engine::poll(Nanos now) {
 
 void Engine::interrupt(Nanos now) {
   if (phase_ == Phase::done) return;
-  stats_.elapsed = phase_ == Phase::warmup ? 0 : now - measure_start_;
+  end_seconds(phase_ == Phase::warmup ? 0 : now - measure_start_);
   phase_ = Phase::done;
   publish();
   if (live_) live_->finished.store(true, std::memory_order_release);
@@ -182,7 +195,7 @@ void Engine::end_measurement(Nanos now) {
     for (uint32_t i = 0; i < spec_.connections; i++) {
       if (slots_[i].state != SlotState::closed) release(slots_[i], false);
     }
-    stats_.elapsed = now - measure_start_;
+    end_seconds(now - measure_start_);
     phase_ = Phase::done;
     return;
   }
@@ -257,7 +270,7 @@ bool Engine::open(Slot& s, Nanos now) {
     case Transport::OpenStatus::failed:
       break;
   }
-  fail(s, error, true);
+  fail(s, error, true, now);
   return false;
 }
 
@@ -278,10 +291,11 @@ void Engine::pump(Slot& s) {
   }
 }
 
-void Engine::on_connected(uint32_t slot, Nanos) {
+void Engine::on_connected(uint32_t slot, Nanos now) {
   Slot& s = slots_[slot];
   if (s.state != SlotState::connecting) return;
   stats_.connections++;
+  if (SecondCounts* second = second_of(now)) second->connections++;
   s.state = SlotState::busy;
   pump(s);
 }
@@ -295,18 +309,18 @@ void Engine::on_data(uint32_t slot, std::span<const std::byte> data, Nanos now) 
   Slot& s = slots_[slot];
   stats_.rx_bytes += data.size();
   if (spec_.mode == Mode::bulk || s.state == SlotState::closed) return;
-  if (!s.has_request) return fail(s, ErrorKind::protocol, false);  // bytes nobody asked for
+  if (!s.has_request) return fail(s, ErrorKind::protocol, false, now);  // bytes nobody asked for
   if (spec_.protocol == Protocol::raw) {
     s.received += data.size();
-    if (s.received > spec_.response_size) return fail(s, ErrorKind::protocol, false);
+    if (s.received > spec_.response_size) return fail(s, ErrorKind::protocol, false, now);
     if (s.received == spec_.response_size) complete(s, now);
     return;
   }
   const auto result = s.parser.feed(data);
-  if (result.status == HttpResponseParser::Status::error) return fail(s, ErrorKind::protocol, false);
+  if (result.status == HttpResponseParser::Status::error) return fail(s, ErrorKind::protocol, false, now);
   if (result.status == HttpResponseParser::Status::complete) {
     // One request at a time: bytes after the response are not an answer to anything.
-    if (result.consumed != data.size()) return fail(s, ErrorKind::protocol, false);
+    if (result.consumed != data.size()) return fail(s, ErrorKind::protocol, false, now);
     complete(s, now);
   }
 }
@@ -317,7 +331,7 @@ void Engine::complete(Slot& s, Nanos now) {
   if (spec_.protocol == Protocol::http) {
     keep = keep && s.parser.keep_alive();
     if (s.parser.status_code() < 200 || s.parser.status_code() > 299) {
-      count_error(ErrorKind::http_status);
+      count_error(ErrorKind::http_status, now);
       ok = false;
     }
     if (ok && spec_.verify_body) {
@@ -325,13 +339,14 @@ void Engine::complete(Slot& s, Nanos now) {
       if (stats_.body_sha256.empty()) {
         stats_.body_sha256 = digest;
       } else if (digest != stats_.body_sha256) {
-        count_error(ErrorKind::body);
+        count_error(ErrorKind::body, now);
         ok = false;
       }
     }
   }
   if (ok) {
     stats_.requests++;
+    if (SecondCounts* second = second_of(now)) second->requests++;
     stats_.latency.record(static_cast<uint64_t>(std::max<Nanos>(now - s.scheduled, 0)));
   }
   s.has_request = false;
@@ -359,19 +374,37 @@ void Engine::on_peer_closed(uint32_t slot, Nanos now) {
     return;
   }
   const bool malformed = spec_.protocol == Protocol::http && s.parser.error() != HttpError::truncated;
-  fail(s, malformed ? ErrorKind::protocol : ErrorKind::short_read, false);
+  fail(s, malformed ? ErrorKind::protocol : ErrorKind::short_read, false, now);
 }
 
-void Engine::on_error(uint32_t slot, ErrorKind kind, Nanos) {
+void Engine::on_error(uint32_t slot, ErrorKind kind, Nanos now) {
   Slot& s = slots_[slot];
   if (s.state == SlotState::closed) return;
-  fail(s, kind, true);
+  fail(s, kind, true, now);
 }
 
-void Engine::count_error(ErrorKind kind) { stats_.errors[static_cast<size_t>(kind)]++; }
+void Engine::count_error(ErrorKind kind, Nanos now) {
+  stats_.errors[static_cast<size_t>(kind)]++;
+  if (SecondCounts* second = second_of(now)) second->errors++;
+}
 
-void Engine::fail(Slot& s, ErrorKind kind, bool connection_gone) {
-  count_error(kind);
+SecondCounts* Engine::second_of(Nanos now) {
+  if (phase_ == Phase::warmup) return nullptr;
+  const size_t k = static_cast<size_t>(std::max<Nanos>(now - measure_start_, 0) / kNanosPerSecond);
+  // Beyond what start() reserved only in a run of N requests: one allocation in a second's worth.
+  if (k >= stats_.per_second.size()) stats_.per_second.resize(k + 1);
+  return &stats_.per_second[k];
+}
+
+void Engine::end_seconds(Nanos elapsed) {
+  stats_.elapsed = elapsed;
+  // Seconds at the end in which nothing completed are zeros in the series, not missing.
+  const size_t seconds = static_cast<size_t>((elapsed + kNanosPerSecond - 1) / kNanosPerSecond);
+  if (stats_.per_second.size() < seconds) stats_.per_second.resize(seconds);
+}
+
+void Engine::fail(Slot& s, ErrorKind kind, bool connection_gone, Nanos now) {
+  count_error(kind, now);
   if (s.has_request) {
     s.has_request = false;
     in_flight_--;
@@ -399,7 +432,7 @@ void Engine::release(Slot& s, bool graceful) {
 void Engine::expire(Nanos now) {
   for (uint32_t i = 0; i < spec_.connections; i++) {
     Slot& s = slots_[i];
-    if ((s.has_request || s.state == SlotState::connecting) && now >= s.deadline) fail(s, ErrorKind::timeout, false);
+    if ((s.has_request || s.state == SlotState::connecting) && now >= s.deadline) fail(s, ErrorKind::timeout, false, now);
   }
 }
 

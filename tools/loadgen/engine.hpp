@@ -99,6 +99,17 @@ struct LoadSpec {
   SourceTuples sources() const { return {source_addr, source_addr_count, port_min, port_max}; }
 };
 
+// What one second of the measurement counted: second k covers [k s, k+1 s) after the
+// measurement's start. Requests still in flight when the measured window ends complete after it
+// and count in the last, partial second (Stats::elapsed says where it ends).
+struct SecondCounts {
+  uint64_t connections = 0;  // handshakes completed
+  uint64_t requests = 0;     // responses completed without error
+  uint64_t errors = 0;       // failures of every kind
+
+  bool operator==(const SecondCounts&) const = default;
+};
+
 // What a run measured. Mergeable across engines (one per lcore).
 struct Stats {
   uint64_t connections = 0;  // handshakes completed
@@ -111,6 +122,9 @@ struct Stats {
   Histogram latency;         // ns, from the scheduled (open loop) or send (closed loop) time
   Nanos elapsed = 0;         // measured time
   std::string body_sha256;   // verify_body: the digest every body had to match
+  // The counts above second by second (their sums equal connections, requests and the errors
+  // the engine counted). Engines merge second k with second k, each counted from its own start.
+  std::vector<SecondCounts> per_second;
 
   uint64_t errors_total() const;
   void merge(const Stats& other);
@@ -163,6 +177,9 @@ Transport::OpenStatus open_from(const SourceTuples& tuples, uint64_t& cursor, Op
 
 class Engine {
  public:
+  // Seconds of the per-second series reserved at start() at most (--duration may be a year).
+  static constexpr size_t kReservedSeconds = 4096;
+
   // `spec` must outlive the engine. `live` may be null.
   Engine(const LoadSpec& spec, Transport& transport, LiveCounters* live);
   ~Engine();
@@ -204,10 +221,14 @@ class Engine {
   bool open(Slot& s, Nanos now);
   void pump(Slot& s);
   void complete(Slot& s, Nanos now);
-  void fail(Slot& s, ErrorKind kind, bool connection_gone);
+  void fail(Slot& s, ErrorKind kind, bool connection_gone, Nanos now);
   void release(Slot& s, bool graceful);
-  void count_error(ErrorKind kind);
+  void count_error(ErrorKind kind, Nanos now);
+  // The per-second counts `now` falls in; null during the warm-up (whose counts are reset).
+  SecondCounts* second_of(Nanos now);
   void end_measurement(Nanos now);
+  // Sets the measured time; the per-second series covers all of it.
+  void end_seconds(Nanos elapsed);
   void expire(Nanos now);
   void publish();
   static void hash_body(void* ctx, std::span<const std::byte> bytes);

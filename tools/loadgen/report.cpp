@@ -106,6 +106,18 @@ std::string format_json(const RunInfo& info, const Stats& s) {
              us(s.latency.min()), s.latency.mean() / 1000.0);
   for (const auto& p : kPercentiles) out += fmt(", \"%s\": %.3f", p.json, us(s.latency.percentile(p.p)));
   out += fmt(", \"max\": %.3f}", us(s.latency.max()));
+  // Second k (t = k + 1, as the progress lines number them) lasted a whole second but for the
+  // last, which ends with the run: `seconds` says how long, so a rate is counts / seconds.
+  out += ", \"per_second\": [";
+  const double elapsed_s = static_cast<double>(s.elapsed) / 1e9;
+  for (size_t k = 0; k < s.per_second.size(); k++) {
+    const SecondCounts& c = s.per_second[k];
+    const double length = std::clamp(elapsed_s - static_cast<double>(k), 0.0, 1.0);
+    out += fmt("%s{\"t\": %zu, \"seconds\": %.6f, \"connections\": %" PRIu64 ", \"requests\": %" PRIu64
+               ", \"errors\": %" PRIu64 "}",
+               k ? ", " : "", k + 1, length, c.connections, c.requests, c.errors);
+  }
+  out += "]";
   if (info.preemptions) out += fmt(", \"preemptions\": %" PRIu64, *info.preemptions);
   if (!s.body_sha256.empty()) out += ", \"body_sha256\": \"" + s.body_sha256 + "\"";
   out += "}\n";

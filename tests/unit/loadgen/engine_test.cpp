@@ -423,5 +423,97 @@ TEST(Engine, BulkSend_FillsTheWindowAndEndsWithTheDuration) {
   EXPECT_EQ(e.stats().tx_bytes, 101'000u);
 }
 
+TEST(Engine, PerSecond_CountsEachSecondOfTheMeasurementAndTheDrainInTheLast) {
+  LoadSpec spec;
+  spec.mode = Mode::rr;
+  spec.protocol = Protocol::raw;
+  spec.request_size = 4;
+  spec.response_size = 3;
+  spec.connections = 1;
+  spec.warmup = 1000 * kMs;
+  spec.duration = 3000 * kMs;
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  e.on_connected(0, 1 * kMs);          // warm-up: reset at 1 s, in no second
+  e.on_data(0, bytes("xyz"), 500 * kMs);
+  e.poll(1000 * kMs);                  // the measurement starts: second 0 is [1 s, 2 s)
+  e.on_data(0, bytes("xyz"), 1200 * kMs);
+  e.on_data(0, bytes("xyz"), 1400 * kMs);
+  e.on_data(0, bytes("xyz"), 2500 * kMs);               // second 1
+  t.conns[0].open = false;                              // the peer resets it:
+  e.on_error(0, ErrorKind::reset, 2700 * kMs);          // second 1
+  e.poll(2800 * kMs);                                   // reopens
+  e.on_connected(0, 2800 * kMs);                        // second 1
+  e.on_data(0, bytes("xyz"), 3900 * kMs);               // second 2
+  e.poll(4000 * kMs);                                   // time up; one request in flight
+  e.on_data(0, bytes("xyz"), 4100 * kMs);               // drained: second 3
+  e.poll(4100 * kMs);
+  ASSERT_TRUE(e.finished());
+  const Stats& s = e.stats();
+  const std::vector<SecondCounts> expected = {
+      {.connections = 0, .requests = 2, .errors = 0},
+      {.connections = 1, .requests = 1, .errors = 1},
+      {.connections = 0, .requests = 1, .errors = 0},
+      {.connections = 0, .requests = 1, .errors = 0},
+  };
+  EXPECT_EQ(s.per_second, expected);
+  EXPECT_EQ(s.requests, 5u);
+  EXPECT_EQ(s.connections, 1u);
+  EXPECT_EQ(s.errors_total(), 1u);
+  EXPECT_EQ(s.elapsed, 3100 * kMs);
+}
+
+TEST(Engine, PerSecond_RunOfNRequestsGrowsPastTheReservedSeconds) {
+  const LoadSpec spec = http_spec(Mode::rr, 1, 2);  // no duration: 64 seconds reserved
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  e.on_connected(0, 0);
+  e.on_data(0, bytes(kResponse), 100 * kNanosPerSecond + kMs);  // second 100
+  e.on_data(0, bytes(kResponse), 100 * kNanosPerSecond + 2 * kMs);
+  e.poll(100 * kNanosPerSecond + 2 * kMs);
+  ASSERT_TRUE(e.finished());
+  ASSERT_EQ(e.stats().per_second.size(), 101u);
+  EXPECT_EQ(e.stats().per_second[0], (SecondCounts{.connections = 1, .requests = 0, .errors = 0}));
+  EXPECT_EQ(e.stats().per_second[100], (SecondCounts{.connections = 0, .requests = 2, .errors = 0}));
+}
+
+TEST(Engine, PerSecond_QuietSecondsAtTheEndAreZeros) {
+  LoadSpec spec;
+  spec.mode = Mode::bulk;
+  spec.direction = Direction::recv;
+  spec.connections = 1;
+  spec.duration = 3 * kNanosPerSecond;
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  e.on_connected(0, kMs);
+  e.poll(3 * kNanosPerSecond);
+  ASSERT_TRUE(e.finished());
+  const std::vector<SecondCounts> expected = {{.connections = 1, .requests = 0, .errors = 0}, {}, {}};
+  EXPECT_EQ(e.stats().per_second, expected);
+}
+
+TEST(Engine, PerSecond_YearLongRun_ReservesAtMostKReservedSeconds) {
+  LoadSpec spec = http_spec(Mode::rr, 1, 0);
+  spec.duration = 365LL * 86400 * kNanosPerSecond;
+  FakeTransport t;
+  Engine e(spec, t, nullptr);
+  e.start(0);
+  EXPECT_GE(e.stats().per_second.capacity(), Engine::kReservedSeconds);
+  EXPECT_LT(e.stats().per_second.capacity(), 2 * Engine::kReservedSeconds);
+}
+
+TEST(Stats, Merge_AddsSecondToSecond) {
+  Stats a, b;
+  a.per_second = {{.connections = 1, .requests = 2, .errors = 3}};
+  b.per_second = {{.connections = 1, .requests = 1, .errors = 1}, {.connections = 0, .requests = 4, .errors = 0}};
+  a.merge(b);
+  const std::vector<SecondCounts> expected = {{.connections = 2, .requests = 3, .errors = 4},
+                                              {.connections = 0, .requests = 4, .errors = 0}};
+  EXPECT_EQ(a.per_second, expected);
+}
+
 }  // namespace
 }  // namespace dtcp::loadgen
