@@ -144,6 +144,7 @@ struct RuntimeConfig {
   std::chrono::microseconds idle_sleep_max{100};      // longest sleep; bounds the wake-up delay
   unsigned message_ring = 1024;                       // cross-lcore messages queued per lcore
   unsigned steer_ring = 1024;                         // frames queued per (queue, owner queue) pair
+  std::string capture;  // pcapng capture from start-up: file=PATH[,port=..,dir=..,filter=..,count=..,bytes=..,snaplen=..]
 };
 
 struct Config {

@@ -15,8 +15,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <variant>
 #include <algorithm>
 
+#include "dpdk/capture_spec.hpp"
 #include "dpdk/config_keys.hpp"
 
 namespace dtcp {
@@ -387,6 +389,14 @@ KeyTable runtime_keys(RuntimeConfig& runtime) {
   table["idle_sleep_max_us"] = duration(runtime.idle_sleep_max, 1, 100'000);
   table["message_ring"] = integer(runtime.message_ring, 64, 1u << 20);
   table["steer_ring"] = integer(runtime.steer_ring, 8, 1u << 20);  // 8: tests that fill it
+  // Checked here so a bad option fails at load, naming the key; the runtime starts it.
+  table["capture"] = [&](std::string_view v) -> std::optional<std::string> {
+    if (auto spec = dpdk::parse_capture_spec(v); std::holds_alternative<std::string>(spec)) {
+      return std::get<std::string>(spec);
+    }
+    runtime.capture = v;
+    return std::nullopt;
+  };
   return table;
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/log.hpp"
+#include "dpdk/capture.hpp"
 #include "dpdk/eal_args.hpp"
 #include "dpdk/inspect.hpp"
 #include "dpdk/mib.hpp"
@@ -98,6 +99,8 @@ class RuntimeImpl final : public Runtime {
   std::vector<std::unique_ptr<dpdk::PortLinks>> links_;  // per port
   std::vector<rte_ring*> message_rings_;                 // per worker
   std::unique_ptr<dpdk::Inspector> inspector_;           // the /dtcp/* telemetry commands
+  dpdk::Capture capture_;
+  bool pdump_started_ = false;
 };
 
 // `--telemetry` clients (dpdk-telemetry.py) read "/dtcp/counters": the published per-lcore
@@ -123,6 +126,7 @@ size_t RuntimeImpl::shutdown() {
   g_telemetry_runtime.store(nullptr);
   if (inspector_) inspector_->detach();  // waits for a command in flight; the lcores have stopped
   workers_.clear();  // frees every mbuf the stacks hold before the pools go
+  const size_t capture_mbufs = capture_.shutdown();  // before the ports close: it removes callbacks
   for (auto& links : links_) {
     for (rte_ring* r : links->steer) {
       if (r == nullptr) continue;
@@ -148,7 +152,7 @@ size_t RuntimeImpl::shutdown() {
     }
   }
   ring_pairs_.clear();
-  size_t in_use = 0;
+  size_t in_use = capture_mbufs;
   for (auto& [socket, pool] : pools_) in_use += rte_mempool_in_use_count(pool);
   return in_use;
 }
@@ -171,6 +175,7 @@ ResourceReport RuntimeImpl::account() {
 RuntimeImpl::~RuntimeImpl() {
   shutdown();
   for (auto& [socket, pool] : pools_) rte_mempool_free(pool);
+  if (pdump_started_) dpdk::stop_pdump_server();
   if (eal_started_) {
     rte_eal_cleanup();
     remove_runtime_dir();
@@ -508,6 +513,7 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
     throw RuntimeError("EAL initialisation failed (" + std::string(rte_strerror(rte_errno)) + ") with arguments:" + joined);
   }
   eal_started_ = true;
+  pdump_started_ = dpdk::start_pdump_server(args);
   g_telemetry_runtime.store(this);
   rte_telemetry_register_cmd("/dtcp/counters", telemetry_counters,
                              "dtcp L2/L3 and TCP (tcp_*) counters summed over lcores. Takes no parameters");
@@ -536,6 +542,14 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
     }
   }
   link_queues();
+  std::vector<dpdk::CapturePort> capture_ports;
+  for (size_t p = 0; p < config_.ports.size(); p++) {
+    const auto& port = config_.ports[p];
+    capture_ports.push_back({port.name, port_ids_[p], port.rx_queues, port.tx_queues});
+  }
+  capture_.set_ports(std::move(capture_ports), data_room_for(config_) - RTE_PKTMBUF_HEADROOM);
+  capture_.register_telemetry();
+  if (!config_.runtime.capture.empty()) capture_.start_or_throw(config_.runtime.capture);
   const IdlePolicy idle = resolve_idle_policy();
   for (auto& worker : workers_) worker->set_idle(idle);
   std::vector<dpdk::QueueStack*> stacks;
@@ -651,7 +665,8 @@ void RuntimeImpl::run(const AppFactory& factory) {
     bool all_exited = true;
     for (auto& worker : workers_) all_exited &= worker->exited();
     if (all_exited) break;
-    timespec pause{0, 20'000'000};
+    // A running capture's copies are written from here: wake more often while one runs.
+    timespec pause{0, capture_.poll() ? 1'000'000 : 20'000'000};
     nanosleep(&pause, nullptr);
   }
   request_stop();

@@ -26,6 +26,7 @@ struct CommonArgs {
   std::optional<std::string> queues;
   std::optional<std::string> lcores;
   std::optional<std::string> idle;
+  std::optional<std::string> capture;  // [runtime] capture
   bool per_lcore = false;             // print counters per lcore too
   std::vector<std::string> eal_args;  // everything after "--"
   std::vector<std::string> rest;      // tool-specific flags, in order
@@ -39,6 +40,9 @@ inline constexpr const char* kCommonUsage = R"(Lcores (every tool; override the 
   --idle MODE        busy (poll always), adaptive (back off to short sleeps when idle) or auto
                      (adaptive when lcores outnumber CPUs)
   --per-lcore        also print counters per lcore
+Capture (every tool; [runtime] capture; see README "Packet capture"):
+  --capture SPEC     pcapng capture from start-up, e.g. file=/tmp/x.pcapng,port=a,dir=rx,filter=80,count=1000
+                     (options: file, port, dir, filter, count, bytes, snaplen); /dtcp/capture stops it
 )";
 
 [[noreturn]] inline void usage_error(const char* program, const std::string& message) {
@@ -58,7 +62,8 @@ inline CommonArgs split_args(int argc, char** argv) {
     for (auto [name, field] : {std::pair{std::string_view("--config"), &args.config_path},
                                std::pair{std::string_view("--queues"), &args.queues},
                                std::pair{std::string_view("--lcores"), &args.lcores},
-                               std::pair{std::string_view("--idle"), &args.idle}}) {
+                               std::pair{std::string_view("--idle"), &args.idle},
+                               std::pair{std::string_view("--capture"), &args.capture}}) {
       if (arg == name || (name == "--config" && arg == "-c")) {
         if (i + 1 >= argc) usage_error(argv[0], std::string(name) + " needs a value");
         *field = argv[++i];
@@ -124,6 +129,7 @@ inline Config load_config_or_default(const char* program, const CommonArgs& args
     if (queues) set_config_key(config, "port", "queues", *queues, "--queues");
     if (args.lcores) set_config_key(config, "port", "lcores", *args.lcores, "--lcores");
     if (args.idle) set_config_key(config, "runtime", "idle", *args.idle, "--idle");
+    if (args.capture) set_config_key(config, "runtime", "capture", *args.capture, "--capture");
   } catch (const ConfigError& e) {
     usage_error(program, e.what());
   }
