@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <ctime>
 
 #include "dtcp/runtime.hpp"
 
@@ -81,6 +82,10 @@ struct Capture::Session {
   };
   std::vector<Installed> callbacks;
   bool callbacks_removed = false;
+  // The wall clock and the TSC read together at start: packet times are converted from these.
+  uint64_t base_ns = 0;
+  uint64_t base_cycles = 0;
+  uint64_t tsc_hz = 1;
 
   // Written by the workers' callbacks.
   std::atomic<uint64_t> packets_reserved{0};
@@ -128,11 +133,20 @@ struct Capture::Session {
     }
   }
 
+  // The packet block's timestamp (ns since 1970) for TSC `cycles`. rte_pcapng_copy computes one
+  // itself, but the Debian DPDK 22.11.11 library writes values about 8e18 ns (250 years) off
+  // (seen in the raw blocks: 9.8e18 for a 1.8e18 clock), so each copy gets this one instead.
+  uint64_t timestamp_ns(uint64_t cycles) const {
+    const auto delta = static_cast<unsigned __int128>(cycles - base_cycles) * 1'000'000'000u;
+    return base_ns + static_cast<uint64_t>(delta / tsc_hz);
+  }
+
   // Runs on the worker lcore inside rte_eth_rx_burst / rte_eth_tx_burst.
   void copy_burst(uint16_t port_id, uint16_t queue, rte_mbuf* const* frames, uint16_t count,
                   rte_pcapng_direction direction) {
     in_callback.fetch_add(1, std::memory_order_acquire);
     const uint64_t now = rte_get_tsc_cycles();
+    const uint64_t now_ns = timestamp_ns(now);
     std::array<rte_mbuf*, kCopyChunk> copies;
     unsigned pending = 0;
     for (uint16_t i = 0; i < count && !limit_reached.load(std::memory_order_relaxed); i++) {
@@ -157,6 +171,11 @@ struct Capture::Session {
         rte_pktmbuf_free(copy);
         break;
       }
+      // The copy starts with its enhanced packet block (pcapng spec §4.3: block type, length,
+      // interface id, timestamp high and low 32 bits, in the writer's byte order).
+      auto* block = rte_pktmbuf_mtod(copy, uint32_t*);
+      block[3] = static_cast<uint32_t>(now_ns >> 32);
+      block[4] = static_cast<uint32_t>(now_ns);
       copies[pending++] = copy;
       if (pending == copies.size()) {
         enqueue(copies.data(), pending);
@@ -236,6 +255,12 @@ std::string Capture::start(const CaptureSpec& spec) {
   }
   auto session = std::make_unique<Session>();
   session->spec = spec;
+  timespec wall{};
+  const uint64_t before = rte_get_tsc_cycles();
+  clock_gettime(CLOCK_REALTIME, &wall);
+  session->base_cycles = before + (rte_get_tsc_cycles() - before) / 2;
+  session->base_ns = static_cast<uint64_t>(wall.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(wall.tv_nsec);
+  session->tsc_hz = std::max<uint64_t>(rte_get_tsc_hz(), 1);
   session->pool = pool_;
   const std::string ring_name = "dtcp_cap" + std::to_string(g_ring_serial.fetch_add(1));
   // Any worker enqueues; only the main lcore dequeues.
@@ -286,8 +311,10 @@ void Capture::drain_locked(Session& session) {
       for (unsigned i = 0; i < n; i++) rte_pktmbuf_free(copies[i]);
       continue;
     }
-    // Frees the copies whatever happens.
+    // rte_pcapng_write_packets leaves the copies to the caller (its header says it frees them;
+    // DPDK 22.11's code does not, and dpdk-dumpcap frees them itself).
     const ssize_t written = rte_pcapng_write_packets(session.pcapng, copies.data(), static_cast<uint16_t>(n));
+    rte_pktmbuf_free_bulk(copies.data(), n);
     if (written < 0) {
       session.ended = std::string("write failed: ") + std::strerror(errno);
       session.limit_reached.store(true);
