@@ -76,7 +76,7 @@ const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", 
                                           "retrans_timer_ms"};
 const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
-const std::vector<std::string> kRuntimeKeys = {"idle", "idle_polls", "idle_sleep_max_us", "message_ring",
+const std::vector<std::string> kRuntimeKeys = {"capture", "idle", "idle_polls", "idle_sleep_max_us", "message_ring",
                                                "steer_ring"};
 const std::vector<std::string> kTcpKeys = {
     "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
@@ -159,6 +159,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_EQ(c.runtime.idle_sleep_max, 100us);
   EXPECT_EQ(c.runtime.message_ring, 1024u);
   EXPECT_EQ(c.runtime.steer_ring, 1024u);
+  EXPECT_EQ(c.runtime.capture, "");
 }
 
 // Every key of every section set to a value other than its default.
@@ -234,6 +235,7 @@ idle_polls = 50
 idle_sleep_max_us = 250
 message_ring = 64
 steer_ring = 4096
+capture = file=/tmp/every.pcapng,port=a,dir=rx,filter=80,count=10
 
 ; differs from both profiles' values; the profile applies first, so every key below overrides it
 [tcp]
@@ -363,6 +365,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.runtime.idle_sleep_max, 250us);
   EXPECT_EQ(c.runtime.message_ring, 64u);
   EXPECT_EQ(c.runtime.steer_ring, 4096u);
+  EXPECT_EQ(c.runtime.capture, "file=/tmp/every.pcapng,port=a,dir=rx,filter=80,count=10");
 
   // profile = linux is overridden by every key below it; ConfigTcp tests what it sets.
   const TcpConfig& tcp = c.tcp;
@@ -647,6 +650,8 @@ const BadValue kBadValues[] = {
     {"runtime", "idle_sleep_max_us", "100001", "expected an integer in 1..100000"},
     {"runtime", "message_ring", "63", "expected an integer in 64..1048576"},
     {"runtime", "steer_ring", "1048577", "expected an integer in 8..1048576"},
+    {"runtime", "capture", "file=x,dir=up", "capture dir: expected rx, tx or both, got 'up'"},
+    {"runtime", "capture", "dir=rx", "capture: file=PATH is required"},
     {"port", "mac", "02:00:00:00:00", "expected a unicast MAC like 02:00:00:00:00:01"},
     {"port", "mac", "02:00:00:00:00:01:02", "expected a unicast MAC"},
     {"port", "mac", "02-00-00-00-00-01", "expected a unicast MAC"},
