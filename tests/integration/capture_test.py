@@ -161,6 +161,14 @@ def dumpcap(ns, work):
             check(dumper.poll() is None, "dpdk-dumpcap exited:\n" + "".join(output))
             return any("Capturing on" in line for line in output)
         wait_until(capturing, 30, "dpdk-dumpcap to attach")
+        # dumpcap may say "Capturing on" before the primary has installed its callbacks: pings
+        # until one shows in the file, so the connection below is captured from its SYN.
+        def pinged_and_captured():
+            ns.exec(["ping", "-c", "1", "-W", "1", DTCP_IP], check_rc=False)
+            # Until dumpcap has written its headers tcpdump cannot open the file.
+            seen = run(["tcpdump", "-r", out_file, "-nn", "icmp"], check_rc=False).stdout
+            return "ICMP echo reply" in seen
+        wait_until(pinged_and_captured, 20, "dpdk-dumpcap's file to show a ping", interval=0.2)
         kernel = Capture(ns, ifname, ["-S", "tcp"])
         echo_once(ns)
         expected = by_direction(segments(kernel.lines()))
