@@ -149,7 +149,7 @@ def dumpcap(ns, work):
         check("dpdk-dumpcap cannot attach" not in node.stderr_text(), node.stderr_text()[-1000:])
         out_file = os.path.join(work, "dumpcap.pcapng")
         # stdbuf: dumpcap's "Capturing on" would otherwise wait in a full pipe buffer until exit.
-        # -p: net_tap cannot go promiscuous from a secondary process, and dtcp's MAC suffices.
+        # -p: setting promiscuous mode fails on net_tap (-25) and is not needed: frames are to dtcp.
         dumper = subprocess.Popen(["stdbuf", "-oL", binary, f"--file-prefix=dtcp{node.proc.pid}", "-p",
                                    "-i", "net_tap0", "-w", out_file],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
