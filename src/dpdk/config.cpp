@@ -397,6 +397,7 @@ KeyTable runtime_keys(RuntimeConfig& runtime) {
     runtime.capture = v;
     return std::nullopt;
   };
+  table["capture"].show = [&runtime] { return runtime.capture; };  // "" when none
   return table;
 }
 
