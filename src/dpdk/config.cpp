@@ -104,8 +104,8 @@ Key boolean(bool& field) {
 Key fraction(double& field) {
   return Key([&field](std::string_view v) { return parse_fraction(v, field); }, [&field] {
     char text[32];
-    std::snprintf(text, sizeof text, "%g", field);
-    return std::string(text);
+    const auto [end, ec] = std::to_chars(text, text + sizeof text, field);  // shortest that reads back
+    return ec == std::errc{} ? std::string(text, end) : std::string("?");
   });
 }
 

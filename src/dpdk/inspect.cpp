@@ -4,6 +4,7 @@
 #include <rte_mempool.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -32,7 +33,9 @@ constexpr size_t kSlotsPerPage = 16 * 1024;
 constexpr size_t kSlotsPerCommand = 1024 * 1024;
 constexpr auto kAnswerTimeout = std::chrono::seconds(2);
 
-constexpr uint64_t kStackShift = 32;  // cursor = stack index << 32 | slot
+constexpr uint64_t kStackShift = 32;
+// An upper bound of one MIB block's JSON: names, 20-digit values, punctuation.
+constexpr size_t kMibBlockJson = 2048;  // cursor = stack index << 32 | slot
 
 template <class Method>
 int dispatch(Method method, const char* params, rte_tel_data* d) {
@@ -50,6 +53,15 @@ int listeners_cmd(const char*, const char* params, rte_tel_data* d) {
 }
 int config_cmd(const char*, const char* params, rte_tel_data* d) { return dispatch(&Inspector::config, params, d); }
 int ports_cmd(const char*, const char* params, rte_tel_data* d) { return dispatch(&Inspector::ports, params, d); }
+
+// rte_telemetry takes dict names of letters, digits and '_' only (others fail with EINVAL and
+// the entry is lost): a port section "port.wan-0" is named "port_wan_0".
+std::string telemetry_name(std::string name) {
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
+  }
+  return name;
+}
 
 void error_reply(rte_tel_data* d, const std::string& message) {
   rte_tel_data_start_dict(d);
@@ -181,14 +193,18 @@ uint32_t state_mask_for(std::string_view name) {
   if (name == "closing") return bit(S::closing);
   if (name == "closed") return bit(S::closed);
   if (name == "listening") return bit(S::listen);
-  // ss(8): "all", "connected" (all but listening and closed), "synchronized" (connected but
-  // syn-sent), "bucket" (minisockets: time-wait, syn-recv), "big" (the opposite of bucket).
+  // ss's groups as its source defines them (SS_CONN and friends in misc/ss.c): "connected" is
+  // every state but listening, closed and the minisockets (time-wait, syn-recv), and is what
+  // ss lists without -a; "synchronized" is connected but syn-sent; "bucket" the minisockets;
+  // "big" everything else.
   const uint32_t all = (1u << 11) - 1;
+  const uint32_t bucket = bit(S::time_wait) | bit(S::syn_received);
+  const uint32_t connected = all & ~(bit(S::listen) | bit(S::closed) | bucket);
   if (name == "all") return all;
-  if (name == "connected") return all & ~(bit(S::listen) | bit(S::closed));
-  if (name == "synchronized") return all & ~(bit(S::listen) | bit(S::closed) | bit(S::syn_sent));
-  if (name == "bucket") return bit(S::time_wait) | bit(S::syn_received);
-  if (name == "big") return all & ~(bit(S::time_wait) | bit(S::syn_received) | bit(S::listen));
+  if (name == "connected") return connected;
+  if (name == "synchronized") return connected & ~bit(S::syn_sent);
+  if (name == "bucket") return bucket;
+  if (name == "big") return all & ~bucket;
   return 0;
 }
 
@@ -336,12 +352,20 @@ int Inspector::stats(const char* params, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "mbufs_capacity", capacity);
   }
   bool found = only < 0;
+  // Each block is about 1.3 KiB: past a dozen lcores the rest would not fit the 16 KiB reply,
+  // and are named for /dtcp/stats,N instead.
+  size_t budget = kReplyBudget - 2 * kMibBlockJson, left_out = 0;
   for (const auto& [lcore, c] : each) {
     if (only >= 0 && static_cast<unsigned>(only) != lcore) continue;
     found = true;
-    // rte_telemetry takes names of letters, digits and '_' only.
+    if (only < 0 && budget < kMibBlockJson) {
+      left_out++;
+      continue;
+    }
+    budget -= std::min(budget, kMibBlockJson);
     add_dict(d, "lcore_" + std::to_string(lcore), [&](rte_tel_data* inner) { add_mib(inner, c); });
   }
+  if (left_out != 0) rte_tel_data_add_dict_u64(d, "lcores_left_out", left_out);
   if (!found) error_reply(d, "no worker runs on lcore " + std::to_string(only));
   return 0;
 }
@@ -358,8 +382,15 @@ int Inspector::connections(const char* params, rte_tel_data* d) {
   uint64_t by_state[11] = {};
   size_t entries = 0, budget = kReplyBudget, slots_left = kSlotsPerCommand;
   const size_t entry_guess = query.brief ? kBriefEntryGuess : kFullEntryGuess;
-  rte_tel_data* list = query.summary ? nullptr : rte_tel_data_alloc();
-  if (list != nullptr) rte_tel_data_start_dict(list);
+  rte_tel_data* list = nullptr;
+  if (!query.summary) {
+    list = rte_tel_data_alloc();
+    if (list == nullptr) {
+      error_reply(d, "out of memory for the reply");
+      return 0;
+    }
+    rte_tel_data_start_dict(list);
+  }
   uint64_t next = tcp::Shard::kListingDone;
   for (size_t s = first_stack; s < stacks_.size(); s++, slot = 0) {
     QueueStack& stack = *stacks_[s];
@@ -405,9 +436,7 @@ int Inspector::connections(const char* params, rte_tel_data* d) {
   if (query.summary) {
     add_dict(d, "states", [&](rte_tel_data* inner) {
       for (unsigned i = 0; i < 11; i++) {
-        std::string key = ss_state_name(static_cast<TcpState>(i));
-        std::replace(key.begin(), key.end(), '-', '_');  // telemetry names: letters, digits, '_'
-        rte_tel_data_add_dict_u64(inner, key.c_str(), by_state[i]);
+        rte_tel_data_add_dict_u64(inner, telemetry_name(ss_state_name(static_cast<TcpState>(i))).c_str(), by_state[i]);
       }
     });
     return 0;
@@ -419,8 +448,8 @@ int Inspector::connections(const char* params, rte_tel_data* d) {
 }
 
 int Inspector::listeners(const char*, rte_tel_data* d) {
-  rte_tel_data_start_dict(d);
-  size_t n = 0;
+  // Every lcore's answer first, so an lcore that does not answer leaves no half-built reply.
+  std::vector<std::pair<QueueStack*, std::shared_ptr<Page>>> pages;
   for (QueueStack* stack : stacks_) {
     auto page = std::make_shared<Page>();
     page->kind = Page::Kind::listeners;
@@ -429,18 +458,35 @@ int Inspector::listeners(const char*, rte_tel_data* d) {
       error_reply(d, "lcore " + std::to_string(stack->lcore_id()) + " did not answer");
       return 0;
     }
+    pages.emplace_back(stack, std::move(page));
+  }
+  rte_tel_data_start_dict(d);
+  size_t n = 0, budget = kReplyBudget;
+  for (const auto& [stack, page] : pages) {
     for (const tcp::ListenerInfo& l : page->listeners) {
-      add_dict(d, std::to_string(n++), [&](rte_tel_data* inner) {
-        rte_tel_data_add_dict_string(inner, "state", "LISTEN");
-        rte_tel_data_add_dict_u64(inner, "port", l.port);
-        rte_tel_data_add_dict_string(inner, "family", l.family);
-        rte_tel_data_add_dict_u64(inner, "lcore", stack->lcore_id());
-        rte_tel_data_add_dict_u64(inner, "queue", stack->queue_id());
-        rte_tel_data_add_dict_string(inner, "local", stack->port_config().name.c_str());
-        rte_tel_data_add_dict_u64(inner, "syn_recv", l.syn_received);
-        rte_tel_data_add_dict_u64(inner, "syn_backlog", l.syn_backlog);
-        rte_tel_data_add_dict_string(inner, "syn_cookies", l.syn_cookies);
-      });
+      const std::vector<Field> fields = {
+          {"state", "LISTEN"},
+          {"port", {}, l.port, true},
+          {"family", l.family},
+          {"lcore", {}, stack->lcore_id(), true},
+          {"queue", {}, stack->queue_id(), true},
+          {"local", stack->port_config().name},
+          {"syn_recv", {}, l.syn_received, true},
+          {"syn_backlog", {}, l.syn_backlog, true},
+          {"syn_cookies", l.syn_cookies},
+      };
+      const std::string name = std::to_string(n);
+      const size_t size = json_size(name, fields);
+      if (size + 40 > budget || n + 1 >= RTE_TEL_MAX_DICT_ENTRIES) {
+        // A reply holds what fits; say how many were left out rather than drop them unseen.
+        size_t total = 0;
+        for (const auto& entry : pages) total += entry.second->listeners.size();
+        rte_tel_data_add_dict_u64(d, "truncated", total - n);
+        return 0;
+      }
+      add_dict(d, name, [&](rte_tel_data* inner) { add_fields(inner, fields); });
+      budget -= size;
+      n++;
     }
   }
   return 0;
@@ -453,9 +499,7 @@ int Inspector::config(const char* params, rte_tel_data* d) {
   for (const auto& [section, entries] : show_config(config_)) {
     if (!only.empty() && section != only) continue;
     found = true;
-    std::string name = section;
-    std::replace(name.begin(), name.end(), '.', '_');  // telemetry names: letters, digits, '_'
-    add_dict(d, name, [&](rte_tel_data* inner) {
+    add_dict(d, telemetry_name(section), [&](rte_tel_data* inner) {
       for (const auto& [key, value] : entries) rte_tel_data_add_dict_string(inner, key.c_str(), value.c_str());
     });
   }
@@ -469,9 +513,7 @@ int Inspector::ports(const char*, rte_tel_data* d) {
   for (size_t p = 0; p < config_.ports.size() && p < port_ids_.size(); p++) {
     const PortConfig& port = config_.ports[p];
     const uint16_t id = port_ids_[p];
-    std::string name = port.name.empty() ? "port" : "port_" + port.name;
-    std::replace(name.begin(), name.end(), '.', '_');
-    add_dict(d, name, [&](rte_tel_data* inner) {
+    add_dict(d, telemetry_name(port.name.empty() ? "port" : "port_" + port.name), [&](rte_tel_data* inner) {
       rte_tel_data_add_dict_u64(inner, "port_id", id);
       rte_eth_dev_info info{};
       if (rte_eth_dev_info_get(id, &info) == 0 && info.driver_name != nullptr)

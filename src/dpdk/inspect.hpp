@@ -51,8 +51,8 @@ class Inspector {
   ~Inspector();
   // Registers the /dtcp/* commands and makes this the instance they read (one per process).
   void attach();
-  // Before the lcores stop: later commands answer with an error, and requests an lcore never
-  // answered are freed.
+  // Later commands answer with an error; waits for a command in flight. Pages an lcore never
+  // answered stay allocated until the Inspector is destroyed, after the lcores stopped.
   void detach();
 
   int stats(const char* params, rte_tel_data* d);

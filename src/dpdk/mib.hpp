@@ -42,7 +42,7 @@
   X(TCPLossProbes, c.tcp.tlp_probes, "tail loss probes sent (RFC 8985 7)")                                          \
   X(TCPLossProbeRecovery, c.tcp.tlp_repaired, "losses repaired by a tail loss probe")                                \
   X(TCPSackRecovery, c.tcp.sack_recoveries, "fast recoveries with the SACK scoreboard (RFC 6675)")                  \
-  X(TCPRenoRecovery, c.tcp.recovery_entered - c.tcp.sack_recoveries, "fast recoveries without SACK (RFC 6582)")     \
+  X(TCPRenoRecovery, c.tcp.recovery_entered, "fast recoveries without SACK (RFC 6582)")                          \
   X(TCPFastRetrans, c.tcp.tx_fast_retransmits + c.tcp.tx_sack_retransmits, "segments resent by fast recovery")      \
   X(TCPSACKReneging, c.tcp.sack_reneged, "timeouts that found SACKed data dropped by the peer")                      \
   X(TCPDSACKRecv, c.tcp.rx_dsack, "D-SACK blocks received (RFC 2883)")                                              \

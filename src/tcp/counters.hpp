@@ -48,7 +48,7 @@
   X(cc_cubic_epochs, "CUBIC congestion-avoidance epochs started (RFC 9438)")                          \
   X(cc_hystart_exits, "slow starts ended by HyStart++ (RFC 9406)")                                    \
   X(sent_map_full, "sent-segment records not to be had (the map kept coarser records)")              \
-  X(recovery_entered, "fast recoveries entered (three duplicate ACKs)")                               \
+  X(recovery_entered, "NewReno fast recoveries entered, without SACK (three duplicate ACKs)")                               \
   X(recovery_partial_acks, "partial ACKs during NewReno recovery")                                    \
   X(recovery_not_entered, "third duplicate ACKs ignored, below 'recover' (RFC 6582 3.2)")             \
   X(rto_spurious, "retransmission timeouts undone: the original was only delayed (RFC 3522)")        \
@@ -57,7 +57,7 @@
   X(rx_ce, "data segments received marked CE on ECN connections (ECE echoed until CWR)")             \
   X(ecn_reductions, "congestion window reductions for an ECN-Echo, at most one per window")          \
   X(tx_cwr, "segments sent with CWR after a window reduction (RFC 3168 6.1.2)")                       \
-  X(conn_active_opens, "connect() calls that sent a SYN")                                             \
+  X(conn_active_opens, "connect() calls that entered SYN-SENT (AttemptFails too if no mbuf held the SYN)")                                             \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
   X(conn_established, "connections that reached ESTABLISHED")                                         \
   X(conn_attempt_failed, "opens that failed: SYN-SENT or SYN-RECEIVED straight to CLOSED (RFC 4022 tcpAttemptFails)") \

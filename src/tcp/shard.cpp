@@ -367,6 +367,9 @@ ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, Connection
     // the timer starts in establish()
   }
   set_state(*t, TcpState::syn_sent);
+  // Counted with the transition (RFC 4022 tcpActiveOpens), so a SYN that cannot be built makes
+  // an AttemptFail of an ActiveOpen, never one without it.
+  ++counters.conn_active_opens;
   if (!send_syn(*t, now)) {
     set_state(*t, TcpState::closed);
     free_tcbs_.push_back(t);
@@ -375,7 +378,6 @@ ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, Connection
   table_.insert(*t);
   restart_rexmit(*t, now);
   schedule(*t);
-  ++counters.conn_active_opens;
   return {ConnectError::ok, t};
 }
 

@@ -183,17 +183,22 @@ def test_tap():
         drained = {f"198.18.7.2:{p}" for p in ports["drained"]}
 
         def settled():
-            return {c["state"] for c in ss_json(pid) if c["peer"] in drained} == {"TIME-WAIT"}
+            return {c["state"] for c in ss_json(pid, "-a") if c["peer"] in drained} == {"TIME-WAIT"}
         wait_until(settled, 10, "dtcp's source connections to reach TIME-WAIT")
-        listed = {(c["state"], c["local"], c["peer"]) for c in ss_json(pid)}
+        listed = {(c["state"], c["local"], c["peer"]) for c in ss_json(pid, "-a") if c["state"] != "LISTEN"}
         expected = {("ESTAB", "198.18.7.1:7", p) for p in held} | {("TIME-WAIT", "198.18.7.1:10", p) for p in drained}
-        check(listed == expected, f"dtcp-ss listed {sorted(listed)}, expected {sorted(expected)}")
+        check(listed == expected, f"dtcp-ss -a listed {sorted(listed)}, expected {sorted(expected)}")
+        # Without -a, as ss: connected sockets only, no TIME-WAIT, no listeners.
+        default = {(c["state"], c["peer"]) for c in ss_json(pid)}
+        check(default == {("ESTAB", p) for p in held}, f"dtcp-ss (no -a) listed {sorted(default)}")
         tw = {c["peer"] for c in ss_json(pid, "state", "time-wait")}
         check(tw == drained, f"state time-wait gave {tw}, expected {drained}")
         est = {c["peer"] for c in ss_json(pid, "state", "established", "( sport = :7 )")}
         check(est == held, f"state established ( sport = :7 ) gave {est}, expected {held}")
         check(ss_json(pid, "state", "established", "( sport = :10 )") == [], "established on :10")
-        check({c["peer"] for c in ss_json(pid, "exclude", "time-wait")} == held, "exclude time-wait")
+        check({c["peer"] for c in ss_json(pid, "-a", "exclude", "time-wait", "exclude", "listening")} == held,
+              "-a exclude time-wait exclude listening")
+        check({c["peer"] for c in ss_json(pid, "state", "bucket")} == drained, "state bucket")
         one = sorted(held)[0]
         only = ss_json(pid, f"dport = :{one.split(':')[1]}")
         check([c["peer"] for c in only] == [one], f"dport = :{one.split(':')[1]} gave {only}")

@@ -18,7 +18,7 @@ mac = 02:00:00:00:00:05
 gateway = 198.18.0.254
 queues = 2
 lcores = 1,3
-rx_loss = 0.25
+rx_loss = 0.0123456789
 [port.b]
 vdev = net_null1
 address = 2001:db8:2::1/64
@@ -85,7 +85,7 @@ TEST(ShowConfig, ValuesAreInTheKeysOwnSyntax) {
   };
   EXPECT_EQ(value("port.a", "address"), "198.18.0.10-198.18.0.20/24,2001:db8::1/64,2001:db8:1::5-2001:db8:1::9/64");
   EXPECT_EQ(value("port.a", "lcores"), "1,3");
-  EXPECT_EQ(value("port.a", "rx_loss"), "0.25");
+  EXPECT_EQ(value("port.a", "rx_loss"), "0.0123456789");
   EXPECT_EQ(value("port.b", "gateway6"), "fe80::1");
   EXPECT_EQ(value("tcp", "congestion"), "reno");
   EXPECT_EQ(value("tcp", "syn_cookies"), "always");
