@@ -355,7 +355,9 @@ int Inspector::stats(const char* params, rte_tel_data* d) {
   // Each block is about 1.3 KiB: past a dozen lcores the rest would not fit the 16 KiB reply,
   // and are named for /dtcp/stats,N instead.
   size_t budget = kReplyBudget - 2 * kMibBlockJson, left_out = 0;
-  for (const auto& [lcore, c] : each) {
+  for (const auto& entry : each) {  // not a structured binding: clang 14 cannot capture one
+    const unsigned lcore = entry.first;
+    const StackCounters& c = entry.second;
     if (only >= 0 && static_cast<unsigned>(only) != lcore) continue;
     found = true;
     if (only < 0 && budget < kMibBlockJson) {
@@ -496,7 +498,9 @@ int Inspector::config(const char* params, rte_tel_data* d) {
   const std::string only = params ? params : "";
   rte_tel_data_start_dict(d);
   bool found = only.empty();
-  for (const auto& [section, entries] : show_config(config_)) {
+  for (const auto& shown : show_config(config_)) {  // not a structured binding: captured below
+    const std::string& section = shown.first;
+    const config_keys::Entries& entries = shown.second;
     if (!only.empty() && section != only) continue;
     found = true;
     add_dict(d, telemetry_name(section), [&](rte_tel_data* inner) {

@@ -1,7 +1,9 @@
 """Packet capture: dtcp's in-process pcapng writer (`--capture`, `/dtcp/capture`) and
 dpdk-dumpcap attached to dtcp as a DPDK secondary process, each checked by reading the file
 back with `tcpdump -r` and comparing its TCP segments with what the kernel's tcpdump saw on
-the other end of the net_tap link."""
+the other end of the net_tap link, and by recovering an nc echo from the file (scapy): the
+handshake, the bytes each way (sha256) and the close."""
+import hashlib
 import os
 import re
 import shutil
@@ -49,6 +51,44 @@ def read_back(path, expr=()):
     return [line for line in result.stdout.splitlines() if line.strip()]
 
 
+def echo_in_file(path):
+    """The port-7 connection as a reader of the file recovers it: each direction's payload put
+    back together by sequence number (retransmissions overlap), and the flags seen each way."""
+    from scapy.all import IP, TCP, rdpcap  # noqa: E402 (only this check needs scapy)
+    chunks = {KERNEL_IP: {}, DTCP_IP: {}}
+    flags = {KERNEL_IP: set(), DTCP_IP: set()}
+    isn = {}
+    for packet in rdpcap(path):
+        if IP not in packet or TCP not in packet or 7 not in (packet[TCP].sport, packet[TCP].dport):
+            continue
+        ip, tcp = packet[IP], packet[TCP]
+        flags[ip.src] |= {f for f in "SFR" if f in str(tcp.flags)}
+        if "S" in str(tcp.flags):
+            isn[ip.src] = tcp.seq
+        length = ip.len - 4 * ip.ihl - 4 * tcp.dataofs  # frames shorter than 60 bytes are padded
+        if length > 0 and ip.src in isn:
+            chunks[ip.src][(tcp.seq - isn[ip.src] - 1) % 2**32] = bytes(tcp.payload)[:length]
+    data = {}
+    for src, parts in chunks.items():
+        out = b""
+        for offset in sorted(parts):
+            if offset <= len(out):
+                out = out[:offset] + parts[offset] + out[offset + len(parts[offset]):]
+        data[src] = out
+    return data, flags
+
+
+def check_echo_in_file(path, what):
+    """The handshake, the data both ways (sha256 of the bytes recovered from the file) and the close."""
+    data, flags = echo_in_file(path)
+    want = hashlib.sha256(PAYLOAD.encode()).hexdigest()
+    for src in (KERNEL_IP, DTCP_IP):
+        got = hashlib.sha256(data[src]).hexdigest()
+        check(got == want, f"{what}: the bytes {src} sent, from the file: {len(data[src])} bytes, sha256 {got}, "
+                           f"expected {len(PAYLOAD)} bytes, {want}")
+        check({"S", "F"} <= flags[src], f"{what}: {src} sent flags {sorted(flags[src])}: no handshake or no close")
+
+
 def capture_command(node, params):
     reply = node.telemetry("/dtcp/capture," + params)
     check(len(reply) == 1, f"telemetry reply: {reply}")
@@ -81,6 +121,7 @@ def in_process(ns, work):
         check(status.get("state") == "stopped" and status.get("ended") == "stopped", f"stop: {status}")
         got = segments(read_back(startup_file, ["tcp"]))
         check(by_direction(got) == expected, f"segments differ:\nkernel {expected}\ndtcp {by_direction(got)}")
+        check_echo_in_file(startup_file, "in-process capture")
         check(status["dropped_no_mbuf"] == 0 and status["dropped_ring_full"] == 0, f"drops: {status}")
         check(status["packets_written"] == status["captured"] >= len(got), f"counters: {status}")
         check(status["bytes_written"] > 0, f"bytes_written: {status}")
@@ -183,6 +224,7 @@ def dumpcap(ns, work):
               "".join(output))
         check(any("Packets received/dropped on interface 'net_tap0'" in line and "/0 " in line for line in output),
               "dumpcap reported drops:\n" + "".join(output))
+        check_echo_in_file(out_file, "dpdk-dumpcap")
         check(node.stop() == 0, f"dtcp-echo failed:\n{node.stderr_text()[-2000:]}")
     finally:
         if dumper is not None and dumper.poll() is None:

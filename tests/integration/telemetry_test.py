@@ -10,7 +10,9 @@ traffic implies, and tools/dtcp-ss lists exactly the connections a kernel peer h
    2 that read a source port to its close (dtcp closed first: TIME-WAIT on dtcp's side).
    dtcp-ss lists those 5 by the kernel's own ports, its state and port filters select exactly
    what they should, -l the two listeners; dtcp's InSegs equals the namespace's Tcp OutSegs
-   (/proc/net/snmp) once the link is quiet."""
+   (/proc/net/snmp) once the link is quiet. Then the kernel backend of dtcp-loadgen runs 8 echo
+   connections over the tap: while it runs, CurrEstab is 11, InSegs grows, the listing shows
+   them, /dtcp/config answers."""
 import json
 import os
 import re
@@ -19,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, start_on_tap, wait_until  # noqa: E402
+from harness import DtcpProcess, Namespace, check, main, start_on_tap, tool, wait_until  # noqa: E402
 
 PID = os.getpid()
 SS = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "dtcp-ss")
@@ -224,6 +226,39 @@ def test_tap():
               f"PassiveOpens {total['PassiveOpens']} CurrEstab {total['CurrEstab']} (kernel {snmp['CurrEstab']})")
         summary = dtcp_ss(pid, "-s")
         check("estab 3," in summary and "timewait 2," in summary, f"dtcp-ss -s:\n{summary}")
+
+        # A load generator in flight over the tap: the kernel backend's 8 echo connections
+        # appear in the counters and the listing while they run, beside the 3 held ones.
+        before = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+        load = ns.popen([tool("dtcp-loadgen"), "--backend", "kernel", "--target", "198.18.7.1:7", "--protocol", "raw",
+                         "--mode", "rr", "--connections", "8", "--duration", "4", "--quiet", "--json", "-"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]["CurrEstab"] == 11, 10,
+                       "the load generator's 8 connections")
+            first = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+            time.sleep(1)
+            during = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+            check(during["InSegs"] > first["InSegs"] > before["InSegs"] and during["OutSegs"] > first["OutSegs"],
+                  f"InSegs {before['InSegs']} -> {first['InSegs']} -> {during['InSegs']} during the load")
+            check(during["PassiveOpens"] == 13 and during["CurrEstab"] == 11,
+                  f"during the load: PassiveOpens {during['PassiveOpens']}, CurrEstab {during['CurrEstab']}")
+            on_echo = ss_json(pid, "state", "established", "sport = :7")
+            check(len(on_echo) == 11 and held <= {c["peer"] for c in on_echo},
+                  f"during the load, ESTAB on :7: {[c['peer'] for c in on_echo]}")
+            config = node.telemetry("/dtcp/config")["/dtcp/config"]
+            check(config["port"]["address"] == "198.18.7.1/24" and config["tcp"]["msl"] == "60s",
+                  f"/dtcp/config during the load: port {config.get('port')}, msl {config.get('tcp', {}).get('msl')}")
+            out, err = load.communicate(timeout=60)
+        finally:
+            if load.poll() is None:
+                load.kill()
+                load.wait()
+        check(load.returncode == 0, f"the kernel load generator failed ({load.returncode}): {err[-1500:]}")
+        result = json.loads(out[out.index('{"tool"'):].splitlines()[0])
+        check(result["errors"]["total"] == 0 and result["totals"]["requests"] > 0, f"load: {result['errors']}")
+        wait_until(lambda: node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]["CurrEstab"] == 3, 10,
+                   "the load generator's connections to close")
         # The kernel closes its 3 connections; dtcp's echo closes its side and stops clean.
         client.stdin.close()
         client.wait(timeout=10)
