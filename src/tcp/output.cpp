@@ -196,10 +196,11 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   ++counters.tx_segments;
   counters.tx_payload_bytes += len;
   t.bytes_sent += len;
-  if (len > 0 && seq < t.snd_max) counters.tx_retransmitted_bytes += std::min(len, (t.snd_max - seq).value());
-  // A FIN sent again starts below SND.MAX too (SND.MAX counts it); SYNs have their own counter.
-  if (seq < t.snd_max && (len > 0 || wire::has(flags, TcpFlags::fin)) && !wire::has(flags, TcpFlags::syn))
-    ++counters.tx_retransmitted_segments;
+  if (seq < t.snd_max) {  // sent before: a retransmission
+    if (len > 0) counters.tx_retransmitted_bytes += std::min(len, (t.snd_max - seq).value());
+    // A FIN sent again starts below SND.MAX too (SND.MAX counts it); SYNs have their own counter.
+    if ((len > 0 || wire::has(flags, TcpFlags::fin)) && !wire::has(flags, TcpFlags::syn)) ++counters.tx_retransmitted_segments;
+  }
   if (wire::has(flags, TcpFlags::rst)) ++counters.tx_rst;
   if (wire::has(flags, TcpFlags::cwr) && !wire::has(flags, TcpFlags::syn)) {
     t.cwr_pending = false;

@@ -18,10 +18,9 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, start_on_tap, tool, wait_until  # noqa: E402
+from harness import DtcpProcess, Namespace, TestFailure, check, main, start_on_tap, tool, wait_until  # noqa: E402
 
 PID = os.getpid()
 SS = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "dtcp-ss")
@@ -66,8 +65,13 @@ def test_ring():
             return total["CurrEstab"] == 2 * connections
         wait_until(opened, 15, "the load generator's connections to open")
         first = proc.telemetry("/dtcp/stats")["/dtcp/stats"]
-        time.sleep(1)
-        stats = proc.telemetry("/dtcp/stats")["/dtcp/stats"]
+        later = {}
+
+        def moved():  # a later snapshot, published after more segments arrived
+            later["stats"] = proc.telemetry("/dtcp/stats")["/dtcp/stats"]
+            return later["stats"]["total"]["InSegs"] > first["total"]["InSegs"]
+        wait_until(moved, 10, "InSegs to grow under the load")
+        stats = later["stats"]
         total = stats["total"]
         check(total["ActiveOpens"] == connections and total["PassiveOpens"] == connections,
               f"opens: {total['ActiveOpens']} active, {total['PassiveOpens']} passive, expected {connections} each")
@@ -214,10 +218,20 @@ def test_tap():
         kernel = ns.exec(["ss", "-Htn", "state", "established"]).stdout
         kernel_peers = {re.split(r"\s+", l.strip())[-2] for l in kernel.splitlines() if l.strip()}
         check(kernel_peers == held, f"the kernel holds {kernel_peers}, dtcp-ss listed {held}")
-        # Counters against the kernel's: every segment the namespace sent, dtcp received.
-        time.sleep(1.5)  # quiet: delayed ACKs out, snapshots published
-        snmp = kernel_snmp(ns)
-        total = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+        # Counters against the kernel's: every segment the namespace sent, dtcp received. Read
+        # until both sides agree (delayed ACKs out, dtcp's snapshot published), or the deadline.
+        seen = {}
+
+        def agreed():
+            seen["snmp"] = kernel_snmp(ns)
+            seen["total"] = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+            return (seen["total"]["InSegs"] == seen["snmp"]["OutSegs"] and
+                    seen["total"]["OutSegs"] + seen["total"]["RetransSegs"] == seen["snmp"]["InSegs"])
+        try:
+            wait_until(agreed, 10, "dtcp's segment counts to match the namespace's", interval=0.1)
+        except TestFailure:
+            pass  # the checks below say by how much they differ
+        snmp, total = seen["snmp"], seen["total"]
         check(abs(total["InSegs"] - snmp["OutSegs"]) <= 2,
               f"dtcp InSegs {total['InSegs']}, the namespace's Tcp OutSegs {snmp['OutSegs']}")
         check(abs(total["OutSegs"] + total["RetransSegs"] - snmp["InSegs"]) <= 2,
@@ -237,8 +251,13 @@ def test_tap():
             wait_until(lambda: node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]["CurrEstab"] == 11, 10,
                        "the load generator's 8 connections")
             first = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
-            time.sleep(1)
-            during = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+            latest = {}
+
+            def moved():
+                latest["total"] = node.telemetry("/dtcp/stats")["/dtcp/stats"]["total"]
+                return latest["total"]["InSegs"] > first["InSegs"] and latest["total"]["OutSegs"] > first["OutSegs"]
+            wait_until(moved, 10, "the counters to move under the load")
+            during = latest["total"]
             check(during["InSegs"] > first["InSegs"] > before["InSegs"] and during["OutSegs"] > first["OutSegs"],
                   f"InSegs {before['InSegs']} -> {first['InSegs']} -> {during['InSegs']} during the load")
             check(during["PassiveOpens"] == 13 and during["CurrEstab"] == 11,
