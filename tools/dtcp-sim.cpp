@@ -2,6 +2,9 @@
 //
 //   dtcp-sim --seed N [--verbose|--trace] replay one seed; prints its scenario, counters, trace hash
 //                                         (--trace: every frame sent and received, every state change)
+//   dtcp-sim --cost WORKLOAD [--side client|server] [--count N]
+//                                         one cost workload (connection, request, bulk: src/sim/cost.hpp),
+//                                         metering one side for callgrind; prints what it did
 //   dtcp-sim --seeds A..B [--seeds-file F] [--determinism K]
 //                                         soak: every seed in A..B (and every seed listed in F, one
 //                                         a line, '#' comments), rerunning every K-th seed to check
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +28,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
+#include "sim/cost.hpp"
 #include "sim/sim.hpp"
 
 namespace {
@@ -32,7 +37,8 @@ namespace {
   std::fprintf(stderr,
                "dtcp-sim: %s\n"
                "usage: dtcp-sim --seed N [--verbose | --trace]\n"
-               "       dtcp-sim --seeds A..B [--seeds-file FILE] [--determinism K]\n",
+               "       dtcp-sim --seeds A..B [--seeds-file FILE] [--determinism K]\n"
+               "       dtcp-sim --cost connection|request|bulk [--side client|server] [--count N]\n",
                why);
   std::exit(2);
 }
@@ -53,6 +59,9 @@ int main(int argc, char** argv) {
   bool verbose = false;
   bool trace = false;
   uint64_t determinism_every = 50;
+  std::optional<dtcp::sim::CostOptions> cost;
+  int cost_side = -1;
+  uint64_t cost_count = 1000;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -84,6 +93,32 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--determinism") {
       determinism_every = parse_u64("--determinism", value());
+    } else if (a == "--cost") {
+      const std::string w = value();
+      cost = dtcp::sim::CostOptions{};
+      if (w == "connection") {
+        cost->workload = dtcp::sim::CostWorkload::connection;
+      } else if (w == "request") {
+        cost->workload = dtcp::sim::CostWorkload::request;
+      } else if (w == "bulk") {
+        cost->workload = dtcp::sim::CostWorkload::bulk;
+      } else {
+        usage(("--cost: expected connection, request or bulk, got '" + w + "'").c_str());
+      }
+    } else if (a == "--side") {
+      const std::string v = value();
+      if (v == "client") {
+        cost_side = 0;
+      } else if (v == "server") {
+        cost_side = 1;
+      } else if (v == "none") {
+        cost_side = -1;
+      } else {
+        usage(("--side: expected client, server or none, got '" + v + "'").c_str());
+      }
+    } else if (a == "--count") {
+      cost_count = parse_u64("--count", value());
+      if (cost_count == 0) usage("--count: must be at least 1");
     } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else if (a == "--trace") {
@@ -92,7 +127,8 @@ int main(int argc, char** argv) {
       usage(("unknown flag '" + a + "'").c_str());
     }
   }
-  if (seeds.empty()) usage("give --seed N or --seeds A..B");
+  if (seeds.empty() && !cost) usage("give --seed N, --seeds A..B or --cost WORKLOAD");
+  if (cost && !seeds.empty()) usage("--cost runs alone, without --seed or --seeds");
 
   // EAL for the mbuf pool only: no devices, no hugepages, a file prefix of our own.
   const std::string prefix = "--file-prefix=dtcpsim" + std::to_string(getpid());
@@ -111,6 +147,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dtcp-sim: mbuf pool creation failed: %s\n", rte_strerror(rte_errno));
     rte_eal_cleanup();
     return 1;
+  }
+
+  if (cost) {
+    cost->metered_side = cost_side;
+    cost->count = cost_count;
+    const dtcp::sim::CostResult r = dtcp::sim::run_cost(*cost, pool);
+    std::printf("dtcp-sim cost: workload=%s side=%s count=%" PRIu64 " ops=%" PRIu64 " data_segments=%" PRIu64
+                " client_sent=%" PRIu64 " client_received=%" PRIu64 " server_sent=%" PRIu64
+                " server_received=%" PRIu64 " virtual_us=%" PRId64 " %s%s\n",
+                dtcp::sim::to_string(cost->workload), cost_side == 0 ? "client" : cost_side == 1 ? "server" : "none",
+                cost_count, r.ops, r.data_segments_sent, r.segments_sent[0], r.segments_received[0], r.segments_sent[1],
+                r.segments_received[1], r.virtual_us, r.ok ? "ok" : "FAILED: ", r.failure.c_str());
+    rte_mempool_free(pool);
+    rte_eal_cleanup();
+    rmdir(runtime_dir.c_str());
+    return r.ok ? 0 : 1;
   }
 
   size_t passed = 0, failed = 0, rerun = 0;

@@ -13,6 +13,7 @@ packages=(
   clang-14 libclang-rt-14-dev                 # libFuzzer targets (tests/fuzz/, tools/fuzz.sh)
   dpdk-dev                                    # dpdk-telemetry.py and dpdk-dumpcap (operating tests)
   gnuplot-nox                                 # tools/bench --plot
+  valgrind                                    # tools/bench --cost (callgrind counts instructions), callgrind.h
 )
 
 missing=()
