@@ -47,9 +47,20 @@ void TimerWheel::file(TimerEntry& e) {
   const unsigned differing_bits = static_cast<unsigned>(std::bit_width(e.expiry ^ now_));
   unsigned level = (differing_bits - 1) / kSlotBits;
   if (level >= kLevels) level = kLevels - 1;  // beyond range: parked, re-filed when its slot comes round
-  const unsigned slot = static_cast<unsigned>(e.expiry >> (level * kSlotBits)) & (kSlots - 1);
+  const unsigned shift = level * kSlotBits;
+  const unsigned slot = static_cast<unsigned>(e.expiry >> shift) & (kSlots - 1);
   slots_[level][slot].push_back(e);
   set_bit(occupied_[level], slot);
+  // When that slot is reached, as next_slot_tick() reckons it: in now_'s frame at this level, or
+  // the next frame for a slot at or before now_'s (a parked entry's slot can be).
+  const unsigned frame_shift = shift + kSlotBits;
+  const Tick frame = frame_shift >= 64 ? 0 : now_ >> frame_shift << frame_shift;
+  Tick reached = frame | (Tick{slot} << shift);
+  if (reached <= now_) {
+    const Tick frame_len = Tick{1} << frame_shift;
+    reached = reached > kNever - frame_len ? kNever : reached + frame_len;
+  }
+  if (reached < next_reach_) next_reach_ = reached;
 }
 
 Tick TimerWheel::next_slot_tick() const {

@@ -107,6 +107,11 @@ class TimerWheel {
   void collect_due();
 
   Tick now_;
+  // No occupied slot is reached before this tick: a lower bound, lowered by every file() and set
+  // exactly after each scan (cancel() leaves it low, which only costs one scan). advance() to a
+  // time before it, with nothing due, only moves now_: the per-loop cost of a busy lcore whose
+  // timers are far off is a compare, not a scan of the bitmaps.
+  Tick next_reach_ = kNever;
   bool advancing_ = false;
   List due_;  // expiry <= now_, fired before time moves on
   std::array<std::array<List, kSlots>, kLevels> slots_;
@@ -118,6 +123,10 @@ class TimerWheel {
 template <class OnExpire>
 size_t TimerWheel::advance(Tick now, OnExpire&& on_expire) {
   assert(!advancing_ && "TimerWheel::advance called from its own callback");
+  if (due_.empty() && now < next_reach_) {
+    if (now > now_) now_ = now;
+    return 0;
+  }
   advancing_ = true;
   size_t fired = 0;
   for (;;) {
@@ -129,11 +138,16 @@ size_t TimerWheel::advance(Tick now, OnExpire&& on_expire) {
       ++fired;
       on_expire(e);
     }
-    if (now_ >= now) break;
     const Tick next = next_slot_tick();
+    if (now_ >= now) {
+      next_reach_ = next;
+      break;
+    }
     if (next > now) {
-      // Nothing occupied before `now`; every entry left is filed the same relative to `now`.
+      // Nothing occupied before `now`; every entry left is filed the same relative to `now`, and
+      // the first slot reached is still `next`.
       now_ = now;
+      next_reach_ = next;
       break;
     }
     now_ = next;

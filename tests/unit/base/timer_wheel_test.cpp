@@ -571,5 +571,54 @@ TEST(TimerWheel_Stress, HalfOfManyTimersCancelled_ExactlyTheOtherHalfFire) {
   for (size_t i = 0; i < kTimers; ++i) ASSERT_EQ(fire_count[i], keep[i] ? 1 : 0) << "timer " << i;
 }
 
+// advance() skips the bitmap scan while time stays before the first slot reached (next_reach_):
+// a model of every armed expiry, random arms, re-arms and cancels at every level and beyond the
+// range, and advances both small (the fast path) and large (cascades) must agree on what fires and
+// when: each entry exactly at its expiry (or at the first advance, for one armed in the past).
+TEST(TimerWheel_Model, RandomArmsCancelsAndAdvances_FireExactlyAtExpiry) {
+  std::mt19937_64 rng(20261206);
+  for (int round = 0; round < 20; ++round) {
+    const Tick start = rng() % (k2To32 * 4);
+    TimerWheel wheel(start);
+    std::vector<std::unique_ptr<Timer>> timers;
+    for (int i = 0; i < 64; ++i) timers.push_back(std::make_unique<Timer>(i));
+    std::map<int, Tick> armed;  // the model
+    Tick now = start;
+    for (int step = 0; step < 3000; ++step) {
+      const unsigned op = static_cast<unsigned>(rng() % 10);
+      Timer& t = *timers[rng() % timers.size()];
+      if (op < 4) {
+        static constexpr Tick kSpans[] = {4, 300, 70'000, 20'000'000, 3 * k2To32};
+        const Tick expiry = now + rng() % kSpans[rng() % 5];
+        wheel.arm(t.entry, expiry);
+        armed[t.id] = expiry;
+      } else if (op < 5) {
+        t.entry.cancel();
+        armed.erase(t.id);
+      } else {
+        static constexpr Tick kSteps[] = {1, 3, 200, 5'000, 2'000'000};
+        const Tick to = now + rng() % kSteps[rng() % 5];
+        std::vector<Fired> fired;
+        wheel.advance(to, [&](TimerEntry& e) { fired.push_back({owner_of(e, &Timer::entry).id, wheel.now()}); });
+        std::vector<Fired> expected;
+        for (auto it = armed.begin(); it != armed.end();) {
+          if (it->second <= to) {
+            expected.push_back({it->first, std::max(it->second, now)});
+            it = armed.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        auto by_id = [](const Fired& a, const Fired& b) { return a.id < b.id; };
+        std::sort(fired.begin(), fired.end(), by_id);
+        std::sort(expected.begin(), expected.end(), by_id);
+        ASSERT_EQ(fired, expected) << "round " << round << " step " << step << " advance " << now << " -> " << to;
+        now = to;
+        ASSERT_EQ(wheel.now(), now);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dtcp
