@@ -8,6 +8,7 @@
 
 #include "wire/arp.hpp"
 #include "wire/bytes.hpp"
+#include "stack/mbuf_checksum.hpp"
 #include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
@@ -386,7 +387,10 @@ void Interface::send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr 
     *tcp_checksum = rte_ipv4_phdr_cksum(ip_hdr, segment->ol_flags);
   } else {
     *tcp_checksum = 0;
-    *tcp_checksum = rte_ipv4_udptcp_cksum_mbuf(segment, ip_hdr, wire::kIpv4MinHeaderLen);
+    const uint32_t sum = mbuf_checksum_accumulate(
+        segment, wire::kIpv4MinHeaderLen,
+        wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp), tcp_len));
+    wire::store_be16(reinterpret_cast<std::byte*>(tcp_checksum), wire::checksum_fold(sum));
   }
   counters_.tx_tcp++;
   ip_output(segment, dst);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "stack/interface.hpp"
+#include "stack/mbuf_checksum.hpp"
 #include "wire/bytes.hpp"
 #include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
@@ -689,7 +690,10 @@ void Interface::send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire
     *tcp_checksum = rte_ipv6_phdr_cksum(ip_hdr, segment->ol_flags);
   } else {
     *tcp_checksum = 0;
-    *tcp_checksum = rte_ipv6_udptcp_cksum_mbuf(segment, ip_hdr, wire::kIpv6HeaderLen);
+    const uint32_t sum = mbuf_checksum_accumulate(
+        segment, wire::kIpv6HeaderLen,
+        wire::pseudo_header_sum(src.v6(), dst.v6(), static_cast<uint8_t>(wire::Ipv6NextHeader::tcp), tcp_len));
+    wire::store_be16(reinterpret_cast<std::byte*>(tcp_checksum), wire::checksum_fold(sum));
   }
   counters_.tx_tcp++;
   counters_.tx_tcp6++;
