@@ -140,7 +140,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   t->irs = seg.seq;
   t->rcv_nxt = seg.seq + SeqLen(1);
   t->rcv_adv = t->rcv_nxt + SeqLen(std::min<uint32_t>(t->rcv_space, 0xffff));
-  SeqNum iss(keys_.isn(tuple, now));
+  SeqNum iss = t->iss;  // alloc_tcb's, from the keyed hash
   // A reused TIME-WAIT tuple must not start below the old sequence space (Linux adds 64 KiB too).
   if (time_wait_snd_nxt && iss <= *time_wait_snd_nxt) iss = *time_wait_snd_nxt + SeqLen(65535 + 2);
   t->iss = iss;

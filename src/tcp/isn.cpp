@@ -75,19 +75,17 @@ uint64_t SecretKeys::tuple_word(const wire::IpAddr& local, const wire::IpAddr& r
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
-uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const {
+SecretKeys::ConnectionSecrets SecretKeys::connection_secrets(const FourTuple& t, TimePoint now) const {
   const uint64_t m0 = tuple_word(t.local, t.remote, isn_k0_, isn_k1_);
   const uint64_t m1 = uint64_t{t.local_port} << 16 | t.remote_port;
-  const auto f = static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1));
+  const uint64_t f = siphash_2_4(isn_k0_, isn_k1_, m0, m1);
   const auto m = static_cast<uint32_t>(now.time_since_epoch().count() / 4);  // 4 µs ticks
-  return m + f;
+  return {.isn = m + static_cast<uint32_t>(f), .ts_offset = static_cast<uint32_t>(f >> 32)};
 }
 
-uint32_t SecretKeys::ts_offset(const FourTuple& t) const {
-  const uint64_t m0 = tuple_word(t.remote, t.local, isn_k0_, isn_k1_);  // swapped: differs from isn()
-  const uint64_t m1 = uint64_t{t.remote_port} << 16 | t.local_port;
-  return static_cast<uint32_t>(siphash_2_4(isn_k0_, isn_k1_, m0, m1) >> 32);
-}
+uint32_t SecretKeys::isn(const FourTuple& t, TimePoint now) const { return connection_secrets(t, now).isn; }
+
+uint32_t SecretKeys::ts_offset(const FourTuple& t) const { return connection_secrets(t, TimePoint{}).ts_offset; }
 
 uint32_t SecretKeys::port_offset(const wire::IpAddr& local, const wire::IpAddr& remote, uint16_t remote_port) const {
   const uint64_t m0 = tuple_word(local, remote, port_k0_, port_k1_);

@@ -31,6 +31,14 @@ class SecretKeys {
   // RFC 7323 §7.1: a per-connection offset of the timestamp clock, so TSval reveals neither the
   // uptime nor a clock shared with other connections.
   uint32_t ts_offset(const FourTuple& t) const;
+  // Both from one SipHash: isn() takes its low 32 bits, ts_offset() its high 32 (independent bits
+  // of a keyed PRF, so the TSval a peer sees says nothing of the ISN's offset). A new control
+  // block needs both; one hash instead of two saves about 260 instructions a connection a side.
+  struct ConnectionSecrets {
+    uint32_t isn;
+    uint32_t ts_offset;
+  };
+  ConnectionSecrets connection_secrets(const FourTuple& t, TimePoint now) const;
   // RFC 6056 algorithm 3: the starting offset for ports towards (remote, remote_port).
   uint32_t port_offset(const wire::IpAddr& local, const wire::IpAddr& remote, uint16_t remote_port) const;
   // RFC 4987 §3.6: keyed hashes of a 4-tuple for SYN cookies. `count` is the cookie's time

@@ -105,7 +105,11 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
   t->rcv_space = config.recv_buffer;
   t->rcv_space_stamp = now;
   t->snd_mss = kDefaultMss;
-  t->ts_offset = keys_.ts_offset(tuple);
+  // The ISN (RFC 6528) and the timestamp offset (RFC 7323 §7.1) from one keyed hash; an active or
+  // passive open keeps this ISN, a SYN cookie replaces it with the cookie.
+  const SecretKeys::ConnectionSecrets secrets = keys_.connection_secrets(tuple, now);
+  t->iss = SeqNum(secrets.isn);
+  t->ts_offset = secrets.ts_offset;
   t->last_rx = now;
   t->opened = now;
   t->rate_sample_start = now;
@@ -357,7 +361,6 @@ ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, Connection
   t->nodelay = options.nodelay;
   t->cc.select(options.congestion.value_or(config.congestion));
   t->ecn_offered = options.ecn.value_or(config.ecn);
-  t->iss = SeqNum(keys_.isn(tuple, now));
   t->snd_una = t->snd_nxt = t->snd_max = t->snd_sml = t->recover = t->ecn_recover = t->iss;
   if (options.keepalive) {
     t->keepalive_idle = options.keepalive_idle.count() > 0 ? options.keepalive_idle : config.keepalive_idle;
