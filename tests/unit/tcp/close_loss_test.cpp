@@ -198,6 +198,39 @@ TEST_F(CloseLoss, DperfStyle_CrossedFins_ResentFin_TimeWaitNoUnacceptable) {
   EXPECT_EQ(shard->counters().rx_old_duplicate, 1u);
 }
 
+// With timestamps and SACK negotiated (a Linux peer): the repeated FIN carries a newer TSval,
+// passes PAWS, is echoed in the ACK, and the repeat of data with it is reported by D-SACK
+// (RFC 2883 §4) while its ACK of our FIN still moves CLOSING to TIME-WAIT.
+TEST_F(CloseLoss, Closing_TimestampsAndSack_ResentDataFinEchoedAndDsacked) {
+  config.timestamps = config.sack = true;
+  make_shard();
+  ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  inject({.flags = SYN, .seq = 1000, .options = {.mss = 1460, .sack_permitted = true,
+                                                 .timestamps = wire::TcpTimestamps{100, 0}}});
+  const Sent synack = expect_reply({.flags = SYN | ACK, .ack = 1001, .window = 65535,
+                                    .options = {.mss = 1460, .sack_permitted = true,
+                                                .timestamps = OutTimestamps{.tsecr = 100}}});
+  const uint32_t iss = static_cast<uint32_t>(synack.seq);
+  const uint32_t our_ts = synack.options.timestamps->tsval;
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1, .options = {.timestamps = wire::TcpTimestamps{101, our_ts}}});
+  rec.conn->shutdown_write();
+  expect_reply({.flags = FIN | ACK, .seq = iss + 1, .ack = 1001, .options = {.timestamps = OutTimestamps{.tsecr = 101}}});
+  inject({.flags = FIN | ACK | PSH, .seq = 1001, .ack = iss + 1, .options = {.timestamps = wire::TcpTimestamps{102, our_ts}},
+          .data = "bye"});
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1005, .options = {.timestamps = OutTimestamps{.tsecr = 102}}});
+  ASSERT_EQ(rec.conn->state(), TcpState::closing);
+  inject({.flags = FIN | ACK | PSH, .seq = 1001, .ack = iss + 2, .options = {.timestamps = wire::TcpTimestamps{103, our_ts}},
+          .data = "bye"});
+  expect_reply({.flags = ACK, .seq = iss + 2, .ack = 1005,
+                .options = {.timestamps = OutTimestamps{.tsecr = 103}, .sack_blocks = {{1001, 1004}}}});
+  expect_nothing();
+  EXPECT_EQ(rec.received, "bye");
+  EXPECT_EQ(shard->time_wait_count(), 1u);
+  EXPECT_EQ(shard->counters().drop_unacceptable, 0u);
+  EXPECT_EQ(shard->counters().drop_paws, 0u);
+  EXPECT_EQ(shard->counters().rx_old_duplicate, 1u);
+}
+
 // Not every segment below RCV.NXT is harmless to count as a duplicate: one beyond the window's
 // right edge is still unacceptable (ACKed, counted).
 TEST_F(CloseLoss, CloseWait_SegmentBeyondWindow_StillUnacceptable) {
