@@ -12,7 +12,7 @@ tools/build.sh build
 
 # The counters and the connection listing printed at exit are left out; run the command yourself
 # to see them.
-summary() { sed -n '/^backend /,/^latency_us /p'; }
+summary() { sed -n '/^backend /,/^latency /p'; }
 
 echo "== requests over 64 keep-alive connections (HTTP/1.1 GET, 64-byte bodies)"
 build/tools/dtcp-loadgen --serve-http b:80 --target 198.18.1.2:80 --connections 64 \

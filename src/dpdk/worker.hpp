@@ -163,6 +163,7 @@ class QueueStack final : public Stack,
   uint16_t queue_count() const override { return port_.rx_queues; }
   const PortConfig& port_config() const override { return port_; }
   TimePoint now() const override { return now_; }
+  int64_t now_ns() const override;
   const TcpConfig& tcp_config() const override { return shard_.config(); }
   // The network layer and its counters, for the runtime and tests (not part of the public Stack).
   stack::Interface& interface() { return interface_; }
@@ -313,9 +314,19 @@ class Worker {
   std::array<std::atomic<uint64_t>, kCounterWords> published_{};
   std::atomic<bool> exited_{false};
   std::atomic<bool> dump_requested_{false};
+  int64_t loop_ns_ = 0;  // this iteration's TSC reading in ns (QueueStack::now_ns())
+
+  friend class QueueStack;
 };
 
 // Microseconds since the runtime started, from the TSC (read once per loop iteration).
 TimePoint tsc_now();
+
+// One reading of the TSC as the stack's microseconds and as nanoseconds (Stack::now_ns()).
+struct TscReading {
+  TimePoint now;
+  int64_t ns = 0;
+};
+TscReading tsc_read();
 
 }  // namespace dtcp::dpdk

@@ -228,6 +228,7 @@ class ShardCore {
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   Verdict check_sequence(Tcb& t, Segment& seg);
+  bool repeated_fin_acks_new_data(const Tcb& t, const Segment& seg, SeqLen len) const;
   Verdict check_rst(Tcb& t, const Segment& seg);
   Verdict check_syn(Tcb& t, const Segment& seg);
   Verdict check_ack(Tcb& t, const Segment& seg, TimePoint now);

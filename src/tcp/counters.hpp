@@ -87,6 +87,7 @@
   X(drop_syn_sent_bad_ack, "drop: SYN-SENT got an unacceptable ACK (RST sent unless RST)")            \
   X(drop_syn_sent_other, "drop: SYN-SENT got a segment with neither SYN nor acceptable RST")          \
   X(drop_unacceptable, "drop: sequence number outside the receive window (ACK sent unless RST)")      \
+  X(rx_old_duplicate, "segments wholly below RCV.NXT (resent FIN or data, keep-alive probe): ACKed, not taken again") \
   X(drop_rst_out_of_window, "drop: RST outside the receive window")                                   \
   X(drop_rst_in_window, "drop: RST in window but not exact (challenge ACK, RFC 5961 3.2)")            \
   X(drop_syn_synchronized, "drop: SYN in a synchronized state (challenge ACK, RFC 5961 4.2)")         \

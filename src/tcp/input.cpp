@@ -370,6 +370,27 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
     // Data we hold already: report it (RFC 2883 §4, the sender learns its retransmission or the
     // network's duplicate was not needed).
     if (seg.len > 0 && seg.seq + SeqLen(seg.len) <= t.rcv_nxt) note_duplicate(t, seg.seq, seg.seq + SeqLen(seg.len));
+    // A segment wholly below RCV.NXT is an old duplicate: a retransmission whose ACK was lost,
+    // the peer's FIN sent again, a keep-alive probe (RFC 1122 4.2.3.6). §3.10.7.4 answers it with
+    // an ACK like any unacceptable segment, but it is the peer's normal behaviour under loss, not
+    // a segment outside the window: counted apart, so drop_unacceptable means what it says.
+    if (seg.seq + len <= t.rcv_nxt) {
+      ++counters.rx_old_duplicate;
+      if (repeated_fin_acks_new_data(t, seg, len)) {
+        // The peer's FIN again, ending at RCV.NXT, now with an ACK of ours: a peer in CLOSING
+        // resends its FIN with the ACK our FIN earned (dperf does at once, tcp_process_fin()).
+        // Take that ACK, as Linux does (tcp_sequence() accepts a segment ending at RCV.NXT), so
+        // CLOSING reaches TIME-WAIT and LAST-ACK ends without resending our FIN at the RTO; the
+        // FIN and any text before it are not taken again, and the ACK still goes out.
+        seg.payload.reset();
+        seg.len = 0;
+        seg.flags = seg.flags & ~TcpFlags::fin;
+        seg.seq = t.rcv_nxt;
+        t.ack_now = true;
+        return Verdict::proceed;
+      }
+      return Verdict::drop_and_ack;
+    }
     ++counters.drop_unacceptable;
     return Verdict::drop_and_ack;
   }
@@ -398,6 +419,15 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
     t.ack_now = true;
   }
   return Verdict::proceed;
+}
+
+// The repeated FIN check_sequence() lets through: it ends exactly at RCV.NXT (the FIN taken
+// before), carries no SYN, and acknowledges something new (SND.UNA < SEG.ACK <= SND.MAX). One
+// that acknowledges nothing new stays dropped with an ACK: its ACK field would only count as a
+// duplicate ACK toward fast retransmit, which a FIN is not (Linux: FLAG_DATA).
+bool ShardCore::repeated_fin_acks_new_data(const Tcb& t, const Segment& seg, SeqLen len) const {
+  return seg.has(TcpFlags::fin) && t.fin_received && !seg.has(TcpFlags::syn) && seg.has(TcpFlags::ack) &&
+         seg.seq + len == t.rcv_nxt && t.snd_una < seg.ack && seg.ack <= t.snd_max;
 }
 
 // Second: RST, RFC 5961 §3.2 (the segment passed the window test already).
@@ -500,6 +530,10 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
       break;
     case TcpState::last_ack:
       if (t.fin_acked()) {
+        // A repeated FIN that carried this ACK (check_sequence) is answered before the TCB goes:
+        // the peer is in CLOSING and needs it to reach TIME-WAIT, or its next retransmission of
+        // the FIN finds no connection and is reset.
+        if (t.ack_now) send_ack(t);
         close_connection(t, CloseReason::normal);
         return Verdict::done;
       }

@@ -458,7 +458,13 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
       return;
     }
   }
-  ++counters.drop_time_wait_segment;
+  // The peer's FIN again (it ends at or below RCV.NXT, whatever its ACK says: an ACK of our FIN
+  // or, sent before our FIN reached the peer and delivered late, not): a duplicate to
+  // acknowledge, not a stray segment.
+  const bool repeated_fin = seg.has(TcpFlags::fin) && !seg.has(TcpFlags::syn) &&
+                            seg.seq + SeqLen(seg.len) + SeqLen(1) <= tw.rcv_nxt;
+  if (repeated_fin) ++counters.rx_old_duplicate;
+  else ++counters.drop_time_wait_segment;
   if (seg.has(TcpFlags::syn)) {
     // Old duplicate SYN: challenge ACK (RFC 5961 §4.2), rate-limited.
     if (!challenge_ack_allowed(now)) return;

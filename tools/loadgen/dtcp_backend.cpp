@@ -10,8 +10,6 @@
 namespace dtcp::loadgen {
 namespace {
 
-Nanos to_nanos(TimePoint t) { return static_cast<Nanos>(t.time_since_epoch().count()) * 1000; }
-
 ErrorKind kind_of(CloseReason reason) {
   switch (reason) {
     case CloseReason::refused: return ErrorKind::refused;
@@ -44,7 +42,7 @@ struct DtcpClientApp::Handler final : ConnectionHandler {
   Connection* deferred = nullptr;
   bool deferred_abort = false;
 
-  Nanos now() const { return to_nanos(app->stack_->now()); }
+  Nanos now() const { return app->stack_->now_ns(); }
 
   void on_connected(Connection&) override { app->engine_.on_connected(slot, now()); }
   void on_readable(Connection& c) override { deliver(c); }
@@ -125,10 +123,10 @@ void DtcpClientApp::on_poll(Stack& stack) {
   if (!started_) {
     if (stack.now() < start_at_) return;
     started_ = true;
-    engine_.start(to_nanos(stack.now()));
+    engine_.start(stack.now_ns());
   }
   if (!engine_.finished()) {
-    engine_.poll(to_nanos(stack.now()));
+    engine_.poll(stack.now_ns());
     if (!engine_.finished()) return;
     done_at_ = stack.now();
     report(true);
@@ -142,7 +140,7 @@ void DtcpClientApp::on_poll(Stack& stack) {
 void DtcpClientApp::on_stop(Stack& stack) {
   // Stopped from outside (SIGINT, another lcore): report what there is.
   if (!engine_.finished()) {
-    engine_.interrupt(to_nanos(stack.now()));
+    engine_.interrupt(stack.now_ns());
     report(false);
   }
 }
@@ -189,7 +187,7 @@ struct DtcpIdleClientApp::Handler final : ConnectionHandler {
   DtcpIdleClientApp* app = nullptr;
 
   static uint32_t slot(const Connection& c) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(c.user_data)); }
-  Nanos now() const { return to_nanos(app->stack_->now()); }
+  Nanos now() const { return app->stack_->now_ns(); }
 
   void on_connected(Connection& c) override { app->engine_.on_connected(slot(c), now()); }
   void on_readable(Connection& c) override {
@@ -253,10 +251,10 @@ void DtcpIdleClientApp::on_poll(Stack& stack) {
   if (!started_) {
     if (stack.now() < start_at_) return;
     started_ = true;
-    engine_.start(to_nanos(stack.now()));
+    engine_.start(stack.now_ns());
   }
   if (!engine_.finished()) {
-    engine_.poll(to_nanos(stack.now()));
+    engine_.poll(stack.now_ns());
     if (!engine_.finished()) return;
     done_at_ = stack.now();
     result_.stats = engine_.stats();
@@ -270,7 +268,7 @@ void DtcpIdleClientApp::on_poll(Stack& stack) {
 
 void DtcpIdleClientApp::on_stop(Stack& stack) {
   if (!engine_.finished()) {
-    engine_.interrupt(to_nanos(stack.now()));
+    engine_.interrupt(stack.now_ns());
     result_.stats = engine_.stats();
     result_.finished = false;
   }

@@ -1,8 +1,9 @@
 // The dtcp backend: the Engine as a dtcp App (one per Stack that runs the client), and the
 // ServerSession protocols as a dtcp server App. Both run inside the lcore loop: the engine is
-// polled every iteration with the loop's `now` (µs), and connection events arrive as
-// ConnectionHandler callbacks. Per-connection handlers are preallocated (client) or pooled
-// (server), so no request allocates.
+// polled every iteration with the loop's time in ns (Stack::now_ns(): the loop's one TSC reading
+// per iteration, finer than the stack's µs `now`, which a round trip over net_ring undercuts),
+// and connection events arrive as ConnectionHandler callbacks. Per-connection handlers are
+// preallocated (client) or pooled (server), so no request allocates.
 #pragma once
 
 #include <atomic>

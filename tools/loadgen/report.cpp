@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <cmath>
 #include <cinttypes>
 #include <cstdarg>
 #include <algorithm>
@@ -31,7 +32,8 @@ Rates rates(const Stats& s) {
           static_cast<double>(s.tx_bytes + s.rx_bytes) * 8 / seconds / 1e9};
 }
 
-// Latencies are recorded in ns and reported in µs.
+// Latencies are recorded in ns; JSON keeps µs (latency_us, with ns in its decimals) beside
+// exact ns (latency_ns), text prints each in the unit that suits it (format_latency).
 double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 struct Percentile {
@@ -56,6 +58,12 @@ std::string format_progress(unsigned second, double conns_per_s, double req_per_
              conns_per_s, req_per_s, gbit_per_s, errors, active, warmup ? "  (warm-up)" : "");
 }
 
+std::string format_latency(uint64_t ns) {
+  if (ns < 10'000) return fmt("%" PRIu64 " ns", ns);
+  if (ns < 10'000'000) return fmt("%.1f µs", static_cast<double>(ns) / 1e3);
+  return fmt("%.1f ms", static_cast<double>(ns) / 1e6);
+}
+
 std::string format_text(const RunInfo& info, const Stats& s) {
   const Rates r = rates(s);
   std::string out;
@@ -74,10 +82,12 @@ std::string format_text(const RunInfo& info, const Stats& s) {
   }
   out += "\n";
   if (info.mode != Mode::bulk) {
-    out += fmt("latency_us count %" PRIu64 "  min %.1f  mean %.1f", s.latency.count(), us(s.latency.min()),
-               s.latency.mean() / 1000.0);
-    for (const auto& p : kPercentiles) out += fmt("  %s %.1f", p.text, us(s.latency.percentile(p.p)));
-    out += fmt("  max %.1f\n", us(s.latency.max()));
+    out += fmt("latency count %" PRIu64 "  min %s  mean %s", s.latency.count(),
+               format_latency(s.latency.min()).c_str(), format_latency(static_cast<uint64_t>(std::llround(s.latency.mean()))).c_str());
+    for (const auto& p : kPercentiles) {
+      out += fmt("  %s %s", p.text, format_latency(s.latency.percentile(p.p)).c_str());
+    }
+    out += fmt("  max %s\n", format_latency(s.latency.max()).c_str());
   }
   if (info.preemptions) out += fmt("preemptions %" PRIu64 " (involuntary context switches of the process)\n", *info.preemptions);
   if (!s.body_sha256.empty()) out += "body_sha256 " + s.body_sha256 + "\n";
@@ -105,7 +115,11 @@ std::string format_json(const RunInfo& info, const Stats& s) {
   out += fmt("\"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f", s.latency.count(),
              us(s.latency.min()), s.latency.mean() / 1000.0);
   for (const auto& p : kPercentiles) out += fmt(", \"%s\": %.3f", p.json, us(s.latency.percentile(p.p)));
-  out += fmt(", \"max\": %.3f}", us(s.latency.max()));
+  out += fmt(", \"max\": %.3f}, ", us(s.latency.max()));
+  out += fmt("\"latency_ns\": {\"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"mean\": %lld", s.latency.count(),
+             s.latency.min(), std::llround(s.latency.mean()));
+  for (const auto& p : kPercentiles) out += fmt(", \"%s\": %" PRIu64, p.json, s.latency.percentile(p.p));
+  out += fmt(", \"max\": %" PRIu64 "}", s.latency.max());
   // Second k (t = k + 1, as the progress lines number them) lasted a whole second but for the
   // last, which ends with the run: `seconds` says how long, so a rate is counts / seconds.
   out += ", \"per_second\": [";

@@ -26,6 +26,10 @@ struct RunInfo {
   std::optional<uint64_t> preemptions;
 };
 
+// A latency for people: "640 ns" below 10 µs, "12.3 µs" below 10 ms, "25.1 ms" above, so a
+// figure keeps three significant digits whatever its size (a net_ring round trip is shorter
+// than a microsecond, a kernel's queue under overload tens of milliseconds).
+std::string format_latency(uint64_t ns);
 std::string format_text(const RunInfo& info, const Stats& stats);
 std::string format_json(const RunInfo& info, const Stats& stats);
 // --mode idle: counts per phase, errors and memory, as text and as one JSON line.

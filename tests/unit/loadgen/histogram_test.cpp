@@ -106,6 +106,41 @@ TEST(Histogram, Merge_EqualsRecordingEverythingInOne) {
   for (double p : {50.0, 90.0, 99.0, 99.9}) EXPECT_EQ(a.percentile(p), all.percentile(p));
 }
 
+// Latencies are recorded in ns (issue 15 part 7: a net_ring round trip is shorter than 1 µs).
+// Below 256 ns every value has its own bucket; up to 10 µs a bucket is at most 64 ns wide, so
+// 640 ns and 700 ns never share one; and the same array still spans seconds at 0.78 %.
+TEST(Histogram, Nanoseconds_ExactBelow256_FineBelow10us_CoversSeconds) {
+  for (uint64_t v = 0; v < 256; v++) {
+    ASSERT_EQ(Histogram::lowest_in_bucket(Histogram::index_of(v)), v);
+    ASSERT_EQ(Histogram::highest_in_bucket(Histogram::index_of(v)), v);
+  }
+  for (uint64_t v = 256; v < 10'000; v++) {
+    const size_t i = Histogram::index_of(v);
+    ASSERT_LE(Histogram::highest_in_bucket(i) - Histogram::lowest_in_bucket(i) + 1, 64u) << v;
+  }
+  EXPECT_LE(Histogram::highest_in_bucket(Histogram::index_of(640)) - 640, 4u);  // [512, 1024): 4 ns buckets
+  EXPECT_NE(Histogram::index_of(640), Histogram::index_of(700));
+
+  // Sub-µs round trips: the percentiles come back to within a few ns, not rounded to 0 or 1 µs.
+  Histogram h;
+  for (int i = 0; i < 500; i++) h.record(180);
+  for (int i = 0; i < 400; i++) h.record(640);
+  for (int i = 0; i < 100; i++) h.record(950);
+  EXPECT_EQ(h.min(), 180u);
+  EXPECT_EQ(h.percentile(50), 180u);  // exact
+  EXPECT_GE(h.percentile(90), 640u);
+  EXPECT_LE(h.percentile(90), 643u);
+  EXPECT_EQ(h.percentile(99), 950u);  // capped at the max
+
+  // Seconds: 2.5 s and a 30 s timeout, 1/128 at worst.
+  Histogram slow;
+  slow.record(2'500'000'000);
+  slow.record(30'000'000'000);
+  EXPECT_GE(slow.percentile(50), 2'500'000'000u);
+  EXPECT_LE(slow.percentile(50), 2'500'000'000u + 2'500'000'000u / Histogram::kSubBuckets);
+  EXPECT_EQ(slow.percentile(100), 30'000'000'000u);
+}
+
 TEST(Histogram, ResetAndCopy) {
   Histogram h;
   h.record(500, 3);
