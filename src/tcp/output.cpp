@@ -31,10 +31,11 @@ bool sends_data(TcpState s) {
 rte_mbuf* start_segment(rte_mempool* pool, const wire::TcpHeader& header) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (!m) return nullptr;
-  const size_t hlen = wire::tcp_header_len(header);
-  auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hlen)));
-  assert(p && "mbuf too small for a TCP header");
-  wire::write_tcp_header({p, hlen}, header);
+  // Written straight into the fresh mbuf's room, which always holds the largest header (60
+  // bytes), then appended by the length the writer reports.
+  assert(rte_pktmbuf_tailroom(m) >= wire::kTcpMinHeaderLen + wire::kTcpMaxOptionsLen);
+  const size_t hlen = wire::write_tcp_header({rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_tailroom(m)}, header);
+  rte_pktmbuf_append(m, static_cast<uint16_t>(hlen));
   m->l4_len = hlen;
   return m;
 }
