@@ -41,7 +41,11 @@ void ShardCore::mem_refresh() {
   if (env.pool->cache_size != 0 && mem_refreshed_ != TimePoint{} && now_ - mem_refreshed_ < kMemRefreshInterval)
     return;
   mem_refreshed_ = now_;
-  mem_free_ = rte_mempool_avail_count(env.pool);
+  // rte_mempool_avail_count(), over the caches that can be non-empty only (the common store's
+  // count through the pool's ops, as rte_mempool_ops_get_count does; that one is not exported).
+  unsigned available = rte_mempool_get_ops(env.pool->ops_index)->get_count(env.pool);
+  for (const unsigned lcore : mem_cache_lcores_) available += env.pool->local_cache[lcore].len;
+  mem_free_ = std::min(available, env.pool->size);
   const uint32_t in_use = mem_in_use();
   if (!mem_under_pressure_ && in_use > mem_pressure_) {
     mem_enter_pressure();
