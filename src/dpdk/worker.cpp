@@ -102,7 +102,10 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                            .port_filter = port.rx_queues > 1 ? &port_lands_on_queue : nullptr,
                            .port_filter_ctx = &own_,
                            .pool_shards = caps.pool_shards,
-                           .local_addr6 = port.primary(wire::IpFamily::v6)},
+                           .local_addr6 = port.primary(wire::IpFamily::v6),
+                           .tso_max_payload_v4 = caps.tso_max_payload_v4,
+                           .tso_max_payload_v6 = caps.tso_max_payload_v6,
+                           .tso_ip_packet_max = caps.tso_ip_packet_max},
              now),
       steer_buffer_(port.rx_queues),
       steer_count_(port.rx_queues, 0) {

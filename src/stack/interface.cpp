@@ -381,6 +381,10 @@ void Interface::send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr 
   segment->l2_len = wire::kEthernetHeaderLen;
   segment->l3_len = wire::kIpv4MinHeaderLen;
   if (setup_.tx_ip_checksum_offload) segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  // A TSO super-segment (TCP asked for it, and the port enables TSO only with both checksum
+  // offloads): the device writes every segment's checksums; the TCP field holds the
+  // pseudo-header sum without the length, which rte_ipv4_phdr_cksum() leaves out for TCP_SEG.
+  if (segment->ol_flags & RTE_MBUF_F_TX_TCP_SEG) counters_.tx_tso++;
   if (setup_.tx_tcp_checksum_offload) {
     segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
     *tcp_checksum = rte_ipv4_phdr_cksum(ip_hdr, segment->ol_flags);

@@ -684,6 +684,8 @@ void Interface::send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire
   auto* tcp_checksum = reinterpret_cast<uint16_t*>(ip + wire::kIpv6HeaderLen + 16);
   segment->l2_len = wire::kEthernetHeaderLen;
   segment->l3_len = wire::kIpv6HeaderLen;
+  // A TSO super-segment: as send_tcp4(); rte_ipv6_phdr_cksum() leaves the length out for TCP_SEG.
+  if (segment->ol_flags & RTE_MBUF_F_TX_TCP_SEG) counters_.tx_tso++;
   if (setup_.tx_tcp_checksum_offload) {
     segment->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
     *tcp_checksum = rte_ipv6_phdr_cksum(ip_hdr, segment->ol_flags);
