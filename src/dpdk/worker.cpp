@@ -78,6 +78,7 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                                        .mtu = port.mtu,
                                        .tx_ip_checksum_offload = caps.tx_ip_checksum,
                                        .tx_tcp_checksum_offload = caps.tx_tcp_checksum,
+                                       .rx_trust_tx_checksum = caps.rx_trust_tx_checksum,
                                        .arp = config.arp,
                                        .pool = caps.pool,
                                        .addresses6 = port.addresses6,

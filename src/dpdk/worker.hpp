@@ -67,6 +67,7 @@ struct PortCapabilities {
   bool tx_ip_checksum = false;
   bool tx_tcp_checksum = false;
   bool rx_checksum = false;
+  bool rx_trust_tx_checksum = false;  // InterfaceSetup::rx_trust_tx_checksum (net_ring pairs)
   // TCP segmentation offload (RTE_ETH_TX_OFFLOAD_TCP_TSO enabled): the largest payload of one
   // super-segment per family, 0 where TCP must not hand over more than an MSS.
   uint32_t tso_max_payload_v4 = 0;

@@ -221,7 +221,7 @@ void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wi
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
-  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp),
                                                  static_cast<uint16_t>(tcp_len));
@@ -319,6 +319,12 @@ void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, ui
   rte_pktmbuf_free(frame);  // `quote_bytes` pointed into it: nothing below reads them
   counters_.rx_icmp_tcp_error++;
   tcp_->icmp_error(error, now);
+}
+
+bool Interface::tcp_checksum_passed_through(const rte_mbuf* frame) {
+  if (!setup_.rx_trust_tx_checksum || (frame->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return false;
+  counters_.rx_tcp_checksum_passed++;
+  return true;
 }
 
 bool Interface::icmp_error_allowed() {

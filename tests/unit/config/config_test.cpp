@@ -67,8 +67,8 @@ class TempFile {
 const std::vector<std::string> kPortKeys = {
     "accept_ra",   "address",  "dad_transmits", "gateway", "gateway6", "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
-    "rx_reorder",  "rx_seed",  "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
-    "tx_queues",   "tx_reorder", "tx_seed",    "tso",     "vdev"};
+    "rx_reorder",  "rx_seed",  "tso",        "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate",
+    "tx_loss",     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
 const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", "delay_first_probe_time_ms",
