@@ -99,6 +99,13 @@ TEST_F(Tso, RetransmissionAfterTimeout_OneMssWithoutTso) {
   const Sent again = expect_reply({.flags = ACK, .seq = iss + 1, .ack = 1001, .len = mss()});
   EXPECT_EQ(again.tso_segsz, 0);
   EXPECT_EQ(counters().tx_retransmitted_segments, 1u);
+  // Its ACK doubles cwnd (slow start): the next two segments are resent one by one, not as one
+  // super-segment, although cwnd would allow one.
+  inject(5010, {.flags = ACK, .seq = 1001, .ack = iss + 1 + mss()});
+  EXPECT_EQ(tcb().cc->cwnd(), 2 * mss());
+  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1 + mss(), .ack = 1001, .len = mss()}).tso_segsz, 0);
+  EXPECT_EQ(expect_reply({.flags = ACK, .seq = iss + 1 + 2 * mss(), .ack = 1001, .len = mss()}).tso_segsz, 0);
+  EXPECT_EQ(counters().tx_retransmitted_segments, 3u);
 }
 
 // net_tap (DPDK 22.11) counts the Ethernet header in the frame it compares with the MTU: with an
