@@ -102,6 +102,10 @@ struct PortConfig {
   ImpairmentConfig rx_impairment;
   ImpairmentConfig tx_impairment;
   bool offloads = true;  // use checksum offloads the device reports; false forces software
+  // TCP segmentation offload: auto uses it where the device reports it (with `offloads`); off
+  // never hands the device a segment larger than the MSS.
+  enum class Tso : uint8_t { automatic, off };
+  Tso tso = Tso::automatic;
 };
 
 struct ArpConfig {

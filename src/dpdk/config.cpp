@@ -331,6 +331,17 @@ KeyTable port_keys(PortConfig& port) {
   table["lcores"] = lcore_list(port.lcores);
   table["reta"] = queue_pattern(port.reta);
   table["offloads"] = boolean(port.offloads);
+  table["tso"] = [&port](std::string_view v) -> std::optional<std::string> {
+    if (v == "auto") {
+      port.tso = PortConfig::Tso::automatic;
+    } else if (v == "off") {
+      port.tso = PortConfig::Tso::off;
+    } else {
+      return "expected auto or off";
+    }
+    return std::nullopt;
+  };
+  table["tso"].show = [&port] { return std::string(port.tso == PortConfig::Tso::off ? "off" : "auto"); };
   add_impairment_keys(table, "rx_", port.rx_impairment);
   add_impairment_keys(table, "tx_", port.tx_impairment);
   table["mac"].show = [&port] { return port.mac ? port.mac->to_string() : std::string("(the device's)"); };

@@ -3,7 +3,9 @@
 // delay.
 #pragma once
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
 
 #include <cstdint>
 #include <deque>
@@ -25,6 +27,31 @@ inline uint32_t tcp_payload_bytes(const rte_mbuf* m) {
   if (m->data_len < 14 + ihl + 13) return 0;
   const uint32_t doff = (p[14 + ihl + 12] >> 4) * 4u;
   return total > ihl + doff ? total - ihl - doff : 0;
+}
+
+// Writes in software the checksums `m` left to the device (checksum offload, or net_ring's
+// pass-through) and clears their flags: a corrupted frame must reach the receiver with the
+// checksums of the bytes before the flip, as a real link's corruption would, not checksums a
+// device computes over the damage afterwards.
+inline void finish_offloaded_checksums(rte_mbuf* m) {
+  if ((m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)) == 0 || m->l2_len == 0 || m->l3_len == 0 ||
+      m->data_len < m->l2_len + m->l3_len + sizeof(rte_tcp_hdr)) {
+    return;
+  }
+  auto* l3 = rte_pktmbuf_mtod_offset(m, char*, m->l2_len);
+  const bool ipv4 = (m->ol_flags & RTE_MBUF_F_TX_IPV4) != 0;
+  if (ipv4 && (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM)) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+  }
+  if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(l3 + m->l3_len);
+    tcp->cksum = 0;
+    tcp->cksum = ipv4 ? rte_ipv4_udptcp_cksum_mbuf(m, reinterpret_cast<rte_ipv4_hdr*>(l3), m->l2_len + m->l3_len)
+                      : rte_ipv6_udptcp_cksum_mbuf(m, reinterpret_cast<rte_ipv6_hdr*>(l3), m->l2_len + m->l3_len);
+  }
+  m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
 }
 
 class Impairment {
@@ -51,6 +78,7 @@ class Impairment {
     if (chance(config_.corrupt) && m->data_len > 14) {
       counters_.impair_corrupted++;
       counters_.impair_corrupted_payload_bytes += tcp_payload_bytes(m);  // before the flip
+      finish_offloaded_checksums(m);
       auto* bytes = rte_pktmbuf_mtod(m, uint8_t*);
       bytes[14 + next() % (m->data_len - 14)] ^= static_cast<uint8_t>(1u << (next() % 8));
     }

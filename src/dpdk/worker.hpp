@@ -67,6 +67,15 @@ struct PortCapabilities {
   bool tx_ip_checksum = false;
   bool tx_tcp_checksum = false;
   bool rx_checksum = false;
+  bool rx_trust_tx_checksum = false;  // InterfaceSetup::rx_trust_tx_checksum (net_ring pairs)
+  // TCP segmentation offload (RTE_ETH_TX_OFFLOAD_TCP_TSO enabled): the largest payload of one
+  // super-segment per family, 0 where TCP must not hand over more than an MSS.
+  uint32_t tso_max_payload_v4 = 0;
+  uint32_t tso_max_payload_v6 = 0;
+  // The largest IP packet the device cuts a super-segment into (PortConfig::mtu but for
+  // net_tap; see configure_port()).
+  uint16_t tso_ip_packet_max = 0;
+  std::string tso_reason;  // why TSO is off, for the startup log
   std::string driver;
   rte_mempool* pool = nullptr;
   uint32_t pool_shards = 1;  // queues (shards) of every port drawing on `pool`

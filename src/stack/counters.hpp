@@ -28,6 +28,8 @@
   X(tx_icmp_echo_reply, "ICMP echo replies sent")                                               \
   X(tx_icmp_unreachable, "ICMP destination unreachable sent")                                   \
   X(tx_tcp, "TCP segments sent")                                                                \
+  X(tx_tso, "of those, TSO super-segments the device cuts into segments")                      \
+  X(rx_tcp_checksum_passed, "TCP segments from a net_ring peer that left the checksum undone")  \
   X(arp_entries_added, "ARP cache entries created")                                             \
   X(arp_entries_expired, "ARP cache entries removed after failed refresh")                      \
   X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                          \

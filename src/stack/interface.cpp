@@ -222,7 +222,7 @@ void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wi
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
-  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp),
                                                  static_cast<uint16_t>(tcp_len));
@@ -322,6 +322,12 @@ void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, ui
   tcp_->icmp_error(error, now);
 }
 
+bool Interface::tcp_checksum_passed_through(const rte_mbuf* frame) {
+  if (!setup_.rx_trust_tx_checksum || (frame->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return false;
+  counters_.rx_tcp_checksum_passed++;
+  return true;
+}
+
 bool Interface::icmp_error_allowed() {
   const double elapsed_s = std::chrono::duration<double>(now_ - icmp_refill_).count();
   icmp_refill_ = now_;
@@ -382,6 +388,10 @@ void Interface::send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr 
   segment->l2_len = wire::kEthernetHeaderLen;
   segment->l3_len = wire::kIpv4MinHeaderLen;
   if (setup_.tx_ip_checksum_offload) segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  // A TSO super-segment (TCP asked for it, and the port enables TSO only with both checksum
+  // offloads): the device writes every segment's checksums; the TCP field holds the
+  // pseudo-header sum without the length, which rte_ipv4_phdr_cksum() leaves out for TCP_SEG.
+  if (segment->ol_flags & RTE_MBUF_F_TX_TCP_SEG) counters_.tx_tso++;
   if (setup_.tx_tcp_checksum_offload) {
     segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
     *tcp_checksum = rte_ipv4_phdr_cksum(ip_hdr, segment->ol_flags);

@@ -58,6 +58,10 @@ struct InterfaceSetup {
   uint16_t mtu = 1500;
   bool tx_ip_checksum_offload = false;
   bool tx_tcp_checksum_offload = false;
+  // A TCP segment that arrives marked RTE_MBUF_F_TX_TCP_CKSUM (its checksum left to the device)
+  // is taken as verified: set for net_ring pairs, whose two ends are ports of this process
+  // passing the same mbuf (Linux's veth passes CHECKSUM_PARTIAL through the same way).
+  bool rx_trust_tx_checksum = false;
   ArpConfig arp;
   rte_mempool* pool = nullptr;
   // IPv6 (PortConfig's keys). Every interface also has the link-local address derived from `mac`.
@@ -260,6 +264,8 @@ class Interface {
   void cache_neighbor(const wire::Ipv6Addr& ip, wire::MacAddr mac, TimePoint now);
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
+  // The segment's checksum was left to a device that never computes it (rx_trust_tx_checksum).
+  bool tcp_checksum_passed_through(const rte_mbuf* frame);
   void drop(rte_mbuf* m, uint64_t& counter);
   // A frame that is not well formed: counted like drop(), and said why at debug level
   // (--log-level=dtcp.ip:debug, or dtcp.arp / dtcp.tcp), rate limited.

@@ -301,7 +301,7 @@ void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, c
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
-  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+  if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
     const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(wire::IpAddr(src), wire::IpAddr(dst),
                                                  static_cast<uint8_t>(wire::IpProtocol::tcp), static_cast<uint32_t>(tcp_len));
@@ -685,6 +685,8 @@ void Interface::send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire
   auto* tcp_checksum = reinterpret_cast<uint16_t*>(ip + wire::kIpv6HeaderLen + 16);
   segment->l2_len = wire::kEthernetHeaderLen;
   segment->l3_len = wire::kIpv6HeaderLen;
+  // A TSO super-segment: as send_tcp4(); rte_ipv6_phdr_cksum() leaves the length out for TCP_SEG.
+  if (segment->ol_flags & RTE_MBUF_F_TX_TCP_SEG) counters_.tx_tso++;
   if (setup_.tx_tcp_checksum_offload) {
     segment->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
     *tcp_checksum = rte_ipv6_phdr_cksum(ip_hdr, segment->ol_flags);

@@ -304,6 +304,9 @@ class ShardCore {
   bool send_ack(Tcb& t);
   SeqNum acceptable_ack_seq(const Tcb& t) const;
   bool send_segment(Tcb& t, SeqNum seq, wire::TcpFlags flags, uint32_t data_offset, uint32_t len);
+  // With TSO for t's family: the payload of each segment the device cuts a super-segment into
+  // (at most the effective MSS); 0 without TSO.
+  uint32_t tso_segment_size(const Tcb& t) const;
   bool send_header(const FourTuple& tuple, const wire::TcpHeader& h);
   bool send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, wire::TcpFlags flags, uint16_t window,
                  std::optional<wire::TcpTimestamps> timestamps = std::nullopt);

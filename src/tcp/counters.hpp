@@ -11,7 +11,9 @@
   X(rx_payload_bytes, "payload bytes received in sequence")                                           \
   X(rx_out_of_order, "segments queued for reassembly")                                                \
   X(rx_coalesced, "small payloads copied into the tail mbuf of the receive queue")                    \
-  X(tx_segments, "TCP segments sent")                                                                 \
+  X(tx_segments, "TCP segments sent (each segment a TSO super-segment becomes on the wire)")          \
+  X(tx_tso_super_segments, "TSO super-segments handed to the device (payload above one segment)")    \
+  X(tx_tso_bytes, "payload bytes sent in TSO super-segments")                                         \
   X(tx_payload_bytes, "payload bytes sent (including retransmissions)")                               \
   X(tx_retransmitted_segments, "segments carrying data or a FIN sent again (RFC 4022 tcpRetransSegs)") \
   X(tx_retransmitted_bytes, "payload bytes sent again (timeouts, fast, SACK and probe retransmissions)") \

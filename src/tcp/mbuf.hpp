@@ -37,6 +37,13 @@ inline std::span<const std::byte> mbuf_span(const rte_mbuf* m) { return {mbuf_da
 inline uint16_t mbuf_tailroom(const rte_mbuf* m) { return rte_pktmbuf_tailroom(m); }
 // True if we may write into the mbuf's buffer (not shared, not attached to another's buffer).
 inline bool mbuf_writable(const rte_mbuf* m) { return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1; }
+// Asks the device to cut the segment in `m` (a TCP header and more payload than one segment)
+// into segments of `segment_size` payload bytes each, the last one shorter (TCP segmentation
+// offload); the IP layer adds the flags and pseudo-header checksum its family needs.
+inline void mbuf_request_tso(rte_mbuf* m, uint32_t segment_size) {
+  m->tso_segsz = static_cast<uint16_t>(segment_size);
+  m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+}
 
 inline uint32_t mbuf_scratch_seq(const rte_mbuf* m) { return m->hash.fdir.lo; }
 inline uint32_t mbuf_scratch_flags(const rte_mbuf* m) { return m->hash.fdir.hi; }

@@ -194,7 +194,18 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     m->pkt_len += n;
     copied += n;
   }
-  ++counters.tx_segments;
+  uint32_t wire_segments = 1;
+  // output() builds segments above the MSS only with TSO; a tail loss probe may resend a whole
+  // tail record when no record could be split off (on_tlp_timeout()), which TSO cuts too.
+  // FIXME: without TSO that probe still leaves as one segment above the MSS.
+  if (const uint32_t unit = len > t.eff_mss() ? tso_segment_size(t) : 0; unit != 0) {
+    mbuf_request_tso(m, unit);
+    wire_segments = (len + unit - 1) / unit;
+    ++counters.tx_tso_super_segments;
+    counters.tx_tso_bytes += len;
+  }
+  // The MIB counts segments on the wire (RFC 4022 tcpOutSegs), as Linux counts a TSO packet's.
+  counters.tx_segments += wire_segments;
   counters.tx_payload_bytes += len;
   t.bytes_sent += len;
   if (seq < t.snd_max) {  // sent before: a retransmission
@@ -209,6 +220,16 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   }
   env.output->send_segment(m, t.tuple.local, t.tuple.remote, ecn);
   return true;
+}
+
+uint32_t ShardCore::tso_segment_size(const Tcb& t) const {
+  const bool v4 = t.tuple.local.is_v4();
+  if ((v4 ? env.tso_max_payload_v4 : env.tso_max_payload_v6) == 0) return 0;
+  // The segments carry the headers of the super-segment: IP, TCP and the timestamps option (a
+  // segment above the MSS has no room for SACK blocks, build_options()).
+  const uint32_t headers = (v4 ? 20u : 40u) + wire::kTcpMinHeaderLen + (t.ts_ok ? 12u : 0u);
+  if (env.tso_ip_packet_max <= headers) return 0;
+  return std::min<uint32_t>(t.eff_mss(), env.tso_ip_packet_max - headers);
 }
 
 bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, TcpFlags flags, uint16_t window,
@@ -342,11 +363,21 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
       const uint32_t usable = std::min(window_room, cwnd_room);
       // No data before our SYN is acknowledged (close() in SYN-RECEIVED may still send a FIN).
       const uint32_t mss = t.eff_mss();
-      uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, mss});
+      const bool retransmission = t.snd_nxt < t.snd_max;
+      // TCP segmentation offload: new data leaves as one super-segment of as many segments as
+      // the windows allow (up to the device's limit), which the device cuts into `tso_unit`
+      // payloads. Not for retransmissions (they stay one MSS, as RFC 6675 and RFC 5681 count
+      // them) nor while a CWR is to be sent: the device would copy the flag onto every segment.
+      const uint32_t tso_unit = retransmission || t.cwr_pending ? 0 : tso_segment_size(t);
+      const uint32_t tso_max = t.tuple.local.is_v4() ? env.tso_max_payload_v4 : env.tso_max_payload_v6;
+      const uint32_t segment_max = tso_unit != 0 ? std::max(mss, tso_max - tso_max % tso_unit) : mss;
+      uint32_t len = t.syn_unacked() ? 0 : std::min({unsent, usable, segment_max});
+      // Whole segments only, unless this empties the queue (the last one is then short): a short
+      // segment in the middle of a flight is what sender SWS avoidance exists to prevent.
+      if (len > mss && len < unsent) len = std::max(len - len % tso_unit, mss);
       const bool fin = t.fin_queued && !t.fin_acked() && t.snd_nxt + SeqLen(len) == t.fin_seq &&
                        (len == unsent);
       if (len == 0 && !fin) break;
-      const bool retransmission = t.snd_nxt < t.snd_max;
       if (len > 0 && len < mss && !force && !retransmission) {
         // RFC 9293 §3.8.6.2.1 (sender SWS) with Nagle (§3.7.4): a short segment goes only if it
         // empties the queue and Nagle allows it, or if it is at least half the largest window
@@ -372,7 +403,8 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
         t.rtt_seq = t.snd_nxt;
         t.rtt_sent = now;
       }
-      if (len > 0 && len < mss) t.snd_sml = t.snd_nxt + SeqLen(len);
+      // Minshall's Nagle remembers a short segment; a super-segment ends in one unless whole.
+      if (len > 0 && (len < mss || (len > mss && len % tso_unit != 0))) t.snd_sml = t.snd_nxt + SeqLen(len);
       if (!scoreboard && in_flight + len > t.cc->cwnd() && !t.in_recovery && !retransmission)
         ++counters.tx_limited_transmits;
       if (scoreboard) {

@@ -55,6 +55,12 @@ struct ShardEnv {
   // under memory pressure is estimated as this many times this shard's connections.
   uint32_t pool_shards = 1;
   wire::IpAddr local_addr6{};
+  // TCP segmentation offload, from the port: the largest payload of one super-segment per
+  // family (0: never more than an MSS in one segment) and the largest IP packet the device cuts
+  // it into. The device replicates the header (timestamps included) on every segment.
+  uint32_t tso_max_payload_v4 = 0;
+  uint32_t tso_max_payload_v6 = 0;
+  uint16_t tso_ip_packet_max = 0;
 };
 
 // A snapshot of one connection or TIME-WAIT record, for the counters printer.

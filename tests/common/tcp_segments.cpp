@@ -58,6 +58,7 @@ std::string parse_sent(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ec
   const void* data = rte_pktmbuf_read(m, 0, m->pkt_len, bytes.data());
   if (data != bytes.data() && !bytes.empty()) std::memcpy(bytes.data(), data, bytes.size());
   const uint16_t l4_len = static_cast<uint16_t>(m->l4_len);
+  const uint16_t tso_segsz = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) ? m->tso_segsz : uint16_t{0};
   rte_pktmbuf_free(m);
   if (!error.empty()) return error;
   if (bytes.size() < wire::kTcpMinHeaderLen) return "segment shorter than a TCP header";
@@ -80,6 +81,7 @@ std::string parse_sent(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ec
   out.payload.assign(view->payload().begin(), view->payload().end());
   out.l4_len = l4_len;
   out.ecn = ecn;
+  out.tso_segsz = tso_segsz;
   return {};
 }
 

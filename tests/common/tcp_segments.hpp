@@ -30,6 +30,7 @@ struct Sent {
   std::vector<std::byte> payload;
   uint16_t l4_len = 0;
   wire::Ecn ecn = wire::Ecn::not_ect;
+  uint16_t tso_segsz = 0;  // a TSO super-segment (RTE_MBUF_F_TX_TCP_SEG): the payload per segment
 };
 std::string describe(const Sent& s);
 

@@ -68,7 +68,16 @@ def run_echo(config, connections, size, concurrency, tag, server_closes_first=Fa
 
 def test():
     connections = 100 if SANITIZED else 400
-    run_echo(ring_config(), connections, 256 * 1024, 64, "ring")
+    out = run_echo(ring_config(), connections, 256 * 1024, 64, "ring")
+    # Checksum pass-through between the two ends of the pair (offloads = yes): every TCP segment
+    # arrives with its checksum left undone and marked so; none fails a check.
+    counters = DtcpProcess.parse_counters(out)
+    check(counters.get("rx_tcp_checksum_passed", 0) == counters.get("rx_tcp", -1),
+          f"rx_tcp_checksum_passed {counters.get('rx_tcp_checksum_passed')} of rx_tcp {counters.get('rx_tcp')}")
+    check(counters.get("drop_tcp_bad_checksum", 0) == 0, "checksum drops over a clean ring")
+    # offloads = no: every checksum in software again.
+    out = run_echo(ring_config(impairment="offloads = no"), 20, 64 * 1024, 20, "ring-software-csum")
+    check(DtcpProcess.parse_counters(out).get("rx_tcp_checksum_passed", 0) == 0, "offloads = no still passed checksums")
     run_echo(ring_config(), connections // 4, 64 * 1024, 32, "ring-srvclose", server_closes_first=True)
     # Small MTUs (issue #10 part 0): with every connection's window full at MSS 536 and 960, an
     # ACK that advanced SND.UNA without updating SND.WND let one side send past the other's

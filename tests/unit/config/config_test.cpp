@@ -67,8 +67,8 @@ class TempFile {
 const std::vector<std::string> kPortKeys = {
     "accept_ra",   "address",  "dad_transmits", "gateway", "gateway6", "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
-    "rx_reorder",  "rx_seed",  "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate", "tx_loss",
-    "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
+    "rx_reorder",  "rx_seed",  "tso",        "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate",
+    "tx_loss",     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
 const std::vector<std::string> kArpKeys = {"capacity", "entry_timeout_s", "max_pending_per_entry",
                                            "request_interval_ms", "request_retries"};
 const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", "delay_first_probe_time_ms",
@@ -143,6 +143,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_TRUE(p.lcores.empty());
   EXPECT_TRUE(p.reta.empty());
   EXPECT_TRUE(p.offloads);
+  EXPECT_EQ(p.tso, PortConfig::Tso::automatic);
   EXPECT_FALSE(p.rx_impairment.enabled());
   EXPECT_FALSE(p.tx_impairment.enabled());
   EXPECT_EQ(p.rx_impairment.seed, 1u);
@@ -183,6 +184,7 @@ tx_desc = 256
 lcores = 3, 5
 reta = 1, 0, 0
 offloads = no
+tso = off
 rx_loss = 0.01
 rx_duplicate = 0.02
 rx_reorder = 0.03
@@ -314,6 +316,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(client.lcores, (std::vector<unsigned>{3, 5}));
   EXPECT_EQ(client.reta, (std::vector<uint16_t>{1, 0, 0}));
   EXPECT_FALSE(client.offloads);
+  EXPECT_EQ(client.tso, PortConfig::Tso::off);
   EXPECT_DOUBLE_EQ(client.rx_impairment.loss, 0.01);
   EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
   EXPECT_DOUBLE_EQ(client.rx_impairment.reorder, 0.03);
@@ -635,6 +638,7 @@ const BadValue kBadValues[] = {
     {"port", "tx_loss", "0.5%", "expected a fraction in 0..1"},
     {"port", "offloads", "maybe", "expected yes or no"},
     {"port", "offloads", "YES", "expected yes or no"},
+    {"port", "tso", "on", "expected auto or off"},
     {"port", "lcores", "a", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1 2", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1024", "expected a comma-separated list of lcore ids"},

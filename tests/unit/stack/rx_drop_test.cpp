@@ -269,6 +269,32 @@ TEST_F(InterfaceRxDrop, Tcp_RxChecksumFlaggedBadByHardware_DroppedAndCounted) {
   EXPECT_TRUE(tcp_.segments.empty());
 }
 
+// net_ring's checksum pass-through (InterfaceSetup::rx_trust_tx_checksum): a segment whose
+// checksum its sender left to the device (RTE_MBUF_F_TX_TCP_CKSUM still set, the field holding
+// no checksum) is taken only by a port that trusts the mark; an unmarked one is checked as ever.
+TEST_F(InterfaceRxDrop, Tcp_ChecksumLeftToTheDevice_TakenOnlyWhereThePortTrustsTheMark) {
+  Bytes segment = valid_tcp();
+  segment[16] = segment[17] = std::byte{0};
+  auto marked = [&] {
+    rte_mbuf* m = to_mbuf(ipv4_frame(tcp_to_us(segment)));
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+    return m;
+  };
+  NetCounters before = counters_;
+  iface_->input(marked(), t0_);
+  EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{"drop_tcp_bad_checksum", 1}})) << "not trusted";
+  EXPECT_TRUE(tcp_.segments.empty());
+
+  setup_.rx_trust_tx_checksum = true;
+  rebuild();
+  learn_peer();
+  iface_->input(marked(), t0_);
+  EXPECT_EQ(tcp_.segments.size(), 1u);
+  EXPECT_EQ(counters_.rx_tcp_checksum_passed, 1u);
+  expect_dropped(ipv4_frame(tcp_to_us(segment)), "drop_tcp_bad_checksum");  // not marked: checked
+  EXPECT_EQ(counters_.rx_tcp_checksum_passed, 1u);
+}
+
 TEST_F(InterfaceRxDrop, Tcp_NoReceiverAttached_DroppedAndCounted) {
   iface_->attach_tcp(nullptr);
   expect_dropped(ipv4_frame(tcp_to_us(valid_tcp())), "drop_tcp_no_stack");

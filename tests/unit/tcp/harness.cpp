@@ -97,6 +97,8 @@ void TcpTest::make_shard() {
   };
   env.state_tracer_ctx = this;
   env.pool_shards = pool_shards;
+  env.tso_max_payload_v4 = env.tso_max_payload_v6 = tso_max_payload;
+  env.tso_ip_packet_max = tso_ip_packet_max;
   transitions.clear();
   shard = std::make_unique<Shard>(config, env, now_);
 }

@@ -184,6 +184,9 @@ class TcpTest : public ::testing::Test {
   TimePoint now_{};
   bool check_no_leaks = true;
   uint32_t pool_shards = 1;  // ShardEnv::pool_shards of the next make_shard() (memory pressure tests)
+  // ShardEnv's TSO fields of the next make_shard(), the same for both families (0: no TSO).
+  uint32_t tso_max_payload = 0;
+  uint16_t tso_ip_packet_max = 0;
   std::vector<std::string> transitions;  // "ESTABLISHED>FIN-WAIT-1", from the shard's tracer
 };
 
