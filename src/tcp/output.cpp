@@ -195,9 +195,9 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     copied += n;
   }
   uint32_t wire_segments = 1;
-  // output() builds segments above the MSS only with TSO; a tail loss probe may resend a whole
-  // tail record when no record could be split off (on_tlp_timeout()), which TSO cuts too.
-  // FIXME: without TSO that probe still leaves as one segment above the MSS.
+  // output() builds segments above the MSS only with TSO; retransmissions are cut to the MSS
+  // (retransmit_limit(), and a tail loss probe that cannot split its record sends its first MSS).
+  assert(len <= t.eff_mss() || tso_segment_size(t) != 0);
   if (const uint32_t unit = len > t.eff_mss() ? tso_segment_size(t) : 0; unit != 0) {
     mbuf_request_tso(m, unit);
     wire_segments = (len + unit - 1) / unit;

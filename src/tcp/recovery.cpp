@@ -32,10 +32,13 @@ bool sent_after(uint32_t o1, SeqNum end1, uint32_t o2, SeqNum end2) {
 constexpr uint32_t kDupThresh = 3;
 
 // Sequence space one retransmission of `s` may cover: an MSS of data, and our FIN with it when
-// `s` ends with the FIN (the FIN takes a sequence number but no payload, so a last segment of a
-// full MSS and the FIN goes again as it was first sent, not as MSS - 1 bytes and the FIN).
+// the piece reaches the FIN (the FIN takes a sequence number but no payload, so a last segment of
+// a full MSS and the FIN goes again as it was first sent, not as MSS - 1 bytes and the FIN). A
+// longer record ending in the FIN resends its first MSS only: MSS + 1 from its start would be
+// MSS + 1 bytes of data, one more than the peer allowed (RFC 9293 §3.7.1).
 uint32_t retransmit_limit(const Tcb& t, const SentSegment& s) {
-  return t.eff_mss() + (t.fin_sent() && s.end == t.fin_seq + SeqLen(1) ? 1u : 0u);
+  const uint32_t mss = t.eff_mss();
+  return t.fin_sent() && s.end == t.fin_seq + SeqLen(1) && s.len() <= mss + 1 ? mss + 1 : mss;
 }
 
 }  // namespace
@@ -469,12 +472,17 @@ void ShardCore::on_tlp_timeout(Tcb& t, TimePoint now) {
     if (last == nullptr || last->has(Flag::kSacked)) return;
     const uint32_t len = std::min(last->len(), retransmit_limit(t, *last));
     SentSegment* piece = last;
+    uint32_t piece_len = last->len();
     if (len < last->len()) {
       piece = t.sent.split(sent_pool_, config.sent_records_per_connection, *last, last->end - SeqLen(len));
+      // No record to split off (the sent-record pool is spent): probe with the record's first
+      // MSS instead of its last, which still draws the ACK or SACK the probe is for (RFC 8985
+      // §7.3), rather than one segment above the MSS.
       if (piece == nullptr) piece = last;
+      piece_len = std::min(piece->len(), len);
     }
-    if (!resend(t, piece->start, piece->len())) return;
-    t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, *piece, piece->len(), now);
+    if (!resend(t, piece->start, piece_len)) return;
+    t.sent.on_retransmit(sent_pool_, config.sent_records_per_connection, *piece, piece_len, now);
     t.tlp_retransmitted = true;
   }
   t.tlp_in_flight = true;
