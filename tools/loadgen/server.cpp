@@ -1,6 +1,7 @@
 #include "loadgen/server.hpp"
 
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace dtcp::loadgen {
@@ -39,16 +40,21 @@ const char* to_string(ServeMode m) {
 }
 
 ServerContent::ServerContent(const ServeSpec& spec) : spec_(spec) {
-  const std::string body(spec.body_size, 'x');
+  body_owner_ = spec.body;
+  if (!body_owner_) body_owner_ = std::make_shared<const std::vector<std::byte>>(spec.body_size, std::byte{'x'});
+  const std::vector<std::byte>& body = *body_owner_;
+  const bool inline_body = body.size() <= kInlineBody;
+  if (!inline_body) body_ = body;
+  const std::string server = "Server: " + spec.server + "\r\n";
+  const std::string type = spec.content_type.empty() ? "" : "Content-Type: " + spec.content_type + "\r\n";
   auto ok = [&](const char* connection, bool with_body) {
-    std::string r = "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: " + std::to_string(spec.body_size) +
-                    "\r\n" + connection + "\r\n";
-    if (with_body) r += body;
-    return bytes_of(r);
+    std::vector<std::byte> r = bytes_of("HTTP/1.1 200 OK\r\n" + server + type + "Content-Length: " +
+                                        std::to_string(body.size()) + "\r\n" + connection + "\r\n");
+    if (with_body && inline_body) r.insert(r.end(), body.begin(), body.end());
+    return r;
   };
-  auto error = [](const char* status) {
-    return bytes_of(std::string("HTTP/1.1 ") + status +
-                    "\r\nServer: dtcp-loadgen\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  auto error = [&](const char* status) {
+    return bytes_of(std::string("HTTP/1.1 ") + status + "\r\n" + server + "Content-Length: 0\r\nConnection: close\r\n\r\n");
   };
   http_[get_keep_alive] = ok("", true);
   http_[get_keep_alive_10] = ok("Connection: keep-alive\r\n", true);
@@ -59,6 +65,8 @@ ServerContent::ServerContent(const ServeSpec& spec) : spec_(spec) {
   http_[bad_request] = error("400 Bad Request");
   http_[not_allowed] = error("405 Method Not Allowed");
   http_[too_large] = error("431 Request Header Fields Too Large");
+  http_[not_found] = error("404 Not Found");
+  if (inline_body) body_owner_.reset();  // copied into the responses; nothing to hold
   raw_response_.resize(spec.response_size);
   for (size_t i = 0; i < raw_response_.size(); i++) raw_response_[i] = std::byte{static_cast<uint8_t>('A' + i % 26)};
   source_chunk_.resize(64 * 1024);
@@ -117,7 +125,9 @@ void ServerSession::end_line() {
       return;
     }
     const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     const std::string_view version = line.substr(sp2 + 1);
+    target_ok_ = content_->path().empty() || target == content_->path();
     if (version == "HTTP/1.0") http10_ = true;
     else if (version != "HTTP/1.1") bad_ = true;
     head_ = method == "HEAD";
@@ -157,6 +167,8 @@ void ServerSession::end_request() {
     kind = ServerContent::bad_request;
   } else if (!method_ok_) {
     kind = ServerContent::not_allowed;
+  } else if (!target_ok_) {
+    kind = ServerContent::not_found;
   } else {
     const bool keep = http10_ ? (conn_keep_alive_ && !conn_close_) : !conn_close_;
     if (head_) kind = !keep ? ServerContent::head_close : http10_ ? ServerContent::head_keep_alive_10 : ServerContent::head_keep_alive;
@@ -165,7 +177,7 @@ void ServerSession::end_request() {
   queue(kind);
   header_bytes_ = 0;
   request_line_ = true;
-  bad_ = head_ = method_ok_ = http10_ = conn_close_ = conn_keep_alive_ = has_body_ = false;
+  bad_ = head_ = method_ok_ = target_ok_ = http10_ = conn_close_ = conn_keep_alive_ = has_body_ = false;
 }
 
 void ServerSession::queue(uint8_t kind) {
@@ -192,7 +204,7 @@ std::span<const std::byte> ServerSession::pending() const {
     case ServeMode::echo:
       return responses_owed_ ? content_->raw_response().subspan(offset_) : std::span<const std::byte>();
     case ServeMode::http:
-      return run_count_ ? content_->http(runs_[run_head_].kind).subspan(offset_) : std::span<const std::byte>();
+      return run_count_ ? content_->http(runs_[run_head_].kind).from(offset_) : std::span<const std::byte>();
     case ServeMode::sink:
       return {};
     case ServeMode::source:

@@ -2,19 +2,24 @@
 // servers so both answer byte for byte alike:
 //   echo    raw fixed-size request/response: every request_size bytes received are answered
 //           with response_size bytes (equal sizes behave like an echo server);
-//   http    minimal HTTP/1.1: GET or HEAD of any path gets 200 and body_size bytes of 'x';
+//   http    minimal HTTP/1.1: GET or HEAD of any path gets 200 and body_size bytes of 'x' (or
+//           the bytes of ServeSpec::body, and only at ServeSpec::path: other targets get 404);
 //           keep-alive unless the request says close (HTTP/1.0: unless it says keep-alive);
 //           pipelined requests are answered in order; other methods 405, malformed 400,
 //           oversized headers 431, request bodies 400 (not supported), each with a close;
 //   sink    reads and discards;
 //   source  sends without end until the peer closes.
 // A ServerSession is one connection's state: bytes go in through on_data(), and pending() says
-// what to send next. It never allocates; the responses are formatted once in ServerContent.
+// what to send next. It never allocates; the responses are formatted once in ServerContent, and
+// a large body is kept once, shared by every session and sent from where the session is in it
+// (no copy per request, nothing erased from the front of a buffer). dtcp-http and
+// dtcp-loadgen's --serve-* servers are this one implementation.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,7 +33,14 @@ struct ServeSpec {
   ServeMode mode = ServeMode::echo;
   uint32_t request_size = 64;   // echo
   uint32_t response_size = 64;  // echo
-  uint64_t body_size = 64;      // http
+  uint64_t body_size = 64;      // http: bytes of 'x' per 200 response, unless `body` is set
+  // http: the body of every 200 response instead of body_size bytes of 'x' (dtcp-http --file).
+  // Shared, never copied per request.
+  std::shared_ptr<const std::vector<std::byte>> body;
+  // http: when not empty, the only request target served; any other gets 404 and a close.
+  std::string path;
+  std::string server = "dtcp-loadgen";  // http: the Server header's value
+  std::string content_type;             // http: the Content-Type header's value; empty: none
 };
 
 // The responses every session of one server sends, formatted once.
@@ -48,18 +60,38 @@ class ServerContent {
     bad_request,        // 400, close
     not_allowed,        // 405, close
     too_large,          // 431, close
+    not_found,          // 404, close (a target other than ServeSpec::path)
     kind_count,
   };
   static bool closes(uint8_t kind) {
     return kind == get_close || kind == head_close || kind >= bad_request;
   }
-  std::span<const std::byte> http(uint8_t kind) const { return http_[kind]; }
+  // A response is its head (status line and headers, and the body too when it is small) and
+  // then `body`, a view of the one shared copy of a large body (empty otherwise). Small
+  // responses stay contiguous so that one send() makes one segment of a 64-byte exchange.
+  struct Response {
+    std::span<const std::byte> head;
+    std::span<const std::byte> body;
+    size_t size() const { return head.size() + body.size(); }
+    // The bytes from `offset` on, up to the end of the part (head or body) `offset` is in.
+    std::span<const std::byte> from(size_t offset) const {
+      return offset < head.size() ? head.subspan(offset) : body.subspan(offset - head.size());
+    }
+  };
+  Response http(uint8_t kind) const { return {http_[kind], with_body(kind) ? body_ : std::span<const std::byte>()}; }
+  const std::string& path() const { return spec_.path; }
+  // Bodies up to this size are copied into each response once; larger ones are shared.
+  static constexpr size_t kInlineBody = 64 * 1024;
   std::span<const std::byte> raw_response() const { return raw_response_; }
   std::span<const std::byte> source_chunk() const { return source_chunk_; }
 
  private:
+  static bool with_body(uint8_t kind) { return kind <= get_close; }
+
   ServeSpec spec_;
   std::array<std::vector<std::byte>, kind_count> http_;
+  std::shared_ptr<const std::vector<std::byte>> body_owner_;  // holds body_'s bytes
+  std::span<const std::byte> body_;                            // empty when inlined in http_
   std::vector<std::byte> raw_response_;
   std::vector<std::byte> source_chunk_;
 };
@@ -109,11 +141,12 @@ class ServerSession {
   bool bad_ = false;
   bool head_ = false;
   bool method_ok_ = false;
+  bool target_ok_ = false;
   bool http10_ = false;
   bool conn_close_ = false;
   bool conn_keep_alive_ = false;
   bool has_body_ = false;
-  char line_[96];
+  char line_[256];  // the request line's target is compared with ServeSpec::path
   uint64_t requests_ = 0;
 };
 

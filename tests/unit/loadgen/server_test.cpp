@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "loadgen/http_parser.hpp"
@@ -101,6 +103,50 @@ TEST(ServerSession, Http_Errors_CloseTheConnection) {
   big.on_data(bytes("X: " + filler + "\r\n\r\n"));
   EXPECT_EQ(drain(big).substr(9, 3), "431");
   EXPECT_TRUE(big.done());
+}
+
+TEST(ServerSession, Http_LargeBody_SentFromTheSharedCopyWithoutCopying) {
+  // dtcp-http --file: a body above kInlineBody is one shared copy; every session sends from
+  // its offset into it, head first, then views of the body itself.
+  auto body = std::make_shared<std::vector<std::byte>>(ServerContent::kInlineBody * 3 + 7);
+  for (size_t i = 0; i < body->size(); i++) (*body)[i] = std::byte{static_cast<uint8_t>(i * 7 + i / 251)};
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body = body, .path = "/f.bin", .server = "dtcp",
+                                        .content_type = "application/octet-stream"});
+  ServerSession s(content);
+  s.on_data(bytes("GET /f.bin HTTP/1.1\r\n\r\nHEAD /f.bin HTTP/1.1\r\n\r\nGET /f.bin HTTP/1.1\r\n\r\n"));
+  const std::string head = "HTTP/1.1 200 OK\r\nServer: dtcp\r\nContent-Type: application/octet-stream\r\n"
+                           "Content-Length: " + std::to_string(body->size()) + "\r\n\r\n";
+  EXPECT_EQ(s.pending().size(), head.size());  // the head alone: the body is not copied after it
+  s.sent(head.size());
+  const auto first = s.pending();
+  EXPECT_EQ(first.data(), body->data());  // the shared bytes themselves
+  EXPECT_EQ(first.size(), body->size());
+  s.sent(1000);
+  EXPECT_EQ(s.pending().data(), body->data() + 1000);
+  s.sent(body->size() - 1000);
+  const std::string body_text(reinterpret_cast<const char*>(body->data()), body->size());
+  EXPECT_EQ(drain(s, 4096), head + head + body_text);  // HEAD's head, then the second GET whole
+  EXPECT_FALSE(s.done());
+  EXPECT_EQ(s.requests(), 3u);
+}
+
+TEST(ServerSession, Http_Path_OtherTargets404AndClose) {
+  auto body = std::make_shared<std::vector<std::byte>>(3, std::byte{'z'});
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body = body, .path = "/a"});
+  ServerSession ok(content);
+  ok.on_data(bytes("GET /a HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(drain(ok), "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 3\r\n\r\nzzz");
+  for (const char* request : {"GET /b HTTP/1.1\r\n\r\n", "HEAD /a/ HTTP/1.1\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}) {
+    ServerSession s(content);
+    s.on_data(bytes(request));
+    EXPECT_EQ(drain(s).substr(0, 12), "HTTP/1.1 404") << request;
+    EXPECT_TRUE(s.done()) << request;
+  }
+  // Without a path every target is served.
+  const ServerContent any(ServeSpec{.mode = ServeMode::http, .body_size = 2});
+  ServerSession s(any);
+  s.on_data(bytes("GET /anything/at/all?q=1 HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(drain(s).substr(0, 12), "HTTP/1.1 200");
 }
 
 TEST(ServerSession, SinkAndSource) {
