@@ -1,6 +1,6 @@
 """dtcp-http --file over net_tap: a 50 MB file to curl byte for byte (sha256), a second request
 kept on the same connection after it, a pipelined GET, HEAD and 404 on one connection, a client
-that hangs up partway, and a ranged request (which this server answers with the whole file).
+that hangs up partway, byte ranges (206, and 416 past the end), and a 404 for another path.
 
 Issue 15 part 3: the server once copied each response into a string and erased it from the front
 after every partial send, so a 50 MB download crawled. The rate curl saw is printed, never
@@ -119,12 +119,22 @@ msl = 1s
         ns.exec(["curl", "-sS", "--max-time", "120", "-o", third, url], timeout=150)
         check(sha256_file(third) == want, "download after a client hung up: sha256 differs")
 
-        # A ranged request: the server has no Range support (RFC 9110 §14.2 lets it ignore the
-        # header) and answers 200 with the whole file, which curl accepts.
-        ranged = os.path.join(workdir, "ranged")
-        code = ns.exec(["curl", "-sS", "--max-time", "120", "-r", "1000-1999", "-o", ranged, "-w", "%{http_code}",
-                        url], timeout=150).stdout
-        check(code == "200" and sha256_file(ranged) == want, f"ranged request: {code}, {os.path.getsize(ranged)} bytes")
+        # Ranged requests (RFC 9110 §14): a middle part, the last bytes, a part starting 1 MB
+        # before the end, each byte for byte against the file; one starting past the end is 416.
+        with open(path, "rb") as f:
+            data = f.read()
+        for spec, want_part in (("1000-1999", data[1000:2000]), ("-500", data[-500:]),
+                                (f"{SIZE - (1 << 20)}-", data[SIZE - (1 << 20):])):
+            part = os.path.join(workdir, "part")
+            code = ns.exec(["curl", "-sS", "--max-time", "60", "-r", spec, "-o", part, "-w", "%{http_code}", url],
+                           timeout=90).stdout
+            with open(part, "rb") as f:
+                got_part = f.read()
+            check(code == "206" and got_part == want_part,
+                  f"range {spec}: {code}, {len(got_part)} bytes (want {len(want_part)}, equal: {got_part == want_part})")
+        code = ns.exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-r", f"{SIZE}-", url]).stdout
+        check(code == "416", f"a range past the end answered {code}")
+        del data
 
         code = ns.exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{DTCP_IP}/other"]).stdout
         check(code == "404", f"another path answered {code}")
