@@ -339,6 +339,27 @@ def http_corpus():
         write("http_parser", name, bytes([first]) + body)
 
 
+def http_server_corpus():
+    # First byte: bits 7-6 the content (0 small body, 1 small at /f, 2 large shared, 3 large at
+    # /f), low 6 bits the piece size - 1; second: bytes per send / 8 - 1 (http_server_fuzz.cpp).
+    requests = [
+        ("pipelined", 0x05, 3, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD /x HTTP/1.1\r\n\r\n"
+                              b"GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n"),
+        ("http10_keep_alive", 0x00, 0, b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET / HTTP/1.0\r\n\r\n"),
+        ("path_404", 0x41, 1, b"GET /f HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n"),
+        ("ranges_large", 0x83, 200, b"GET / HTTP/1.1\r\nRange: bytes=0-99\r\n\r\nGET / HTTP/1.1\r\nRange: bytes=-10\r\n\r\n"
+                                    b"GET / HTTP/1.1\r\nRange: bytes=65000-\r\n\r\nGET / HTTP/1.1\r\n\r\n"
+                                    b"GET / HTTP/1.1\r\nRange: bytes=999999-\r\n\r\n"),
+        ("ranges_ignored", 0xC7, 7, b"GET /f HTTP/1.1\r\nRange: bytes=0-1,4-5\r\n\r\nGET /f HTTP/1.1\r\nRange: bytes=9-2\r\n\r\n"
+                                    b"GET /f HTTP/1.1\r\nRange: bytes=1-2\r\nIf-Range: x\r\n\r\nHEAD /f HTTP/1.1\r\nRange: bytes=1-2\r\n\r\n"),
+        ("errors", 0x02, 0, b"\r\nPOST / HTTP/1.1\r\n\r\n"),
+        ("body_refused", 0x10, 0, b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"),
+        ("bad_header", 0x3F, 31, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
+    ]
+    for name, first, second, body in requests:
+        write("http_server", name, bytes([first, second]) + body)
+
+
 # ---- tcp_state scripts, in tcp_driver.cpp's encoding ----
 
 def seg(flags, mode=0, seq=(0,), ack=(0,), window=65535, length=0, mask=0, extra=b""):
@@ -399,6 +420,12 @@ def dictionaries():
                   "Transfer-Encoding: ", "chunked", "gzip, chunked", "Connection: ", "close", "keep-alive",
                   "0\\x0d\\x0a\\x0d\\x0a", ";ext=", "100 Continue", "101", "204", "304", "\\x09", ":"]:
             f.write('"%s"\n' % t)
+    with open(os.path.join(HERE, "http_server.dict"), "w") as f:
+        f.write("# HTTP/1.1 request tokens (RFC 9112, RFC 9110 §14 ranges)\n")
+        for t in ["GET ", "HEAD ", "POST ", " HTTP/1.1", " HTTP/1.0", "\\x0d\\x0a", "\\x0d\\x0a\\x0d\\x0a", "/f",
+                  "Connection: ", "close", "keep-alive", "Content-Length: ", "Transfer-Encoding: chunked",
+                  "Range: bytes=", "If-Range: ", "-", ",", "0-0", "-1", "65535-", ":"]:
+            f.write('"%s"\n' % t)
     keys = set()
     for src in ["src/dpdk/config.cpp", "src/dpdk/config_extra.cpp"]:
         with open(os.path.join(ROOT, src)) as s:
@@ -427,12 +454,14 @@ def dictionaries():
 
 
 def main():
-    for t in ["ethernet", "arp", "ipv4", "ipv6", "icmp", "tcp_header", "config", "http_parser", "tcp_state", "frame"]:
+    for t in ["ethernet", "arp", "ipv4", "ipv6", "icmp", "tcp_header", "config", "http_parser", "http_server",
+              "tcp_state", "frame"]:
         clear_generated(t)
     wire_corpora()
     ipv6_corpus()
     config_corpus()
     http_corpus()
+    http_server_corpus()
     tcp_state_corpus()
     dictionaries()
     total = 0

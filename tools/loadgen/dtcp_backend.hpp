@@ -14,6 +14,7 @@
 #include "dtcp/runtime.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/idle.hpp"
+#include "loadgen/dtcp_server.hpp"
 #include "loadgen/server.hpp"
 
 namespace dtcp::loadgen {
@@ -129,27 +130,6 @@ class DtcpHoldServerApp final : public App {
   struct Handler;
   std::vector<uint16_t> ports_;
   std::unique_ptr<Handler> handler_;
-};
-
-// Listens on the given ports of one Stack and serves each with its ServeSpec.
-class DtcpServerApp final : public App {
- public:
-  struct Listen {
-    ServeSpec spec;
-    uint16_t port = 0;
-  };
-  explicit DtcpServerApp(const std::vector<Listen>& listens);
-  ~DtcpServerApp() override;
-  void on_start(Stack& stack) override;
-
- private:
-  struct Listener;
-  struct Conn;
-  std::vector<std::unique_ptr<Listener>> listeners_;
-  std::vector<std::unique_ptr<Conn>> conns_;  // every handler ever made, for the destructor
-  std::vector<Conn*> free_;                   // handlers ready for reuse
-  friend struct Listener;
-  friend struct Conn;
 };
 
 }  // namespace dtcp::loadgen

@@ -1,6 +1,9 @@
 #include "loadgen/server.hpp"
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace dtcp::loadgen {
@@ -39,16 +42,21 @@ const char* to_string(ServeMode m) {
 }
 
 ServerContent::ServerContent(const ServeSpec& spec) : spec_(spec) {
-  const std::string body(spec.body_size, 'x');
+  body_owner_ = spec.body;
+  if (!body_owner_) body_owner_ = std::make_shared<const std::vector<std::byte>>(spec.body_size, std::byte{'x'});
+  const std::vector<std::byte>& body = *body_owner_;
+  const bool inline_body = body.size() <= kInlineBody;
+  if (!inline_body) body_ = body;
+  const std::string server = "Server: " + spec.server + "\r\n";
+  const std::string type = spec.content_type.empty() ? "" : "Content-Type: " + spec.content_type + "\r\n";
   auto ok = [&](const char* connection, bool with_body) {
-    std::string r = "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: " + std::to_string(spec.body_size) +
-                    "\r\n" + connection + "\r\n";
-    if (with_body) r += body;
-    return bytes_of(r);
+    std::vector<std::byte> r = bytes_of("HTTP/1.1 200 OK\r\n" + server + type + "Content-Length: " +
+                                        std::to_string(body.size()) + "\r\n" + connection + "\r\n");
+    if (with_body && inline_body) r.insert(r.end(), body.begin(), body.end());
+    return r;
   };
-  auto error = [](const char* status) {
-    return bytes_of(std::string("HTTP/1.1 ") + status +
-                    "\r\nServer: dtcp-loadgen\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  auto error = [&](const char* status) {
+    return bytes_of(std::string("HTTP/1.1 ") + status + "\r\n" + server + "Content-Length: 0\r\nConnection: close\r\n\r\n");
   };
   http_[get_keep_alive] = ok("", true);
   http_[get_keep_alive_10] = ok("Connection: keep-alive\r\n", true);
@@ -59,6 +67,12 @@ ServerContent::ServerContent(const ServeSpec& spec) : spec_(spec) {
   http_[bad_request] = error("400 Bad Request");
   http_[not_allowed] = error("405 Method Not Allowed");
   http_[too_large] = error("431 Request Header Fields Too Large");
+  http_[not_found] = error("404 Not Found");
+  http_[range_not_satisfiable] = bytes_of("HTTP/1.1 416 Range Not Satisfiable\r\n" + server + "Content-Range: bytes */" +
+                                          std::to_string(body.size()) +
+                                          "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  const std::string prefix = "HTTP/1.1 206 Partial Content\r\n" + server + type;
+  if (prefix.size() <= kMaxPartialPrefix) partial_prefix_ = bytes_of(prefix);
   raw_response_.resize(spec.response_size);
   for (size_t i = 0; i < raw_response_.size(); i++) raw_response_[i] = std::byte{static_cast<uint8_t>('A' + i % 26)};
   source_chunk_.resize(64 * 1024);
@@ -117,7 +131,9 @@ void ServerSession::end_line() {
       return;
     }
     const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     const std::string_view version = line.substr(sp2 + 1);
+    target_ok_ = content_->path().empty() || target == content_->path();
     if (version == "HTTP/1.0") http10_ = true;
     else if (version != "HTTP/1.1") bad_ = true;
     head_ = method == "HEAD";
@@ -146,7 +162,47 @@ void ServerSession::end_line() {
     has_body_ |= value != "0";
   } else if (iequals(name, "transfer-encoding")) {
     has_body_ = true;
+  } else if (iequals(name, "range")) {
+    parse_range(value);
+  } else if (iequals(name, "if-range")) {
+    if_range_ = true;
   }
+}
+
+// RFC 9110 §14.1.1: ranges-specifier = "bytes=" int-range / suffix-range, of which we take one;
+// several ranges (a comma), another unit or a malformed one leave range_ false and the whole
+// body is sent, which §14.2 allows ("a server MAY ignore the Range header field").
+void ServerSession::parse_range(std::string_view value) {
+  range_ = false;
+  constexpr std::string_view unit = "bytes=";
+  if (value.size() < unit.size() || !iequals(value.substr(0, unit.size()), unit)) return;
+  value.remove_prefix(unit.size());
+  const size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return;
+  auto number = [](std::string_view digits, uint64_t& out) {
+    if (digits.empty() || digits.size() > 18) return false;  // 18 digits cannot overflow
+    out = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+  };
+  const std::string_view first = trim(value.substr(0, dash));
+  const std::string_view last = trim(value.substr(dash + 1));
+  if (first.empty()) {
+    range_suffix_ = true;
+    range_ = number(last, range_last_);
+    return;
+  }
+  range_suffix_ = false;
+  if (!number(first, range_first_)) return;
+  if (last.empty()) {
+    range_last_ = UINT64_MAX;
+  } else if (!number(last, range_last_) || range_last_ < range_first_) {
+    return;  // §14.1.1: last-pos < first-pos is invalid
+  }
+  range_ = true;
 }
 
 void ServerSession::end_request() {
@@ -157,19 +213,76 @@ void ServerSession::end_request() {
     kind = ServerContent::bad_request;
   } else if (!method_ok_) {
     kind = ServerContent::not_allowed;
+  } else if (!target_ok_) {
+    kind = ServerContent::not_found;
   } else {
     const bool keep = http10_ ? (conn_keep_alive_ && !conn_close_) : !conn_close_;
     if (head_) kind = !keep ? ServerContent::head_close : http10_ ? ServerContent::head_keep_alive_10 : ServerContent::head_keep_alive;
     else kind = !keep ? ServerContent::get_close : http10_ ? ServerContent::get_keep_alive_10 : ServerContent::get_keep_alive;
+    // RFC 9110 §14.2: only GET has range handling; HEAD ignores Range.
+    if (!head_ && range_ && !if_range_ && !content_->partial_prefix().empty()) {
+      const uint64_t size = content_->body().size();
+      if (range_suffix_) {
+        // §14.1.3: the last N bytes, the whole body when it is shorter; -0 selects nothing.
+        if (range_last_ == 0 || size == 0) {
+          kind = ServerContent::range_not_satisfiable;
+        } else {
+          kind = ServerContent::partial;
+          range_first_ = size - std::min(range_last_, size);
+          range_last_ = size - 1;
+        }
+      } else if (range_first_ >= size) {
+        kind = ServerContent::range_not_satisfiable;  // §14.1.2: the first byte is past the end
+      } else {
+        kind = ServerContent::partial;
+        range_last_ = std::min(range_last_, size - 1);
+      }
+      if (kind == ServerContent::partial) queue_partial(range_first_, range_last_, !keep, http10_);
+    }
   }
-  queue(kind);
+  if (kind != ServerContent::partial) queue(kind);
   header_bytes_ = 0;
   request_line_ = true;
-  bad_ = head_ = method_ok_ = http10_ = conn_close_ = conn_keep_alive_ = has_body_ = false;
+  bad_ = head_ = method_ok_ = target_ok_ = http10_ = conn_close_ = conn_keep_alive_ = has_body_ = false;
+  range_ = range_suffix_ = if_range_ = false;
+}
+
+void ServerSession::queue_partial(uint64_t first, uint64_t last, bool close, bool http10) {
+  if (run_count_ == kMaxQueued || part_count_ == kMaxRanges) {
+    // As in queue(): what is queued is sent, then the connection closes.
+    closing_ = true;
+    return;
+  }
+  parts_[(part_head_ + part_count_) % kMaxRanges] = Part{first, last - first + 1, close, http10};
+  part_count_++;
+  runs_[(run_head_ + run_count_) % kMaxQueued] = Run{ServerContent::partial, 1};
+  run_count_++;
+  closing_ |= close;
+  if (run_count_ == 1) format_partial_head();
+}
+
+// The front 206's head: the shared prefix, then Content-Range (RFC 9110 §14.4), Content-Length
+// and the Connection header as the 200 would have it.
+void ServerSession::format_partial_head() {
+  const Part& p = parts_[part_head_];
+  const auto prefix = content_->partial_prefix();
+  std::memcpy(partial_head_, prefix.data(), prefix.size());
+  const int n = std::snprintf(partial_head_ + prefix.size(), sizeof(partial_head_) - prefix.size(),
+                              "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%zu\r\nContent-Length: %" PRIu64 "\r\n%s\r\n",
+                              p.first, p.first + p.length - 1, content_->body().size(), p.length,
+                              p.close ? "Connection: close\r\n" : p.http10 ? "Connection: keep-alive\r\n" : "");
+  partial_head_len_ = prefix.size() + static_cast<size_t>(n);  // the buffer holds the longest
+}
+
+ServerContent::Response ServerSession::front() const {
+  const uint8_t kind = runs_[run_head_].kind;
+  if (kind != ServerContent::partial) return content_->http(kind);
+  const Part& p = parts_[part_head_];
+  return {std::as_bytes(std::span(partial_head_, partial_head_len_)), content_->body().subspan(p.first, p.length)};
 }
 
 void ServerSession::queue(uint8_t kind) {
-  if (run_count_ > 0) {
+  if (run_count_ > 0 && kind != ServerContent::partial) {
     Run& last = runs_[(run_head_ + run_count_ - 1) % kMaxQueued];
     if (last.kind == kind) {
       last.count++;
@@ -192,7 +305,7 @@ std::span<const std::byte> ServerSession::pending() const {
     case ServeMode::echo:
       return responses_owed_ ? content_->raw_response().subspan(offset_) : std::span<const std::byte>();
     case ServeMode::http:
-      return run_count_ ? content_->http(runs_[run_head_].kind).subspan(offset_) : std::span<const std::byte>();
+      return run_count_ ? front().from(offset_) : std::span<const std::byte>();
     case ServeMode::sink:
       return {};
     case ServeMode::source:
@@ -212,11 +325,16 @@ void ServerSession::sent(size_t n) {
       return;
     case ServeMode::http:
       offset_ += n;
-      if (offset_ == content_->http(runs_[run_head_].kind).size()) {
+      if (offset_ == front().size()) {
         offset_ = 0;
+        if (runs_[run_head_].kind == ServerContent::partial) {
+          part_head_ = (part_head_ + 1) % kMaxRanges;
+          part_count_--;
+        }
         if (--runs_[run_head_].count == 0) {
           run_head_ = (run_head_ + 1) % kMaxQueued;
           run_count_--;
+          if (run_count_ > 0 && runs_[run_head_].kind == ServerContent::partial) format_partial_head();
         }
       }
       return;

@@ -2,19 +2,26 @@
 // servers so both answer byte for byte alike:
 //   echo    raw fixed-size request/response: every request_size bytes received are answered
 //           with response_size bytes (equal sizes behave like an echo server);
-//   http    minimal HTTP/1.1: GET or HEAD of any path gets 200 and body_size bytes of 'x';
+//   http    minimal HTTP/1.1: GET or HEAD of any path gets 200 and body_size bytes of 'x' (or
+//           the bytes of ServeSpec::body, and only at ServeSpec::path: other targets get 404);
 //           keep-alive unless the request says close (HTTP/1.0: unless it says keep-alive);
-//           pipelined requests are answered in order; other methods 405, malformed 400,
-//           oversized headers 431, request bodies 400 (not supported), each with a close;
+//           pipelined requests are answered in order; a GET with one byte range (RFC 9110
+//           §14.2, `Range: bytes=A-B`, `A-`, `-N`) gets 206 with that part, or 416 when it
+//           starts past the end; other methods 405, malformed 400, oversized headers 431,
+//           request bodies 400 (not supported), each with a close;
 //   sink    reads and discards;
 //   source  sends without end until the peer closes.
 // A ServerSession is one connection's state: bytes go in through on_data(), and pending() says
-// what to send next. It never allocates; the responses are formatted once in ServerContent.
+// what to send next. It never allocates; the responses are formatted once in ServerContent, and
+// a large body is kept once, shared by every session and sent from where the session is in it
+// (no copy per request, nothing erased from the front of a buffer). dtcp-http and
+// dtcp-loadgen's --serve-* servers are this one implementation.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,7 +35,14 @@ struct ServeSpec {
   ServeMode mode = ServeMode::echo;
   uint32_t request_size = 64;   // echo
   uint32_t response_size = 64;  // echo
-  uint64_t body_size = 64;      // http
+  uint64_t body_size = 64;      // http: bytes of 'x' per 200 response, unless `body` is set
+  // http: the body of every 200 response instead of body_size bytes of 'x' (dtcp-http --file).
+  // Shared, never copied per request.
+  std::shared_ptr<const std::vector<std::byte>> body;
+  // http: when not empty, the only request target served; any other gets 404 and a close.
+  std::string path;
+  std::string server = "dtcp-loadgen";  // http: the Server header's value
+  std::string content_type;             // http: the Content-Type header's value; empty: none
 };
 
 // The responses every session of one server sends, formatted once.
@@ -45,21 +59,50 @@ class ServerContent {
     head_keep_alive,
     head_keep_alive_10,
     head_close,
+    partial,            // 206 of one byte range: its head is formatted per request (the session's)
     bad_request,        // 400, close
     not_allowed,        // 405, close
     too_large,          // 431, close
+    not_found,          // 404, close (a target other than ServeSpec::path)
+    range_not_satisfiable,  // 416, close (RFC 9110 §15.5.17: a range starting past the end)
     kind_count,
   };
   static bool closes(uint8_t kind) {
     return kind == get_close || kind == head_close || kind >= bad_request;
   }
-  std::span<const std::byte> http(uint8_t kind) const { return http_[kind]; }
+  // A response is its head (status line and headers, and the body too when it is small) and
+  // then `body`, a view of the one shared copy of a large body (empty otherwise). Small
+  // responses stay contiguous so that one send() makes one segment of a 64-byte exchange.
+  struct Response {
+    std::span<const std::byte> head;
+    std::span<const std::byte> body;
+    size_t size() const { return head.size() + body.size(); }
+    // The bytes from `offset` on, up to the end of the part (head or body) `offset` is in.
+    std::span<const std::byte> from(size_t offset) const {
+      return offset < head.size() ? head.subspan(offset) : body.subspan(offset - head.size());
+    }
+  };
+  Response http(uint8_t kind) const { return {http_[kind], with_body(kind) ? body_ : std::span<const std::byte>()}; }
+  const std::string& path() const { return spec_.path; }
+  // The whole body of a 200 GET, for a 206's part of it.
+  std::span<const std::byte> body() const { return body_owner_ ? std::span<const std::byte>(*body_owner_) : std::span<const std::byte>(); }
+  // A 206's status line and the headers every 206 shares; empty when they would not fit in
+  // ServerSession's buffer (a long Server or Content-Type), and then Range is ignored.
+  std::span<const std::byte> partial_prefix() const { return partial_prefix_; }
+  static constexpr size_t kMaxPartialPrefix = 128;
+  // Bodies up to this size are copied into each response once; larger ones are shared.
+  static constexpr size_t kInlineBody = 64 * 1024;
   std::span<const std::byte> raw_response() const { return raw_response_; }
   std::span<const std::byte> source_chunk() const { return source_chunk_; }
 
  private:
+  static bool with_body(uint8_t kind) { return kind <= get_close; }
+
   ServeSpec spec_;
   std::array<std::vector<std::byte>, kind_count> http_;
+  std::shared_ptr<const std::vector<std::byte>> body_owner_;  // holds body_'s bytes
+  std::span<const std::byte> body_;                            // empty when inlined in http_
+  std::vector<std::byte> partial_prefix_;
   std::vector<std::byte> raw_response_;
   std::vector<std::byte> source_chunk_;
 };
@@ -68,6 +111,7 @@ class ServerSession {
  public:
   static constexpr size_t kMaxHeader = 8192;  // like nginx's large_client_header_buffers
   static constexpr size_t kMaxQueued = 64;    // pipelined responses of differing kinds queued
+  static constexpr size_t kMaxRanges = 4;     // pipelined 206 responses queued
 
   explicit ServerSession(const ServerContent& content) : content_(&content) {}
   void reset();
@@ -87,6 +131,10 @@ class ServerSession {
   void end_line();
   void end_request();
   void queue(uint8_t kind);
+  void queue_partial(uint64_t first, uint64_t last, bool close, bool http10);
+  void parse_range(std::string_view value);
+  ServerContent::Response front() const;
+  void format_partial_head();
 
   const ServerContent* content_;
   // echo
@@ -102,6 +150,19 @@ class ServerSession {
   size_t run_count_ = 0;
   size_t offset_ = 0;  // into the response being sent
   bool closing_ = false;  // a response that closes is queued; input is ignored from then on
+  // http: the queued 206 responses, in the order of their `partial` runs (one each), and the
+  // head of the first, formatted when it reaches the front of the queue.
+  struct Part {
+    uint64_t first;
+    uint64_t length;
+    bool close;
+    bool http10;
+  };
+  std::array<Part, kMaxRanges> parts_{};
+  size_t part_head_ = 0;
+  size_t part_count_ = 0;
+  size_t partial_head_len_ = 0;
+  char partial_head_[ServerContent::kMaxPartialPrefix + 192];
   // http request parsing
   size_t header_bytes_ = 0;
   size_t line_len_ = 0;
@@ -109,11 +170,20 @@ class ServerSession {
   bool bad_ = false;
   bool head_ = false;
   bool method_ok_ = false;
+  bool target_ok_ = false;
   bool http10_ = false;
   bool conn_close_ = false;
   bool conn_keep_alive_ = false;
   bool has_body_ = false;
-  char line_[96];
+  // Range: bytes=range_first_-range_last_ (range_last_ UINT64_MAX: to the end), or the last
+  // range_last_ bytes when range_suffix_. If-Range makes it ignored: there is no validator here
+  // that could match (RFC 9110 §13.1.5).
+  bool range_ = false;
+  bool range_suffix_ = false;
+  bool if_range_ = false;
+  uint64_t range_first_ = 0;
+  uint64_t range_last_ = 0;
+  char line_[256];  // the request line's target is compared with ServeSpec::path
   uint64_t requests_ = 0;
 };
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "loadgen/http_parser.hpp"
@@ -101,6 +103,116 @@ TEST(ServerSession, Http_Errors_CloseTheConnection) {
   big.on_data(bytes("X: " + filler + "\r\n\r\n"));
   EXPECT_EQ(drain(big).substr(9, 3), "431");
   EXPECT_TRUE(big.done());
+}
+
+TEST(ServerSession, Http_LargeBody_SentFromTheSharedCopyWithoutCopying) {
+  // dtcp-http --file: a body above kInlineBody is one shared copy; every session sends from
+  // its offset into it, head first, then views of the body itself.
+  auto body = std::make_shared<std::vector<std::byte>>(ServerContent::kInlineBody * 3 + 7);
+  for (size_t i = 0; i < body->size(); i++) (*body)[i] = std::byte{static_cast<uint8_t>(i * 7 + i / 251)};
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body = body, .path = "/f.bin", .server = "dtcp",
+                                        .content_type = "application/octet-stream"});
+  ServerSession s(content);
+  s.on_data(bytes("GET /f.bin HTTP/1.1\r\n\r\nHEAD /f.bin HTTP/1.1\r\n\r\nGET /f.bin HTTP/1.1\r\n\r\n"));
+  const std::string head = "HTTP/1.1 200 OK\r\nServer: dtcp\r\nContent-Type: application/octet-stream\r\n"
+                           "Content-Length: " + std::to_string(body->size()) + "\r\n\r\n";
+  EXPECT_EQ(s.pending().size(), head.size());  // the head alone: the body is not copied after it
+  s.sent(head.size());
+  const auto first = s.pending();
+  EXPECT_EQ(first.data(), body->data());  // the shared bytes themselves
+  EXPECT_EQ(first.size(), body->size());
+  s.sent(1000);
+  EXPECT_EQ(s.pending().data(), body->data() + 1000);
+  s.sent(body->size() - 1000);
+  const std::string body_text(reinterpret_cast<const char*>(body->data()), body->size());
+  EXPECT_EQ(drain(s, 4096), head + head + body_text);  // HEAD's head, then the second GET whole
+  EXPECT_FALSE(s.done());
+  EXPECT_EQ(s.requests(), 3u);
+}
+
+TEST(ServerSession, Http_Path_OtherTargets404AndClose) {
+  auto body = std::make_shared<std::vector<std::byte>>(3, std::byte{'z'});
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body = body, .path = "/a"});
+  ServerSession ok(content);
+  ok.on_data(bytes("GET /a HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(drain(ok), "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 3\r\n\r\nzzz");
+  for (const char* request : {"GET /b HTTP/1.1\r\n\r\n", "HEAD /a/ HTTP/1.1\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}) {
+    ServerSession s(content);
+    s.on_data(bytes(request));
+    EXPECT_EQ(drain(s).substr(0, 12), "HTTP/1.1 404") << request;
+    EXPECT_TRUE(s.done()) << request;
+  }
+  // Without a path every target is served.
+  const ServerContent any(ServeSpec{.mode = ServeMode::http, .body_size = 2});
+  ServerSession s(any);
+  s.on_data(bytes("GET /anything/at/all?q=1 HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(drain(s).substr(0, 12), "HTTP/1.1 200");
+}
+
+TEST(ServerSession, Http_Range_OneRangeGets206_PastTheEnd416_OthersTheWholeBody) {
+  auto body = std::make_shared<std::vector<std::byte>>(ServerContent::kInlineBody * 2);
+  for (size_t i = 0; i < body->size(); i++) (*body)[i] = std::byte{static_cast<uint8_t>(i % 251)};
+  const std::string text(reinterpret_cast<const char*>(body->data()), body->size());
+  const std::string size = std::to_string(body->size());
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body = body, .server = "dtcp"});
+  auto answer = [&](const std::string& headers) {
+    ServerSession s(content);
+    s.on_data(bytes("GET / HTTP/1.1\r\n" + headers + "\r\n"));
+    return drain(s, 1000);
+  };
+  auto partial = [&](uint64_t first, uint64_t last) {
+    return "HTTP/1.1 206 Partial Content\r\nServer: dtcp\r\nContent-Range: bytes " + std::to_string(first) + "-" +
+           std::to_string(last) + "/" + size + "\r\nContent-Length: " + std::to_string(last - first + 1) + "\r\n\r\n" +
+           text.substr(first, last - first + 1);
+  };
+  EXPECT_EQ(answer("Range: bytes=1000-1999\r\n"), partial(1000, 1999));
+  EXPECT_EQ(answer("range: Bytes= 5 - 5 \r\n"), partial(5, 5));
+  EXPECT_EQ(answer("Range: bytes=100000-\r\n"), partial(100000, body->size() - 1));
+  EXPECT_EQ(answer("Range: bytes=0-999999999\r\n"), partial(0, body->size() - 1));  // last clipped
+  EXPECT_EQ(answer("Range: bytes=-10\r\n"), partial(body->size() - 10, body->size() - 1));
+  EXPECT_EQ(answer("Range: bytes=-999999999\r\n"), partial(0, body->size() - 1));
+  for (const char* past : {"Range: bytes=" "131072-\r\n", "Range: bytes=999999-1000000\r\n", "Range: bytes=-0\r\n"}) {
+    const std::string out = answer(past);
+    EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 416") << past;
+    EXPECT_NE(out.find("Content-Range: bytes */" + size + "\r\n"), std::string::npos) << past;
+  }
+  // Ignored: several ranges, another unit, nonsense, last before first, If-Range (nothing here
+  // could match its validator), and HEAD.
+  const std::string whole = "HTTP/1.1 200 OK\r\nServer: dtcp\r\nContent-Length: " + size + "\r\n\r\n" + text;
+  for (const char* ignored : {"Range: bytes=0-1,5-6\r\n", "Range: items=0-1\r\n", "Range: bytes=a-b\r\n",
+                              "Range: bytes=9-3\r\n", "Range: bytes=\r\n", "Range: bytes=0-1\r\nIf-Range: \"x\"\r\n"}) {
+    EXPECT_EQ(answer(ignored), whole) << ignored;
+  }
+  ServerSession head(content);
+  head.on_data(bytes("HEAD / HTTP/1.1\r\nRange: bytes=0-1\r\n\r\n"));
+  EXPECT_EQ(drain(head).substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST(ServerSession, Http_Range_PipelinedWithOthers_InOrderAndKeepAlive) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 10});
+  ServerSession s(content);
+  s.on_data(bytes("GET / HTTP/1.1\r\nRange: bytes=0-1\r\n\r\nGET / HTTP/1.1\r\n\r\n"
+                  "GET / HTTP/1.1\r\nRange: bytes=-3\r\n\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\nRange: bytes=9-\r\n\r\n"
+                  "GET / HTTP/1.1\r\nConnection: close\r\nRange: bytes=4-4\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
+  const std::string out = drain(s, 3);
+  const std::string h = "HTTP/1.1 206 Partial Content\r\nServer: dtcp-loadgen\r\n";
+  EXPECT_EQ(out, h + "Content-Range: bytes 0-1/10\r\nContent-Length: 2\r\n\r\nxx" +
+                     "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 10\r\n\r\nxxxxxxxxxx" + h +
+                     "Content-Range: bytes 7-9/10\r\nContent-Length: 3\r\n\r\nxxx" + h +
+                     "Content-Range: bytes 9-9/10\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\nx" + h +
+                     "Content-Range: bytes 4-4/10\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx");
+  EXPECT_TRUE(s.done());  // the request after the close is not answered
+  EXPECT_EQ(s.requests(), 5u);
+  // More 206s pipelined than the session queues: those queued are sent, then a close.
+  ServerSession many(content);
+  std::string requests;
+  for (size_t i = 0; i < ServerSession::kMaxRanges + 2; i++) requests += "GET / HTTP/1.1\r\nRange: bytes=0-0\r\n\r\n";
+  many.on_data(bytes(requests));
+  const std::string got = drain(many);
+  size_t count = 0;
+  for (size_t at = got.find("206"); at != std::string::npos; at = got.find("206", at + 1)) count++;
+  EXPECT_EQ(count, ServerSession::kMaxRanges);
+  EXPECT_TRUE(many.done());
 }
 
 TEST(ServerSession, SinkAndSource) {
