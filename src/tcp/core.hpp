@@ -229,6 +229,9 @@ class ShardCore {
   void closed_segment_arrives(const FourTuple& tuple, const Segment& seg);
   void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
                               const SeqNum* time_wait_snd_nxt);
+  // Admission of a SYN to a listener, before anything is spent on it: false (counted) when
+  // this loop iteration's syn_budget is used up.
+  bool syn_admitted();
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   Verdict check_sequence(Tcb& t, Segment& seg);
@@ -417,6 +420,12 @@ class ShardCore {
   int depth_ = 0;
   uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd
   uint32_t port_counter_ = 0;
+  // Admission ([tcp] syn_budget, syn_admitted()): what the shard took since the last advance(),
+  // and whether the iteration before handed it a full receive burst (the lcore is behind).
+  static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
+  uint32_t syns_this_iteration_ = 0;
+  uint32_t segments_this_iteration_ = 0;
+  bool behind_ = false;
   // Ephemeral ranges found with no free port, by (local address, destination): a connect()
   // that would walk one again fails at once until tuple_freed() forgets the entry. Without it
   // every failing connect() walks the whole range (28,232 ports x two table lookups, a listener

@@ -86,6 +86,7 @@
   X(drop_listen_no_syn, "drop: segment without SYN to a listener")                                    \
   X(drop_syn_pool_full, "drop: SYN while the connection pool was full")                               \
   X(drop_syn_backlog_full, "drop: SYN while the listener's SYN backlog was full")                     \
+  X(drop_syn_budget, "drop: SYN past the shard's [tcp] syn_budget for this loop iteration (no state, no SYN-ACK)") \
   X(drop_syn_sent_bad_ack, "drop: SYN-SENT got an unacceptable ACK (RST sent unless RST)")            \
   X(drop_syn_sent_other, "drop: SYN-SENT got a segment with neither SYN nor acceptable RST")          \
   X(drop_unacceptable, "drop: sequence number outside the receive window (ACK sent unless RST)")      \
