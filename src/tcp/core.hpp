@@ -421,10 +421,15 @@ class ShardCore {
   uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd
   uint32_t port_counter_ = 0;
   // Admission ([tcp] syn_budget, syn_admitted()): what the shard took since the last advance(),
-  // and whether the iteration before handed it a full receive burst (the lcore is behind).
+  // and how many iterations in a row handed it a full receive burst. One full burst is a
+  // moment's queue, which a shard at capacity sees all the time (and a SYN dropped costs its
+  // client a 1 s retransmission); kBehindIterations of them in a row are half of a 1024-entry
+  // receive ring left waiting, a queue that is growing: then the shard is behind.
   static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
+  static constexpr uint32_t kBehindIterations = 16;
   uint32_t syns_this_iteration_ = 0;
   uint32_t segments_this_iteration_ = 0;
+  uint32_t full_bursts_in_a_row_ = 0;
   bool behind_ = false;
   // Ephemeral ranges found with no free port, by (local address, destination): a connect()
   // that would walk one again fails at once until tuple_freed() forgets the entry. Without it

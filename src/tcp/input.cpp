@@ -65,7 +65,8 @@ void ShardCore::advance(TimePoint now) {
   now_ = now;
   // The lcore loop calls advance() once per receive burst: a full one means frames were left
   // waiting in the ring.
-  behind_ = segments_this_iteration_ >= kFullBurst;
+  full_bursts_in_a_row_ = segments_this_iteration_ >= kFullBurst ? full_bursts_in_a_row_ + 1 : 0;
+  behind_ = full_bursts_in_a_row_ >= kBehindIterations;
   segments_this_iteration_ = 0;
   syns_this_iteration_ = 0;
   wheel_.advance(tick_floor(now), [&](TimerEntry& e) {
