@@ -48,6 +48,7 @@ KeyTable tcp_keys(TcpConfig& tcp) {
   table["max_connections"] = integer(tcp.max_connections, 1, 1u << 24);
   table["max_time_wait"] = integer(tcp.max_time_wait, 0, 1u << 24);
   table["syn_backlog"] = integer(tcp.syn_backlog, 1, 1u << 24);
+  table["syn_budget"] = integer(tcp.syn_budget, 0, 1u << 24);
   table["max_listeners"] = integer(tcp.max_listeners, 1, 65535);
   table["mss"] = integer(tcp.mss, 88, 9460);
   table["msl"] = duration(tcp.msl, 0s, 3600s);

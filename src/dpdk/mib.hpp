@@ -32,8 +32,8 @@
   X(ListenOverflows, c.tcp.drop_syn_backlog_full,                                                                   \
     "SYNs dropped: the listener's SYN backlog was full (dtcp has no accept queue; cookies off)")                    \
   X(ListenDrops, c.tcp.drop_syn_backlog_full + c.tcp.drop_syn_pool_full + c.tcp.syn_cookies_no_connection +         \
-                     c.tcp.conn_accept_refused,                                                                     \
-    "SYNs or cookie ACKs a listener could not take: backlog or pool full, or refused by on_accept")                \
+                     c.tcp.conn_accept_refused + c.tcp.drop_syn_budget,                                             \
+    "SYNs or cookie ACKs a listener could not take: backlog or pool full, SYN budget, or refused by on_accept")    \
   X(TW, c.tcp.time_wait_expired, "TIME-WAIT records that ran out their 2*MSL")                                      \
   X(TWRecycled, c.tcp.time_wait_reused, "TIME-WAIT records replaced by a new SYN (RFC 6191)")                      \
   X(TCPTimeWaitOverflow, c.tcp.time_wait_overflow, "connections closed at once: the TIME-WAIT pool was full")       \

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -191,6 +192,9 @@ class ShardCore {
   uint16_t local_mss(const FourTuple& t) const { return family_mss(config.mss, t); }
   uint16_t local_mss(const Tcb& t) const { return local_mss(t.tuple); }
   uint16_t pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote, uint16_t remote_port);
+  // A 4-tuple left both tables (not for TIME-WAIT): a range remembered as exhausted for its
+  // local address and destination may have a port again.
+  void tuple_freed(const FourTuple& t);
   void set_state(Tcb& t, TcpState next);
   // Ends the connection: out of the table, buffers freed, timers stopped, state CLOSED;
   // on_closed(reason) is raised if the application is still attached.
@@ -225,6 +229,9 @@ class ShardCore {
   void closed_segment_arrives(const FourTuple& tuple, const Segment& seg);
   void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
                               const SeqNum* time_wait_snd_nxt);
+  // Admission of a SYN to a listener, before anything is spent on it: false (counted) when
+  // this loop iteration's syn_budget is used up.
+  bool syn_admitted();
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   Verdict check_sequence(Tcb& t, Segment& seg);
@@ -417,6 +424,31 @@ class ShardCore {
   int depth_ = 0;
   uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd
   uint32_t port_counter_ = 0;
+  // Admission ([tcp] syn_budget, syn_admitted()): what the shard took since the last advance(),
+  // and how many iterations in a row handed it a full receive burst. One full burst is a
+  // moment's queue, which a shard at capacity sees all the time (and a SYN dropped costs its
+  // client a 1 s retransmission); kBehindIterations of them in a row are half of a 1024-entry
+  // receive ring left waiting, a queue that is growing: then the shard is behind.
+  static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
+  static constexpr uint32_t kBehindIterations = 16;
+  uint32_t syns_this_iteration_ = 0;
+  uint32_t segments_this_iteration_ = 0;
+  uint32_t full_bursts_in_a_row_ = 0;
+  bool behind_ = false;
+  // Ephemeral ranges found with no free port, by (local address, destination): a connect()
+  // that would walk one again fails at once until tuple_freed() forgets the entry. Without it
+  // every failing connect() walks the whole range (28,232 ports x two table lookups, a listener
+  // lookup and the RSS filter), which stalled a load generator with 4 source addresses and
+  // 120,000 connections for seconds. A few entries cover the addresses a client cycles through;
+  // when more are exhausted the oldest entry is replaced (it then costs one more walk).
+  struct ExhaustedRange {
+    wire::IpAddr local, remote;
+    uint16_t remote_port = 0;
+  };
+  static constexpr uint32_t kExhaustedRanges = 16;
+  std::array<ExhaustedRange, kExhaustedRanges> exhausted_ranges_{};
+  uint32_t exhausted_count_ = 0;  // entries [0, exhausted_count_) are valid
+  uint32_t exhausted_next_ = 0;   // the entry replaced when all are taken
   TimePoint challenge_window_start_;
   uint32_t challenge_acks_in_window_ = 0;
   // Memory pressure (pressure.cpp): thresholds in mbufs in use, from the pool's size.

@@ -60,6 +60,8 @@
   X(ecn_reductions, "congestion window reductions for an ECN-Echo, at most one per window")          \
   X(tx_cwr, "segments sent with CWR after a window reduction (RFC 3168 6.1.2)")                       \
   X(conn_active_opens, "connect() calls that entered SYN-SENT (AttemptFails too if no mbuf held the SYN)")                                             \
+  X(connect_no_ephemeral_port, "connect() calls that found no free ephemeral port for their address and destination") \
+  X(connect_port_range_walks_failed, "walks of the whole ephemeral range that found no port (remembered until one frees)") \
   X(conn_passive_opens, "SYNs accepted by a listener (SYN-RECEIVED)")                                 \
   X(conn_established, "connections that reached ESTABLISHED")                                         \
   X(conn_attempt_failed, "opens that failed: SYN-SENT or SYN-RECEIVED straight to CLOSED (RFC 4022 tcpAttemptFails)") \
@@ -86,6 +88,7 @@
   X(drop_listen_no_syn, "drop: segment without SYN to a listener")                                    \
   X(drop_syn_pool_full, "drop: SYN while the connection pool was full")                               \
   X(drop_syn_backlog_full, "drop: SYN while the listener's SYN backlog was full")                     \
+  X(drop_syn_budget, "drop: SYN past the shard's [tcp] syn_budget for this loop iteration (no state, no SYN-ACK)") \
   X(drop_syn_sent_bad_ack, "drop: SYN-SENT got an unacceptable ACK (RST sent unless RST)")            \
   X(drop_syn_sent_other, "drop: SYN-SENT got a segment with neither SYN nor acceptable RST")          \
   X(drop_unacceptable, "drop: sequence number outside the receive window (ACK sent unless RST)")      \

@@ -210,7 +210,11 @@ void ShardCore::set_state(Tcb& t, TcpState next) {
 
 void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   if (t.zombie) return;
-  if (t.table_hook.is_linked()) table_.erase(t);
+  if (t.table_hook.is_linked()) {
+    table_.erase(t);
+    // enter_time_wait() keeps the tuple in use as a record (or frees it on overflow).
+    if (exhausted_count_ != 0 && t.state != TcpState::time_wait) tuple_freed(t.tuple);
+  }
   t.timer.cancel();
   t.rexmit_deadline = t.persist_deadline = t.fin_wait_2_deadline = t.tx_retry_deadline = kNever;
   t.rack_deadline = t.tlp_deadline = kNever;
@@ -307,6 +311,7 @@ ListenResult ShardCore::listen(uint16_t port, ListenHandler& handler, const List
 
 void ShardCore::unlisten(uint16_t port) {
   Entry entry(*this);
+  exhausted_count_ = 0;  // the port may serve as an ephemeral one again
   // Every listener of the port (one for both families, or one per family).
   for (Listener& listener : listeners_) {
     if (!listener.active || listener.port != port) continue;
@@ -328,8 +333,18 @@ bool ShardCore::tuple_in_use(const FourTuple& t) const {
 }
 
 // RFC 6056 §3.3.3 (algorithm 3): start at a keyed hash of the destination plus a counter, walk
-// the range, skip 4-tuples in use (TIME-WAIT included) and ports the stack vetoes.
+// the range, skip 4-tuples in use (TIME-WAIT included) and ports the stack vetoes. A walk that
+// finds nothing is remembered (exhausted_ranges_), so the connects that follow fail in O(1)
+// until a tuple of that address and destination is freed: a failing connect costs one walk per
+// freed tuple, not one per call.
 uint16_t ShardCore::pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote, uint16_t remote_port) {
+  for (uint32_t k = 0; k < exhausted_count_; ++k) {
+    const ExhaustedRange& e = exhausted_ranges_[k];
+    if (e.remote_port == remote_port && e.local == local && e.remote == remote) {
+      ++counters.connect_no_ephemeral_port;
+      return 0;
+    }
+  }
   const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
   const uint32_t offset = keys_.port_offset(local, remote, remote_port) + port_counter_;
   for (uint32_t i = 0; i < range; ++i) {
@@ -340,7 +355,23 @@ uint16_t ShardCore::pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote,
     port_counter_ += i + 1;
     return port;
   }
+  ++counters.connect_no_ephemeral_port;
+  ++counters.connect_port_range_walks_failed;
+  ExhaustedRange& slot = exhausted_count_ < kExhaustedRanges ? exhausted_ranges_[exhausted_count_++]
+                                                             : exhausted_ranges_[exhausted_next_++ % kExhaustedRanges];
+  slot = ExhaustedRange{local, remote, remote_port};
   return 0;
+}
+
+void ShardCore::tuple_freed(const FourTuple& t) {
+  for (uint32_t k = 0; k < exhausted_count_;) {
+    const ExhaustedRange& e = exhausted_ranges_[k];
+    if (e.remote_port == t.remote_port && e.local == t.local && e.remote == t.remote) {
+      exhausted_ranges_[k] = exhausted_ranges_[--exhausted_count_];  // order does not matter
+    } else {
+      ++k;
+    }
+  }
 }
 
 ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
@@ -408,6 +439,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   close_connection(t, CloseReason::normal);
   if (free_tw_.empty()) {
     ++counters.time_wait_overflow;
+    if (exhausted_count_ != 0) tuple_freed(tuple);
     return;
   }
   TimeWaitRecord* tw = free_tw_.back();
@@ -427,6 +459,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
 }
 
 void ShardCore::free_time_wait(TimeWaitRecord& tw) {
+  if (exhausted_count_ != 0) tuple_freed(tw.tuple);
   tw_table_.erase(tw);
   tw_expiry_.erase(tw_expiry_.iterator_to(tw));
   free_tw_.push_back(&tw);
@@ -458,6 +491,7 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
     }
     Listener* l = find_listener(tuple.local_port, tuple.local.family());
     if (l && reopen) {
+      if (!syn_admitted()) return;  // the record stays: the retransmitted SYN finds it again
       const SeqNum old_snd_nxt = tw.snd_nxt;
       free_time_wait(tw);
       ++counters.time_wait_reused;

@@ -308,7 +308,15 @@ def cookies_always(ns):
               "SACK retransmits %d" % (kernel_ws, tsval & 63, dtcp_beyond, beyond, c.get("tcp_syn_cookies_sent", 0),
                                        c.get("tcp_syn_cookies_validated", 0), c.get("tcp_rx_sack_blocks", 0),
                                        c.get("tcp_tx_sack_retransmits", 0)))
-        check(c.get("tcp_syn_cookies_validated", 0) == 1 and c.get("tcp_conn_established", 0) == 1,
+        # Every connection came from a cookie (no SYN-RECEIVED state was ever kept). Not exactly
+        # one: the echo moves both sequence spaces by the same amount, so a late duplicate of the
+        # kernel's last ACK (dtcp's FIN resent under the 1 % loss, answered twice), arriving after
+        # dtcp's passive close left no TIME-WAIT record, carries SEQ - IRS = ACK - ISS and passes
+        # the cookie check again, as it would on Linux (syn_cookie_test.cpp,
+        # Always_EchoedConnectionClosed_LateDuplicateAckValidatesAgain). Seen once under ASan.
+        validated = c.get("tcp_syn_cookies_validated", 0)
+        check(c.get("tcp_syn_cookies_sent", 0) >= 1 and validated >= 1 and
+              c.get("tcp_conn_established", 0) == validated and c.get("tcp_conn_passive_opens", 0) == validated,
               "the connection did not come from a cookie")
         check(c.get("tcp_tx_sack_retransmits", 0) > 0, "dtcp did not resend from the kernel's SACK blocks")
         check("mbufs_in_use_after_shutdown 0" in node.stdout_text(), "mbufs leaked")

@@ -85,7 +85,7 @@ const std::vector<std::string> kTcpKeys = {
     "max_rto", "max_syn_retries", "max_time_wait", "mem_high", "mem_low", "mem_pressure", "min_pmtu", "min_rto", "msl",
     "mss", "orphan_retries", "profile", "rack", "recv_buffer",
     "recv_buffer_max", "rst_on_full", "sack", "send_buffer", "sent_records", "sent_records_per_connection",
-    "syn_backlog", "syn_cookies", "timestamps", "window_scaling"};
+    "syn_backlog", "syn_budget", "syn_cookies", "timestamps", "window_scaling"};
 
 std::string joined(const std::vector<std::string>& keys) {
   std::string out;
@@ -245,6 +245,7 @@ profile = linux
 max_connections = 1000
 max_time_wait = 500
 syn_backlog = 100
+syn_budget = 3
 max_listeners = 8
 mss = 1400
 msl = 10s
@@ -375,6 +376,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(tcp.max_connections, 1000u);
   EXPECT_EQ(tcp.max_time_wait, 500u);
   EXPECT_EQ(tcp.syn_backlog, 100u);
+  EXPECT_EQ(tcp.syn_budget, 3u);
   EXPECT_EQ(tcp.max_listeners, 8u);
   EXPECT_EQ(tcp.mss, 1400);
   EXPECT_EQ(tcp.msl, 10s);

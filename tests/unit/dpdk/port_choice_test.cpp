@@ -175,5 +175,43 @@ TEST_F(PortChoice, SuitablePortsUsedUp_ReportedNotLoopedOn) {
   }
 }
 
+
+// Issue 15, defect A: with the range used up, a connect() must not walk it again on every call
+// (a load generator with 4 addresses and 120,000 connections stalled for seconds that way). The
+// first failure walks the range once; the following ones cost no probe at all, until a tuple of
+// that address and destination is freed, when one walk finds it. Other destinations are not
+// affected.
+TEST_F(PortChoice, RangeExhausted_FailingConnectsDoNotWalkAgainUntilATupleIsFreed) {
+  const RssMap map(symmetric_rss_key(), std::vector<uint16_t>(128, 0));  // every port suits queue 0
+  CountingFilter filter{.own = {&map, 0}};
+  constexpr uint16_t kMin = 40000, kMax = 40063;
+  constexpr uint64_t kRange = kMax - kMin + 1;
+  auto shard = make_shard(filter, kMin, kMax);
+  std::vector<Connection*> open;
+  for (uint64_t i = 0; i < kRange; i++) {
+    const auto r = shard->connect(kRemote, kRemotePort, idle_, {}, TimePoint{});
+    ASSERT_TRUE(r.ok()) << i;
+    open.push_back(r.connection);
+  }
+  for (int i = 0; i < 1001; i++)
+    ASSERT_EQ(shard->connect(kRemote, kRemotePort, idle_, {}, TimePoint{}).error, ConnectError::no_ephemeral_port);
+  EXPECT_EQ(shard->counters().connect_no_ephemeral_port, 1001u);
+  EXPECT_EQ(shard->counters().connect_port_range_walks_failed, 1u);
+  // Another destination port has its own range of 4-tuples.
+  const auto other = shard->connect(kRemote, kRemotePort + 1, idle_, {}, TimePoint{});
+  ASSERT_TRUE(other.ok());
+  // A freed tuple: the next connect walks once and takes it; the one after fails with a walk.
+  const uint16_t freed = open[10]->local().port;
+  open[10]->abort();
+  const auto again = shard->connect(kRemote, kRemotePort, idle_, {}, TimePoint{});
+  ASSERT_TRUE(again.ok()) << to_string(again.error);
+  EXPECT_EQ(again.connection->local().port, freed);
+  EXPECT_EQ(shard->connect(kRemote, kRemotePort, idle_, {}, TimePoint{}).error, ConnectError::no_ephemeral_port);
+  EXPECT_EQ(shard->counters().connect_port_range_walks_failed, 2u);
+  EXPECT_EQ(shard->connect(kRemote, kRemotePort, idle_, {}, TimePoint{}).error, ConnectError::no_ephemeral_port);
+  EXPECT_EQ(shard->counters().connect_port_range_walks_failed, 2u);
+  shard->abort_all();
+}
+
 }  // namespace
 }  // namespace dtcp::dpdk

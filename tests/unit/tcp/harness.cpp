@@ -125,6 +125,12 @@ void TcpTest::at(int64_t ms) { at_us(ms * 1000); }
 
 void TcpTest::inject(int64_t ms, const In& in) { inject_segment(ms, in, nullptr); }
 
+void TcpTest::inject_in_burst(const In& in) {
+  in_burst_ = true;
+  inject_segment(now_ms(), in, nullptr);
+  in_burst_ = false;
+}
+
 void TcpTest::inject_raw_options(int64_t ms, const In& in, const std::vector<uint8_t>& raw_options) {
   ASSERT_EQ(raw_options.size() % 4, 0u);
   inject_segment(ms, in, &raw_options);
@@ -133,7 +139,7 @@ void TcpTest::inject_raw_options(int64_t ms, const In& in, const std::vector<uin
 // Builds the segment from `in` (its options, or `raw_options` verbatim when given), checksums it
 // and hands it to the shard at `ms`.
 void TcpTest::inject_segment(int64_t ms, const In& in, const std::vector<uint8_t>* raw_options) {
-  at(ms);
+  if (!in_burst_) at(ms);
   wire::TcpHeader h;
   h.src_port = in.src_port;
   h.dst_port = in.dst_port;

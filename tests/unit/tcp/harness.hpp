@@ -144,6 +144,9 @@ class TcpTest : public ::testing::Test {
   // Injects a segment from the peer at time `ms`.
   void inject(int64_t ms, const In& in);
   void inject(const In& in) { inject(now_ms(), in); }
+  // Injects a segment in the same receive burst as the one before: the clock does not move and
+  // the shard's advance() (once per lcore loop iteration) is not called in between.
+  void inject_in_burst(const In& in);
   // Like inject(), but with `raw_options` (a multiple of 4 bytes) as the options field, for
   // unknown and malformed options the TcpOptions writer cannot produce.
   void inject_raw_options(int64_t ms, const In& in, const std::vector<uint8_t>& raw_options);
@@ -188,6 +191,9 @@ class TcpTest : public ::testing::Test {
   uint32_t tso_max_payload = 0;
   uint16_t tso_ip_packet_max = 0;
   std::vector<std::string> transitions;  // "ESTABLISHED>FIN-WAIT-1", from the shard's tracer
+
+ private:
+  bool in_burst_ = false;
 };
 
 // rte_mbuf holding `bytes` (for send_mbuf tests).

@@ -313,5 +313,46 @@ TEST_F(SynCookie, BacklogHalfFull_FullRetries) {
   EXPECT_EQ(shard->counters().syn_ack_pruned, 0u);
 }
 
+
+// The ASan flake of syn_flood_test's `always` case (cookies sent 1, validated 2): an echo moves
+// both sequence spaces by the same amount, so after a passive close (LAST-ACK -> CLOSED keeps no
+// TIME-WAIT record) a duplicate of the peer's last ACK carries SEQ - IRS = ACK - ISS and passes
+// the cookie check exactly as the handshake's ACK did. A stateless cookie cannot tell the two
+// apart (Linux's cookie_v4_check() takes the same segment); what the stack must do is look the
+// duplicate up as the connection while the connection exists (second ACK, below), and count
+// the late one as a validation, not as a crash or a hang.
+TEST_F(SynCookie, Always_EchoedConnectionClosed_LateDuplicateAckValidatesAgain) {
+  listen(SynCookies::always);
+  inject({.flags = SYN, .seq = 1000, .options = {.mss = 1460}});
+  const uint32_t iss = cookie(1000, 0, 6);
+  expect_reply({.flags = SYN | ACK, .seq = iss, .ack = 1001, .window = 65535, .options = {.mss = 1460}});
+  inject(1, {.flags = ACK, .seq = 1001, .ack = iss + 1});
+  ASSERT_NE(rec.conn, nullptr);
+  // The same ACK again while the connection exists: the connection takes it, no cookie check.
+  inject(2, {.flags = ACK, .seq = 1001, .ack = iss + 1});
+  EXPECT_EQ(shard->counters().syn_cookies_validated, 1u);
+  // Echo five bytes, then the peer closes first and we follow (LAST-ACK).
+  inject(3, {.flags = ACK | PSH, .seq = 1001, .ack = iss + 1, .data = "hello"});
+  ASSERT_EQ(rec.conn->send(bytes_of("hello")), 5u);
+  at(4);
+  wire.sent.clear();
+  inject(5, {.flags = FIN | ACK, .seq = 1006, .ack = iss + 6});
+  rec.conn->close();
+  at(6);
+  wire.sent.clear();
+  inject(7, {.flags = ACK, .seq = 1007, .ack = iss + 7});
+  EXPECT_EQ(shard->connections_in_use(), 0u);
+  EXPECT_EQ(shard->time_wait_count(), 0u);
+  EXPECT_EQ(shard->counters().conn_established, 1u);
+  // The peer's last ACK, duplicated: SEQ - 1 - (ACK - 1) is the cookie's IRS - ISS again.
+  inject(8, {.flags = ACK, .seq = 1007, .ack = iss + 7});
+  EXPECT_EQ(shard->counters().syn_cookies_validated, 2u);
+  EXPECT_EQ(shard->counters().syn_cookies_failed, 0u);
+  EXPECT_EQ(shard->counters().conn_established, 2u);
+  expect_nothing();
+  shard->abort_all();
+  wire.sent.clear();
+}
+
 }  // namespace
 }  // namespace dtcp::tcp::test

@@ -1,0 +1,120 @@
+// SYN admission past capacity (issue 15 part 4): while the shard is behind (the last 16 loop
+// iterations each handed it a full receive burst, 32 segments), at most [tcp] syn_budget SYNs to
+// listeners per iteration (one receive burst, between two advance() calls) are answered; the
+// rest are dropped before a control block, a cookie or a SYN-ACK is spent on them and counted as
+// drop_syn_budget, while the other segments of the burst (handshakes and data of connections
+// already admitted) are all taken. Literal segments on the virtual clock.
+#include <string>
+
+#include "harness.hpp"
+
+namespace dtcp::tcp::test {
+namespace {
+
+class SynAdmission : public TcpTest {
+ protected:
+  void build(uint32_t budget, SynCookies cookies = SynCookies::automatic) {
+    config.syn_budget = budget;
+    config.syn_cookies = cookies;
+    make_shard();
+    ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
+  }
+  // 16 full receive bursts in a row at `ms` (32 RSTs to a closed port each: counted, never
+  // answered), so that the iteration after them finds the shard behind.
+  void full_bursts(int64_t ms, int count = 16) {
+    const In rst{.flags = RST, .seq = 1, .src_port = 50000, .dst_port = 81};
+    for (int b = 0; b < count; ++b) {
+      inject(ms, rst);
+      for (int i = 1; i < 32; ++i) inject_in_burst(rst);
+    }
+    expect_nothing();
+  }
+  static In syn_from(uint16_t port) { return {.flags = SYN, .seq = 1000, .options = {.mss = 1460}, .src_port = port}; }
+  static Out syn_ack_to(uint16_t port) {
+    return {.flags = SYN | ACK, .ack = 1001, .options = {.mss = 1460}, .dst_port = port};
+  }
+};
+
+TEST_F(SynAdmission, BurstOfSyns_ExcessDroppedBeforeAnyState) {
+  build(4);
+  full_bursts(0);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40010; ++p) inject_in_burst(syn_from(p));
+  for (uint16_t p = 40000; p < 40004; ++p) expect_reply(syn_ack_to(p));
+  expect_nothing();
+  EXPECT_EQ(shard->connections_in_use(), 4u);
+  EXPECT_EQ(shard->counters().conn_passive_opens, 4u);
+  EXPECT_EQ(shard->counters().drop_syn_budget, 6u);
+  // The next iteration has a budget again (and is not behind: 10 segments came in this one): a
+  // dropped client's retransmitted SYN is answered.
+  inject(500, syn_from(40007));
+  expect_reply(syn_ack_to(40007));
+  EXPECT_EQ(shard->connections_in_use(), 5u);
+}
+
+TEST_F(SynAdmission, HandshakesOfTheBurstAlwaysTaken) {
+  build(2);
+  std::vector<uint32_t> iss;
+  inject(0, syn_from(40000));
+  inject_in_burst(syn_from(40001));
+  for (uint16_t p = 40000; p < 40002; ++p) iss.push_back(expect_reply(syn_ack_to(p)).seq);
+  // One burst, after a full one: the two ACKs that complete those handshakes, each behind three
+  // new SYNs.
+  full_bursts(1);
+  inject(1, syn_from(41000));
+  inject_in_burst(syn_from(41001));
+  inject_in_burst(syn_from(41002));
+  inject_in_burst({.flags = ACK, .seq = 1001, .ack = iss[0] + 1, .src_port = 40000});
+  inject_in_burst(syn_from(41003));
+  inject_in_burst(syn_from(41004));
+  inject_in_burst(syn_from(41005));
+  inject_in_burst({.flags = ACK, .seq = 1001, .ack = iss[1] + 1, .src_port = 40001});
+  expect_reply(syn_ack_to(41000));
+  expect_reply(syn_ack_to(41001));
+  expect_nothing();
+  EXPECT_EQ(shard->counters().conn_established, 2u);
+  EXPECT_EQ(shard->counters().drop_syn_budget, 4u);
+  EXPECT_EQ(shard->connections_in_use(), 4u);  // 2 established, 2 in SYN-RECEIVED
+}
+
+// A cookie SYN-ACK is work too (two hashes, a segment, the client's ACK to validate): budgeted.
+TEST_F(SynAdmission, CookieSynAcks_Budgeted) {
+  build(2, SynCookies::always);
+  full_bursts(0);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40005; ++p) inject_in_burst(syn_from(p));
+  EXPECT_EQ(wire.sent.size(), 2u);
+  EXPECT_EQ(shard->counters().syn_cookies_sent, 2u);
+  EXPECT_EQ(shard->counters().drop_syn_budget, 3u);
+  EXPECT_EQ(shard->connections_in_use(), 0u);
+  wire.sent.clear();
+}
+
+// Not behind: 15 full bursts in a row are a queue at capacity, not one that grows; the SYNs of
+// the next burst are all answered. One more full burst and the budget applies.
+TEST_F(SynAdmission, FullBurstsBelowTheStreak_WholeBurstAnswered) {
+  build(4);
+  full_bursts(0, 15);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40032; ++p) inject_in_burst(syn_from(p));  // a 16th full burst
+  for (uint16_t p = 40000; p < 40032; ++p) expect_reply(syn_ack_to(p));
+  EXPECT_EQ(shard->counters().drop_syn_budget, 0u);
+  inject(1, syn_from(41000));
+  for (uint16_t p = 41001; p < 41006; ++p) inject_in_burst(syn_from(p));
+  for (uint16_t p = 41000; p < 41004; ++p) expect_reply(syn_ack_to(p));
+  expect_nothing();
+  EXPECT_EQ(shard->counters().drop_syn_budget, 2u);
+}
+
+TEST_F(SynAdmission, ZeroBudget_NoLimit) {
+  build(0);
+  full_bursts(0);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40040; ++p) inject_in_burst(syn_from(p));
+  for (uint16_t p = 40000; p < 40040; ++p) expect_reply(syn_ack_to(p));
+  EXPECT_EQ(shard->counters().drop_syn_budget, 0u);
+  EXPECT_EQ(shard->connections_in_use(), 40u);
+}
+
+}  // namespace
+}  // namespace dtcp::tcp::test
