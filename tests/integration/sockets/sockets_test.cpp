@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -70,12 +71,23 @@ sockaddr_in6 v6(const char* ip, uint16_t port) {
 const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
 const sockaddr* sa(const sockaddr_in6& a) { return reinterpret_cast<const sockaddr*>(&a); }
 
+// Waits until f() holds or `timeout` passes. The conditions are other threads' states, /proc
+// entries and the peer's counters, which nothing signals, so this polls: it yields first and
+// backs off from 20 µs to 1 ms, so a condition met at once is seen at once and a long wait costs
+// a thousand polls a second at most.
 template <typename F>
 bool eventually(F f, std::chrono::milliseconds timeout = 5000ms) {
   const auto deadline = Clock::now() + timeout;
+  std::chrono::microseconds pause{0};
   while (!f()) {
     if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
+    if (pause.count() == 0) {
+      std::this_thread::yield();
+      pause = 20us;
+    } else {
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(2 * pause, 1ms);
+    }
   }
   return true;
 }
@@ -146,13 +158,14 @@ pid_t gettid_() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 void expect_sleeping(pid_t tid, std::thread& t, const std::atomic<bool>& returned) {
   ASSERT_TRUE(eventually([&] { return thread_state(tid) == 'S'; }, 2000ms)) << "state " << thread_state(tid);
   const int64_t cpu0 = thread_cpu_ns(t);
+  // The 200 ms window is a wait for the condition that must not come (the call returning), with
+  // the thread's state sampled at each check.
   int sleeping = 0, samples = 0;
-  const auto end = Clock::now() + 200ms;
-  while (Clock::now() < end) {
+  eventually([&] {
     samples++;
     if (thread_state(tid) == 'S') sleeping++;
-    std::this_thread::sleep_for(5ms);
-  }
+    return returned.load();
+  }, 200ms);
   const int64_t cpu1 = thread_cpu_ns(t);
   EXPECT_FALSE(returned.load()) << "the call returned while nothing could satisfy it";
   EXPECT_GE(sleeping, samples - 2) << sleeping << " of " << samples << " samples in state S";
