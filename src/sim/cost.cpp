@@ -19,9 +19,7 @@
 #define DTCP_TOGGLE_COLLECT() ((void)0)
 #endif
 
-#include "stack/counters.hpp"
-#include "stack/interface.hpp"
-#include "tcp/shard.hpp"
+#include "sim/stack_host.hpp"
 
 namespace dtcp::sim {
 
@@ -114,26 +112,14 @@ struct Frame {
   int to;
 };
 
-class CostHost final : public stack::FrameSink, public stack::TcpReceiver, public tcp::SegmentOutput {
+class CostHost final : public StackHost {
  public:
   CostHost(CostRun& run, int id, const TcpConfig& config, rte_mempool* pool);
-  ~CostHost() override { interface_.attach_tcp(nullptr); }
-
   void transmit(rte_mbuf* frame) override;
-  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
-    shard_.input(segment, src, dst, ecn, now);
-  }
-  void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_.icmp_error(error, now); }
-  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
-    interface_.send_tcp(m, src, dst, ecn);
-  }
   static wire::Ipv4Addr address_of(int id) { return wire::Ipv4Addr::from_octets(198, 18, 0, static_cast<uint8_t>(1 + id)); }
 
   CostRun& run_;
   int id_;
-  stack::NetCounters counters_;
-  stack::Interface interface_;
-  tcp::Shard shard_;
 };
 
 // The client side of one connection (all workloads) and the server side (echo of one message
@@ -199,24 +185,19 @@ class CostRun {
 };
 
 CostHost::CostHost(CostRun& run, int id, const TcpConfig& config, rte_mempool* pool)
-    : run_(run),
-      id_(id),
-      interface_(stack::InterfaceSetup{.mac = wire::MacAddr{{0x02, 0, 0, 0, 1, static_cast<uint8_t>(1 + id)}},
-                                       .address = address_of(id),
-                                       .prefix_len = 24,
-                                       .mtu = 1500,
-                                       .arp = ArpConfig{},
-                                       .pool = pool},
-                 *this, counters_, TimePoint{}),
-      shard_(config,
-             tcp::ShardEnv{.pool = pool,
-                           .output = this,
-                           .local_addr = wire::IpAddr(address_of(id)),
-                           .shard_id = static_cast<uint32_t>(id),
-                           .secret_seed = 0x5eed0000u + static_cast<uint64_t>(id)},
-             TimePoint{}) {
-  interface_.attach_tcp(this);
-}
+    : StackHost(stack::InterfaceSetup{.mac = wire::MacAddr{{0x02, 0, 0, 0, 1, static_cast<uint8_t>(1 + id)}},
+                                      .address = address_of(id),
+                                      .prefix_len = 24,
+                                      .mtu = 1500,
+                                      .arp = ArpConfig{},
+                                      .pool = pool},
+                config,
+                tcp::ShardEnv{.pool = pool,
+                              .local_addr = wire::IpAddr(address_of(id)),
+                              .shard_id = static_cast<uint32_t>(id),
+                              .secret_seed = 0x5eed0000u + static_cast<uint64_t>(id)}),
+      run_(run),
+      id_(id) {}
 
 void CostHost::transmit(rte_mbuf* frame) { run_.push(id_, frame); }
 
@@ -343,10 +324,18 @@ void CostRun::deliver_due() {
   }
 }
 
+// How many connections a workload opens in all.
+uint64_t connections_of(const CostOptions& o) {
+  switch (o.workload) {
+    case CostWorkload::connection: return o.count;
+    case CostWorkload::request: return kKeptConnections;
+    case CostWorkload::bulk: return 1;
+  }
+  return 0;
+}
+
 void CostRun::open_more() {
-  const uint64_t total = options_.workload == CostWorkload::connection ? options_.count
-                         : options_.workload == CostWorkload::request  ? kKeptConnections
-                                                                       : 1;
+  const uint64_t total = connections_of(options_);
   const uint64_t at_once = options_.workload == CostWorkload::connection ? kConcurrentOpens : total;
   while (opened_ < total && opened_ - finished_ < at_once) {
     clients_.push_back(std::make_unique<ClientEnd>(*this));
@@ -367,7 +356,7 @@ bool CostRun::quiet() const {
 CostResult CostRun::run() {
   CostResult result;
   TcpConfig config = TcpConfig::dtcp_profile();
-  const uint64_t conns = options_.workload == CostWorkload::connection ? options_.count : kKeptConnections;
+  const uint64_t conns = connections_of(options_);
   config.max_connections = static_cast<uint32_t>(std::min<uint64_t>(conns + 64, 1u << 20));
   config.max_time_wait = static_cast<uint32_t>(std::min<uint64_t>(conns + 64, 1u << 20));
   config.msl = seconds(1);
@@ -383,9 +372,6 @@ CostResult CostRun::run() {
   }
   // ARP both ways before anything is metered: the first resolution is not a per-operation cost.
   for (auto& h : hosts_) h->interface_.send_gratuitous_arp();
-  const uint64_t clients_expected = options_.workload == CostWorkload::connection ? options_.count
-                                    : options_.workload == CostWorkload::request  ? kKeptConnections
-                                                                                  : 1;
   const TimePoint limit = TimePoint(seconds(3600));
   TimePoint next_housekeeping = now_;
   while (failure_.empty()) {
@@ -397,7 +383,7 @@ CostResult CostRun::run() {
       if (now_ >= next_housekeeping) h->interface_.advance(now_);
     }
     if (now_ >= next_housekeeping) next_housekeeping = now_ + milliseconds(1);
-    if (finished_ == clients_expected && server_finished_ == clients_expected && quiet()) break;
+    if (finished_ == conns && server_finished_ == conns && quiet()) break;
     if (now_ >= limit) {
       fail("not finished by the virtual time limit");
       break;
@@ -408,7 +394,7 @@ CostResult CostRun::run() {
     now_ = std::max(next, now_ + Duration(1));
   }
   result.failure = failure_;
-  if (result.failure.empty() && (opened_ != clients_expected)) result.failure = "not every connection opened";
+  if (result.failure.empty() && (opened_ != conns)) result.failure = "not every connection opened";
   for (int h = 0; h < 2; h++) {
     result.segments_sent[h] = hosts_[static_cast<size_t>(h)]->shard_.counters().tx_segments;
     result.segments_received[h] = hosts_[static_cast<size_t>(h)]->shard_.counters().rx_segments;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dpdk/impairment.hpp"
+#include "sim/stack_host.hpp"
 #include "stack/counters.hpp"
 #include "stack/interface.hpp"
 #include "tcp/shard.hpp"
@@ -446,19 +447,11 @@ struct InFlight {
 // A whole stack as a production lcore wires it (src/dpdk/worker.cpp's QueueStack): the
 // Interface's TCP goes to the shard, the shard's segments to the Interface, the Interface's
 // frames through the transmit impairment to the link.
-class Host final : public stack::FrameSink, public stack::TcpReceiver, public tcp::SegmentOutput {
+class Host final : public StackHost {
  public:
   Host(Sim& sim, int id, const Scenario& s, rte_mempool* pool, uint64_t seed);
-  ~Host() override { interface_.attach_tcp(nullptr); }
 
   void transmit(rte_mbuf* frame) override;
-  void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
-    shard_.input(segment, src, dst, ecn, now);
-  }
-  void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_.icmp_error(error, now); }
-  void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
-    interface_.send_tcp(m, src, dst, ecn);
-  }
 
   static wire::Ipv4Addr address4_of(int id) { return wire::Ipv4Addr::from_octets(198, 18, 0, static_cast<uint8_t>(1 + id)); }
   static wire::Ipv6Addr address6_of(int id) { return wire::Ipv6Addr::parse("2001:db8::1")->plus(static_cast<uint64_t>(id)); }
@@ -466,10 +459,7 @@ class Host final : public stack::FrameSink, public stack::TcpReceiver, public tc
 
   int id_;
   Sim& sim_;
-  stack::NetCounters counters_;
-  stack::Interface interface_;
   dpdk::Impairment tx_impairment_;
-  tcp::Shard shard_;
 };
 
 class Sim {
@@ -512,32 +502,27 @@ class Sim {
 };
 
 Host::Host(Sim& sim, int id, const Scenario& s, rte_mempool* pool, uint64_t seed)
-    : id_(id),
+    : StackHost(stack::InterfaceSetup{.mac = wire::MacAddr{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(1 + id)}},
+                                      .address = s.ipv6 ? wire::Ipv4Addr{} : address4_of(id),
+                                      .prefix_len = 24,
+                                      .mtu = s.mtu[id],
+                                      .arp = ArpConfig{.request_interval = milliseconds(100)},
+                                      .pool = pool,
+                                      .addresses6 = s.ipv6 ? std::vector<Ipv6AddressRange>{{address6_of(id), 1, 64}}
+                                                           : std::vector<Ipv6AddressRange>{},
+                                      .nd = NeighborConfig{.retrans_timer = milliseconds(100)},
+                                      .dad_transmits = static_cast<uint8_t>(s.dad ? 1 : 0)},
+                s.tcp[id],
+                tcp::ShardEnv{.pool = pool,
+                              .local_addr = s.ipv6 ? wire::IpAddr(wire::Ipv4Addr{}) : wire::IpAddr(address4_of(id)),
+                              .shard_id = static_cast<uint32_t>(id),
+                              .secret_seed = seed * 2 + static_cast<uint64_t>(id),
+                              .state_tracer = sim.options_.trace ? &trace_state : nullptr,
+                              .state_tracer_ctx = this,
+                              .local_addr6 = s.ipv6 ? wire::IpAddr(address6_of(id)) : wire::IpAddr{}}),
+      id_(id),
       sim_(sim),
-      interface_(stack::InterfaceSetup{.mac = wire::MacAddr{{0x02, 0, 0, 0, 0, static_cast<uint8_t>(1 + id)}},
-                                       .address = s.ipv6 ? wire::Ipv4Addr{} : address4_of(id),
-                                       .prefix_len = 24,
-                                       .mtu = s.mtu[id],
-                                       .arp = ArpConfig{.request_interval = milliseconds(100)},
-                                       .pool = pool,
-                                       .addresses6 = s.ipv6 ? std::vector<Ipv6AddressRange>{{address6_of(id), 1, 64}}
-                                                            : std::vector<Ipv6AddressRange>{},
-                                       .nd = NeighborConfig{.retrans_timer = milliseconds(100)},
-                                       .dad_transmits = static_cast<uint8_t>(s.dad ? 1 : 0)},
-                 *this, counters_, TimePoint{}),
-      tx_impairment_(s.link[id].impairment, pool, counters_),
-      shard_(s.tcp[id],
-             tcp::ShardEnv{.pool = pool,
-                           .output = this,
-                           .local_addr = s.ipv6 ? wire::IpAddr(wire::Ipv4Addr{}) : wire::IpAddr(address4_of(id)),
-                           .shard_id = static_cast<uint32_t>(id),
-                           .secret_seed = seed * 2 + static_cast<uint64_t>(id),
-                           .state_tracer = sim.options_.trace ? &trace_state : nullptr,
-                           .state_tracer_ctx = this,
-                           .local_addr6 = s.ipv6 ? wire::IpAddr(address6_of(id)) : wire::IpAddr{}},
-             TimePoint{}) {
-  interface_.attach_tcp(this);
-}
+      tx_impairment_(s.link[id].impairment, pool, counters_) {}
 
 void Host::transmit(rte_mbuf* frame) {
   // The trace: what each stack put on the wire, when, before any impairment.
