@@ -4,6 +4,7 @@ Every name (namespace, interface, EAL file prefix) carries the test's PID so mes
 in parallel, and everything a test creates is removed in `finally`, even when it fails.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -252,6 +253,15 @@ class Capture:
             captured, received, self.dropped = self._statistics()
             return captured + self.dropped >= received
         wait_until(drained, timeout, "tcpdump to write every packet it was passed", interval=0.01)
+
+
+def sha256_file(path):
+    """The sha256 hex digest of a file, read a MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def tap_ifname(tag):

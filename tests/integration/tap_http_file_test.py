@@ -6,14 +6,13 @@ Issue 15 part 3: the server once copied each response into a string and erased i
 after every partial send, so a 50 MB download crawled. The rate curl saw is printed, never
 asserted (README, dtcp-http, has the measured figures).
 """
-import hashlib
 import json
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, tap_ifname  # noqa: E402
+from harness import DtcpProcess, Namespace, check, main, sha256_file, tap_ifname  # noqa: E402
 
 DTCP_IP = "198.18.0.1"
 # Sanitized builds are several times slower: a smaller file still spans hundreds of windows.
@@ -52,13 +51,6 @@ for method, _ in requests:
 print(json.dumps({"responses": out, "trailing": len(rest)}))
 """
 
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def test():

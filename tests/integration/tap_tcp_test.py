@@ -2,7 +2,6 @@
 way with matching sha256, graceful close from either side ending in the states RFC 9293 names
 (checked with `ss -tan` and dtcp's own listing), no RST in a capture, refused connections, and a
 transfer that survives loss injected on both directions."""
-import hashlib
 import os
 import re
 import subprocess
@@ -10,20 +9,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Capture, DtcpProcess, Namespace, check, main, tap_ifname, wait_until  # noqa: E402
+from harness import Capture, DtcpProcess, Namespace, check, main, sha256_file, tap_ifname, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.0.1"
 KERNEL_IP = "198.18.0.2"
 SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 FILE_MB = 10 if SANITIZED else 100
 
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def kernel_states(ns, port):

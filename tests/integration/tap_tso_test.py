@@ -4,7 +4,6 @@ namespace with [port] tso = auto and then tso = off, and the kernel receives the
 super-segments the device cut (tx_tso, tcp_tx_tso_super_segments, tcp_tx_tso_bytes); with off they
 are zero and the startup line says why. The kernel's InSegs counts at least the segments dtcp
 counted as sent on the wire (tcp_tx_segments counts each segment a super-segment becomes)."""
-import hashlib
 import os
 import re
 import sys
@@ -12,7 +11,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, tap_ifname, wait_until  # noqa: E402
+from harness import DtcpProcess, Namespace, check, main, sha256_file, tap_ifname, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.0.1"
 KERNEL_IP = "198.18.0.2"
@@ -20,13 +19,6 @@ SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 BYTES = (8 if SANITIZED else 64) << 20
 PORT = 5001
 
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def kernel_in_segs(ns):
