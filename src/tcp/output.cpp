@@ -350,6 +350,8 @@ void ShardCore::output(Tcb& t, TimePoint now, bool force) {
     for (;;) {
       const SeqNum end = t.data_end();
       const uint32_t unsent = t.snd_nxt < end ? (end - t.snd_nxt).value() : 0;
+      // Nothing queued and no FIN due: what follows would compute a length of 0 and stop.
+      if (unsent == 0 && !(t.fin_queued && !t.fin_acked() && t.snd_nxt == t.fin_seq)) break;
       uint32_t cwnd = t.cc->cwnd() + tlp_probe_allowance_;
       // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
       // beyond cwnd (cwnd itself is unchanged). With SACK, pipe does that.

@@ -145,6 +145,9 @@ void ShardCore::drain() {
     pending_.pop_front();
     if (t.events) deliver_events(t);
     if (!t.zombie) {
+      // A callback that sent or read scheduled the connection again; the output() just below
+      // covers that, so a second pass would only repeat an output() with nothing to send.
+      if (t.events == 0 && t.pending_hook.is_linked()) pending_.erase(pending_.iterator_to(t));
       output(t, now_);
       update_timer(t);
     }
