@@ -15,7 +15,10 @@ Parsed<Ipv4View> Ipv4View::parse(std::span<const std::byte> packet, bool verify_
   if (total_length < header_len) return ParseError::bad_total_length;
   if (total_length > packet.size()) return ParseError::truncated;
   // RFC 1122 §3.2.1.2: silently discard a datagram whose header checksum is wrong.
-  if (verify_checksum && internet_checksum(packet.first(header_len)) != 0) return ParseError::bad_checksum;
+  if (verify_checksum && (header_len == kIpv4MinHeaderLen ? ipv4_header_checksum(packet.data())
+                                                          : internet_checksum(packet.first(header_len))) != 0) {
+    return ParseError::bad_checksum;
+  }
   return Ipv4View(packet.first(total_length), static_cast<uint8_t>(header_len));
 }
 
@@ -33,7 +36,7 @@ void write_ipv4(std::span<std::byte> out, const Ipv4Header& header, bool fill_ch
   store_be16(p + 10, 0);
   store_be32(p + 12, header.src.value);
   store_be32(p + 16, header.dst.value);
-  if (fill_checksum) store_be16(p + 10, internet_checksum(out.first(kIpv4MinHeaderLen)));
+  if (fill_checksum) store_be16(p + 10, ipv4_header_checksum(p));
 }
 
 bool ipv4_mark_ce(std::span<std::byte> packet, bool fix_checksum) {

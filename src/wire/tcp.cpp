@@ -29,6 +29,12 @@ uint8_t u8(std::span<const std::byte> s, size_t i) { return std::to_integer<uint
 // Returns false on an impossible option. RFC 9293 §3.1: options may begin on any octet; the
 // list ends at EOL or at the end of the header, whichever comes first.
 bool parse_options(std::span<const std::byte> opts, TcpOptions& out) {
+  // RFC 7323 Appendix A's layout, which Linux and dtcp put on every segment of a connection with
+  // timestamps: NOP, NOP, Timestamps. Taken whole (the header prediction of RFC 1323 §4.2.2).
+  if (opts.size() == 2 + kOptTimestampsLen && load_be32(opts.data()) == 0x0101080au) {
+    out.timestamps = TcpTimestamps{load_be32(opts.data() + 4), load_be32(opts.data() + 8)};
+    return true;
+  }
   size_t i = 0;
   while (i < opts.size()) {
     const uint8_t kind = u8(opts, i);
