@@ -13,20 +13,28 @@ namespace dtcp::tcp {
 // RFC 2883 D-SACK): undo() brings back the saved state, keeping the larger cwnd.
 class CongestionSlot {
  public:
-  CongestionController* operator->() { return &get(); }
-  const CongestionController* operator->() const { return &get(); }
-  CongestionController& get() {
-    return std::visit([](auto& c) -> CongestionController& { return c; }, current_);
+  CongestionSlot() { rebind(); }
+  CongestionSlot(const CongestionSlot& other) : current_(other.current_), saved_(other.saved_) { rebind(); }
+  CongestionSlot& operator=(const CongestionSlot& other) {
+    current_ = other.current_;
+    saved_ = other.saved_;
+    rebind();
+    return *this;
   }
-  const CongestionController& get() const {
-    return std::visit([](const auto& c) -> const CongestionController& { return c; }, current_);
-  }
+  // The active controller through a pointer kept beside the variant: the packet path asks for
+  // cwnd() and feeds ACKs several times a segment, and a std::visit before each virtual call
+  // showed in tools/bench --cost.
+  CongestionController* operator->() { return active_; }
+  const CongestionController* operator->() const { return active_; }
+  CongestionController& get() { return *active_; }
+  const CongestionController& get() const { return *active_; }
   void select(CongestionAlgorithm algorithm) {
     if (algorithm == CongestionAlgorithm::cubic) {
       current_.emplace<CubicCongestion>();
     } else {
       current_.emplace<RenoCongestion>();
     }
+    rebind();
   }
   bool is_cubic() const { return std::holds_alternative<CubicCongestion>(current_); }
   // Remembers the state before a reduction.
@@ -34,13 +42,19 @@ class CongestionSlot {
   void undo() {
     const uint32_t cwnd = get().cwnd();
     current_ = saved_;
+    rebind();
     if (get().cwnd() < cwnd) get().set_cwnd(cwnd);
   }
 
  private:
+  void rebind() {
+    active_ = std::visit([](auto& c) -> CongestionController* { return &c; }, current_);
+  }
+
   using Variant = std::variant<CubicCongestion, RenoCongestion>;
   Variant current_;
   Variant saved_;
+  CongestionController* active_ = nullptr;
 };
 
 }  // namespace dtcp::tcp
