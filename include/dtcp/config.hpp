@@ -146,6 +146,11 @@ struct RuntimeConfig {
   IdlePolicy idle = IdlePolicy::busy;
   unsigned idle_polls = 1000;                         // empty polls before pausing, as many again before sleeping
   std::chrono::microseconds idle_sleep_max{100};      // longest sleep; bounds the wake-up delay
+  // How long Runtime::run() waits for the lcores after a stop request (SIGINT/SIGTERM, --duration,
+  // request_stop()). An lcore still running then is stuck (a callback that never returns): the
+  // process exits with status 1 naming it, rather than hang. A second signal ends the wait at
+  // once. 0: wait however long it takes.
+  std::chrono::milliseconds stop_grace{5000};
   unsigned message_ring = 1024;                       // cross-lcore messages queued per lcore
   unsigned steer_ring = 1024;                         // frames queued per (queue, owner queue) pair
   std::string capture;  // pcapng capture from start-up: file=PATH[,port=..,dir=..,filter=..,count=..,bytes=..,snaplen=..]

@@ -398,6 +398,7 @@ KeyTable runtime_keys(RuntimeConfig& runtime) {
   table["idle"].show = [&runtime] { return std::string(to_string(runtime.idle)); };
   table["idle_polls"] = integer(runtime.idle_polls, 1, 1u << 24);
   table["idle_sleep_max_us"] = duration(runtime.idle_sleep_max, 1, 100'000);
+  table["stop_grace_ms"] = duration(runtime.stop_grace, 0, 3'600'000);
   table["message_ring"] = integer(runtime.message_ring, 64, 1u << 20);
   table["steer_ring"] = integer(runtime.steer_ring, 8, 1u << 20);  // 8: tests that fill it
   // Checked here so a bad option fails at load, naming the key; the runtime starts it.

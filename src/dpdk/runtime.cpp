@@ -37,8 +37,12 @@ namespace {
 
 std::atomic<bool> g_stop_requested{false};
 std::atomic<bool> g_print_requested{false};
+std::atomic<unsigned> g_stop_signals{0};  // SIGINT/SIGTERM received: a second one ends the stop wait
 
-extern "C" void handle_stop_signal(int) { g_stop_requested.store(true, std::memory_order_relaxed); }
+extern "C" void handle_stop_signal(int) {
+  g_stop_signals.fetch_add(1, std::memory_order_relaxed);
+  g_stop_requested.store(true, std::memory_order_relaxed);
+}
 extern "C" void handle_print_signal(int) { g_print_requested.store(true, std::memory_order_relaxed); }
 
 std::string port_label(const PortConfig& port) { return port.name.empty() ? "[port]" : "[port." + port.name + "]"; }
@@ -69,6 +73,10 @@ class RuntimeImpl final : public Runtime {
 
   void setup(const std::vector<std::string>& eal_override, const char* program_name);
   void run(const AppFactory& factory) override;
+  // After a stop request: returns once every worker lcore has left its loop, or ends the process
+  // (status 1, naming the lcores) when one is still running after [runtime] stop_grace_ms or a
+  // further SIGINT/SIGTERM arrives, since rte_eal_mp_wait_lcore() would then wait forever.
+  void wait_for_workers_or_exit(unsigned signals_before);
   void request_stop() override { g_stop_requested.store(true, std::memory_order_relaxed); }
   void print_counters(FILE* out, bool per_lcore) override;
   void print_connections(FILE* out) override;
@@ -733,8 +741,42 @@ void RuntimeImpl::run(const AppFactory& factory) {
     timespec pause{0, capture_.poll() ? 1'000'000 : 20'000'000};
     nanosleep(&pause, nullptr);
   }
+  const unsigned signals = g_stop_signals.load(std::memory_order_relaxed);
   request_stop();
+  wait_for_workers_or_exit(signals);
   rte_eal_mp_wait_lcore();
+}
+
+void RuntimeImpl::wait_for_workers_or_exit(unsigned signals_before) {
+  const auto grace = config_.runtime.stop_grace;
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    bool all_exited = true;
+    for (auto& worker : workers_) all_exited &= worker->exited();
+    if (all_exited) return;
+    const bool signalled_again = g_stop_signals.load(std::memory_order_relaxed) > signals_before;
+    const bool past_grace = grace.count() > 0 && std::chrono::steady_clock::now() - start >= grace;
+    if (signalled_again || past_grace) break;
+    timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  std::string stuck;
+  unsigned stuck_count = 0;
+  for (auto& worker : workers_) {
+    if (worker->exited()) continue;
+    stuck += (stuck_count++ == 0 ? "" : ",") + std::to_string(worker->lcore_id());
+  }
+  const bool signalled_again = g_stop_signals.load(std::memory_order_relaxed) > signals_before;
+  const std::string why = signalled_again ? "before a second stop signal"
+                                          : "within stop_grace_ms = " + std::to_string(grace.count());
+  // Nothing after this can run safely: the lcore's stack, pools and port are still in use, and
+  // EAL cleanup would wait for it as rte_eal_mp_wait_lcore() does.
+  DTCP_LOG(runtime, error, "dtcp: %s %s did not stop %s (a callback that does not return, or a loop "
+           "that cannot end); exiting without cleanup\n", stuck_count == 1 ? "lcore" : "lcores", stuck.c_str(),
+           why.c_str());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(EXIT_FAILURE);
 }
 
 void RuntimeImpl::print_counters(FILE* out, bool per_lcore) {

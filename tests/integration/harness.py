@@ -50,7 +50,8 @@ def run(cmd, check_rc=True, timeout=60, **kwargs):
 
 
 def tool(name):
-    path = os.path.join(BUILD_DIR, "tools", name)
+    """A built program: a tool's name (build/tools/NAME), or a path under the build directory."""
+    path = os.path.join(BUILD_DIR, name if "/" in name else os.path.join("tools", name))
     check(os.access(path, os.X_OK), f"{path} is not built")
     return path
 

@@ -77,7 +77,7 @@ const std::vector<std::string> kNdKeys = {"base_reachable_time_ms", "capacity", 
 const std::vector<std::string> kMempoolKeys = {"cache", "data_room", "mbufs"};
 const std::vector<std::string> kEalKeys = {"args"};
 const std::vector<std::string> kRuntimeKeys = {"capture", "idle", "idle_polls", "idle_sleep_max_us", "message_ring",
-                                               "steer_ring"};
+                                               "steer_ring", "stop_grace_ms"};
 const std::vector<std::string> kTcpKeys = {
     "challenge_ack_limit", "congestion", "delayed_ack", "ecn", "ephemeral_port_max", "ephemeral_port_min",
     "fin_wait_2_timeout", "initial_rto", "initial_window", "keepalive_idle", "keepalive_interval",
@@ -158,6 +158,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_EQ(c.runtime.idle, IdlePolicy::busy);
   EXPECT_EQ(c.runtime.idle_polls, 1000u);
   EXPECT_EQ(c.runtime.idle_sleep_max, 100us);
+  EXPECT_EQ(c.runtime.stop_grace, std::chrono::milliseconds(5000));
   EXPECT_EQ(c.runtime.message_ring, 1024u);
   EXPECT_EQ(c.runtime.steer_ring, 1024u);
   EXPECT_EQ(c.runtime.capture, "");
@@ -235,6 +236,7 @@ data_room = 4096
 idle = adaptive
 idle_polls = 50
 idle_sleep_max_us = 250
+stop_grace_ms = 750
 message_ring = 64
 steer_ring = 4096
 capture = file=/tmp/every.pcapng,port=a,dir=rx,filter=80,count=10
@@ -367,6 +369,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(c.runtime.idle, IdlePolicy::adaptive);
   EXPECT_EQ(c.runtime.idle_polls, 50u);
   EXPECT_EQ(c.runtime.idle_sleep_max, 250us);
+  EXPECT_EQ(c.runtime.stop_grace, std::chrono::milliseconds(750));
   EXPECT_EQ(c.runtime.message_ring, 64u);
   EXPECT_EQ(c.runtime.steer_ring, 4096u);
   EXPECT_EQ(c.runtime.capture, "file=/tmp/every.pcapng,port=a,dir=rx,filter=80,count=10");
@@ -654,6 +657,7 @@ const BadValue kBadValues[] = {
     {"runtime", "idle_polls", "0", "expected an integer in 1..16777216"},
     {"runtime", "idle_sleep_max_us", "0", "expected an integer in 1..100000"},
     {"runtime", "idle_sleep_max_us", "100001", "expected an integer in 1..100000"},
+    {"runtime", "stop_grace_ms", "3600001", "expected an integer in 0..3600000"},
     {"runtime", "message_ring", "63", "expected an integer in 64..1048576"},
     {"runtime", "steer_ring", "1048577", "expected an integer in 8..1048576"},
     {"runtime", "capture", "file=x,dir=up", "capture dir: expected rx, tx or both, got 'up'"},
