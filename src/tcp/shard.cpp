@@ -350,7 +350,10 @@ uint16_t ShardCore::pick_ephemeral_port(wire::IpAddr local, wire::IpAddr remote,
     }
   }
   const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
-  const uint32_t offset = keys_.port_offset(local, remote, remote_port) + port_counter_;
+  if (!last_port_offset_ || last_port_offset_->remote_port != remote_port || last_port_offset_->local != local ||
+      last_port_offset_->remote != remote)
+    last_port_offset_ = PortOffset{local, remote, remote_port, keys_.port_offset(local, remote, remote_port)};
+  const uint32_t offset = last_port_offset_->offset + port_counter_;
   for (uint32_t i = 0; i < range; ++i) {
     const auto port = static_cast<uint16_t>(config.ephemeral_port_min + (offset + i) % range);
     const FourTuple t{local, remote, port, remote_port};
@@ -390,11 +393,12 @@ ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, Connection
   if (local.is_unspecified() || local.is_v4() != dst.is_v4()) return {ConnectError::invalid_address};
   uint16_t port = options.local_port;
   if (port == 0) {
-    port = pick_ephemeral_port(local, dst, dst_port);
+    port = pick_ephemeral_port(local, dst, dst_port);  // a port whose tuple is not in use
     if (port == 0) return {ConnectError::no_ephemeral_port};
+  } else if (tuple_in_use(FourTuple{local, dst, port, dst_port})) {
+    return {ConnectError::address_in_use};
   }
   const FourTuple tuple{local, dst, port, dst_port};
-  if (tuple_in_use(tuple)) return {ConnectError::address_in_use};
   Tcb* t = alloc_tcb(tuple, now);
   if (!t && reclaim_oldest_orphan()) t = alloc_tcb(tuple, now);
   if (!t) return {ConnectError::no_connection};
