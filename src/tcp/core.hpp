@@ -196,6 +196,7 @@ class ShardCore {
   // local address and destination may have a port again.
   void tuple_freed(const FourTuple& t);
   void set_state(Tcb& t, TcpState next);
+  [[gnu::cold, gnu::noinline]] void trace_state_change(const Tcb& t, TcpState next);  // set_state()'s log line and tracer call
   // Ends the connection: out of the table, buffers freed, timers stopped, state CLOSED;
   // on_closed(reason) is raised if the application is still attached.
   void close_connection(Tcb& t, CloseReason reason);

@@ -204,12 +204,19 @@ void ShardCore::set_state(Tcb& t, TcpState next) {
     if (synchronized_open(t.state)) ++counters.conn_estab_resets;
     if (t.state == TcpState::syn_sent || t.state == TcpState::syn_received) ++counters.conn_attempt_failed;
   }
+  // Out of line, so the transition itself (about six a connection) does not pay for the
+  // registers the formatting needs.
+  if (env.state_tracer || log::enabled(log::Subsystem::tcp, log::Level::debug)) [[unlikely]]
+    trace_state_change(t, next);
+  t.state = next;
+}
+
+void ShardCore::trace_state_change(const Tcb& t, TcpState next) {
   DTCP_LOG_DP(tcp, debug, now_, "dtcp: tcp: %s:%u > %s:%u: %s -> %s\n", t.tuple.local.to_string().c_str(),
               t.tuple.local_port, t.tuple.remote.to_string().c_str(), t.tuple.remote_port, to_string(t.state),
               to_string(next));
   if (env.state_tracer)
     env.state_tracer(env.state_tracer_ctx, t.tuple.local_endpoint(), t.tuple.remote_endpoint(), t.state, next);
-  t.state = next;
 }
 
 void ShardCore::close_connection(Tcb& t, CloseReason reason) {
