@@ -128,13 +128,13 @@ Tcb* ShardCore::alloc_tcb(const FourTuple& tuple, TimePoint now) {
 }
 
 void ShardCore::release_tcb(Tcb& t) {
+  // Every block comes here after close_connection() (drain()'s reaping of zombies, or
+  // reclaim_oldest_orphan()), which emptied the send side, the reassembly queue and the sent map
+  // and let no output run since: only the bytes a normal close left readable remain.
   assert(!t.table_hook.is_linked() && !t.pending_hook.is_linked());
+  assert(t.zombie && t.snd_buf.empty() && t.ooo.empty() && t.sent.empty());
   t.timer.cancel();
-  t.snd_buf.clear();
-  t.snd_cursor = {};
   t.rcv_buf.clear();
-  t.ooo.clear();
-  t.sent.clear(sent_pool_);
   ++counters.conn_closed;
   free_tcbs_.push_back(&t);
 }
