@@ -11,6 +11,7 @@
 // The first connection, which dirties the block, runs SACK, timestamps, loss and retransmissions,
 // D-SACK, out-of-order data, keep-alive and buffer settings, and ends by a RST with data still
 // queued both ways.
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -242,6 +243,10 @@ TEST_F(ControlBlockReuse, ReusedBlock_MatchesAFreshOneAndSendsTheSameSegments) {
   for (size_t i = 0; i < fresh_log.size(); ++i) EXPECT_EQ(reused_log[i], fresh_log[i]) << "segment " << i;
   // The script did what it says: a retransmission, SACK blocks in our ACKs, a D-SACK taken.
   EXPECT_GT(shard->counters().tx_retransmitted_segments, 0u);
+  EXPECT_GT(shard->counters().rx_dsack, 0u);
+  EXPECT_NE(std::find_if(fresh_log.begin(), fresh_log.end(),
+                         [](const std::string& l) { return l.find(" sack ") != std::string::npos; }),
+            fresh_log.end());
   EXPECT_GE(fresh_log.size(), 15u);
 }
 
