@@ -177,8 +177,10 @@ class MbufQueue {
     }
     drop_front(n);
   }
+  // Inlined test, out-of-line loop: a connection's close and release clear its three queues,
+  // mostly empty, about ten times a connection.
   void clear() {
-    while (head_) rte_pktmbuf_free_seg(pop_front());
+    if (head_) free_all();
   }
   // For the reassembly queue: links m after `prev` (nullptr = at the head).
   void insert_after(rte_mbuf* prev, rte_mbuf* m) {
@@ -205,6 +207,10 @@ class MbufQueue {
   void adjust_bytes(int32_t delta) { bytes_ = static_cast<uint32_t>(static_cast<int64_t>(bytes_) + delta); }
 
  private:
+  [[gnu::noinline]] void free_all() {
+    while (head_) rte_pktmbuf_free_seg(pop_front());
+  }
+
   rte_mbuf* head_ = nullptr;
   rte_mbuf* tail_ = nullptr;
   uint32_t bytes_ = 0;

@@ -145,6 +145,11 @@ void SentMap::clear(SentSegmentPool& pool) {
     release(pool, &s);
   }
   sacked_bytes_ = lost_bytes_ = retrans_bytes_ = 0;
+  // Back to a fresh map's state: the control block is reused without being rebuilt (alloc_tcb()),
+  // and stale acked retransmissions would make a new connection's D-SACKs look like its own.
+  xmit_count_ = 0;
+  acked_retransmissions_ = {};
+  acked_retransmissions_next_ = 0;
 }
 
 }  // namespace dtcp::tcp

@@ -107,6 +107,7 @@ class SentMap {
 
   bool empty() const { return seq_.empty(); }
   uint32_t records() const { return records_; }
+  uint32_t transmissions() const { return xmit_count_; }  // the last one's xmit_order
   // Bytes of the map SACKed, marked lost, and retransmitted (a retransmission in flight).
   uint32_t sacked_bytes() const { return sacked_bytes_; }
   uint32_t lost_bytes() const { return lost_bytes_; }

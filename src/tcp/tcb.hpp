@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include <boost/intrusive/list_hook.hpp>
 #include <boost/intrusive/unordered_set_hook.hpp>
@@ -35,13 +36,13 @@ enum Event : uint8_t {
   kEventClosed = 1 << 5,
 };
 
-struct Tcb final : Connection {
-  Tcb() = default;
-
+// Every plain field of a control block: each new connection starts them all at these defaults,
+// by one copy of a default-constructed TcbFields in ShardCore::alloc_tcb() (a memcpy, since the
+// struct is trivially copyable), so a field added here is reset without a list to keep in step.
+// What is not plain (buffers, the congestion controller, the sent map, the timer entry and the
+// intrusive hooks) lives in Tcb below and is emptied when the connection ends (release_tcb()).
+struct TcbFields {
   // ---- identity, state ----
-  ShardCore* core = nullptr;
-  uint32_t slot = 0;        // index in the shard's pool (ConnectionId::slot)
-  uint32_t generation = 0;  // times the slot was handed out (ConnectionId::generation)
   FourTuple tuple;
   TcpState state = TcpState::closed;
   bool passive = false;  // created by a listener (SYN-RECEIVED -> LISTEN rules of RFC 9293)
@@ -98,10 +99,7 @@ struct Tcb final : Connection {
   bool zombie = false;  // closed; memory returns to the pool after the current drain
 
   // ---- buffers ----
-  MbufQueue snd_buf;  // data from snd_una (after the SYN) to the end of what the app queued
   MbufQueue::Cursor snd_cursor;  // where the last segment was copied from
-  MbufQueue rcv_buf;  // in-order data not yet read
-  MbufQueue ooo;      // out-of-order segments, sorted, disjoint (seq in mbuf scratch)
 
   // ---- totals for operators (ss -i's bytes_sent/bytes_acked/bytes_received/delivery_rate) ----
   TimePoint opened;             // when the control block was taken
@@ -146,7 +144,6 @@ struct Tcb final : Connection {
   bool rto_undo_armed = false;
   uint32_t rto_tsval = 0;
 
-  CongestionSlot cc;
   // ---- ECN, RFC 3168 (ecn.cpp) ----
   bool ecn_offered = false;  // active open: our first SYN was ECN-setup (ECE|CWR)
   bool ecn_ok = false;       // both ends agreed (§6.1.1): new data goes ECT(0); ECE and CWR count
@@ -167,7 +164,6 @@ struct Tcb final : Connection {
     loss,      // after a retransmission timeout: lost segments resent in slow start
   };
   LossState loss_state = LossState::open;
-  SentMap sent;
   SeqNum retransmit_hint;  // NextSeg: lost records below it have all been resent
   // RFC 6937: bytes delivered and sent since recovery began, and the flight when it began.
   uint32_t prr_delivered = 0;
@@ -214,7 +210,6 @@ struct Tcb final : Connection {
   uint32_t keepalive_probes = 0;
   uint32_t keepalive_sent = 0;  // unanswered probes
   TimePoint last_rx;            // last acceptable ACK from the peer
-  TimerEntry timer;
 
   // ---- ICMP (icmp.cpp) and orphans ----
   // The path MSS an ICMP fragmentation-needed set (RFC 1191), capping snd_mss; never raised.
@@ -227,7 +222,31 @@ struct Tcb final : Connection {
   // FIN-WAIT-2, CLOSING, LAST-ACK): linked in the shard's orphan list, oldest first.
   bool orphan = false;
 
-  // ---- intrusive hooks ----
+};
+static_assert(std::is_trivially_copyable_v<TcbFields>, "alloc_tcb() resets TcbFields by a plain copy");
+
+struct Tcb final : Connection, TcbFields {
+  Tcb() = default;
+  // The fields, not Connection's calls of the same names, as when they were Tcb's own members.
+  using TcbFields::send_buffer;
+  using TcbFields::state;
+
+  // ---- identity (kept across connections: the slot and how often it was handed out) ----
+  ShardCore* core = nullptr;
+  uint32_t slot = 0;        // index in the shard's pool (ConnectionId::slot)
+  uint32_t generation = 0;  // times the slot was handed out (ConnectionId::generation)
+
+  // ---- buffers (empty whenever the block is free) ----
+  MbufQueue snd_buf;  // data from snd_una (after the SYN) to the end of what the app queued
+  MbufQueue rcv_buf;  // in-order data not yet read
+  MbufQueue ooo;      // out-of-order segments, sorted, disjoint (seq in mbuf scratch)
+
+  CongestionSlot cc;  // chosen (select()) by every open: active, passive and SYN cookie
+  // SACK loss recovery's sent-segment map (recovery.cpp); cleared to its fresh state on close.
+  SentMap sent;
+  TimerEntry timer;  // one wheel entry for the earliest deadline (timers.cpp); disarmed when free
+
+  // ---- intrusive hooks (unlinked whenever the block is free) ----
   boost::intrusive::unordered_set_member_hook<> table_hook;
   boost::intrusive::list_member_hook<> pending_hook;  // drain() / reap lists
   boost::intrusive::list_member_hook<> orphan_hook;   // ShardCore::orphans_, while orphan

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 
 #include "harness.hpp"
+#include "tcp/isn.hpp"
 
 namespace dtcp::tcp::test {
 namespace {
@@ -363,6 +364,26 @@ TEST_F(Handshake, EphemeralPorts_SkipTuplesInUse_ThenExhausted) {
   EXPECT_EQ(c.error, ConnectError::no_ephemeral_port);
   // Another destination port is another 4-tuple.
   EXPECT_TRUE(shard->connect(remote_addr, kRemotePort + 1, rec, {}, now_).ok());
+  wire.sent.clear();
+}
+
+// RFC 6056 §3.3.3 (algorithm 3): port = min + (F(local, remote, remote port) + counter) % range,
+// the counter moving on by the ports tried. F is kept for the last destination; connecting to
+// another one and back must still start each at its own F.
+TEST_F(Handshake, EphemeralPorts_EachDestinationStartsAtItsOwnOffset) {
+  const SecretKeys keys(42);  // the harness's secret_seed, shard 0
+  const uint32_t range = uint32_t{config.ephemeral_port_max} - config.ephemeral_port_min + 1;
+  const auto expected = [&](uint16_t remote_port, uint32_t counter) {
+    return static_cast<uint16_t>(config.ephemeral_port_min +
+                                 (keys.port_offset(local_addr, remote_addr, remote_port) + counter) % range);
+  };
+  const ConnectResult a1 = shard->connect(remote_addr, kRemotePort, rec, {}, now_);
+  const ConnectResult b = shard->connect(remote_addr, kRemotePort + 1, rec, {}, now_);
+  const ConnectResult a2 = shard->connect(remote_addr, kRemotePort, rec, {}, now_);
+  ASSERT_TRUE(a1.ok() && b.ok() && a2.ok());
+  EXPECT_EQ(a1.connection->local().port, expected(kRemotePort, 0));
+  EXPECT_EQ(b.connection->local().port, expected(kRemotePort + 1, 1));
+  EXPECT_EQ(a2.connection->local().port, expected(kRemotePort, 2));
   wire.sent.clear();
 }
 
