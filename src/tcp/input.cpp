@@ -16,6 +16,11 @@ namespace {
 // RFC 1122 3.2.1.3 / 4.2.3.10: never answer segments from addresses that are not unicast.
 bool bad_source(wire::IpAddr src) { return src.is_unusable_peer(); }
 
+// A SYN that opens a connection: no ACK (a SYN-ACK answers ours), no RST.
+bool is_bare_syn(TcpFlags flags) {
+  return (flags & (TcpFlags::syn | TcpFlags::ack | TcpFlags::rst)) == TcpFlags::syn;
+}
+
 }  // namespace
 
 void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
@@ -38,6 +43,13 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
     ++counters.drop_bad_address;
     return;
   }
+  // Admission past capacity (syn_admitted()) comes before the two table lookups, each a likely
+  // cache miss in a table of a million slots: a shed SYN must cost less than the work it would
+  // have made, or the excess alone fills the receive ring (dperf over net_memif at 600k/s
+  // offered: 1.6M SYNs/s with its retransmissions). A SYN that would have found a connection or
+  // a TIME-WAIT record loses nothing by it: ours (SYN-ACK or challenge ACK) is retransmitted or
+  // rate-limited anyway, and the peer retransmits its SYN (RFC 9293 §3.8.1).
+  if (is_bare_syn(view->flags()) && !syn_admitted()) return;
   Segment seg;
   seg.seq = SeqNum(view->seq());
   seg.ack = SeqNum(view->ack());
@@ -115,8 +127,6 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     ++counters.drop_listen_no_syn;
     return;
   }
-  // A reused TIME-WAIT tuple was admitted by time_wait_segment_arrives().
-  if (!time_wait_snd_nxt && !syn_admitted()) return;
   const bool backlog_full = l.syn_received >= l.syn_backlog;
   if (l.syn_cookies == SynCookies::always || (backlog_full && l.syn_cookies == SynCookies::automatic)) {
     send_syn_cookie(l, tuple, seg, now);
