@@ -230,7 +230,7 @@ class ShardCore {
   void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
                               const SeqNum* time_wait_snd_nxt);
   // Admission of a bare SYN (no ACK, no RST), before the lookups and anything else is spent on
-  // it: false (counted) when the shard is behind and its SYN tokens are used up.
+  // it: false (counted) when the shard is behind and this loop iteration's syn_budget is used up.
   bool syn_admitted();
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
@@ -431,10 +431,7 @@ class ShardCore {
   // receive ring left waiting, a queue that is growing: then the shard is behind.
   static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
   static constexpr uint32_t kBehindIterations = 16;
-  // While behind, a SYN takes a token; advance() adds one for each handshake completed since the
-  // last one, plus one, up to syn_budget (and refills the bucket while not behind).
-  uint32_t syn_tokens_ = 0;
-  uint64_t established_at_advance_ = 0;  // counters.conn_established at the last advance()
+  uint32_t syns_this_iteration_ = 0;
   uint32_t segments_this_iteration_ = 0;
   uint32_t full_bursts_in_a_row_ = 0;
   bool behind_ = false;

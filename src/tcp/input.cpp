@@ -80,10 +80,7 @@ void ShardCore::advance(TimePoint now) {
   full_bursts_in_a_row_ = segments_this_iteration_ >= kFullBurst ? full_bursts_in_a_row_ + 1 : 0;
   behind_ = full_bursts_in_a_row_ >= kBehindIterations;
   segments_this_iteration_ = 0;
-  const auto completed = static_cast<uint32_t>(std::min<uint64_t>(counters.conn_established - established_at_advance_,
-                                                                   config.syn_budget));
-  established_at_advance_ = counters.conn_established;
-  syn_tokens_ = behind_ ? std::min(config.syn_budget, syn_tokens_ + completed + 1) : config.syn_budget;
+  syns_this_iteration_ = 0;
   wheel_.advance(tick_floor(now), [&](TimerEntry& e) {
     ++counters.timers_fired;
     on_timer(owner_of(e, &Tcb::timer), now);
@@ -185,20 +182,14 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
 // queue behind the segments of connections already under way. When an lcore is offered more
 // SYNs than it completes, its receive ring (or the peer's transmit ring) overflows and drops
 // without regard to kind: ACKs, requests and FINs of connections already admitted go too, each
-// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15, dperf over
-// net_memif: 200k/s offered, 200k/s accepted; 400k/s offered, 109k/s accepted). So while the
-// shard is behind, SYNs are admitted at the rate handshakes complete: each takes a token, and
-// advance() adds one per handshake completed in the last iteration plus one (so that a flood
-// whose SYN-ACKs are never answered still lets a SYN an iteration through), up to syn_budget.
-// A fixed number a burst is right for one cost of connection only: 8 collapsed where 2 to 4
-// held (a connection is about four segments here), and a heavier one needs fewer. The excess is
-// shed at the door for the price of parsing it; the other segments of a burst, which finish work
-// already paid for, are always taken. A SYN dropped here is retransmitted by its client (RFC
-// 9293 §3.8.1), as after a full backlog without cookies.
+// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15: 345k/s
+// closed loop, 99k/s at an open-loop 1.5x over net_ring). A budget of SYNs per loop iteration
+// (one receive burst) sheds the excess at the door for the price of parsing it: the other
+// segments of a burst, which finish work already paid for, are always taken. A SYN dropped here
+// is retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
 bool ShardCore::syn_admitted() {
-  if (config.syn_budget == 0 || !behind_) return true;
-  if (syn_tokens_ > 0) {
-    --syn_tokens_;
+  if (config.syn_budget == 0 || !behind_ || syns_this_iteration_ < config.syn_budget) {
+    ++syns_this_iteration_;
     return true;
   }
   ++counters.drop_syn_budget;
