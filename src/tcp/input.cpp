@@ -182,11 +182,14 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
 // queue behind the segments of connections already under way. When an lcore is offered more
 // SYNs than it completes, its receive ring (or the peer's transmit ring) overflows and drops
 // without regard to kind: ACKs, requests and FINs of connections already admitted go too, each
-// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15: 345k/s
-// closed loop, 99k/s at an open-loop 1.5x over net_ring). A budget of SYNs per loop iteration
-// (one receive burst) sheds the excess at the door for the price of parsing it: the other
-// segments of a burst, which finish work already paid for, are always taken. A SYN dropped here
-// is retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
+// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15, dperf
+// over net_memif against dtcp-http: 200k/s offered, 200k/s served; 400k/s, 93k/s; 600k/s,
+// 15k/s). A budget of bare SYNs per loop iteration (one receive burst) sheds the excess at the
+// door for the price of parsing it: the other segments of a burst, which finish work already
+// paid for, are always taken. The budget is small because each admitted SYN brings about four
+// more segments (its ACK and request, FIN, last ACK) into bursts of 32: measured, 2 and 4 held
+// at 400k/s offered, 8 and more collapsed, and only 2 held at 600k/s. A SYN dropped here is
+// retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
 bool ShardCore::syn_admitted() {
   if (config.syn_budget == 0 || !behind_ || syns_this_iteration_ < config.syn_budget) {
     ++syns_this_iteration_;
