@@ -57,10 +57,12 @@ struct TcpConfig {
   // Bare SYNs (no ACK, no RST) a shard takes per loop iteration (one receive burst) while it is
   // behind (16 full receive bursts in a row); the rest are dropped before the connection lookup,
   // any state or a SYN-ACK (cookie or not), counted as drop_syn_budget, and the peer retransmits
-  // its SYN. 0 = no limit. Measured with dperf over net_memif against dtcp-http (issue 15, see
-  // README "SYN floods"): with 2, 600k SYNs/s offered (1.5x) were served at 432k/s, against 15k/s
-  // with no limit and 261k/s with 4; below capacity it drops none or nearly none.
-  uint32_t syn_budget = 2;
+  // its SYN. 0 = no limit, the default. Measured (issue 15, README "SYN floods"), 2 is the value
+  // to use against open-loop load: dperf over net_memif at 600k SYNs/s (1.5x) was served at
+  // 432k/s with it, 15k/s without (261k/s with 4). It is off because at capacity a closed-loop
+  // client loses to it: dtcp-loadgen's 64 connections over net_ring made 353k-361k/s with it and
+  // 420k-503k/s without, 162-182 SYNs dropped in 6 s each holding a connection for 1 s.
+  uint32_t syn_budget = 0;
   // Listening ports per shard.
   uint32_t max_listeners = 64;
   // MSS we announce (RFC 9293 §3.7.1) over IPv4: MTU - 40 without options, 1460 for Ethernet.
