@@ -188,7 +188,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
 // door for the price of parsing it: the other segments of a burst, which finish work already
 // paid for, are always taken. The budget is small because each admitted SYN brings about four
 // more segments (its ACK and request, FIN, last ACK) into bursts of 32: measured, 2 and 4 held
-// at 400k/s offered, 8 and more collapsed, and only 2 held at 600k/s. A SYN dropped here is
+// at 400k/s offered, 8 and more collapsed, and 2 did best at 600k/s. A SYN dropped here is
 // retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
 bool ShardCore::syn_admitted() {
   if (config.syn_budget == 0 || !behind_ || syns_this_iteration_ < config.syn_budget) {
