@@ -54,12 +54,14 @@ struct TcpConfig {
   uint32_t max_time_wait = 1u << 20;
   // Default per-listener limit of connections in SYN-RECEIVED (ListenOptions may override).
   uint32_t syn_backlog = 1024;
-  // SYNs to listeners a shard takes per loop iteration (one receive burst) while it is behind
-  // (16 full receive bursts in a row); the rest are dropped before any state is kept or a
-  // SYN-ACK (cookie or not) is sent, counted as drop_syn_budget, and the peer retransmits its
-  // SYN. 0 = no limit, the default: measured over net_ring (issue 15) a budget did not keep the
-  // accepted rate at 90 % of its peak past capacity, and at capacity each SYN it dropped held a
-  // closed-loop client's connection for a 1 s retransmission (see README, "SYN floods").
+  // Bare SYNs (no ACK, no RST) a shard takes per loop iteration (one receive burst) while it is
+  // behind (16 full receive bursts in a row); the rest are dropped before the connection lookup,
+  // any state or a SYN-ACK (cookie or not), counted as drop_syn_budget, and the peer retransmits
+  // its SYN. 0 = no limit, the default. Measured (issue 15, README "SYN floods"), 2 is the value
+  // to use against open-loop load: dperf over net_memif at 600k SYNs/s (1.5x) was served at
+  // 432k/s with it, 15k/s without (261k/s with 4). It is off because at capacity a closed-loop
+  // client loses to it: dtcp-loadgen's 64 connections over net_ring made 353k-361k/s with it and
+  // 420k-503k/s without, 162-182 SYNs dropped in 6 s each holding a connection for 1 s.
   uint32_t syn_budget = 0;
   // Listening ports per shard.
   uint32_t max_listeners = 64;

@@ -230,8 +230,8 @@ class ShardCore {
   void closed_segment_arrives(const FourTuple& tuple, const Segment& seg);
   void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
                               const SeqNum* time_wait_snd_nxt);
-  // Admission of a SYN to a listener, before anything is spent on it: false (counted) when
-  // this loop iteration's syn_budget is used up.
+  // Admission of a bare SYN (no ACK, no RST), before the lookups and anything else is spent on
+  // it: false (counted) when the shard is behind and this loop iteration's syn_budget is used up.
   bool syn_admitted();
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);

@@ -16,6 +16,11 @@ namespace {
 // RFC 1122 3.2.1.3 / 4.2.3.10: never answer segments from addresses that are not unicast.
 bool bad_source(wire::IpAddr src) { return src.is_unusable_peer(); }
 
+// A SYN that opens a connection: no ACK (a SYN-ACK answers ours), no RST.
+bool is_bare_syn(TcpFlags flags) {
+  return (flags & (TcpFlags::syn | TcpFlags::ack | TcpFlags::rst)) == TcpFlags::syn;
+}
+
 }  // namespace
 
 void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
@@ -38,6 +43,13 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
     ++counters.drop_bad_address;
     return;
   }
+  // Admission past capacity (syn_admitted()) comes before the two table lookups, each a likely
+  // cache miss in a table of a million slots: a shed SYN must cost less than the work it would
+  // have made, or the excess alone fills the receive ring (dperf over net_memif at 600k/s
+  // offered: 1.6M SYNs/s with its retransmissions). A SYN that would have found a connection or
+  // a TIME-WAIT record loses nothing by it: ours (SYN-ACK or challenge ACK) is retransmitted or
+  // rate-limited anyway, and the peer retransmits its SYN (RFC 9293 §3.8.1).
+  if (is_bare_syn(view->flags()) && !syn_admitted()) return;
   Segment seg;
   seg.seq = SeqNum(view->seq());
   seg.ack = SeqNum(view->ack());
@@ -112,8 +124,6 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     ++counters.drop_listen_no_syn;
     return;
   }
-  // A reused TIME-WAIT tuple was admitted by time_wait_segment_arrives().
-  if (!time_wait_snd_nxt && !syn_admitted()) return;
   const bool backlog_full = l.syn_received >= l.syn_backlog;
   if (l.syn_cookies == SynCookies::always || (backlog_full && l.syn_cookies == SynCookies::automatic)) {
     send_syn_cookie(l, tuple, seg, now);
@@ -172,11 +182,14 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
 // queue behind the segments of connections already under way. When an lcore is offered more
 // SYNs than it completes, its receive ring (or the peer's transmit ring) overflows and drops
 // without regard to kind: ACKs, requests and FINs of connections already admitted go too, each
-// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15: 345k/s
-// closed loop, 99k/s at an open-loop 1.5x over net_ring). A budget of SYNs per loop iteration
-// (one receive burst) sheds the excess at the door for the price of parsing it: the other
-// segments of a burst, which finish work already paid for, are always taken. A SYN dropped here
-// is retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
+// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15, dperf
+// over net_memif against dtcp-http: 200k/s offered, 200k/s served; 400k/s, 93k/s; 600k/s,
+// 15k/s). A budget of bare SYNs per loop iteration (one receive burst) sheds the excess at the
+// door for the price of parsing it: the other segments of a burst, which finish work already
+// paid for, are always taken. The budget is small because each admitted SYN brings about four
+// more segments (its ACK and request, FIN, last ACK) into bursts of 32: measured, 2 and 4 held
+// at 400k/s offered, 8 and more collapsed, and 2 did best at 600k/s. A SYN dropped here is
+// retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
 bool ShardCore::syn_admitted() {
   if (config.syn_budget == 0 || !behind_ || syns_this_iteration_ < config.syn_budget) {
     ++syns_this_iteration_;

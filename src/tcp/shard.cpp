@@ -509,7 +509,6 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
     }
     Listener* l = find_listener(tuple.local_port, tuple.local.family());
     if (l && reopen) {
-      if (!syn_admitted()) return;  // the record stays: the retransmitted SYN finds it again
       const SeqNum old_snd_nxt = tw.snd_nxt;
       free_time_wait(tw);
       ++counters.time_wait_reused;

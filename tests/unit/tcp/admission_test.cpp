@@ -106,6 +106,26 @@ TEST_F(SynAdmission, FullBurstsBelowTheStreak_WholeBurstAnswered) {
   EXPECT_EQ(shard->counters().drop_syn_budget, 2u);
 }
 
+// The check comes before the connection and TIME-WAIT lookups (a shed SYN must cost less than
+// the work it would make): past the budget, a retransmitted SYN of a connection in SYN-RECEIVED
+// is dropped and counted too, without the SYN-ACK it would have had again; our own SYN-ACK
+// timer covers it, and the handshake's ACK, not a bare SYN, is taken whatever the budget.
+TEST_F(SynAdmission, RetransmittedSynPastBudget_DroppedBeforeLookup) {
+  build(1);
+  inject(0, syn_from(40000));
+  const uint32_t iss = expect_reply(syn_ack_to(40000)).seq;
+  full_bursts(1);
+  inject(1, syn_from(41000));
+  inject_in_burst(syn_from(40000));  // the first client's SYN again
+  expect_reply(syn_ack_to(41000));
+  expect_nothing();
+  EXPECT_EQ(shard->counters().drop_syn_budget, 1u);
+  EXPECT_EQ(shard->connections_in_use(), 2u);
+  inject_in_burst({.flags = ACK, .seq = 1001, .ack = iss + 1, .src_port = 40000});
+  expect_nothing();
+  EXPECT_EQ(shard->counters().conn_established, 1u);
+}
+
 TEST_F(SynAdmission, ZeroBudget_NoLimit) {
   build(0);
   full_bursts(0);
