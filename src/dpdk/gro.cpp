@@ -16,7 +16,8 @@ namespace dtcp::dpdk {
 
 bool RxCoalescer::candidate(rte_mbuf* m) const {
   constexpr uint32_t kHeaders = RTE_ETHER_HDR_LEN + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr);
-  if (m->next != nullptr || m->data_len < kHeaders) return false;
+  // A net_ring peer's TSO super-segment (TX_TCP_SEG) is taken whole by the Interface already.
+  if (m->next != nullptr || m->data_len < kHeaders || (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) return false;
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return false;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, RTE_ETHER_HDR_LEN);

@@ -457,14 +457,23 @@ void RuntimeImpl::configure_tso(const PortConfig& port, const rte_eth_dev_info& 
     caps.tso_reason = "offloads = no";
   } else if (port.tso == PortConfig::Tso::off) {
     caps.tso_reason = "tso = off";
+  } else if (port.tx_impairment.enabled()) {
+    caps.tso_reason = "tx impairment is configured (it would drop or reorder whole super-segments)";
+  } else if (caps.rx_trust_tx_checksum) {
+    // A net_ring pair (checksums passed through): the other end is this process's, which takes
+    // a super-segment whole as LRO would have coalesced it (Interface: a passed-through
+    // TX_TCP_SEG frame is marked RX_LRO, tso_segsz its segments' size), as Linux's veth passes
+    // GSO packets through to GRO. Nothing cuts it, so no device offload is enabled.
+    caps.tso_max_payload_v4 = 65535 - 20 - 60;
+    caps.tso_max_payload_v6 = 65535 - 60;
+    caps.tso_ip_packet_max = port.mtu;
+    return;
   } else if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) == 0) {
     caps.tso_reason = "the device does not report it";
   } else if ((conf.txmode.offloads & kChecksums) != kChecksums) {
     caps.tso_reason = "the device lacks the IPv4 or TCP checksum offload it implies";
   } else if ((conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) == 0) {
     caps.tso_reason = "the device cannot send chained mbufs";
-  } else if (port.tx_impairment.enabled()) {
-    caps.tso_reason = "tx impairment is configured (it would drop or reorder whole super-segments)";
   }
   if (!caps.tso_reason.empty()) return;
   conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;

@@ -30,6 +30,7 @@
   X(tx_tcp, "TCP segments sent")                                                                \
   X(tx_tso, "of those, TSO super-segments the device cuts into segments")                      \
   X(rx_tcp_checksum_passed, "TCP segments from a net_ring peer that left the checksum undone")  \
+  X(rx_tso_passed, "of those, TSO super-segments taken whole (net_ring, [port] tso)")            \
   X(rx_chained, "frames received in several mbufs (LRO, rte_gro, scattered rx), kept chained")  \
   X(rx_chained_linearized, "frames received in several mbufs, copied into their first one")     \
   X(rx_gro_merged, "frames rte_gro merged into the one before them in their flow ([port] gro)") \

@@ -333,9 +333,15 @@ void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, ui
   tcp_->icmp_error(error, now);
 }
 
-bool Interface::tcp_checksum_passed_through(const rte_mbuf* frame) {
+bool Interface::tcp_checksum_passed_through(rte_mbuf* frame) {
   if (!setup_.rx_trust_tx_checksum || (frame->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return false;
   counters_.rx_tcp_checksum_passed++;
+  if ((frame->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 && frame->tso_segsz != 0) {
+    // A TSO super-segment from the net_ring peer, which nothing cut: taken whole, as a frame
+    // LRO coalesced out of segments of tso_segsz bytes (TCP counts them; see shard input).
+    frame->ol_flags |= RTE_MBUF_F_RX_LRO;
+    counters_.rx_tso_passed++;
+  }
   return true;
 }
 

@@ -97,6 +97,42 @@ TEST_F(InterfaceChainedRx, IpHeaderSplitAcrossMbufs_DroppedAsTruncated) {
   EXPECT_TRUE(tcp_.segments.empty());
 }
 
+TEST_F(InterfaceChainedRx, NetRingPeerSuperSegment_TakenWholeMarkedAsLro) {
+  // The other end of a net_ring pair sent a TSO super-segment (checksum left undone, as for a
+  // device): nothing cut it, so it is handed to TCP whole, marked as LRO marks a coalesced frame.
+  setup_.rx_trust_tx_checksum = true;
+  rebuild();
+  learn_peer();
+  Bytes frame = tcp_frame(3 * 1448);
+  frame[kL2L3 + 16] = std::byte{0x12};  // whatever the sender left there (the pseudo-header sum)
+  rte_mbuf* head = to_chain(frame, {kL2L3 + 20 + 1448, kL2L3 + 20 + 2 * 1448});
+  ASSERT_NE(head, nullptr);
+  head->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+  head->tso_segsz = 1448;
+  const NetCounters before = counters_;
+  iface_->input(head, t0_);
+  const CounterDeltas all = changed(before, counters_);
+  EXPECT_EQ(drops(all), CounterDeltas{});
+  EXPECT_EQ(all.at("rx_tso_passed"), 1);
+  ASSERT_EQ(tcp_.segments.size(), 1u);
+  EXPECT_NE(tcp_.segments[0].ol_flags & RTE_MBUF_F_RX_LRO, 0u);
+  EXPECT_EQ(tcp_.segments[0].tso_segsz, 1448);
+  EXPECT_EQ(tcp_.segments[0].bytes.size(), 20u + 3 * 1448);
+}
+
+TEST_F(InterfaceChainedRx, UntrustedPort_SuperSegmentChecksumChecked) {
+  // The same frame on a port that does not trust its peer: the undone checksum fails.
+  Bytes frame = tcp_frame(3 * 1448);
+  frame[kL2L3 + 16] ^= std::byte{0x12};
+  rte_mbuf* head = to_chain(frame, {kL2L3 + 20 + 1448, kL2L3 + 20 + 2 * 1448});
+  ASSERT_NE(head, nullptr);
+  head->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+  head->tso_segsz = 1448;
+  const NetCounters before = counters_;
+  iface_->input(head, t0_);
+  EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{"drop_tcp_bad_checksum", 1}}));
+}
+
 class InterfaceChainedRx6 : public InterfaceChainedRx {
  protected:
   void SetUp() override {
