@@ -106,6 +106,11 @@ struct PortConfig {
   // never hands the device a segment larger than the MSS.
   enum class Tso : uint8_t { automatic, off };
   Tso tso = Tso::automatic;
+  // Receive coalescing: auto takes the device's LRO where it reports it, and otherwise merges
+  // in-order TCP/IPv4 segments of a flow within each receive burst in software (DPDK's rte_gro);
+  // off hands TCP every frame as it arrived. Off by default: see the README's Offloads.
+  enum class Gro : uint8_t { off, automatic };
+  Gro gro = Gro::off;
 };
 
 struct ArpConfig {

@@ -342,6 +342,17 @@ KeyTable port_keys(PortConfig& port) {
     return std::nullopt;
   };
   table["tso"].show = [&port] { return std::string(port.tso == PortConfig::Tso::off ? "off" : "auto"); };
+  table["gro"] = [&port](std::string_view v) -> std::optional<std::string> {
+    if (v == "auto") {
+      port.gro = PortConfig::Gro::automatic;
+    } else if (v == "off") {
+      port.gro = PortConfig::Gro::off;
+    } else {
+      return "expected auto or off";
+    }
+    return std::nullopt;
+  };
+  table["gro"].show = [&port] { return std::string(port.gro == PortConfig::Gro::off ? "off" : "auto"); };
   add_impairment_keys(table, "rx_", port.rx_impairment);
   add_impairment_keys(table, "tx_", port.tx_impairment);
   table["mac"].show = [&port] { return port.mac ? port.mac->to_string() : std::string("(the device's)"); };

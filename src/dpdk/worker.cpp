@@ -112,6 +112,8 @@ QueueStack::QueueStack(const Config& config, const PortConfig& port, uint16_t po
                  *this, counters_, now),
       rx_impairment_(port.rx_impairment, caps.pool, counters_),
       tx_impairment_(port.tx_impairment, caps.pool, counters_),
+      rx_gro_software_(caps.rx_gro_software),
+      coalescer_(caps.rx_trust_tx_checksum),
       shard_(tcp_config_for(config, port),
              tcp::ShardEnv{.pool = caps.pool,
                            .output = this,
@@ -327,8 +329,11 @@ unsigned QueueStack::poll(TimePoint now) {
   now_ = now;
   std::array<rte_mbuf*, kBurstSize> frames;
   const uint16_t received = rte_eth_rx_burst(port_id_, queue_id_, frames.data(), kBurstSize);
-  for (uint16_t i = 0; i < received; i++) {
-    if (i + 1 < received) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void*));
+  // [port] gro without LRO: the burst's in-order TCP/IPv4 segments of a flow become one frame.
+  const uint16_t frame_count =
+      rx_gro_software_ && received > 1 ? coalescer_.coalesce(frames.data(), received, counters_) : received;
+  for (uint16_t i = 0; i < frame_count; i++) {
+    if (i + 1 < frame_count) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void*));
     if (rx_impairment_.enabled()) {
       rx_impairment_.process(frames[i], now, [this, now](rte_mbuf* m) { receive(m, now); });
     } else {

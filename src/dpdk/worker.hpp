@@ -25,6 +25,7 @@
 
 #include "base/counter_block.hpp"
 #include "dpdk/idle.hpp"
+#include "dpdk/gro.hpp"
 #include "dpdk/impairment.hpp"
 #include "dpdk/rss.hpp"
 #include "dtcp/runtime.hpp"
@@ -76,6 +77,11 @@ struct PortCapabilities {
   // net_tap; see configure_port()).
   uint16_t tso_ip_packet_max = 0;
   std::string tso_reason;  // why TSO is off, for the startup log
+  // Receive coalescing ([port] gro): by the device (RTE_ETH_RX_OFFLOAD_TCP_LRO), or in software
+  // with rte_gro on each receive burst; gro_reason says why neither, for the startup log.
+  bool rx_lro = false;
+  bool rx_gro_software = false;
+  std::string gro_reason;
   std::string driver;
   rte_mempool* pool = nullptr;
   uint32_t pool_shards = 1;  // queues (shards) of every port drawing on `pool`
@@ -241,6 +247,8 @@ class QueueStack final : public Stack,
   stack::Interface interface_;
   Impairment rx_impairment_;
   Impairment tx_impairment_;
+  bool rx_gro_software_;
+  RxCoalescer coalescer_;
   tcp::Shard shard_;
   std::array<rte_mbuf*, kBurstSize> tx_buffer_{};
   uint16_t tx_count_ = 0;

@@ -30,6 +30,11 @@
   X(tx_tcp, "TCP segments sent")                                                                \
   X(tx_tso, "of those, TSO super-segments the device cuts into segments")                      \
   X(rx_tcp_checksum_passed, "TCP segments from a net_ring peer that left the checksum undone")  \
+  X(rx_tso_passed, "of those, TSO super-segments taken whole (net_ring, [port] tso)")            \
+  X(rx_chained, "frames received in several mbufs (LRO, rte_gro, scattered rx), kept chained")  \
+  X(rx_chained_linearized, "frames received in several mbufs, copied into their first one")     \
+  X(rx_gro_merged, "frames rte_gro merged into the one before them in their flow ([port] gro)") \
+  X(rx_gro_coalesced, "frames rte_gro built out of two or more ([port] gro)")                   \
   X(arp_entries_added, "ARP cache entries created")                                             \
   X(arp_entries_expired, "ARP cache entries removed after failed refresh")                      \
   X(drop_eth_truncated, "drop: frame shorter than an Ethernet header")                          \
@@ -37,7 +42,7 @@
   X(drop_eth_multicast, "drop: multicast frame (no multicast groups joined)")                   \
   X(drop_eth_vlan, "drop: VLAN-tagged frame (not supported)")                                   \
   X(drop_eth_unsupported_type, "drop: EtherType other than IPv4, ARP or IPv6")                        \
-  X(drop_rx_chained, "drop: received frame in several mbufs (scattered rx unsupported)")        \
+  X(drop_rx_chained, "drop: chained frame too long to linearize, not TCP")                      \
   X(drop_arp_malformed, "drop: malformed ARP packet")                                           \
   X(drop_arp_not_for_us, "drop: ARP for another address")                                       \
   X(drop_arp_cache_full, "drop: ARP cache full")                                                \

@@ -72,7 +72,16 @@ void Interface::input(rte_mbuf* frame, TimePoint now) {
   now_ = now;
   counters_.rx_frames++;
   counters_.rx_bytes += frame->pkt_len;
-  if (frame->nb_segs != 1) return drop(frame, counters_.drop_rx_chained);
+  if (frame->next != nullptr) {
+    // Scattered rx, LRO or rte_gro. A chain that fits in its first buffer is made contiguous
+    // (a copy of a small frame); a longer one goes on as a chain, which only the TCP path takes,
+    // with its Ethernet, IP and TCP headers in the first mbuf (as LRO and rte_gro leave them).
+    if (rte_pktmbuf_linearize(frame) == 0) {
+      counters_.rx_chained_linearized++;
+    } else {
+      counters_.rx_chained++;
+    }
+  }
 
   const auto eth = wire::EthernetView::parse(frame_bytes(frame));
   if (!eth) return drop_malformed(frame, counters_.drop_eth_truncated, log::Subsystem::ip, "shorter than an Ethernet header");
@@ -158,7 +167,7 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
     return drop_malformed(frame, counters_.drop_ip_bad_checksum, log::Subsystem::ip, "IPv4 header checksum bad (NIC)");
   }
   const bool verify = ip_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-  const auto ip = wire::Ipv4View::parse(frame_bytes(frame).subspan(offset), verify);
+  const auto ip = wire::Ipv4View::parse_prefix(frame_bytes(frame).subspan(offset), frame->pkt_len - offset, verify);
   if (!ip) {
     switch (ip.error()) {
       case wire::ParseError::bad_version:
@@ -203,6 +212,9 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
 
   const size_t l4_offset = offset + ip->header_len();
   const size_t l4_len = ip->total_length() - ip->header_len();
+  if (frame->next != nullptr && ip->protocol() != static_cast<uint8_t>(wire::IpProtocol::tcp)) {
+    return drop(frame, counters_.drop_rx_chained);
+  }
   switch (ip->protocol()) {
     case static_cast<uint8_t>(wire::IpProtocol::icmp):
       return icmp_input(frame, offset, l4_offset, l4_len, now);
@@ -222,18 +234,17 @@ void Interface::tcp_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, wi
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
+  mbuf_trim_to(frame, static_cast<uint32_t>(tcp_offset + tcp_len));  // Ethernet padding off
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
-    const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp),
                                                  static_cast<uint16_t>(tcp_len));
-    if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
+    if (!mbuf_l4_checksum_ok(frame, static_cast<uint32_t>(tcp_offset), static_cast<uint32_t>(tcp_len), sum)) {
       return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad");
     }
   }
   if (tcp_ == nullptr) return drop(frame, counters_.drop_tcp_no_stack);
   counters_.rx_tcp++;
   rte_pktmbuf_adj(frame, static_cast<uint16_t>(tcp_offset));
-  rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - tcp_len));
   tcp_->tcp_input(frame, src, dst, ecn, now);
 }
 
@@ -322,9 +333,15 @@ void Interface::icmp_error_input(rte_mbuf* frame, uint8_t type, uint8_t code, ui
   tcp_->icmp_error(error, now);
 }
 
-bool Interface::tcp_checksum_passed_through(const rte_mbuf* frame) {
+bool Interface::tcp_checksum_passed_through(rte_mbuf* frame) {
   if (!setup_.rx_trust_tx_checksum || (frame->ol_flags & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM) return false;
   counters_.rx_tcp_checksum_passed++;
+  if ((frame->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 && frame->tso_segsz != 0) {
+    // A TSO super-segment from the net_ring peer, which nothing cut: taken whole, as a frame
+    // LRO coalesced out of segments of tso_segsz bytes (TCP counts them; see shard input).
+    frame->ol_flags |= RTE_MBUF_F_RX_LRO;
+    counters_.rx_tso_passed++;
+  }
   return true;
 }
 

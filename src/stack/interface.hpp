@@ -265,7 +265,8 @@ class Interface {
   bool on_link(wire::Ipv4Addr a) const;
   bool icmp_error_allowed();
   // The segment's checksum was left to a device that never computes it (rx_trust_tx_checksum).
-  bool tcp_checksum_passed_through(const rte_mbuf* frame);
+  // A TSO super-segment so passed is marked as LRO marks a coalesced frame (RTE_MBUF_F_RX_LRO).
+  bool tcp_checksum_passed_through(rte_mbuf* frame);
   void drop(rte_mbuf* m, uint64_t& counter);
   // A frame that is not well formed: counted like drop(), and said why at debug level
   // (--log-level=dtcp.ip:debug, or dtcp.arp / dtcp.tcp), rate limited.

@@ -219,7 +219,7 @@ void Interface::learn_address_state(const Ipv6Addr& address, AddressState state)
 // Input
 
 void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
-  const auto ip = wire::Ipv6View::parse(frame_bytes(frame).subspan(offset));
+  const auto ip = wire::Ipv6View::parse_prefix(frame_bytes(frame).subspan(offset), frame->pkt_len - offset);
   if (!ip) {
     return drop(frame, ip.error() == wire::ParseError::bad_version ? counters_.drop_ip6_bad_version
                                                                      : counters_.drop_ip6_truncated);
@@ -246,6 +246,12 @@ void Interface::ipv6_input(rte_mbuf* frame, size_t offset, TimePoint now) {
   }
 
   const auto ext = wire::walk_ipv6_extensions(ip->next_header(), ip->payload());
+  // A chain (LRO, rte_gro, scattered rx) goes on only to TCP, its headers in the first mbuf:
+  // the other paths, and the errors quoting the packet, read it as one contiguous buffer.
+  if (frame->next != nullptr && (ext.outcome != wire::Ipv6ExtOutcome::upper_layer ||
+                                 ext.protocol != static_cast<uint8_t>(wire::Ipv6NextHeader::tcp))) {
+    return drop(frame, counters_.drop_rx_chained);
+  }
   if (ext.headers > 0) counters_.rx_ip6_extension_headers++;
   switch (ext.outcome) {
     case wire::Ipv6ExtOutcome::upper_layer:
@@ -301,11 +307,11 @@ void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, c
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
+  mbuf_trim_to(frame, static_cast<uint32_t>(tcp_offset + tcp_len));  // Ethernet padding off
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
-    const auto segment = frame_bytes(frame).subspan(tcp_offset, tcp_len);
     const uint32_t sum = wire::pseudo_header_sum(wire::IpAddr(src), wire::IpAddr(dst),
                                                  static_cast<uint8_t>(wire::IpProtocol::tcp), static_cast<uint32_t>(tcp_len));
-    if (wire::checksum_fold(wire::checksum_accumulate(segment, sum)) != 0) {
+    if (!mbuf_l4_checksum_ok(frame, static_cast<uint32_t>(tcp_offset), static_cast<uint32_t>(tcp_len), sum)) {
       return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad");
     }
   }
@@ -313,7 +319,6 @@ void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, c
   counters_.rx_tcp++;
   counters_.rx_tcp6++;
   rte_pktmbuf_adj(frame, static_cast<uint16_t>(tcp_offset));
-  rte_pktmbuf_trim(frame, static_cast<uint16_t>(frame->pkt_len - tcp_len));
   tcp_->tcp_input(frame, src, dst, ecn, now);
 }
 

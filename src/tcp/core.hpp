@@ -80,7 +80,8 @@ struct Listener {
 };
 
 // An incoming segment after parsing: the TCP header is stripped from `payload`, whose data is
-// exactly the segment text (len bytes; possibly 0).
+// exactly the segment text (len bytes, pkt_len of the head; possibly 0). The payload may be a
+// chain (a coalesced or scattered frame): trim it with mbuf_chain_trim_front/back.
 struct Segment {
   SeqNum seq;
   SeqNum ack;
@@ -89,6 +90,9 @@ struct Segment {
   wire::Ecn ecn = wire::Ecn::not_ect;  // the IP header's ECN field
   wire::TcpOptions options;
   uint32_t len = 0;
+  // The size of the wire segments it holds: len, or for a frame coalesced by LRO / rte_gro the
+  // size of the (full-sized) segments it was made of, which is what the peer's MSS is.
+  uint16_t wire_segment_size = 0;
   MbufPtr payload;
 
   bool has(wire::TcpFlags f) const { return wire::has(flags, f); }
@@ -295,6 +299,7 @@ class ShardCore {
   void delay_ack(Tcb& t);
   void queue_in_order(Tcb& t, MbufPtr m);
   void queue_out_of_order(Tcb& t, Segment& seg);
+  void queue_out_of_order_piece(Tcb& t, SeqNum seq, uint32_t len, bool fin, MbufPtr payload);
   void note_duplicate(Tcb& t, SeqNum left, SeqNum right);
   void tune_receive_buffer(Tcb& t);
   // Moves segments that became in-order from the reassembly queue; true if a FIN was reached.

@@ -7,7 +7,8 @@
 #include "base/counter_block.hpp"
 
 #define DTCP_TCP_COUNTERS(X)                                                                          \
-  X(rx_segments, "TCP segments received")                                                             \
+  X(rx_segments, "TCP segments received (a coalesced frame counts its wire segments)")                \
+  X(rx_coalesced_segments, "wire segments that arrived coalesced into a larger frame (LRO, rte_gro)") \
   X(rx_payload_bytes, "payload bytes received in sequence")                                           \
   X(rx_out_of_order, "segments queued for reassembly")                                                \
   X(rx_coalesced, "small payloads copied into the tail mbuf of the receive queue")                    \
@@ -79,7 +80,7 @@
   X(time_wait_expired, "TIME-WAIT records expired after 2*MSL")                                       \
   X(time_wait_reused, "TIME-WAIT records replaced by a new incarnation (SYN)")                        \
   X(time_wait_overflow, "connections closed at once because the TIME-WAIT pool was full")             \
-  X(drop_chained_mbuf, "drop: segment in a chained mbuf (the stack must linearize)")                 \
+  X(drop_split_header, "drop: chained segment whose TCP header is not within its first mbuf")         \
   X(drop_malformed, "drop: TCP header or options failed to parse")                                    \
   X(drop_bad_address, "drop: source broadcast/multicast/unspecified, or a port 0")                    \
   X(drop_closed_port, "drop: no connection or listener (RST sent unless the segment was RST)")        \

@@ -21,23 +21,41 @@ bool is_bare_syn(TcpFlags flags) {
   return (flags & (TcpFlags::syn | TcpFlags::ack | TcpFlags::rst)) == TcpFlags::syn;
 }
 
+// The data offset (RFC 9293 §3.1) says how long the header is; a shorter first mbuf splits it.
+bool header_in_first_mbuf(const rte_mbuf* m) {
+  if (m->data_len < wire::kTcpMinHeaderLen) return false;
+  const size_t header_len = (std::to_integer<size_t>(mbuf_data(m)[12]) >> 4) * 4;
+  return header_len <= m->data_len;
+}
+
 }  // namespace
 
 void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
   Entry entry(*this);
   now_ = now;
   MbufPtr owner(m);
-  ++counters.rx_segments;
   ++segments_this_iteration_;
-  if (m->nb_segs != 1 || m->pkt_len != m->data_len) {
-    ++counters.drop_chained_mbuf;  // the stack hands over single-segment mbufs only
+  // A frame coalesced by LRO or rte_gro (RTE_MBUF_F_RX_LRO, tso_segsz = the size of the segments
+  // it was made of) counts as the wire segments it holds, as Linux counts a GRO packet's
+  // gso_segs in InSegs: the MIB and the delayed-ACK rule below see what the peer sent.
+  const bool coalesced = (m->ol_flags & RTE_MBUF_F_RX_LRO) != 0 && m->tso_segsz != 0;
+  // The header is parsed from the first mbuf alone, so in a chain it must lie there whole.
+  if (m->next != nullptr && !header_in_first_mbuf(m)) {
+    ++counters.rx_segments;
+    ++counters.drop_split_header;
     return;
   }
   const auto view = wire::TcpView::parse(mbuf_span(m));
   if (!view) {
+    ++counters.rx_segments;
     ++counters.drop_malformed;
     return;
   }
+  const uint32_t payload_len = m->pkt_len - static_cast<uint32_t>(view->header_len());
+  uint32_t wire_segments = 1;
+  if (coalesced && payload_len > m->tso_segsz) wire_segments = (payload_len + m->tso_segsz - 1u) / m->tso_segsz;
+  counters.rx_segments += wire_segments;
+  if (wire_segments > 1) counters.rx_coalesced_segments += wire_segments;
   const FourTuple tuple{dst, src, view->dst_port(), view->src_port()};
   if (bad_source(src) || tuple.local_port == 0 || tuple.remote_port == 0) {
     ++counters.drop_bad_address;
@@ -57,8 +75,9 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
   seg.wnd = view->window();
   seg.ecn = ecn;
   seg.options = view->options();
-  seg.len = static_cast<uint32_t>(view->payload().size());
-  mbuf_trim_front(m, static_cast<uint16_t>(view->header_len()));
+  seg.len = payload_len;
+  seg.wire_segment_size = wire_segments > 1 ? m->tso_segsz : static_cast<uint16_t>(std::min<uint32_t>(payload_len, 0xffff));
+  mbuf_chain_trim_front(owner, static_cast<uint32_t>(view->header_len()));
   seg.payload = std::move(owner);
 
   if (Tcb* t = table_.find(tuple)) {
@@ -241,7 +260,7 @@ void ShardCore::syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
     seg.flags = seg.flags & ~TcpFlags::syn;
     seg.seq = seg.seq + SeqLen(1);
     if (seg.len > t.rcv_wnd()) {
-      mbuf_trim_back(seg.payload.get(), static_cast<uint16_t>(seg.len - t.rcv_wnd()));
+      mbuf_chain_trim_back(seg.payload.get(), seg.len - t.rcv_wnd());
       seg.len = t.rcv_wnd();
       seg.flags = seg.flags & ~TcpFlags::fin;
     }
@@ -445,7 +464,7 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
       seg.payload.reset();
       seg.len = 0;
     } else {
-      mbuf_trim_front(seg.payload.get(), static_cast<uint16_t>(cut));
+      mbuf_chain_trim_front(seg.payload, cut);
       seg.len -= cut;
     }
     seg.seq = t.rcv_nxt;
@@ -454,7 +473,7 @@ Verdict ShardCore::check_sequence(Tcb& t, Segment& seg) {
   const SeqNum window_end = t.rcv_nxt + SeqLen(wnd);
   if (seg.seq + SeqLen(seg.len) > window_end) {
     const uint32_t excess = (seg.seq + SeqLen(seg.len) - window_end).value();
-    mbuf_trim_back(seg.payload.get(), static_cast<uint16_t>(excess));
+    mbuf_chain_trim_back(seg.payload.get(), excess);
     seg.len -= excess;
     seg.flags = seg.flags & ~TcpFlags::fin;
     t.ack_now = true;

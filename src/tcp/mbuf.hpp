@@ -64,6 +64,60 @@ inline void mbuf_trim_back(rte_mbuf* m, uint16_t n) {
   m->pkt_len = m->data_len;
 }
 
+// A received segment's payload may be a DPDK chain (a frame coalesced by LRO or rte_gro, or
+// scattered rx): head pkt_len/nb_segs describe the whole chain. These keep them in step while
+// trimming, freeing the segments that empty.
+//
+// Removes `n` bytes (n <= pkt_len) from the front of the chain held by `m`; the head may change.
+inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
+  while (m->next != nullptr && n >= m->data_len) {
+    rte_mbuf* head = m.release();
+    rte_mbuf* next = head->next;
+    next->pkt_len = head->pkt_len - head->data_len;
+    next->nb_segs = static_cast<uint16_t>(head->nb_segs - 1);
+    n -= head->data_len;
+    head->next = nullptr;
+    head->nb_segs = 1;
+    rte_pktmbuf_free_seg(head);
+    m.reset(next);
+  }
+  m->data_off = static_cast<uint16_t>(m->data_off + n);
+  m->data_len = static_cast<uint16_t>(m->data_len - n);
+  m->pkt_len -= n;
+}
+// Removes `n` bytes (n <= pkt_len) from the back of the chain headed by `m`.
+inline void mbuf_chain_trim_back(rte_mbuf* m, uint32_t n) {
+  uint32_t keep = m->pkt_len - n;
+  m->pkt_len = keep;
+  uint16_t segs = 1;
+  rte_mbuf* seg = m;
+  while (keep > seg->data_len && seg->next != nullptr) {
+    keep -= seg->data_len;
+    seg = seg->next;
+    ++segs;
+  }
+  seg->data_len = static_cast<uint16_t>(std::min<uint32_t>(keep, seg->data_len));
+  if (seg->next != nullptr) {
+    rte_pktmbuf_free(seg->next);
+    seg->next = nullptr;
+  }
+  m->nb_segs = segs;
+}
+// Detaches the head segment of a chain as a stand-alone mbuf; `m` holds the rest (or nothing).
+inline MbufPtr mbuf_chain_pop_front(MbufPtr& m) {
+  rte_mbuf* head = m.release();
+  rte_mbuf* next = head->next;
+  if (next != nullptr) {
+    next->pkt_len = head->pkt_len - head->data_len;
+    next->nb_segs = static_cast<uint16_t>(head->nb_segs - 1);
+    m.reset(next);
+  }
+  head->next = nullptr;
+  head->nb_segs = 1;
+  head->pkt_len = head->data_len;
+  return MbufPtr(head);
+}
+
 // FIFO of stand-alone mbuf segments linked through m->next (see top of file).
 class MbufQueue {
  public:

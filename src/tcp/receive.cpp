@@ -50,7 +50,10 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
   tune_receive_buffer(t);
   t.rcv_nxt += SeqLen(seg.len);
   t.rcv_unacked += seg.len;
-  t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(seg.len, t.rcv_mss, 0xffff));
+  // The peer's segment size, for the every-second-segment ACK (RFC 1122 4.2.3.2): a coalesced
+  // frame's own length would make one "segment" of up to 64 KB and stretch the ACKs to match.
+  const uint32_t wire_size = seg.wire_segment_size != 0 ? std::min<uint32_t>(seg.len, seg.wire_segment_size) : seg.len;
+  t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(wire_size, t.rcv_mss, 0xffff));
   counters.rx_payload_bytes += seg.len;
   t.bytes_received += seg.len;
   queue_in_order(t, std::move(seg.payload));
@@ -132,7 +135,14 @@ void ShardCore::fin_arrived(Tcb& t, TimePoint now) {
 // about 2 * recv_buffer / kCoalesceMax. Across connections the pool is shared under memory
 // pressure (pressure.cpp: fair share, collapse, prune).
 void ShardCore::queue_in_order(Tcb& t, MbufPtr m) {
-  if (!m || m->data_len == 0) return;
+  if (!m) return;
+  if (m->next != nullptr) {
+    // A coalesced frame: its mbufs are full-sized segments (only the head can be small, after
+    // trimming), queued as they are, zero-copy.
+    t.rcv_buf.push_chain(m.release());
+    return;
+  }
+  if (m->data_len == 0) return;
   rte_mbuf* tail = t.rcv_buf.tail();
   if (tail && m->data_len <= kCoalesceMax && m->data_len <= mbuf_tailroom(tail) && mbuf_writable(tail)) {
     t.rcv_buf.append_to_tail(mbuf_span(m.get()));
@@ -170,10 +180,30 @@ void ShardCore::note_duplicate(Tcb& t, SeqNum left, SeqNum right) {
 // (check_sequence() trimmed the segment to it); its mbufs by max_ooo_segments, and when that is
 // reached a segment nearer RCV.NXT displaces the farthest held (Linux's tcp_prune_ofo_queue()),
 // since the nearer one is what lets the window advance.
+//
+// A chained payload (a coalesced frame) is held as one entry per mbuf, each with its own sequence
+// number, so that the queue, SACK blocks, pruning and pull_reassembly() see single mbufs only; a
+// duplicate part reports its last duplicate mbuf as the D-SACK block (RFC 2883 §4 allows any
+// duplicate block received).
 void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
+  const bool fin = seg.has(TcpFlags::fin);
+  if (!seg.payload || seg.payload->next == nullptr) {
+    queue_out_of_order_piece(t, seg.seq, seg.len, fin, std::move(seg.payload));
+    return;
+  }
+  SeqNum s = seg.seq;
+  while (seg.payload) {
+    MbufPtr piece = mbuf_chain_pop_front(seg.payload);
+    const uint32_t len = piece->data_len;
+    queue_out_of_order_piece(t, s, len, fin && !seg.payload, std::move(piece));
+    s += SeqLen(len);
+  }
+}
+
+void ShardCore::queue_out_of_order_piece(Tcb& t, SeqNum seq, uint32_t seg_len, bool seg_fin, MbufPtr payload) {
   if (t.ooo.count() >= config.max_ooo_segments) {
     rte_mbuf* last = t.ooo.tail();
-    if (last == nullptr || !(seg.seq < ooo_seq(last))) {
+    if (last == nullptr || !(seq < ooo_seq(last))) {
       ++counters.drop_ooo_full;
       return;
     }
@@ -183,11 +213,11 @@ void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
     rte_pktmbuf_free_seg(last);
     ++counters.drop_ooo_pruned;
   }
-  rte_mbuf* m = seg.payload.get();
+  rte_mbuf* m = payload.get();
   if (!m) return;
-  SeqNum s = seg.seq;
-  uint32_t len = seg.len;
-  bool fin = seg.has(TcpFlags::fin);
+  SeqNum s = seq;
+  uint32_t len = seg_len;
+  bool fin = seg_fin;
   rte_mbuf* prev = nullptr;
   rte_mbuf* cur = t.ooo.head();
   while (cur && ooo_end(cur) <= s) {
@@ -199,7 +229,7 @@ void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
     if (overlap >= len) {
       ++counters.drop_ooo_duplicate;
       note_duplicate(t, s, s + SeqLen(len));
-      return;  // everything is held already (seg.payload frees it)
+      return;  // everything is held already (`payload` frees it)
     }
     mbuf_trim_front(m, static_cast<uint16_t>(overlap));
     s += SeqLen(overlap);
@@ -221,7 +251,7 @@ void ShardCore::queue_out_of_order(Tcb& t, Segment& seg) {
   }
   if (len == 0 && !fin) return;
   mbuf_set_scratch(m, s.value(), fin ? kScratchFin : 0);
-  t.ooo.insert_after(prev, seg.payload.release());
+  t.ooo.insert_after(prev, payload.release());
   ++counters.rx_out_of_order;
 }
 

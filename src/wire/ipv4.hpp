@@ -26,6 +26,11 @@ class Ipv4View {
   // padding (frames are at least 60 bytes) and are dropped from bytes() and payload().
   // Fragments are accepted; the caller decides what to do with is_fragment().
   static Parsed<Ipv4View> parse(std::span<const std::byte> packet, bool verify_checksum = true);
+  // The same for a packet of `packet_len` bytes of which `prefix` holds the first ones (the first
+  // mbuf of a chain): the header must lie in `prefix`, the lengths are checked against
+  // packet_len, and bytes() and payload() hold only what `prefix` has of them.
+  static Parsed<Ipv4View> parse_prefix(std::span<const std::byte> prefix, size_t packet_len,
+                                       bool verify_checksum = true);
 
   size_t header_len() const { return header_len_; }
   uint8_t dscp_ecn() const { return u8(1); }

@@ -1,5 +1,6 @@
 #include "wire/ipv6.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dtcp::wire {
@@ -123,12 +124,14 @@ Ipv6Extensions walk(uint8_t first_next_header, std::span<const std::byte> after_
 
 }  // namespace
 
-Parsed<Ipv6View> Ipv6View::parse(std::span<const std::byte> packet) {
+Parsed<Ipv6View> Ipv6View::parse(std::span<const std::byte> packet) { return parse_prefix(packet, packet.size()); }
+
+Parsed<Ipv6View> Ipv6View::parse_prefix(std::span<const std::byte> packet, size_t packet_len) {
   if (packet.size() < kIpv6HeaderLen) return ParseError::truncated;
   if ((std::to_integer<uint8_t>(packet[0]) >> 4) != 6) return ParseError::bad_version;
   const size_t total = kIpv6HeaderLen + load_be16(packet.data() + 4);
-  if (total > packet.size()) return ParseError::truncated;
-  return Ipv6View(packet.first(total));
+  if (total > packet_len) return ParseError::truncated;
+  return Ipv6View(packet.first(std::min(total, packet.size())));
 }
 
 void write_ipv6(std::span<std::byte> out, const Ipv6Header& header) {

@@ -41,6 +41,10 @@ class Ipv6View {
   // A payload length of 0 is an empty payload: dtcp does not take jumbograms (RFC 2675), whose
   // hop-by-hop option the extension walk answers with a parameter problem.
   static Parsed<Ipv6View> parse(std::span<const std::byte> packet);
+  // The same for a packet of `packet_len` bytes of which `prefix` holds the first ones (the first
+  // mbuf of a chain): the length is checked against packet_len, and bytes() and payload() hold
+  // only what `prefix` has of them.
+  static Parsed<Ipv6View> parse_prefix(std::span<const std::byte> prefix, size_t packet_len);
 
   // Traffic Class: bits 4..11 of the first word; its low two bits are ECN (RFC 8200 §7).
   uint8_t traffic_class() const { return static_cast<uint8_t>(load_be16(bytes_.data()) >> 4); }

@@ -1,6 +1,7 @@
 """Two dtcp stacks in one process over a net_ring pair: many connections, bulk data both ways
-verified byte for byte, closed cleanly, every TCB and mbuf back in its pool; then the same with
-ECN and CE marks instead of loss, and under seeded loss, duplication, reordering and corruption."""
+verified byte for byte, closed cleanly, every TCB and mbuf back in its pool, TSO super-segments
+passed through whole; the same with receive coalescing (gro = auto, tso = off), with ECN and CE
+marks instead of loss, and under seeded loss, duplication, reordering and corruption."""
 import os
 import re
 import sys
@@ -75,6 +76,17 @@ def test():
     check(counters.get("rx_tcp_checksum_passed", 0) == counters.get("rx_tcp", -1),
           f"rx_tcp_checksum_passed {counters.get('rx_tcp_checksum_passed')} of rx_tcp {counters.get('rx_tcp')}")
     check(counters.get("drop_tcp_bad_checksum", 0) == 0, "checksum drops over a clean ring")
+    # TSO passed through (tso = auto with offloads = yes): the other end takes super-segments
+    # whole, counted as the segments they hold (InSegs = OutSegs within the one process).
+    check(0 < counters.get("rx_tso_passed", 0) <= counters.get("tcp_tx_tso_super_segments", 0),
+          f"rx_tso_passed {counters.get('rx_tso_passed')} of {counters.get('tcp_tx_tso_super_segments')} sent")
+    check(counters.get("tcp_rx_coalesced_segments", 0) > 0, "no segment arrived in a super-segment")
+    # Receive coalescing in software (gro = auto; tso = off, so that the segments arrive one by
+    # one): bytes verified by the echo, and rte_gro merged some of them.
+    out = run_echo(ring_config(impairment="gro = auto\ntso = off"), connections // 4, 256 * 1024, 16, "ring-gro")
+    counters = DtcpProcess.parse_counters(out)
+    check(counters.get("rx_gro_coalesced", 0) > 0 and counters.get("rx_tso_passed", 0) == 0,
+          f"gro = auto: rx_gro_coalesced {counters.get('rx_gro_coalesced')}, rx_tso_passed {counters.get('rx_tso_passed')}")
     # offloads = no: every checksum in software again.
     out = run_echo(ring_config(impairment="offloads = no"), 20, 64 * 1024, 20, "ring-software-csum")
     check(DtcpProcess.parse_counters(out).get("rx_tcp_checksum_passed", 0) == 0, "offloads = no still passed checksums")

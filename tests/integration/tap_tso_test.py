@@ -3,7 +3,13 @@ namespace with [port] tso = auto and then tso = off, and the kernel receives the
 (sha256) both times. With auto the port's startup line reports TSO and the counters show the
 super-segments the device cut (tx_tso, tcp_tx_tso_super_segments, tcp_tx_tso_bytes); with off they
 are zero and the startup line says why. The kernel's InSegs counts at least the segments dtcp
-counted as sent on the wire (tcp_tx_segments counts each segment a super-segment becomes)."""
+counted as sent on the wire (tcp_tx_segments counts each segment a super-segment becomes).
+
+Then the other way, receive coalescing: the kernel sends a file with nc to dtcp-echo's sink with
+[port] gro = auto and gro = off; dtcp receives the file's bytes (sha256) both times. net_tap
+reports no LRO, so auto takes rte_gro (the startup line says which), whose merges the counters
+show (rx_gro_coalesced, tcp_rx_coalesced_segments); and dtcp's InSegs (tcp_rx_segments) still
+counts the wire segments the kernel sent (its OutSegs), as Linux counts a GRO packet's."""
 import os
 import re
 import sys
@@ -11,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, Namespace, check, main, sha256_file, tap_ifname, wait_until  # noqa: E402
+from harness import DtcpProcess, Namespace, check, main, sha256_file, start_on_tap, tap_ifname, wait_until  # noqa: E402
 
 DTCP_IP = "198.18.0.1"
 KERNEL_IP = "198.18.0.2"
@@ -21,9 +27,37 @@ PORT = 5001
 
 
 
-def kernel_in_segs(ns):
+def kernel_tcp_mib(ns, name):
     lines = [line.split() for line in ns.exec(["cat", "/proc/net/snmp"]).stdout.splitlines() if line.startswith("Tcp:")]
-    return int(dict(zip(lines[0][1:], lines[1][1:]))["InSegs"])
+    return int(dict(zip(lines[0][1:], lines[1][1:]))[name])
+
+
+def kernel_in_segs(ns):
+    return kernel_tcp_mib(ns, "InSegs")
+
+
+def receive(ns, gro, work):
+    """nc in `ns` sends a file to dtcp-echo's sink with `gro = <gro>`; returns (startup log,
+    counters, kernel segments sent)."""
+    sent = tempfile.NamedTemporaryFile(suffix=f".gro-{gro}", delete=False).name
+    work.append(sent)
+    with open(sent, "wb") as f:
+        f.write(os.urandom(BYTES))
+    node, _ = start_on_tap(ns, f"gr{gro[:2]}", "dtcp-echo", ["--sink", str(PORT)], DTCP_IP, KERNEL_IP,
+                           "02:00:00:00:00:02", port_keys=f"gro = {gro}")
+    try:
+        out_segs_before = kernel_tcp_mib(ns, "OutSegs")
+        ns.exec(["sh", "-c", f"nc -N {DTCP_IP} {PORT} < {sent}"], timeout=240)
+        pattern = rf"sink: \S+ bytes=(\d+) sha256=([0-9a-f]{{64}})"
+        wait_until(lambda: re.search(pattern, node.stdout_text()), 30, f"gro = {gro}: the sink's digest")
+        out_segs = kernel_tcp_mib(ns, "OutSegs") - out_segs_before
+        got = re.search(pattern, node.stdout_text())
+        check(int(got.group(1)) == BYTES, f"gro = {gro}: dtcp received {got.group(1)} of {BYTES} bytes")
+        check(got.group(2) == sha256_file(sent), f"gro = {gro}: dtcp received different bytes than the kernel sent")
+        check(node.stop() == 0, f"gro = {gro}: dtcp-echo failed:\n{node.stderr_text()[-2000:]}")
+        return node.stderr_text(), node.counters(), out_segs
+    finally:
+        node.cleanup()
 
 
 def transfer(ns, tso, work):
@@ -89,6 +123,28 @@ def test():
         check(counters.get("tx_tso", 0) == 0 and counters.get("tcp_tx_tso_super_segments", 0) == 0,
               f"tso = off: super-segments were sent: {counters}")
         print(f"tso = off: {BYTES} bytes in {seconds:.2f} s, {counters['tcp_tx_segments']} segments")
+
+        for gro in ("auto", "off"):
+            log, counters, kernel_out = receive(ns, gro, work)
+            port_line = next((line for line in log.splitlines() if " gro=" in line), "")
+            merged = counters.get("rx_gro_merged", 0)
+            if gro == "auto":
+                check("gro=rte_gro (tcp/ipv4)" in port_line, f"gro = auto: the port's line: {port_line!r}")
+                check(counters.get("rx_gro_coalesced", 0) > 0 and merged > 0,
+                      f"gro = auto: rte_gro merged nothing: {counters}")
+                check(counters.get("tcp_rx_coalesced_segments", 0) >= merged,
+                      f"gro = auto: TCP saw fewer coalesced segments than rte_gro merged: {counters}")
+            else:
+                check("gro=no (gro = off)" in port_line, f"gro = off: the port's line: {port_line!r}")
+                check(merged == 0 and counters.get("tcp_rx_coalesced_segments", 0) == 0,
+                      f"gro = off: frames were merged: {counters}")
+            # Wire segments, merged or not: what the kernel sent (a frame the tap dropped is sent
+            # again and counted on both sides; the handshake's segments are in both counts).
+            rx = counters["tcp_rx_segments"]
+            check(0.98 * kernel_out <= rx <= kernel_out + 2,
+                  f"gro = {gro}: dtcp counted {rx} segments in, the kernel {kernel_out} out")
+            print(f"gro = {gro}: {BYTES} bytes received, {rx} segments (kernel OutSegs {kernel_out}), "
+                  f"{merged} frames merged into {counters.get('rx_gro_coalesced', 0)}")
     finally:
         ns.delete()
         for path in work:

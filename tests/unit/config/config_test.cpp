@@ -65,7 +65,7 @@ class TempFile {
 // ones, so KnownKeys_MatchTheKeysThisFileTests notices a key added without a test. kEveryKey
 // sets each of them and EveryKey_ReachesItsField checks each.
 const std::vector<std::string> kPortKeys = {
-    "accept_ra",   "address",  "dad_transmits", "gateway", "gateway6", "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
+    "accept_ra",   "address",  "dad_transmits", "gateway", "gateway6", "gro", "lcores",       "mac",       "mtu",          "offloads", "pci", "queues", "reta",
     "ring",        "rx_ce",    "rx_corrupt", "rx_delay_us", "rx_desc",  "rx_duplicate", "rx_loss",  "rx_queues",
     "rx_reorder",  "rx_seed",  "tso",        "tx_ce",      "tx_corrupt",   "tx_delay_us", "tx_desc",    "tx_duplicate",
     "tx_loss",     "tx_queues",   "tx_reorder", "tx_seed",    "vdev"};
@@ -144,6 +144,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_TRUE(p.reta.empty());
   EXPECT_TRUE(p.offloads);
   EXPECT_EQ(p.tso, PortConfig::Tso::automatic);
+  EXPECT_EQ(p.gro, PortConfig::Gro::off);
   EXPECT_FALSE(p.rx_impairment.enabled());
   EXPECT_FALSE(p.tx_impairment.enabled());
   EXPECT_EQ(p.rx_impairment.seed, 1u);
@@ -186,6 +187,7 @@ lcores = 3, 5
 reta = 1, 0, 0
 offloads = no
 tso = off
+gro = auto
 rx_loss = 0.01
 rx_duplicate = 0.02
 rx_reorder = 0.03
@@ -320,6 +322,7 @@ TEST(ConfigParse, EveryKey_ReachesItsField) {
   EXPECT_EQ(client.reta, (std::vector<uint16_t>{1, 0, 0}));
   EXPECT_FALSE(client.offloads);
   EXPECT_EQ(client.tso, PortConfig::Tso::off);
+  EXPECT_EQ(client.gro, PortConfig::Gro::automatic);
   EXPECT_DOUBLE_EQ(client.rx_impairment.loss, 0.01);
   EXPECT_DOUBLE_EQ(client.rx_impairment.duplicate, 0.02);
   EXPECT_DOUBLE_EQ(client.rx_impairment.reorder, 0.03);
@@ -644,6 +647,7 @@ const BadValue kBadValues[] = {
     {"port", "offloads", "maybe", "expected yes or no"},
     {"port", "offloads", "YES", "expected yes or no"},
     {"port", "tso", "on", "expected auto or off"},
+    {"port", "gro", "on", "expected auto or off"},
     {"port", "lcores", "a", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1 2", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1024", "expected a comma-separated list of lcore ids"},

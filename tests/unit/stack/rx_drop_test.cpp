@@ -70,18 +70,21 @@ TEST_F(InterfaceRxDrop, Ethernet_Multicast_DroppedAndCounted) {
   expect_dropped(ipv4_frame(echo(), all_hosts), "drop_eth_multicast");
 }
 
-TEST_F(InterfaceRxDrop, Ethernet_ChainedMbuf_DroppedAndCounted) {
-  // A valid echo request split over two segments (scattered rx).
-  const Bytes frame = ipv4_frame(echo());
-  rte_mbuf* head = to_mbuf(Bytes(frame.begin(), frame.begin() + 30));
-  rte_mbuf* tail = to_mbuf(Bytes(frame.begin() + 30, frame.end()));
-  ASSERT_EQ(rte_pktmbuf_chain(head, tail), 0);
+TEST_F(InterfaceRxDrop, Ethernet_ChainedTooLongNotTcp_DroppedAndCounted) {
+  // An echo request of 3000 bytes in three mbufs: more than its first buffer holds, so it cannot
+  // be made contiguous, and only TCP takes a chain.
+  Ipv4Spec spec = echo();
+  spec.payload = echo_request(7, 1, filled(3000));
+  const Bytes frame = ipv4_frame(spec);
+  rte_mbuf* head = to_chain(frame, {1000, 2000});
+  ASSERT_NE(head, nullptr);
   const NetCounters before = counters_;
   iface_->input(head, t0_);
   EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{"drop_rx_chained", 1}}));
   EXPECT_EQ(counters_.rx_bytes - before.rx_bytes, frame.size());
+  EXPECT_EQ(counters_.rx_chained - before.rx_chained, 1u);
   EXPECT_TRUE(sink_.empty());
-  EXPECT_EQ(in_use(pool()), 0u) << "both segments must be freed";
+  EXPECT_EQ(in_use(pool()), 0u) << "every segment must be freed";
 }
 
 // --- ARP ------------------------------------------------------------------------------------

@@ -105,6 +105,32 @@ inline rte_mbuf* to_mbuf(const Bytes& frame, rte_mempool* mp = pool()) {
   return m;
 }
 
+// `frame` in a chain of mbufs cut at the offsets `cuts` (ascending), as LRO, rte_gro or
+// scattered rx deliver it.
+inline rte_mbuf* to_chain(const Bytes& frame, const std::vector<size_t>& cuts, rte_mempool* mp = pool()) {
+  rte_mbuf* head = nullptr;
+  size_t from = 0;
+  for (size_t i = 0; i <= cuts.size(); ++i) {
+    const size_t to = i < cuts.size() ? cuts[i] : frame.size();
+    rte_mbuf* m = to_mbuf(Bytes(frame.begin() + static_cast<std::ptrdiff_t>(from),
+                                frame.begin() + static_cast<std::ptrdiff_t>(to)), mp);
+    if (m == nullptr) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    if (head == nullptr) {
+      head = m;
+    } else if (rte_pktmbuf_chain(head, m) != 0) {
+      ADD_FAILURE() << "chain too long";
+      rte_pktmbuf_free(head);
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    from = to;
+  }
+  return head;
+}
+
 // The bytes of a (possibly chained) mbuf.
 inline Bytes bytes_of(const rte_mbuf* m) {
   Bytes out;
@@ -328,10 +354,12 @@ class RecordingTcp final : public TcpReceiver {
     TimePoint now;
     uint16_t nb_segs;
     wire::Ecn ecn;
+    uint64_t ol_flags = 0;
+    uint16_t tso_segsz = 0;
   };
   void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
-    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn});
-    EXPECT_EQ(segment->pkt_len, segment->data_len);
+    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn, segment->ol_flags, segment->tso_segsz});
+    EXPECT_EQ(segment->pkt_len, bytes_of(segment).size()) << "pkt_len out of step with the chain";
     rte_pktmbuf_free(segment);
   }
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override {

@@ -150,9 +150,25 @@ void TcpTest::inject_segment(int64_t ms, const In& in, const std::vector<uint8_t
   h.options = in.options;
   std::span<const std::byte> raw;
   if (raw_options) raw = std::as_bytes(std::span(*raw_options));
-  rte_mbuf* m = build_segment(g_pool, h, raw, raw_options != nullptr, std::as_bytes(std::span(in.data)), remote_addr,
-                              local_addr);
+  // With chain_cuts the head holds the header and the payload up to the first cut, and each
+  // further piece an mbuf of its own (TCP does not check the checksum: the IP layer did).
+  const size_t head_payload = in.chain_cuts.empty() ? in.data.size() : in.chain_cuts.front();
+  rte_mbuf* m = build_segment(g_pool, h, raw, raw_options != nullptr,
+                              std::as_bytes(std::span(in.data.data(), head_payload)), remote_addr, local_addr);
   ASSERT_NE(m, nullptr);
+  for (size_t i = 0; i < in.chain_cuts.size(); ++i) {
+    const size_t end = i + 1 < in.chain_cuts.size() ? in.chain_cuts[i + 1] : in.data.size();
+    ASSERT_LT(in.chain_cuts[i], end) << "chain_cuts must ascend and lie inside the payload";
+    rte_mbuf* piece = rte_pktmbuf_alloc(g_pool);
+    ASSERT_NE(piece, nullptr);
+    const auto n = static_cast<uint16_t>(end - in.chain_cuts[i]);
+    std::memcpy(rte_pktmbuf_append(piece, n), in.data.data() + in.chain_cuts[i], n);
+    ASSERT_EQ(rte_pktmbuf_chain(m, piece), 0);
+  }
+  if (in.coalesced_from != 0) {
+    m->ol_flags |= RTE_MBUF_F_RX_LRO;
+    m->tso_segsz = in.coalesced_from;
+  }
   shard->input(m, remote_addr, local_addr, in.ecn, now_);
 }
 

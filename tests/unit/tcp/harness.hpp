@@ -70,6 +70,11 @@ struct In {
   uint16_t src_port = kRemotePort;
   uint16_t dst_port = kLocalPort;
   wire::Ecn ecn = wire::Ecn::not_ect;  // the IP header's ECN field it arrives with (CE: marked)
+  // Offsets into `data` where a new mbuf of the chain begins (a frame from LRO, rte_gro or
+  // scattered rx); empty: one mbuf.
+  std::vector<size_t> chain_cuts;
+  // Non-zero: the frame was coalesced from segments of this size (RTE_MBUF_F_RX_LRO, tso_segsz).
+  uint16_t coalesced_from = 0;
 };
 
 // The timestamps option we expect (RFC 7323 §3). TSecr is always compared. TSval is our clock
