@@ -30,7 +30,7 @@ bool RxCoalescer::candidate(rte_mbuf* m) const {
   const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
   if (ip_len > m->data_len - RTE_ETHER_HDR_LEN) return false;
   const auto* tcp = rte_pktmbuf_mtod_offset(m, const rte_tcp_hdr*, RTE_ETHER_HDR_LEN + sizeof(rte_ipv4_hdr));
-  const uint32_t tcp_header_len = uint32_t{tcp->data_off >> 4} * 4;
+  const uint32_t tcp_header_len = static_cast<uint32_t>(tcp->data_off >> 4) * 4;
   if (tcp_header_len < sizeof(rte_tcp_hdr) || tcp->tcp_flags != RTE_TCP_ACK_FLAG ||
       ip_len <= sizeof(rte_ipv4_hdr) + tcp_header_len) {
     return false;
@@ -74,7 +74,7 @@ uint16_t RxCoalescer::merge_run(rte_mbuf** run, uint16_t n, stack::NetCounters& 
     if (m->next == nullptr) continue;
     // As an LRO device marks a coalesced frame: tso_segsz is the size of the segments it was
     // made of, the largest of its parts (the last one may be short).
-    const uint32_t headers = uint32_t{m->l2_len} + m->l3_len + m->l4_len;
+    const uint32_t headers = static_cast<uint32_t>(m->l2_len + m->l3_len + m->l4_len);
     uint32_t segment_size = m->data_len - headers;
     for (const rte_mbuf* s = m->next; s != nullptr; s = s->next) segment_size = std::max<uint32_t>(segment_size, s->data_len);
     m->tso_segsz = static_cast<uint16_t>(segment_size);
