@@ -116,18 +116,33 @@ class RuntimeImpl final : public Runtime {
 };
 
 // `--telemetry` clients (dpdk-telemetry.py) read "/dtcp/counters": the published per-lcore
-// snapshots summed, every counter including zeros, so monitoring sees a fixed schema.
-int telemetry_counters(const char*, const char*, rte_tel_data* data) {
+// snapshots summed, every counter including zeros, so monitoring sees a fixed schema. A DPDK
+// 22.11 telemetry dict holds at most RTE_TEL_MAX_DICT_ENTRIES (256) entries and drops the rest
+// without an error, so the counters come in groups that each fit: the interface and lcore
+// counters by default (or ",net"), the TCP counters (tcp_*) with ",tcp".
+#define DTCP_COUNT_ONE(name, description) +1
+constexpr size_t kNetAndLcoreCounters = 0 DTCP_NET_COUNTERS(DTCP_COUNT_ONE) DTCP_LCORE_COUNTERS(DTCP_COUNT_ONE);
+constexpr size_t kTcpCounters = 0 DTCP_TCP_COUNTERS(DTCP_COUNT_ONE);
+#undef DTCP_COUNT_ONE
+static_assert(kNetAndLcoreCounters <= RTE_TEL_MAX_DICT_ENTRIES, "/dtcp/counters: split the net group");
+static_assert(kTcpCounters <= RTE_TEL_MAX_DICT_ENTRIES, "/dtcp/counters,tcp: split the tcp group");
+
+int telemetry_counters(const char*, const char* params, rte_tel_data* data) {
   RuntimeImpl* runtime = g_telemetry_runtime.load();
   if (runtime == nullptr) return -1;
+  const std::string_view group = params == nullptr ? "" : params;
+  if (group != "" && group != "net" && group != "tcp") return -EINVAL;
   const dpdk::StackCounters total = runtime->counters_total();
   rte_tel_data_start_dict(data);
+  if (group == "tcp") {
+#define DTCP_TELEMETRY_TCP(name, description) rte_tel_data_add_dict_u64(data, "tcp_" #name, total.tcp.name);
+    DTCP_TCP_COUNTERS(DTCP_TELEMETRY_TCP)
+#undef DTCP_TELEMETRY_TCP
+    return 0;
+  }
 #define DTCP_TELEMETRY_NET(name, description) rte_tel_data_add_dict_u64(data, #name, total.net.name);
   DTCP_NET_COUNTERS(DTCP_TELEMETRY_NET)
 #undef DTCP_TELEMETRY_NET
-#define DTCP_TELEMETRY_TCP(name, description) rte_tel_data_add_dict_u64(data, "tcp_" #name, total.tcp.name);
-  DTCP_TCP_COUNTERS(DTCP_TELEMETRY_TCP)
-#undef DTCP_TELEMETRY_TCP
 #define DTCP_TELEMETRY_LCORE(name, description) rte_tel_data_add_dict_u64(data, #name, total.lcore.name);
   DTCP_LCORE_COUNTERS(DTCP_TELEMETRY_LCORE)
 #undef DTCP_TELEMETRY_LCORE
@@ -627,7 +642,7 @@ void RuntimeImpl::setup(const std::vector<std::string>& eal_override, const char
   pdump_started_ = dpdk::start_pdump_server(args);
   g_telemetry_runtime.store(this);
   rte_telemetry_register_cmd("/dtcp/counters", telemetry_counters,
-                             "dtcp L2/L3 and TCP (tcp_*) counters summed over lcores. Takes no parameters");
+                             "dtcp counters summed over lcores: L2/L3 and lcore ones, or with ,tcp the TCP (tcp_*) ones");
   assign_lcores();
   for (const auto& port : config_.ports) {
     const uint16_t id = find_port(port);

@@ -123,6 +123,13 @@ class DtcpProcess:
             return "running" in self.stderr_text()
         wait_until(ready, timeout, "dtcp to start")
 
+    def telemetry_counters(self):
+        """Every counter from telemetry: /dtcp/counters (interface and lcore) and /dtcp/counters,tcp
+        (tcp_*), two dicts because a DPDK telemetry dict holds at most 256 entries."""
+        values = dict(self.telemetry("/dtcp/counters")["/dtcp/counters"])
+        values.update(self.telemetry("/dtcp/counters,tcp")["/dtcp/counters"])
+        return values
+
     def port_mac(self):
         m = re.search(r"mac ([0-9a-f:]{17})", self.stderr_text())
         check(m is not None, "dtcp did not report its MAC")

@@ -53,7 +53,7 @@ def start(ns, tag, tcp_keys, port_keys="", args=()):
 
 
 def counters(node):
-    return node.telemetry("/dtcp/counters")["/dtcp/counters"]
+    return node.telemetry_counters()
 
 
 # 20 clients one after another, each: connect (CONNECT_S at most: the kernel resends its SYN at 1 s,

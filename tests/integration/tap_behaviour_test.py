@@ -30,7 +30,7 @@ def start(ns, tag, args):
 
 
 def tcp_counter(node, name):
-    return node.telemetry("/dtcp/counters")["/dtcp/counters"].get(name, 0)
+    return node.telemetry_counters().get(name, 0)
 
 
 SYN_OPTIONS = r"options \[mss 1460,sackOK,TS val (\d+) ecr (\d+),nop,wscale (\d+)\]"

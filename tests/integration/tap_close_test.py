@@ -24,7 +24,7 @@ min_rto = 1s
 
 
 def tcp_counter(node, name):
-    return node.telemetry("/dtcp/counters")["/dtcp/counters"].get(name, 0)
+    return node.telemetry_counters().get(name, 0)
 
 
 def test():

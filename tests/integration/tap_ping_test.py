@@ -36,7 +36,7 @@ address = {DTCP_IP}/24
         check(got == 20, f"ping: {got} of 20 replies")
         # The same counters, read from outside the process through DPDK telemetry.
         def telemetry_echoes():
-            return node.telemetry("/dtcp/counters")["/dtcp/counters"]["rx_icmp_echo_request"] == 20
+            return node.telemetry_counters()["rx_icmp_echo_request"] == 20
         wait_until(telemetry_echoes, 5, "telemetry to report 20 echo requests")
         neigh = ns.exec(["ip", "neigh", "show", DTCP_IP]).stdout
         check(dtcp_mac in neigh.lower(), f"kernel neighbour entry {neigh!r} lacks dtcp's MAC {dtcp_mac}")
