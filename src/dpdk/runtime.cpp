@@ -804,22 +804,33 @@ void RuntimeImpl::run(const AppFactory& factory) {
 void RuntimeImpl::wait_for_workers_or_exit(unsigned signals_before) {
   const auto grace = config_.runtime.stop_grace;
   const auto start = std::chrono::steady_clock::now();
+  auto still_running = [this](unsigned& count) {
+    std::string ids;
+    count = 0;
+    for (auto& worker : workers_)
+      if (!worker->exited()) ids += (count++ == 0 ? "" : ",") + std::to_string(worker->lcore_id());
+    return ids;
+  };
+  bool announced = false;
+  unsigned stuck_count = 0;
   for (;;) {
-    bool all_exited = true;
-    for (auto& worker : workers_) all_exited &= worker->exited();
-    if (all_exited) return;
+    const std::string running = still_running(stuck_count);
+    if (stuck_count == 0) return;
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (!announced && waited >= std::chrono::milliseconds(100)) {
+      // A loop stops within one iteration; one that has not after 100 ms may be stuck.
+      announced = true;
+      DTCP_LOG(runtime, notice, "dtcp: waiting for %s %s to stop (%s; a second SIGINT/SIGTERM ends the wait)\n",
+               stuck_count == 1 ? "lcore" : "lcores", running.c_str(),
+               grace.count() > 0 ? ("at most stop_grace_ms = " + std::to_string(grace.count())).c_str()
+                                 : "stop_grace_ms = 0: however long it takes");
+    }
     const bool signalled_again = g_stop_signals.load(std::memory_order_relaxed) > signals_before;
-    const bool past_grace = grace.count() > 0 && std::chrono::steady_clock::now() - start >= grace;
-    if (signalled_again || past_grace) break;
+    if (signalled_again || (grace.count() > 0 && waited >= grace)) break;
     timespec pause{0, 1'000'000};
     nanosleep(&pause, nullptr);
   }
-  std::string stuck;
-  unsigned stuck_count = 0;
-  for (auto& worker : workers_) {
-    if (worker->exited()) continue;
-    stuck += (stuck_count++ == 0 ? "" : ",") + std::to_string(worker->lcore_id());
-  }
+  const std::string stuck = still_running(stuck_count);
   const bool signalled_again = g_stop_signals.load(std::memory_order_relaxed) > signals_before;
   const std::string why = signalled_again ? "before a second stop signal"
                                           : "within stop_grace_ms = " + std::to_string(grace.count());

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "stack/interface.hpp"
+#include "base/mbuf_trim.hpp"
 #include "stack/mbuf_checksum.hpp"
 #include "wire/bytes.hpp"
 #include "wire/checksum.hpp"
@@ -307,7 +308,7 @@ void Interface::tcp6_input(rte_mbuf* frame, size_t tcp_offset, size_t tcp_len, c
   if (l4_flags == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
     return drop_malformed(frame, counters_.drop_tcp_bad_checksum, log::Subsystem::tcp, "TCP checksum bad (NIC)");
   }
-  mbuf_trim_to(frame, static_cast<uint32_t>(tcp_offset + tcp_len));  // Ethernet padding off
+  mbuf_chain_trim_to(frame, static_cast<uint32_t>(tcp_offset + tcp_len));  // Ethernet padding off
   if (l4_flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !tcp_checksum_passed_through(frame)) {
     const uint32_t sum = wire::pseudo_header_sum(wire::IpAddr(src), wire::IpAddr(dst),
                                                  static_cast<uint8_t>(wire::IpProtocol::tcp), static_cast<uint32_t>(tcp_len));

@@ -51,29 +51,4 @@ inline bool mbuf_l4_checksum_ok(const rte_mbuf* m, uint32_t offset, uint32_t len
   return wire::checksum_fold(mbuf_checksum_accumulate(m, offset, pseudo)) == 0;
 }
 
-// Keeps the first `len` bytes (len <= pkt_len) of a frame that may be chained: rte_pktmbuf_trim
-// only trims within the last segment, and Ethernet padding or a hostile IP length may reach
-// further back. Segments left empty past the end are freed.
-inline void mbuf_trim_to(rte_mbuf* m, uint32_t len) {
-  if (m->next == nullptr) {
-    m->data_len = static_cast<uint16_t>(len);
-    m->pkt_len = len;
-    return;
-  }
-  m->pkt_len = len;
-  uint16_t segs = 1;
-  rte_mbuf* seg = m;
-  while (len > seg->data_len && seg->next != nullptr) {
-    len -= seg->data_len;
-    seg = seg->next;
-    ++segs;
-  }
-  seg->data_len = static_cast<uint16_t>(len < seg->data_len ? len : seg->data_len);
-  if (seg->next != nullptr) {
-    rte_pktmbuf_free(seg->next);
-    seg->next = nullptr;
-  }
-  m->nb_segs = segs;
-}
-
 }  // namespace dtcp::stack

@@ -23,6 +23,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "base/mbuf_trim.hpp"
+
 namespace dtcp::tcp {
 
 struct MbufDeleter {
@@ -86,23 +88,7 @@ inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
   m->pkt_len -= n;
 }
 // Removes `n` bytes (n <= pkt_len) from the back of the chain headed by `m`.
-inline void mbuf_chain_trim_back(rte_mbuf* m, uint32_t n) {
-  uint32_t keep = m->pkt_len - n;
-  m->pkt_len = keep;
-  uint16_t segs = 1;
-  rte_mbuf* seg = m;
-  while (keep > seg->data_len && seg->next != nullptr) {
-    keep -= seg->data_len;
-    seg = seg->next;
-    ++segs;
-  }
-  seg->data_len = static_cast<uint16_t>(std::min<uint32_t>(keep, seg->data_len));
-  if (seg->next != nullptr) {
-    rte_pktmbuf_free(seg->next);
-    seg->next = nullptr;
-  }
-  m->nb_segs = segs;
-}
+inline void mbuf_chain_trim_back(rte_mbuf* m, uint32_t n) { mbuf_chain_trim_to(m, m->pkt_len - n); }
 // Detaches the head segment of a chain as a stand-alone mbuf; `m` holds the rest (or nothing).
 inline MbufPtr mbuf_chain_pop_front(MbufPtr& m) {
   rte_mbuf* head = m.release();

@@ -56,6 +56,24 @@ def tool(name):
     return path
 
 
+def ring_pair_config(pair, port_a="", port_b="", rest=""):
+    """Two ports over one in-process net_ring pair named `pair` (at most 8 characters, unique per
+    test run): a at 198.18.1.1, b at 198.18.1.2, with extra keys for each port and further
+    sections after them."""
+    return f"""
+[port.a]
+ring = {pair}:0
+address = 198.18.1.1/24
+mac = 02:00:00:00:01:01
+{port_a}
+[port.b]
+ring = {pair}:1
+address = 198.18.1.2/24
+mac = 02:00:00:00:01:02
+{port_b}
+{rest}"""
+
+
 class Namespace:
     """A network namespace holding the kernel side of a net_tap link."""
 

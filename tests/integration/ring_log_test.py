@@ -10,26 +10,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, check, main  # noqa: E402
+from harness import DtcpProcess, check, main, ring_pair_config  # noqa: E402
 
 
 def ring_config(tag, port_a_extra="", port_extra=""):
     pair = f"l{tag[0]}{os.getpid() % 100000}"  # unique per run; a pair name has at most 8 characters
-    return f"""
-[port.a]
-ring = {pair}:0
-address = 198.18.1.1/24
-mac = 02:00:00:00:01:01
-{port_a_extra}
-{port_extra}
-[port.b]
-ring = {pair}:1
-address = 198.18.1.2/24
-mac = 02:00:00:00:01:02
-{port_extra}
-[runtime]
-idle = auto
-"""
+    return ring_pair_config(pair, f"{port_a_extra}\n{port_extra}", port_extra, "[runtime]\nidle = auto\n")
 
 
 def run_echo(tag, eal_args, closed_port=True, size="4K", port_a_extra="", port_extra=""):

@@ -8,7 +8,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import DtcpProcess, check, main  # noqa: E402
+from harness import DtcpProcess, check, main, ring_pair_config  # noqa: E402
 
 SANITIZED = os.environ.get("DTCP_SANITIZED", "0") == "1"
 CONNECTIONS = 200
@@ -19,18 +19,8 @@ LIMIT_S = 120 if SANITIZED else 60
 
 
 def ring_config(mbufs):
-    ring = f"p{os.getpid() % 1000000}"
     mempool = f"[mempool]\nmbufs = {mbufs}\n" if mbufs else ""
-    return f"""
-[port.a]
-ring = {ring}:0
-address = 198.18.1.1/24
-mac = 02:00:00:00:01:01
-[port.b]
-ring = {ring}:1
-address = 198.18.1.2/24
-mac = 02:00:00:00:01:02
-{mempool}"""
+    return ring_pair_config(f"p{os.getpid() % 1000000}", rest=mempool)
 
 
 def run(mbufs, tag):

@@ -21,6 +21,14 @@ class InterfaceChainedRx : public InterfaceTest {
                        .payload = tcp_segment(kPeerIp, kOurIp, tcp_ack(1), filled(payload_len, 7))});
   }
   static constexpr size_t kL2L3 = wire::kEthernetHeaderLen + wire::kIpv4MinHeaderLen;
+  // Feeds the chain `head`; it must be dropped under `counter` alone, with nothing reaching TCP.
+  void expect_dropped(rte_mbuf* head, const char* counter) {
+    ASSERT_NE(head, nullptr);
+    const NetCounters before = counters_;
+    iface_->input(head, t0_);
+    EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{counter, 1}}));
+    EXPECT_TRUE(tcp_.segments.empty());
+  }
 };
 
 TEST_F(InterfaceChainedRx, SmallChain_Linearized_EchoAnswered) {
@@ -55,11 +63,7 @@ TEST_F(InterfaceChainedRx, LongTcpChain_ByteFlippedInLastMbuf_BadChecksum) {
   Bytes frame = tcp_frame(4000);
   frame[frame.size() - 5] ^= std::byte{0x10};
   rte_mbuf* head = to_chain(frame, {kL2L3 + 40, 1500, 3000});
-  ASSERT_NE(head, nullptr);
-  const NetCounters before = counters_;
-  iface_->input(head, t0_);
-  EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{"drop_tcp_bad_checksum", 1}}));
-  EXPECT_TRUE(tcp_.segments.empty());
+  expect_dropped(head, "drop_tcp_bad_checksum");
 }
 
 TEST_F(InterfaceChainedRx, LongTcpChain_OddLengthMbufs_ChecksumStillVerifies) {
@@ -90,11 +94,7 @@ TEST_F(InterfaceChainedRx, LongTcpChain_BytesPastTheIpLength_TrimmedAndFreed) {
 TEST_F(InterfaceChainedRx, IpHeaderSplitAcrossMbufs_DroppedAsTruncated) {
   const Bytes frame = tcp_frame(3000);
   rte_mbuf* head = to_chain(frame, {wire::kEthernetHeaderLen + 10, 2000});
-  ASSERT_NE(head, nullptr);
-  const NetCounters before = counters_;
-  iface_->input(head, t0_);
-  EXPECT_EQ(drops(changed(before, counters_)), (CounterDeltas{{"drop_ip_truncated", 1}}));
-  EXPECT_TRUE(tcp_.segments.empty());
+  expect_dropped(head, "drop_ip_truncated");
 }
 
 TEST_F(InterfaceChainedRx, NetRingPeerSuperSegment_TakenWholeMarkedAsLro) {
