@@ -8,14 +8,19 @@ struct Echo final : dtcp::ConnectionHandler {
 
   void on_readable(dtcp::Connection& c) override {
     std::array<std::span<const std::byte>, 8> iov;
-    const size_t n = c.peek(iov);          // zero-copy views of the received mbufs
-    size_t moved = 0;
-    for (size_t i = 0; i < n; i++) {
-      const size_t took = c.send(iov[i]);  // copies into the send buffer
-      moved += took;
-      if (took < iov[i].size()) break;     // full: on_writable() follows
+    // Edge-triggered: one arrival (a coalesced or passed-through super-segment) can fill more
+    // mbufs than iov holds, so drain until nothing is left or the send buffer is full.
+    bool full = false;
+    while (!full && c.readable() > 0) {
+      const size_t n = c.peek(iov);        // zero-copy views of the received mbufs
+      size_t moved = 0;
+      for (size_t i = 0; i < n && !full; i++) {
+        const size_t took = c.send(iov[i]);  // copies into the send buffer
+        moved += took;
+        full = took < iov[i].size();       // full: on_writable() follows
+      }
+      c.consume(moved);                    // frees mbufs, opens the window
     }
-    c.consume(moved);                      // frees mbufs, opens the window
     if (peer_done && c.readable() == 0) {
       c.close();                           // FIN after the queued bytes; no callbacks after this
       delete this;

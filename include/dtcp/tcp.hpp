@@ -389,7 +389,9 @@ class Connection {
   size_t read(std::span<std::byte> out);
   // Fills iov[0..k) with views of the first readable bytes, in order, without consuming them;
   // returns k (<= iov.size()). The views stay valid until the next consume()/read()/close() or
-  // the return of the current callback, whichever comes first.
+  // the return of the current callback, whichever comes first. One view per received mbuf: a
+  // coalesced or TSO-passed-through burst can hold more mbufs than iov has entries, and
+  // on_readable is edge-triggered, so a handler loops peek/consume until readable() is 0.
   size_t peek(std::span<std::span<const std::byte>> iov) const;
   // Discards the first min(n, readable()) bytes, freeing their mbufs; may send a window update.
   void consume(size_t n);

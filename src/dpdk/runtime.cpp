@@ -482,7 +482,7 @@ void RuntimeImpl::configure_tso(const PortConfig& port, const rte_eth_dev_info& 
     caps.tso_reason = "tso = off";
   } else if (port.tx_impairment.enabled()) {
     caps.tso_reason = "tx impairment is configured (it would drop or reorder whole super-segments)";
-  } else if (caps.rx_trust_tx_checksum && port.rx_queues == 1) {
+  } else if (caps.rx_trust_tx_checksum) {
     // A net_ring pair (checksums passed through): the other end is this process's, which takes
     // a super-segment whole as LRO would have coalesced it (Interface: a passed-through
     // TX_TCP_SEG frame is marked RX_LRO, tso_segsz its segments' size), as Linux's veth passes
@@ -491,10 +491,6 @@ void RuntimeImpl::configure_tso(const PortConfig& port, const rte_eth_dev_info& 
     caps.tso_max_payload_v6 = 65535 - 60;
     caps.tso_ip_packet_max = port.mtu;
     return;
-  } else if (caps.rx_trust_tx_checksum) {
-    // FIXME: with several queues per port, super-segments passed through hung sockets_test's
-    // 1.5 MB blocking writev echo (2 queues on 2 lcores); not found yet, so single queue only.
-    caps.tso_reason = "net_ring with several queues";
   } else if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) == 0) {
     caps.tso_reason = "the device does not report it";
   } else if ((conf.txmode.offloads & kChecksums) != kChecksums) {

@@ -80,14 +80,19 @@ struct Echo final : Owned {
   bool peer_done = false;
   void on_readable(Connection& c) override {
     std::array<std::span<const std::byte>, 16> iov;
-    const size_t n = c.peek(iov);
-    size_t moved = 0;
-    for (size_t i = 0; i < n; i++) {
-      const size_t took = c.send(iov[i]);
-      moved += took;
-      if (took < iov[i].size()) break;
+    // Edge-triggered: drain until nothing is left or the send buffer is full (one super-segment
+    // can fill more mbufs than iov holds).
+    bool full = false;
+    while (!full && c.readable() > 0) {
+      const size_t n = c.peek(iov);
+      size_t moved = 0;
+      for (size_t i = 0; i < n && !full; i++) {
+        const size_t took = c.send(iov[i]);
+        moved += took;
+        full = took < iov[i].size();
+      }
+      c.consume(moved);
     }
-    c.consume(moved);
     if (peer_done && c.readable() == 0) {
       c.close();
       app->forget(this);
