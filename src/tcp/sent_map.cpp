@@ -4,11 +4,33 @@
 
 namespace dtcp::tcp {
 
+SentMap::SeqList::iterator SentMap::first_ending_after(SeqNum s) {
+  if (!indexed_) {
+    if (records_ <= kWalkedRecords) {
+      auto it = seq_.begin();
+      while (it != seq_.end() && it->end <= s) ++it;
+      return it;
+    }
+    build_index();
+  }
+  auto above = index_.upper_bound(s);  // the first record starting after `s`
+  if (above != index_.begin()) {
+    auto holder = std::prev(above);
+    if (s < holder->end) return seq_.iterator_to(*holder);
+  }
+  return above == index_.end() ? seq_.end() : seq_.iterator_to(*above);
+}
+
+// In sequence order, each record placed at the end: no key comparisons, only rebalancing.
+void SentMap::build_index() {
+  assert(!indexed_ && index_.empty());
+  for (SentSegment& s : seq_) index_.insert_before(index_.end(), s);
+  indexed_ = true;
+}
+
 SentSegment* SentMap::find(SeqNum s) {
-  auto it = seq_.upper_bound(s);
-  if (it == seq_.begin()) return nullptr;
-  --it;
-  return s < it->end ? &*it : nullptr;
+  auto it = first_ending_after(s);
+  return it != seq_.end() && it->start <= s ? &*it : nullptr;
 }
 
 bool SentMap::was_retransmitted(SeqNum left, SeqNum right) {
@@ -73,7 +95,8 @@ void SentMap::on_send(SentSegmentPool& pool, uint32_t max_records, SeqNum start,
   s->xmit_time = now;
   s->xmit_order = xmit_count_;
   s->flags = 0;
-  seq_.insert(seq_.end(), *s);
+  seq_.push_back(*s);
+  if (indexed_) index_.insert_before(index_.end(), *s);
   time_.push_back(*s);
 }
 
@@ -88,6 +111,7 @@ SentSegment* SentMap::split(SentSegmentPool& pool, uint32_t max_records, SentSeg
   upper->flags = s.flags;
   s.end = at;
   seq_.insert(std::next(seq_.iterator_to(s)), *upper);
+  if (indexed_) index_.insert_before(std::next(index_.iterator_to(s)), *upper);
   if (s.in_time_order()) time_.insert(std::next(time_.iterator_to(s)), *upper);
   return upper;
 }
@@ -139,9 +163,11 @@ SentSegment& SentMap::on_retransmit(SentSegmentPool& pool, uint32_t max_records,
 
 void SentMap::clear(SentSegmentPool& pool) {
   time_.clear();
+  index_.clear();
+  indexed_ = false;
   while (!seq_.empty()) {
-    SentSegment& s = *seq_.begin();
-    seq_.erase(seq_.begin());
+    SentSegment& s = seq_.front();
+    seq_.pop_front();
     release(pool, &s);
   }
   sacked_bytes_ = lost_bytes_ = retrans_bytes_ = 0;

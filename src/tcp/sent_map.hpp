@@ -9,8 +9,17 @@
 // can always track its flight. When no record can be had, new data is merged into the tail
 // record and a SACK block is rounded inward to record boundaries: the scoreboard then knows less
 // (it never claims a byte was delivered that was not) and the retransmission timer repairs what
-// it cannot see. Work per ACK is bounded too: finding a SACK block's first record is a search in
-// a red-black tree, and marking touches only the records the block covers.
+// it cannot see.
+//
+// The records are a list in sequence order: new data is appended at SND.MAX and the cumulative
+// ACK frees from the front, which is all an in-order flight ever does (a request/response
+// connection inserts and frees one record per exchange), and a list does both in a few
+// instructions. Only a search needs more: a SACK block's first record, the record holding a
+// sequence number (NextSeg's hint, a D-SACK). A map of a few records is searched by walking it;
+// a larger one builds a red-black tree over the same records on its first search and keeps it,
+// updated with every insertion and removal, until the map is small again. So work per ACK stays
+// bounded (a search in the tree, marking only the records a block covers) and a connection that
+// never sees a SACK block or a loss never pays for the tree's rebalancing.
 //
 // Plain C++: no DPDK, no clock; the caller passes `now`.
 #pragma once
@@ -45,7 +54,8 @@ struct SentSegment {
   uint32_t xmit_order = 0;
   uint8_t flags = 0;
   bool embedded = false;  // the map's own record, not the pool's
-  boost::intrusive::set_member_hook<> seq_hook;
+  boost::intrusive::list_member_hook<> seq_hook;   // sequence order: every record, always
+  boost::intrusive::set_member_hook<> index_hook;  // the search tree, while the map keeps one
   boost::intrusive::list_member_hook<> time_hook;  // linked while in flight (neither SACKed nor lost)
 
   uint32_t len() const { return (end - start).value(); }
@@ -87,10 +97,19 @@ class SentMap {
     using type = SeqNum;
     SeqNum operator()(const SentSegment& s) const { return s.start; }
   };
-  // Sequence order. Every record lies within 2^31 of SND.UNA, so SeqNum's order is total here.
-  using SeqTree = boost::intrusive::set<
-      SentSegment, boost::intrusive::member_hook<SentSegment, boost::intrusive::set_member_hook<>, &SentSegment::seq_hook>,
-      boost::intrusive::key_of_value<SeqKey>>;
+  // Sequence order, every record.
+  using SeqList = boost::intrusive::list<
+      SentSegment, boost::intrusive::member_hook<SentSegment, boost::intrusive::list_member_hook<>, &SentSegment::seq_hook>,
+      boost::intrusive::constant_time_size<false>>;
+  // The search tree over the same records, by start. Every record lies within 2^31 of SND.UNA, so
+  // SeqNum's order is total here.
+  using SeqIndex = boost::intrusive::set<
+      SentSegment, boost::intrusive::member_hook<SentSegment, boost::intrusive::set_member_hook<>, &SentSegment::index_hook>,
+      boost::intrusive::key_of_value<SeqKey>, boost::intrusive::constant_time_size<false>>;
+  // Maps of up to this many records are searched by walking them; a search in a larger one
+  // builds the tree, which goes again once the map is down to half as many (the gap keeps a map
+  // near the bound from building and dropping it on alternate ACKs).
+  static constexpr uint32_t kWalkedRecords = 8;
   // Transmit order of the records in flight (RFC 8985 §6.2 walks it from the oldest).
   using TimeList = boost::intrusive::list<
       SentSegment, boost::intrusive::member_hook<SentSegment, boost::intrusive::list_member_hook<>, &SentSegment::time_hook>>;
@@ -102,10 +121,14 @@ class SentMap {
   // the pool after its control blocks).
   ~SentMap() {
     time_.clear();
+    index_.clear();
     seq_.clear();
   }
 
   bool empty() const { return seq_.empty(); }
+  // Whether the search tree is built (for tests and the consistency check).
+  bool indexed() const { return indexed_; }
+  const SeqIndex& index() const { return index_; }
   uint32_t records() const { return records_; }
   uint32_t transmissions() const { return xmit_count_; }  // the last one's xmit_order
   // Bytes of the map SACKed, marked lost, and retransmitted (a retransmission in flight).
@@ -119,11 +142,14 @@ class SentMap {
     const uint32_t gone = sacked_bytes_ + lost_bytes_;
     return (outstanding > gone ? outstanding - gone : 0) + retrans_bytes_;
   }
-  SeqTree& by_seq() { return seq_; }
-  const SeqTree& by_seq() const { return seq_; }
+  SeqList& by_seq() { return seq_; }
+  const SeqList& by_seq() const { return seq_; }
   TimeList& by_time() { return time_; }
-  SentSegment* last() { return seq_.empty() ? nullptr : &*seq_.rbegin(); }
-  SentSegment* first() { return seq_.empty() ? nullptr : &*seq_.begin(); }
+  SentSegment* last() { return seq_.empty() ? nullptr : &seq_.back(); }
+  SentSegment* first() { return seq_.empty() ? nullptr : &seq_.front(); }
+  // Nothing SACKed, lost or being retransmitted: every record is in flight, in the transmit
+  // order of its sequence (the scoreboard's fast path for an ACK without SACK blocks).
+  bool unmarked() const { return (sacked_bytes_ | lost_bytes_ | retrans_bytes_) == 0; }
   // The record holding `s`, or nullptr.
   SentSegment* find(SeqNum s);
   // Whether [left, right) was sent more than once: a live record marked so, or one of the last
@@ -166,8 +192,24 @@ class SentMap {
   SentSegment* alloc(SentSegmentPool& pool, uint32_t max_records);
   void release(SentSegmentPool& pool, SentSegment* s);
   void unlink_flags(SentSegment& s);  // subtracts s's bytes from the counters of its marks
+  // The first record ending after `s` (the one holding it, or the first above it), or end().
+  SeqList::iterator first_ending_after(SeqNum s);
+  void build_index();
+  // `s` leaves the sequence order (and the tree); the tree goes when the map is small again.
+  void unlink_seq(SentSegment& s) {
+    seq_.erase(seq_.iterator_to(s));
+    if (indexed_) index_.erase(index_.iterator_to(s));
+  }
+  void drop_index_if_small() {
+    if (indexed_ && records_ <= kWalkedRecords / 2) {
+      index_.clear();
+      indexed_ = false;
+    }
+  }
 
-  SeqTree seq_;
+  SeqList seq_;
+  SeqIndex index_;
+  bool indexed_ = false;
   TimeList time_;
   SentSegment embedded_;  // always available to the first record
   uint32_t records_ = 0;
@@ -185,7 +227,7 @@ class SentMap {
 template <class F>
 void SentMap::on_cumulative_ack(SentSegmentPool& pool, SeqNum una, F&& delivered) {
   while (!seq_.empty()) {
-    SentSegment& s = *seq_.begin();
+    SentSegment& s = seq_.front();
     if (s.start >= una) break;
     if (!s.has(SentSegment::kSacked)) delivered(s);
     if (s.has(SentSegment::kEverRetransmitted)) {
@@ -194,7 +236,8 @@ void SentMap::on_cumulative_ack(SentSegmentPool& pool, SeqNum una, F&& delivered
     }
     if (s.end <= una) {
       unlink_flags(s);
-      seq_.erase(seq_.begin());
+      seq_.pop_front();
+      if (indexed_) index_.erase(index_.iterator_to(s));
       if (s.in_time_order()) time_.erase(time_.iterator_to(s));
       release(pool, &s);
       continue;
@@ -207,16 +250,13 @@ void SentMap::on_cumulative_ack(SentSegmentPool& pool, SeqNum una, F&& delivered
     s.start = una;
     break;
   }
+  drop_index_if_small();
 }
 
 template <class F>
 uint32_t SentMap::on_sack(SentSegmentPool& pool, uint32_t max_records, SeqNum left, SeqNum right, F&& delivered) {
   uint32_t newly = 0;
-  auto it = seq_.upper_bound(left);  // first record starting after `left`
-  if (it != seq_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->end > left) it = prev;
-  }
+  auto it = first_ending_after(left);
   while (it != seq_.end() && it->start < right) {
     SentSegment* s = &*it;
     if (s->has(SentSegment::kSacked)) {
@@ -246,7 +286,7 @@ uint32_t SentMap::on_sack(SentSegmentPool& pool, uint32_t max_records, SeqNum le
       if (prev.has(SentSegment::kSacked) && prev.end == s->start) {
         prev.end = s->end;
         prev.flags |= s->flags;
-        seq_.erase(it);
+        unlink_seq(*s);
         release(pool, s);
         s = &prev;
         it = seq_.iterator_to(prev);
@@ -257,7 +297,7 @@ uint32_t SentMap::on_sack(SentSegmentPool& pool, uint32_t max_records, SeqNum le
       s->end = next->end;
       s->flags |= next->flags;
       SentSegment* gone = &*next;
-      seq_.erase(next);
+      unlink_seq(*gone);
       release(pool, gone);
     }
     ++it;

@@ -52,8 +52,9 @@ inline std::vector<Rec> time_order_of(SentMap& map, SeqNum base) {
 
 // The map's invariants: records tile the sequence space without gaps or overlaps (and cover
 // `outstanding` bytes when given), the byte counters are the sums over the marked records, the
-// record count is right, and the transmit order holds exactly the records in flight (neither
-// SACKed nor lost, or lost with a retransmission in flight), oldest first.
+// record count is right, the transmit order holds exactly the records in flight (neither
+// SACKed nor lost, or lost with a retransmission in flight), oldest first, and the search tree,
+// while the map keeps one, holds exactly the records of the sequence order, in that order.
 inline ::testing::AssertionResult map_consistent(SentMap& map, std::optional<uint32_t> outstanding = std::nullopt) {
   uint64_t total = 0, sacked = 0, lost = 0, retrans = 0;
   uint32_t count = 0, in_flight = 0;
@@ -93,6 +94,19 @@ inline ::testing::AssertionResult map_consistent(SentMap& map, std::optional<uin
     ++timed;
   }
   if (timed != in_flight) return ::testing::AssertionFailure() << timed << " records in the transmit order, " << in_flight << " in flight";
+  if (map.indexed()) {
+    auto listed = map.by_seq().begin();
+    for (const SentSegment& s : map.index()) {
+      if (listed == map.by_seq().end() || &*listed != &s)
+        return ::testing::AssertionFailure() << "the search tree's record at " << s.start.value()
+                                             << " is not the sequence order's";
+      ++listed;
+    }
+    if (listed != map.by_seq().end())
+      return ::testing::AssertionFailure() << "record at " << listed->start.value() << " missing from the search tree";
+  } else if (!map.index().empty()) {
+    return ::testing::AssertionFailure() << "a search tree left behind after it was dropped";
+  }
   return ::testing::AssertionSuccess();
 }
 
