@@ -78,6 +78,33 @@ void ShardCore::scoreboard_ack(Tcb& t, const Segment& seg, SeqNum prior_una, Tim
     if (end < prior_fack && !s.has(Flag::kEverRetransmitted)) t.rack_reordering_seen = true;
   };
 
+  // The common case: an ACK without SACK blocks advancing SND.UNA over an in-order flight (nothing
+  // SACKed, lost or being retransmitted, no probe out, open state). Of the steps below only the
+  // cumulative ACK, RACK's loss check and cwnd growth can do anything then; the rest (D-SACK,
+  // blocks, duplicate counting, tlp_ack(), the other loss states) is skipped. Equal to the full
+  // path by construction: the same calls in the same order.
+  if (o.sack_block_count == 0 && seg.ack > prior_una && t.loss_state == Tcb::LossState::open && !t.tlp_in_flight &&
+      t.sent.unmarked()) {
+    t.sent.on_cumulative_ack(sent_pool_, seg.ack, [&](const SentSegment& s) {
+      const SeqNum end = seq_min(s.end, seg.ack);
+      on_delivered(s, end, true);
+      delivered += (end - s.start).value();
+    });
+    t.rack_fack = seq_max(t.rack_fack, seg.ack);
+    if (t.retransmit_hint < seg.ack) t.retransmit_hint = seg.ack;
+    t.dupacks = 0;
+    if (t.rack_dsack_round && t.snd_una >= t.rack_dsack_round_end) t.rack_dsack_round = false;
+    detect_losses(t, now);
+    if (t.sent.lost_bytes() > 0) {
+      enter_sack_recovery(t, prior_una, now);
+      prr_ack(t, delivered);
+    } else if (delivered > 0) {
+      grow_cwnd(t, delivered, ack_rtt, now);
+    }
+    arm_tlp(t, now);
+    return;
+  }
+
   // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a
   // duplicate. It says nothing about holes; it tells a retransmission was not needed.
   size_t first_block = 0;

@@ -435,5 +435,62 @@ TEST_F(SentMapTest, Split_UpperPartKeepsMarksAndTime_NullWhenNoRecord) {
   EXPECT_TRUE(map_consistent(map, 300));
 }
 
+
+// ---- the search tree (built for a map of more than kWalkedRecords, dropped when small) ----
+
+// 20 records of 100 bytes, each sent at its own instant, so the map is past the walked size.
+// The wrap of the sequence space (offset 256) lies inside the third record.
+TEST_F(SentMapTest, Index_BlockAcrossTheSequenceWrap_SplitsInTheTreeAndList) {
+  for (uint32_t k = 0; k < 20; ++k) send(k * 100, (k + 1) * 100, k + 1);
+  EXPECT_FALSE(map.indexed()) << "no search yet: no tree";
+  EXPECT_EQ(sack(250, 260), 10u);  // [250, 260) straddles 2^32: two splits
+  EXPECT_TRUE(map.indexed());
+  EXPECT_EQ(delivered, (Ranges{{250, 260}}));
+  EXPECT_EQ(map.records(), 22u);
+  EXPECT_TRUE(map_consistent(map, 2000));
+  for (uint32_t off = 0; off < 2000; off += 7) {
+    SentSegment* s = map.find(at(off));
+    ASSERT_NE(s, nullptr) << off;
+    EXPECT_TRUE(s->start <= at(off) && at(off) < s->end) << off;
+  }
+  EXPECT_EQ(map.find(at(2000)), nullptr);
+  EXPECT_EQ(map.find(kBase - SeqLen(1)), nullptr);
+  // A second block adjacent above merges into the first, across the wrap.
+  EXPECT_EQ(sack(260, 400), 140u);
+  EXPECT_EQ(recs()[2], (Rec{200, 250, 0}));
+  EXPECT_EQ(recs()[3], (Rec{250, 400, S}));
+  EXPECT_TRUE(map_consistent(map, 2000));
+  // The cumulative ACK frees all but 4 records: the tree goes, the next search walks.
+  ack(1600);
+  EXPECT_FALSE(map.indexed());
+  EXPECT_EQ(map.records(), 4u);
+  EXPECT_EQ(map.find(at(1750)), &*std::next(map.by_seq().begin()));
+  EXPECT_TRUE(map_consistent(map, 400));
+}
+
+// At the per-connection cap (10 records, past the walked size): new data and splits are refused
+// and counted, the tree stays in step with the list.
+TEST_F(SentMapTest, Index_AtTheRecordCap_SplitsRefusedAndCounted) {
+  reset(64, 10);
+  uint64_t refusals = 0;
+  pool->count_refusals_in(&refusals);
+  for (uint32_t k = 0; k < 12; ++k) send(k * 100, (k + 1) * 100, k + 1);
+  EXPECT_EQ(map.records(), 10u);
+  EXPECT_EQ(refusals, 2u);
+  EXPECT_EQ(recs().back(), (Rec{900, 1200, 0}));  // the tail took the last two sends
+  EXPECT_EQ(sack(420, 480), 0u);  // needs two splits: none to be had
+  EXPECT_TRUE(map.indexed());
+  EXPECT_EQ(refusals, 3u);
+  EXPECT_EQ(sack(400, 500), 100u);  // a whole record needs none
+  EXPECT_TRUE(map_consistent(map, 1200));
+  // A freed record makes the split possible again, inserted into the tree beside its lower part.
+  ack(100);
+  EXPECT_EQ(sack(150, 200), 50u);
+  EXPECT_EQ(recs()[0], (Rec{100, 150, 0}));
+  EXPECT_EQ(recs()[1], (Rec{150, 200, S}));
+  EXPECT_TRUE(map.indexed());
+  EXPECT_TRUE(map_consistent(map, 1100));
+}
+
 }  // namespace
 }  // namespace dtcp::tcp::test
