@@ -216,6 +216,10 @@ class QueueStack final : public Stack,
   void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
+  void send_connection_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn,
+                               wire::TxHeaderTemplate& header) override {
+    interface_.send_tcp(m, src, dst, ecn, header);
+  }
 
  private:
   // A frame from the device (after rx impairment): handled here or passed to its owner.

@@ -26,6 +26,10 @@ class StackHost : public stack::FrameSink, public stack::TcpReceiver, public tcp
   void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }
+  void send_connection_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn,
+                               wire::TxHeaderTemplate& header) override {
+    interface_.send_tcp(m, src, dst, ecn, header);
+  }
 
   stack::NetCounters counters_;
   stack::Interface interface_;

@@ -44,6 +44,7 @@ void ArpCache::erase(Entry* e) {
   size_t hole = static_cast<size_t>(e - slots_.data());
   slots_[hole] = Entry{};
   size_--;
+  ++generation_;
   for (size_t i = (hole + 1) & mask_; slots_[i].state != State::empty; i = (i + 1) & mask_) {
     const size_t home = slot_of(slots_[i].ip);
     // Move entry i into the hole unless its home lies cyclically in (hole, i].
@@ -61,6 +62,7 @@ ArpCache::Verdict ArpCache::lookup(wire::Ipv4Addr ip, rte_mbuf* m, TimePoint now
     mac_out = e->mac;
     if (e->state == State::reachable && now >= e->deadline) {
       e->state = State::probing;
+      ++generation_;
       e->requests_sent = 1;
       e->deadline = now + config_.request_interval;
       next_due_ = std::min(next_due_, e->deadline);

@@ -53,6 +53,10 @@ class ArpCache {
 
   const Entry* find(wire::Ipv4Addr ip) const;
   size_t size() const { return size_; }
+  // Bumped whenever a mapping a sender may have cached changes: an entry's address or state
+  // changes, it is removed or it is due for its RFC 1122 2.3.2.1 refresh. A transmit header
+  // template (wire::TxHeaderTemplate) built under another generation is not used. Starts at 1.
+  uint32_t generation() const { return generation_; }
   template <class Visit>
   void for_each(Visit&& visit) const {
     for (const auto& e : slots_) if (e.state != State::empty) visit(e);
@@ -78,6 +82,7 @@ class ArpCache {
   std::vector<Pending> pending_;  // FIFO across entries; small, scanned only on resolution
   size_t pending_limit_;
   TimePoint next_due_ = TimePoint::max();  // earliest retry of an incomplete or probing entry
+  uint32_t generation_ = 1;
 };
 
 template <class Release>
@@ -90,6 +95,9 @@ bool ArpCache::update(wire::Ipv4Addr ip, wire::MacAddr mac, bool create, TimePoi
     if (e == nullptr) return false;
     created = true;
   }
+  // The same address confirmed on a reachable entry only moves its refresh later: a template
+  // built from it stays right (and expires at the earlier deadline it recorded).
+  if (created || e->mac != mac || e->state != State::reachable) ++generation_;
   e->mac = mac;
   e->state = State::reachable;
   e->requests_sent = 0;
@@ -151,6 +159,7 @@ void ArpCache::clear(Drop&& drop) {
   pending_.clear();
   for (auto& e : slots_) e = Entry{};
   size_ = 0;
+  ++generation_;
 }
 
 }  // namespace dtcp::stack

@@ -14,6 +14,7 @@
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
 #include "wire/ipv4.hpp"
+#include "wire/ipv6.hpp"
 
 namespace dtcp::stack {
 namespace {
@@ -435,6 +436,7 @@ void Interface::ip_output(rte_mbuf* packet, wire::Ipv4Addr dst) {
   wire::MacAddr mac;
   switch (arp_.lookup(next_hop, packet, now_, mac)) {
     case ArpCache::Verdict::send:
+      if (tx_template_ != nullptr) [[unlikely]] fill_tx_template4(packet, next_hop, mac);
       return transmit_to(packet, mac);
     case ArpCache::Verdict::send_and_refresh:
       // RFC 1122 2.3.2.1: refresh by unicast to the cached address first.
@@ -451,6 +453,83 @@ void Interface::ip_output(rte_mbuf* packet, wire::Ipv4Addr dst) {
     case ArpCache::Verdict::drop_pending_full:
       return drop(packet, counters_.drop_arp_pending_full);
   }
+}
+
+void Interface::fill_tx_template4(const rte_mbuf* packet, wire::Ipv4Addr next_hop, wire::MacAddr mac) {
+  const ArpCache::Entry* entry = arp_.find(next_hop);
+  if (entry == nullptr || entry->state != ArpCache::State::reachable) return;
+  wire::TxHeaderTemplate& t = *tx_template_;
+  wire::write_ethernet({t.bytes.data(), wire::kEthernetHeaderLen}, mac, setup_.mac,
+                       static_cast<uint16_t>(wire::EtherType::ipv4));
+  std::byte* ip = t.bytes.data() + wire::kEthernetHeaderLen;
+  std::memcpy(ip, rte_pktmbuf_mtod(packet, const std::byte*), wire::kIpv4MinHeaderLen);
+  // What changes per packet is zero here: the ECN field (TOS), total length, identification and
+  // checksum. The sum of the rest is the checksum's start.
+  ip[1] = std::byte{0};
+  wire::store_be16(ip + 2, 0);
+  wire::store_be16(ip + 4, 0);
+  wire::store_be16(ip + 10, 0);
+  t.ip_sum = static_cast<uint16_t>(wire::checksum_accumulate({ip, wire::kIpv4MinHeaderLen}));
+  const wire::Ipv4Addr src{wire::load_be32(ip + 12)};
+  const wire::Ipv4Addr dst{wire::load_be32(ip + 16)};
+  const uint32_t pseudo = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::IpProtocol::tcp), 0);
+  t.pseudo_sum = (pseudo & 0xffff) + (pseudo >> 16);
+  t.l3_len = wire::kIpv4MinHeaderLen;
+  t.expiry = entry->deadline;  // RFC 1122 2.3.2.1: the refresh is due then (the slow path sends it)
+  t.generation = arp_.generation();
+}
+
+// One copy of the template's headers, the per-packet fields patched, then what send_tcp4() /
+// send_tcp6() and transmit_to() do after writing their headers, in the same order and with the
+// same counters: the bytes on the wire are the slow path's.
+void Interface::send_tcp_templated(rte_mbuf* segment, wire::Ecn ecn, const wire::TxHeaderTemplate& tmpl) {
+  const uint32_t tcp_len = segment->pkt_len;
+  const bool v4 = tmpl.l3_len == wire::kIpv4MinHeaderLen;
+  auto* frame = reinterpret_cast<std::byte*>(
+      rte_pktmbuf_prepend(segment, static_cast<uint16_t>(wire::kEthernetHeaderLen + tmpl.l3_len)));
+  if (frame == nullptr) return drop(segment, counters_.drop_no_mbuf);
+  std::byte* ip = frame + wire::kEthernetHeaderLen;
+  auto* tcp_checksum = reinterpret_cast<uint16_t*>(ip + tmpl.l3_len + 16);
+  segment->l2_len = wire::kEthernetHeaderLen;
+  segment->l3_len = tmpl.l3_len;
+  const uint8_t tos = wire::with_ecn(0, ecn);
+  uint64_t l3_flag;
+  if (v4) {
+    std::memcpy(frame, tmpl.bytes.data(), wire::kEthernetHeaderLen + wire::kIpv4MinHeaderLen);
+    const auto total_len = static_cast<uint16_t>(wire::kIpv4MinHeaderLen + tcp_len);
+    const uint16_t id = next_ip_id_++;
+    ip[1] = std::byte{tos};
+    wire::store_be16(ip + 2, total_len);
+    wire::store_be16(ip + 4, id);
+    if (setup_.tx_ip_checksum_offload) {
+      segment->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    } else {
+      wire::store_be16(ip + 10, wire::checksum_fold(uint32_t{tmpl.ip_sum} + tos + total_len + id));
+    }
+    l3_flag = RTE_MBUF_F_TX_IPV4;
+  } else {
+    std::memcpy(frame, tmpl.bytes.data(), wire::kEthernetHeaderLen + wire::kIpv6HeaderLen);
+    wire::store_be32(ip, 6u << 28 | uint32_t{tos} << 20);  // RFC 8200 §3: traffic class = ECN only
+    wire::store_be16(ip + 4, static_cast<uint16_t>(tcp_len));
+    l3_flag = RTE_MBUF_F_TX_IPV6;
+  }
+  if (segment->ol_flags & RTE_MBUF_F_TX_TCP_SEG) counters_.tx_tso++;
+  if (setup_.tx_tcp_checksum_offload) {
+    segment->ol_flags |= l3_flag | RTE_MBUF_F_TX_TCP_CKSUM;
+    *tcp_checksum = v4 ? rte_ipv4_phdr_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), segment->ol_flags)
+                       : rte_ipv6_phdr_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), segment->ol_flags);
+  } else {
+    *tcp_checksum = 0;
+    // The length is the IPv4 pseudo-header's 16-bit field, or IPv6's 32-bit one (RFC 8200 §8.1).
+    const uint32_t sum = mbuf_checksum_accumulate(segment, wire::kEthernetHeaderLen + tmpl.l3_len,
+                                                  tmpl.pseudo_sum + (tcp_len >> 16) + (tcp_len & 0xffff));
+    wire::store_be16(reinterpret_cast<std::byte*>(tcp_checksum), wire::checksum_fold(sum));
+  }
+  counters_.tx_tcp++;
+  if (!v4) counters_.tx_tcp6++;
+  counters_.tx_frames++;
+  counters_.tx_bytes += segment->pkt_len;
+  sink_.transmit(segment);
 }
 
 void Interface::transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac, wire::EtherType type) {

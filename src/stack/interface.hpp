@@ -22,6 +22,7 @@
 #include "wire/ethernet.hpp"
 #include "wire/icmp.hpp"
 #include "wire/icmpv6.hpp"
+#include "wire/tx_header.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -179,6 +180,22 @@ class Interface {
     if (src.is_v4()) return send_tcp4(segment, src.v4(), dst.v4(), ecn);
     send_tcp6(segment, src, dst, ecn);
   }
+  // The same for a connection's segment, through the connection's header template `tmpl`
+  // (kept by TCP, built here): while it is valid (the neighbour cache's generation it was built
+  // under, before its expiry) the Ethernet and IP headers are copied from it and patched (ECN,
+  // lengths, IPv4 identification and checksum) and the TCP checksum starts from its
+  // pseudo-header sum, with no route or neighbour lookup; otherwise the path above runs and
+  // rebuilds the template when the next hop resolved to a REACHABLE entry. Either way the same
+  // bytes, counters and offload flags.
+  void send_tcp(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn,
+                wire::TxHeaderTemplate& tmpl) {
+    if (tmpl.generation == tx_generation(src.is_v4()) && now_ < tmpl.expiry) [[likely]] {
+      return send_tcp_templated(segment, ecn, tmpl);
+    }
+    tx_template_ = &tmpl;
+    send_tcp(segment, src, dst, ecn);
+    tx_template_ = nullptr;
+  }
   void send_tcp4(rte_mbuf* segment, wire::Ipv4Addr src, wire::Ipv4Addr dst, wire::Ecn ecn);
   // `src` and `dst` are IPv6 addresses (not IPv4-mapped).
   void send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn);
@@ -217,6 +234,16 @@ class Interface {
   // Returns false (counted as drop_no_mbuf) when no mbuf was available.
   bool send_arp(wire::ArpOp op, wire::MacAddr eth_dst, wire::MacAddr target_mac, wire::Ipv4Addr target_ip);
   void send_arp_request(wire::MacAddr eth_dst, wire::Ipv4Addr target_ip);
+  // The epoch a transmit header template must have been built under: the ARP cache's, or the
+  // neighbour cache's plus the router advertisements' (both only grow, so their sum changes
+  // whenever either does).
+  uint32_t tx_generation(bool v4) const { return v4 ? arp_.generation() : nd_.generation() + route6_generation_; }
+  void send_tcp_templated(rte_mbuf* segment, wire::Ecn ecn, const wire::TxHeaderTemplate& tmpl);
+  // Build *tx_template_ from `packet` (starting at its IP header) for the REACHABLE entry of
+  // `next_hop`; nothing when there is no such entry (probing, STALE, DELAY: the slow path's
+  // verdicts must run for every packet).
+  void fill_tx_template4(const rte_mbuf* packet, wire::Ipv4Addr next_hop, wire::MacAddr mac);
+  void fill_tx_template6(const rte_mbuf* packet, const wire::Ipv6Addr& next_hop, wire::MacAddr mac);
   // `packet` starts at the IPv4 header. Routes, resolves and transmits.
   void ip_output(rte_mbuf* packet, wire::Ipv4Addr dst);
   void transmit_to(rte_mbuf* packet, wire::MacAddr dst_mac, wire::EtherType type = wire::EtherType::ipv4);
@@ -281,6 +308,10 @@ class Interface {
   void* arp_learned_ctx_ = nullptr;
   uint32_t netmask_;
   uint16_t next_ip_id_ = 1;
+  // The template send_tcp() is building through the slow path (nullptr otherwise): ip_output()
+  // and ip6_output() fill it when their lookup says send to a REACHABLE entry.
+  wire::TxHeaderTemplate* tx_template_ = nullptr;
+  uint32_t route6_generation_ = 0;  // bumped by every router advertisement applied
   // IPv6.
   wire::Ipv6Addr link_local_;
   NeighborCache nd_;

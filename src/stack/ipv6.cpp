@@ -482,7 +482,10 @@ void Interface::neighbor_advertisement_input(rte_mbuf* frame, const wire::NdIpHe
                                             [this](rte_mbuf* m, wire::MacAddr mac) {
                                               transmit_to(m, mac, wire::EtherType::ipv6);
                                             });
-  if (outcome.no_longer_router && ra_router_ && *ra_router_ == target) ra_router_.reset();  // §7.2.5
+  if (outcome.no_longer_router && ra_router_ && *ra_router_ == target) {
+    ra_router_.reset();  // §7.2.5
+    ++route6_generation_;
+  }
   if (tll && (outcome.updated || answers_another_queue) && neighbor_learned_ != nullptr) {
     neighbor_learned_(neighbor_learned_ctx_, target, *tll);
   }
@@ -517,6 +520,7 @@ void Interface::learn_router(const RouterInfo& info, TimePoint now) {
 }
 
 void Interface::apply_router_info(const RouterInfo& info, TimePoint now) {
+  ++route6_generation_;  // the hop limit, default router or on-link prefixes may change
   if (info.cur_hop_limit != 0) hop_limit_ = info.cur_hop_limit;
   if (info.router_lifetime_s != 0) {
     ra_router_ = info.router;
@@ -708,6 +712,36 @@ void Interface::send_tcp6(rte_mbuf* segment, const wire::IpAddr& src, const wire
   ip6_output(segment, dst.v6());
 }
 
+// As fill_tx_template4(): only from a REACHABLE entry (a STALE one must go through lookup(),
+// which starts DELAY, RFC 4861 §7.3.3), and only until its ReachableTime ends or anything a
+// router advertised (the default router, an on-link prefix) expires, whichever is first: either
+// may change the next hop. A new advertisement bumps route6_generation_.
+void Interface::fill_tx_template6(const rte_mbuf* packet, const Ipv6Addr& next_hop, wire::MacAddr mac) {
+  const NeighborCache::Entry* entry = nd_.find(next_hop);
+  if (entry == nullptr || entry->state != NeighborCache::State::reachable) return;
+  TimePoint expiry = entry->deadline;
+  if (ra_router_) expiry = std::min(expiry, ra_router_expiry_);
+  for (const LearnedPrefix& p : ra_prefixes_)
+    if (p.length != 0) expiry = std::min(expiry, p.expiry);
+  if (now_ >= expiry) return;
+  wire::TxHeaderTemplate& t = *tx_template_;
+  wire::write_ethernet({t.bytes.data(), wire::kEthernetHeaderLen}, mac, setup_.mac,
+                       static_cast<uint16_t>(wire::EtherType::ipv6));
+  std::byte* ip = t.bytes.data() + wire::kEthernetHeaderLen;
+  std::memcpy(ip, rte_pktmbuf_mtod(packet, const std::byte*), wire::kIpv6HeaderLen);
+  wire::store_be32(ip, 0);      // version, traffic class (ECN): per packet
+  wire::store_be16(ip + 4, 0);  // payload length: per packet
+  Ipv6Addr src, dst;
+  std::memcpy(src.bytes.data(), ip + 8, 16);
+  std::memcpy(dst.bytes.data(), ip + 24, 16);
+  const uint32_t pseudo = wire::pseudo_header_sum(src, dst, static_cast<uint8_t>(wire::Ipv6NextHeader::tcp), 0);
+  t.pseudo_sum = (pseudo & 0xffff) + (pseudo >> 16);
+  t.ip_sum = 0;  // IPv6 has no header checksum
+  t.l3_len = wire::kIpv6HeaderLen;
+  t.expiry = expiry;
+  t.generation = tx_generation(false);
+}
+
 void Interface::ip6_output(rte_mbuf* packet, const Ipv6Addr& dst) {
   if (dst.is_multicast()) return transmit_to(packet, dst.multicast_mac(), wire::EtherType::ipv6);
   Ipv6Addr next_hop = dst;
@@ -719,6 +753,7 @@ void Interface::ip6_output(rte_mbuf* packet, const Ipv6Addr& dst) {
   wire::MacAddr mac;
   switch (nd_.lookup(next_hop, packet, now_, mac)) {
     case NeighborCache::Verdict::send:
+      if (tx_template_ != nullptr) [[unlikely]] fill_tx_template6(packet, next_hop, mac);
       return transmit_to(packet, mac, wire::EtherType::ipv6);
     case NeighborCache::Verdict::queued_and_solicit: {
       counters_.nd_entries_added++;

@@ -62,6 +62,7 @@ void NeighborCache::erase(Entry* e) {
   size_t hole = static_cast<size_t>(e - slots_.data());
   slots_[hole] = Entry{};
   size_--;
+  ++generation_;
   for (size_t i = (hole + 1) & mask_; slots_[i].state != State::empty; i = (i + 1) & mask_) {
     const size_t home = slot_of(slots_[i].ip);
     const bool home_after_hole = ((i - home) & mask_) < ((i - hole) & mask_);

@@ -85,6 +85,11 @@ class NeighborCache {
 
   const Entry* find(const wire::Ipv6Addr& ip) const;
   size_t size() const { return size_; }
+  // Bumped whenever a REACHABLE mapping a sender may have cached stops being one: its address
+  // changes, it goes STALE or it is removed. A transmit header template (wire::TxHeaderTemplate)
+  // is built only from a REACHABLE entry and only used under the generation it was built in
+  // and before that entry's ReachableTime ends. Starts at 1.
+  uint32_t generation() const { return generation_; }
   size_t pending() const { return pending_.size(); }
   // The ReachableTime in use (BaseReachableTime x a random factor in [0.5, 1.5)).
   Duration reachable_time() const { return reachable_time_; }
@@ -100,6 +105,7 @@ class NeighborCache {
     pending_.clear();
     for (auto& e : slots_) e = Entry{};
     size_ = 0;
+    ++generation_;
   }
 
  private:
@@ -124,6 +130,7 @@ class NeighborCache {
   }
   void due(TimePoint t) { next_due_ = std::min(next_due_, t); }
   void set_stale(Entry& e, TimePoint now) {
+    ++generation_;
     e.state = State::stale;
     e.solicits_sent = 0;
     e.updated = now;
@@ -138,6 +145,7 @@ class NeighborCache {
   Duration reachable_time_;
   // The earliest deadline of an entry in a timed state: advance() walks the table only then.
   TimePoint next_due_ = TimePoint::max();
+  uint32_t generation_ = 1;
 };
 
 template <class Release>
@@ -212,7 +220,10 @@ NeighborCache::Advertised NeighborCache::on_advertisement(const wire::Ipv6Addr& 
     return out;
   }
   // O=1, or the same address (or none given).
-  if (tll && different) e->mac = *tll;
+  if (tll && different) {
+    e->mac = *tll;
+    ++generation_;  // may stay REACHABLE (solicited) under its new address
+  }
   if (solicited) {
     set_reachable(*e, now);
   } else if (different) {

@@ -218,7 +218,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     t.cwr_pending = false;
     ++counters.tx_cwr;
   }
-  env.output->send_segment(m, t.tuple.local, t.tuple.remote, ecn);
+  env.output->send_connection_segment(m, t.tuple.local, t.tuple.remote, ecn, t.tx_header);
   return true;
 }
 

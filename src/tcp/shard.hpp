@@ -13,6 +13,7 @@
 #include "wire/addr.hpp"
 #include "wire/ecn.hpp"
 #include "wire/icmp.hpp"
+#include "wire/tx_header.hpp"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -29,6 +30,14 @@ class SegmentOutput {
  public:
   virtual ~SegmentOutput() = default;
   virtual void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) = 0;
+  // The same for a segment of a connection, with the connection's transmit header template
+  // (kept in its control block, zeroed when the block is handed out): an IP layer that builds
+  // templates (stack::Interface) uses and refreshes it; the default ignores it.
+  virtual void send_connection_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn,
+                                       wire::TxHeaderTemplate& header) {
+    (void)header;
+    send_segment(m, src, dst, ecn);
+  }
 };
 
 // Optional veto on ephemeral ports, e.g. to pick a source port whose RSS hash lands on this

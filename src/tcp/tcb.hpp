@@ -17,6 +17,7 @@
 #include "tcp/mbuf.hpp"
 #include "tcp/sent_map.hpp"
 #include "tcp/tuple.hpp"
+#include "wire/tx_header.hpp"
 
 namespace dtcp::tcp {
 
@@ -222,6 +223,10 @@ struct TcbFields {
   // FIN-WAIT-2, CLOSING, LAST-ACK): linked in the shard's orphan list, oldest first.
   bool orphan = false;
 
+  // ---- transmit ----
+  // The Ethernet and IP headers of this connection's segments, built and checked by the IP
+  // layer (SegmentOutput::send_connection_segment()); generation 0 (fresh) = not built.
+  wire::TxHeaderTemplate tx_header;
 };
 static_assert(std::is_trivially_copyable_v<TcbFields>, "alloc_tcb() resets TcbFields by a plain copy");
 
