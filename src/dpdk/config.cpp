@@ -347,12 +347,21 @@ KeyTable port_keys(PortConfig& port) {
       port.gro = PortConfig::Gro::automatic;
     } else if (v == "off") {
       port.gro = PortConfig::Gro::off;
+    } else if (v == "default") {
+      port.gro = PortConfig::Gro::by_device;
     } else {
-      return "expected auto or off";
+      return "expected auto, off or default";
     }
     return std::nullopt;
   };
-  table["gro"].show = [&port] { return std::string(port.gro == PortConfig::Gro::off ? "off" : "auto"); };
+  table["gro"].show = [&port] {
+    switch (port.gro) {
+      case PortConfig::Gro::off: return std::string("off");
+      case PortConfig::Gro::automatic: return std::string("auto");
+      case PortConfig::Gro::by_device: break;
+    }
+    return std::string("default");  // read back as the same choice (auto on net_tap and LRO devices)
+  };
   add_impairment_keys(table, "rx_", port.rx_impairment);
   add_impairment_keys(table, "tx_", port.tx_impairment);
   table["mac"].show = [&port] { return port.mac ? port.mac->to_string() : std::string("(the device's)"); };

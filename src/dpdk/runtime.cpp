@@ -529,11 +529,14 @@ void RuntimeImpl::configure_tso(const PortConfig& port, const rte_eth_dev_info& 
 // reordering act on the frames as the wire carried them.
 void RuntimeImpl::configure_gro(const PortConfig& port, const rte_eth_dev_info& info, rte_eth_conf& conf,
                                 dpdk::PortCapabilities& caps) {
+  const bool lro = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) != 0;
   if (port.gro == PortConfig::Gro::off) {
     caps.gro_reason = "gro = off";
+  } else if (port.gro == PortConfig::Gro::by_device && !lro && caps.driver != "net_tap") {
+    caps.gro_reason = "gro = default: only net_tap and LRO devices";
   } else if (port.rx_impairment.enabled()) {
     caps.gro_reason = "rx impairment is configured";
-  } else if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) != 0) {
+  } else if (lro) {
     // A coalesced frame can exceed one mbuf: LRO needs the scatter offload beside it.
     conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO | (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
     if (info.max_lro_pkt_size != 0) conf.rxmode.max_lro_pkt_size = std::min<uint32_t>(info.max_lro_pkt_size, 65535);

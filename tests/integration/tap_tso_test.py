@@ -6,7 +6,8 @@ are zero and the startup line says why. The kernel's InSegs counts at least the 
 counted as sent on the wire (tcp_tx_segments counts each segment a super-segment becomes).
 
 Then the other way, receive coalescing: the kernel sends a file with nc to dtcp-echo's sink with
-[port] gro = auto and gro = off; dtcp receives the file's bytes (sha256) both times. net_tap
+[port] gro = auto and gro = off (the default, with no key, is auto on net_tap: the sending runs check
+its startup line); dtcp receives the file's bytes (sha256) both times. net_tap
 reports no LRO, so auto takes rte_gro (the startup line says which), whose merges the counters
 show (rx_gro_coalesced, tcp_rx_coalesced_segments); and dtcp's InSegs (tcp_rx_segments) still
 counts the wire segments the kernel sent (its OutSegs), as Linux counts a GRO packet's."""
@@ -105,6 +106,9 @@ def test():
         log, counters, seconds, kernel_segs = transfer(ns, "auto", work)
         port_line = next((line for line in log.splitlines() if " tso=" in line), "")
         check("tso=ipv4 (up to" in port_line, f"tso = auto: the port does not report TSO: {port_line!r}")
+        # No gro key: the default takes rte_gro on net_tap.
+        gro_line = next((line for line in log.splitlines() if " gro=" in line), "")
+        check("gro=rte_gro (tcp/ipv4)" in gro_line, f"gro = default on net_tap: the port's line: {gro_line!r}")
         check(counters.get("tx_tso", 0) > 0, f"tso = auto: no super-segment reached the device: {counters}")
         check(counters.get("tcp_tx_tso_super_segments", 0) == counters.get("tx_tso", 0),
               "tso = auto: TCP's and the interface's super-segment counts differ")

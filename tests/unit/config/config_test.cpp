@@ -144,7 +144,7 @@ TEST(ConfigParse, MinimalPort_DefaultsAsDocumented) {
   EXPECT_TRUE(p.reta.empty());
   EXPECT_TRUE(p.offloads);
   EXPECT_EQ(p.tso, PortConfig::Tso::automatic);
-  EXPECT_EQ(p.gro, PortConfig::Gro::off);
+  EXPECT_EQ(p.gro, PortConfig::Gro::by_device);
   EXPECT_FALSE(p.rx_impairment.enabled());
   EXPECT_FALSE(p.tx_impairment.enabled());
   EXPECT_EQ(p.rx_impairment.seed, 1u);
@@ -647,7 +647,7 @@ const BadValue kBadValues[] = {
     {"port", "offloads", "maybe", "expected yes or no"},
     {"port", "offloads", "YES", "expected yes or no"},
     {"port", "tso", "on", "expected auto or off"},
-    {"port", "gro", "on", "expected auto or off"},
+    {"port", "gro", "on", "expected auto, off or default"},
     {"port", "lcores", "a", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1 2", "expected a comma-separated list of lcore ids"},
     {"port", "lcores", "1024", "expected a comma-separated list of lcore ids"},
