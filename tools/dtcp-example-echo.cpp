@@ -1,5 +1,4 @@
 // The README's API example: a complete echo server on dtcp (built, so it stays true).
-#include <array>
 
 #include "dtcp/runtime.hpp"
 
@@ -7,20 +6,10 @@ struct Echo final : dtcp::ConnectionHandler {
   bool peer_done = false;
 
   void on_readable(dtcp::Connection& c) override {
-    std::array<std::span<const std::byte>, 8> iov;
-    // Edge-triggered: one arrival (a coalesced or passed-through super-segment) can fill more
-    // mbufs than iov holds, so drain until nothing is left or the send buffer is full.
-    bool full = false;
-    while (!full && c.readable() > 0) {
-      const size_t n = c.peek(iov);        // zero-copy views of the received mbufs
-      size_t moved = 0;
-      for (size_t i = 0; i < n && !full; i++) {
-        const size_t took = c.send(iov[i]);  // copies into the send buffer
-        moved += took;
-        full = took < iov[i].size();       // full: on_writable() follows
-      }
-      c.consume(moved);                    // frees mbufs, opens the window
-    }
+    // Edge-triggered: hand every readable byte (zero-copy views of the received mbufs) to send(),
+    // which copies them into the send buffer, until none is left or the buffer is full
+    // (on_writable() follows); what send() took is consumed, freeing mbufs and opening the window.
+    dtcp::forward_readable(c, [&c](std::span<const std::byte> bytes) { return c.send(bytes); });
     if (peer_done && c.readable() == 0) {
       c.close();                           // FIN after the queued bytes; no callbacks after this
       delete this;

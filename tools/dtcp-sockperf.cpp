@@ -61,20 +61,8 @@ struct Options {
 // ---- the server: echo on port a (callback API) ----
 struct Echo final : ConnectionHandler {
   void on_readable(Connection& c) override {
-    std::array<std::span<const std::byte>, 8> iov;
-    // Edge-triggered: drain until nothing is left or the send buffer is full (one super-segment
-    // can fill more mbufs than iov holds).
-    bool full = false;
-    while (!full && c.readable() > 0) {
-      const size_t n = c.peek(iov);
-      size_t moved = 0;
-      for (size_t i = 0; i < n && !full; i++) {
-        const size_t took = c.send(iov[i]);
-        moved += took;
-        full = took < iov[i].size();
-      }
-      c.consume(moved);
-    }
+    // Until nothing is left or the send buffer is full (then on_writable() calls again).
+    forward_readable(c, [&c](std::span<const std::byte> bytes) { return c.send(bytes); });
   }
   void on_writable(Connection& c) override { on_readable(c); }
   void on_peer_closed(Connection& c) override {

@@ -17,7 +17,10 @@
 // advance() or connect(), so the lcore loop should call advance() every iteration.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -391,7 +394,8 @@ class Connection {
   // returns k (<= iov.size()). The views stay valid until the next consume()/read()/close() or
   // the return of the current callback, whichever comes first. One view per received mbuf: a
   // coalesced or TSO-passed-through burst can hold more mbufs than iov has entries, and
-  // on_readable is edge-triggered, so a handler loops peek/consume until readable() is 0.
+  // on_readable is edge-triggered, so a handler loops peek/consume until readable() is 0:
+  // forward_readable() (below the class) is that loop.
   size_t peek(std::span<std::span<const std::byte>> iov) const;
   // Discards the first min(n, readable()) bytes, freeing their mbufs; may send a window update.
   void consume(size_t n);
@@ -455,5 +459,44 @@ class Connection {
   Connection() = default;
   ~Connection() = default;
 };
+
+// A sink for forward_readable(): takes a prefix of the bytes offered and returns its length.
+template <typename Sink>
+concept ReadableSink = requires(Sink& sink, std::span<const std::byte> bytes) {
+  { sink(bytes) } -> std::convertible_to<size_t>;
+};
+
+// Hands the readable bytes of `c`, in order, to `sink` and consumes what it took, until nothing
+// is readable or the sink takes less than it was offered (e.g. Connection::send() with a full
+// send buffer: on_writable() follows, and the rest stays readable for then). `sink` is called
+// with one received mbuf's bytes at a time (zero-copy views, valid only during the call) and
+// returns how many of their first bytes it took; more than offered counts as all of them.
+// Returns the bytes forwarded, which are exactly the bytes consumed.
+//
+// Why it exists: peek() gives one view per received mbuf and on_readable() is edge-triggered. A
+// handler that peeks once into a fixed array and consumes what those views covered leaves the
+// rest of a burst of more mbufs than views (a coalesced or TSO-passed-through super-segment)
+// unread, and no further on_readable() comes for it. This loop peeks again until it is drained.
+template <ReadableSink Sink>
+size_t forward_readable(Connection& c, Sink&& sink) {
+  std::array<std::span<const std::byte>, 16> views;
+  size_t forwarded = 0;
+  while (c.readable() > 0) {
+    const size_t n = c.peek(views);
+    size_t taken = 0;
+    bool sink_full = false;
+    for (size_t i = 0; i < n && !sink_full; i++) {
+      const size_t took = std::min<size_t>(sink(views[i]), views[i].size());
+      taken += took;
+      sink_full = took < views[i].size();
+    }
+    c.consume(taken);
+    forwarded += taken;
+    // taken == 0 also ends a sink that refuses everything (sink_full) or a peek that found no
+    // view, so the loop never spins without progress.
+    if (sink_full || taken == 0) break;
+  }
+  return forwarded;
+}
 
 }  // namespace dtcp

@@ -79,20 +79,8 @@ class PeerApp final : public dtcp::App, public dtcp::ListenHandler {
 struct Echo final : Owned {
   bool peer_done = false;
   void on_readable(Connection& c) override {
-    std::array<std::span<const std::byte>, 16> iov;
-    // Edge-triggered: drain until nothing is left or the send buffer is full (one super-segment
-    // can fill more mbufs than iov holds).
-    bool full = false;
-    while (!full && c.readable() > 0) {
-      const size_t n = c.peek(iov);
-      size_t moved = 0;
-      for (size_t i = 0; i < n && !full; i++) {
-        const size_t took = c.send(iov[i]);
-        moved += took;
-        full = took < iov[i].size();
-      }
-      c.consume(moved);
-    }
+    // Until nothing is left or the send buffer is full (then on_writable() calls again).
+    forward_readable(c, [&c](std::span<const std::byte> bytes) { return c.send(bytes); });
     if (peer_done && c.readable() == 0) {
       c.close();
       app->forget(this);

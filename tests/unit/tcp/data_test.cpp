@@ -1,5 +1,6 @@
 // Data transfer: segmentation, MSS, Nagle and SWS avoidance, zero window, reassembly, the
-// zero-copy receive queue and its window, send buffers, mbuf exhaustion, re-entrant callbacks.
+// zero-copy receive queue, its window and forward_readable(), send buffers, mbuf exhaustion,
+// re-entrant callbacks.
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -217,6 +218,77 @@ TEST_F(Data, PeekConsume_ZeroCopy_OpensWindow) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(rest), 2000), all.substr(2000));
   // 2000 -> 4000 doubles the window: worth an update (Linux tcp_cleanup_rbuf() rule).
   expect_reply({.flags = ACK, .seq = iss + 1, .ack = 5001, .window = 4000});
+}
+
+class ForwardReadable : public TcpTest {
+ protected:
+  // forward_readable() holds 16 views a peek; 24 full-sized segments stay 24 mbufs (too big to
+  // coalesce into the tail), so one peek/consume pass would leave 8 of them unread. Returns the
+  // bytes queued, none read yet.
+  std::string established_with_more_mbufs_than_one_peek() {
+    config.recv_buffer = 64 * 1024;
+    make_shard();
+    const uint32_t iss = established();
+    rec.auto_read = false;
+    const std::string all = pattern(24 * 1460);
+    for (uint32_t i = 0; i < 24; ++i) inject({.flags = ACK, .seq = 1001 + i * 1460, .ack = iss + 1, .data = all.substr(i * 1460, 1460)});
+    wire.sent.clear();
+    return all;
+  }
+};
+
+TEST_F(ForwardReadable, MoreMbufsThanOnePeekHolds_AllForwardedInOrder) {
+  const std::string all = established_with_more_mbufs_than_one_peek();
+  ASSERT_EQ(rec.conn->readable(), all.size());
+  std::span<const std::byte> one_peek[16];
+  ASSERT_EQ(rec.conn->peek(one_peek), 16u) << "the case needs more mbufs than one peek's views";
+
+  std::string forwarded;
+  size_t calls = 0;
+  const size_t n = forward_readable(*rec.conn, [&](std::span<const std::byte> bytes) {
+    ++calls;
+    forwarded.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return bytes.size();
+  });
+  EXPECT_EQ(n, all.size());
+  EXPECT_EQ(calls, 24u);  // one call per mbuf
+  EXPECT_TRUE(forwarded == all) << "forwarded " << forwarded.size() << " of " << all.size() << " bytes";
+  EXPECT_EQ(rec.conn->readable(), 0u);
+}
+
+TEST_F(ForwardReadable, SinkStopsEarly_RestStaysReadable) {
+  const std::string all = established_with_more_mbufs_than_one_peek();
+
+  // A sink with room for 30,000 bytes (past the first peek's 16 x 1460 = 23,360), as send() with a
+  // nearly full buffer: it takes part of the view it fills up on, then the loop must stop.
+  constexpr size_t kRoom = 30000;
+  std::string forwarded;
+  size_t calls = 0;
+  auto sink = [&](std::span<const std::byte> bytes) {
+    ++calls;
+    const size_t take = std::min(bytes.size(), kRoom - forwarded.size());
+    forwarded.append(reinterpret_cast<const char*>(bytes.data()), take);
+    return take;
+  };
+  EXPECT_EQ(forward_readable(*rec.conn, sink), kRoom);
+  EXPECT_EQ(calls, kRoom / 1460 + 1) << "no call after the one the sink took part of";
+  EXPECT_TRUE(forwarded == all.substr(0, kRoom));
+  ASSERT_EQ(rec.conn->readable(), all.size() - kRoom);
+
+  // The sink full from the start: nothing taken, nothing consumed, and no spinning.
+  calls = 0;
+  auto full_sink = [&calls](std::span<const std::byte>) -> size_t {
+    ++calls;
+    return 0;
+  };
+  EXPECT_EQ(forward_readable(*rec.conn, full_sink), 0u);
+  EXPECT_EQ(calls, 1u);
+  ASSERT_EQ(rec.conn->readable(), all.size() - kRoom);
+
+  // What was left is the stream from where the sink stopped.
+  std::string rest(all.size() - kRoom, '\0');
+  ASSERT_EQ(rec.conn->read(std::as_writable_bytes(std::span(rest.data(), rest.size()))), rest.size());
+  EXPECT_TRUE(rest == all.substr(kRoom));
 }
 
 TEST_F(Data, TinySegments_CoalescedIntoFewMbufs) {
