@@ -212,6 +212,8 @@ class QueueStack final : public Stack,
   // TcpReceiver
   void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override;
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override;
+  const bool* syn_shedding_flag() const override { return shard_.syn_shedding_flag(); }
+  void syn_shed() override { shard_.syn_shed(); }
   // SegmentOutput
   void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);

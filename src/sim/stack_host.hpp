@@ -23,6 +23,8 @@ class StackHost : public stack::FrameSink, public stack::TcpReceiver, public tcp
     shard_.input(segment, src, dst, ecn, now);
   }
   void icmp_error(const wire::IcmpTcpError& error, TimePoint now) override { shard_.icmp_error(error, now); }
+  const bool* syn_shedding_flag() const override { return shard_.syn_shedding_flag(); }
+  void syn_shed() override { shard_.syn_shed(); }
   void send_segment(rte_mbuf* m, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn) override {
     interface_.send_tcp(m, src, dst, ecn);
   }

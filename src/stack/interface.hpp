@@ -48,6 +48,12 @@ class TcpReceiver {
   // sent from one of our addresses (parsed and checked by the interface; the frame is already
   // freed). TCP decides whether it is about a connection and acts (RFC 1122 4.2.3.9, RFC 5927).
   virtual void icmp_error(const wire::IcmpTcpError& error, TimePoint now) = 0;
+  // Admission past capacity (tcp::Shard::syn_shedding_flag()): a flag that is true while TCP
+  // takes no more bare SYNs in this loop iteration, read by the interface once per frame;
+  // nullptr (the default) when TCP never sheds. A frame the interface drops for it is reported
+  // with syn_shed() (TCP counts it) and freed by the interface.
+  virtual const bool* syn_shedding_flag() const { return nullptr; }
+  virtual void syn_shed() {}
 };
 
 struct InterfaceSetup {
@@ -85,7 +91,10 @@ class Interface {
   Interface(const Interface&) = delete;
   Interface& operator=(const Interface&) = delete;
 
-  void attach_tcp(TcpReceiver* tcp) { tcp_ = tcp; }
+  void attach_tcp(TcpReceiver* tcp) {
+    tcp_ = tcp;
+    syn_shedding_ = tcp ? tcp->syn_shedding_flag() : nullptr;
+  }
 
   // Each queue of a multi-queue port has its own Interface and ARP cache, and an ARP reply
   // arrives on one queue only. The hook hears every mapping learned from an ARP packet addressed
@@ -298,12 +307,16 @@ class Interface {
   // A frame that is not well formed: counted like drop(), and said why at debug level
   // (--log-level=dtcp.ip:debug, or dtcp.arp / dtcp.tcp), rate limited.
   void drop_malformed(rte_mbuf* m, uint64_t& counter, log::Subsystem subsystem, const char* why);
+  // A bare SYN while TCP sheds them (syn_shedding_), found by a peek at the IP and TCP headers
+  // before any checksum or parse: reported to TCP and freed. False for anything else.
+  bool shed_bare_syn(rte_mbuf* frame, uint16_t ether_type);
 
   InterfaceSetup setup_;
   FrameSink& sink_;
   NetCounters& counters_;
   ArpCache arp_;
   TcpReceiver* tcp_ = nullptr;
+  const bool* syn_shedding_ = nullptr;  // tcp_->syn_shedding_flag()
   ArpLearnedHook arp_learned_ = nullptr;
   void* arp_learned_ctx_ = nullptr;
   uint32_t netmask_;

@@ -237,6 +237,16 @@ class ShardCore {
   // Admission of a bare SYN (no ACK, no RST), before the lookups and anything else is spent on
   // it: false (counted) when the shard is behind and this loop iteration's syn_budget is used up.
   bool syn_admitted();
+ public:
+  // A bare SYN the interface dropped before its checksums because shedding_syns_ was set:
+  // counted as drop_syn_budget and as a segment of this iteration, as syn_admitted()
+  // would have.
+  void syn_shed();
+  // True while behind with this iteration's syn_budget used up: the interface may drop bare
+  // SYNs before any parse (Shard::syn_shedding_flag()).
+  bool shedding_syns_ = false;
+
+ private:
   void syn_sent_segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   void segment_arrives(Tcb& t, Segment& seg, TimePoint now);
   Verdict check_sequence(Tcb& t, Segment& seg);
@@ -439,13 +449,14 @@ class ShardCore {
     uint32_t offset = 0;
   };
   std::optional<PortOffset> last_port_offset_;
-  // Admission ([tcp] syn_budget, syn_admitted()): what the shard took since the last advance(),
+  // Admission ([tcp] syn_budget, admission.cpp): what the shard took since the last advance(),
   // and how many iterations in a row handed it a full receive burst. One full burst is a
   // moment's queue, which a shard at capacity sees all the time (and a SYN dropped costs its
   // client a 1 s retransmission); kBehindIterations of them in a row are half of a 1024-entry
   // receive ring left waiting, a queue that is growing: then the shard is behind.
   static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
   static constexpr uint32_t kBehindIterations = 16;
+  void admission_advance();
   uint32_t syns_this_iteration_ = 0;
   uint32_t segments_this_iteration_ = 0;
   uint32_t full_bursts_in_a_row_ = 0;

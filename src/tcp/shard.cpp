@@ -708,6 +708,8 @@ void Shard::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn
 }
 void Shard::icmp_error(const wire::IcmpTcpError& error, TimePoint now) { core_->icmp_error(error, now); }
 void Shard::advance(TimePoint now) { core_->advance(now); }
+const bool* Shard::syn_shedding_flag() const { return &core_->shedding_syns_; }
+void Shard::syn_shed() { core_->syn_shed(); }
 ListenResult Shard::listen(uint16_t port, ListenHandler& handler, const ListenOptions& options) {
   return core_->listen(port, handler, options);
 }

@@ -157,6 +157,12 @@ class Shard {
   // Runs expired timers (retransmission, persist, FIN-WAIT-2, TIME-WAIT); call once per loop
   // iteration with a non-decreasing `now`.
   void advance(TimePoint now);
+  // Admission past capacity ([tcp] syn_budget): the flag is true while the shard is behind and
+  // this loop iteration's budget of bare SYNs is used up, until the next advance(). The receive
+  // path may then drop a bare SYN (no ACK, no RST) before its checksums and parse and report it
+  // with syn_shed() (counted as drop_syn_budget). The pointer stays valid as long as the shard.
+  const bool* syn_shedding_flag() const;
+  void syn_shed();
 
   ListenResult listen(uint16_t port, ListenHandler& handler, const ListenOptions& options = {});
   // Stops accepting on `port`; connections still in SYN-RECEIVED are reset. Established

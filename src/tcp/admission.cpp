@@ -1,0 +1,46 @@
+// Admission past capacity (issue 15 part 4, [tcp] syn_budget): while an lcore is behind, at most
+// syn_budget bare SYNs a loop iteration get a control block, a cookie or a SYN-ACK; the rest are
+// dropped at the door (here, or by the interface before its checksums) and counted.
+#include "tcp/core.hpp"
+
+namespace dtcp::tcp {
+
+// Past capacity a SYN costs the same whether or not its connection will ever be served: a
+// control block or a cookie, a SYN-ACK, and for every one answered the client's ACK and request
+// queue behind the segments of connections already under way. When an lcore is offered more
+// SYNs than it completes, its receive ring (or the peer's transmit ring) overflows and drops
+// without regard to kind: ACKs, requests and FINs of connections already admitted go too, each
+// loss then costs a retransmission timeout, and the accepted rate collapses (issue 15, dperf
+// over net_memif against dtcp-http: 200k/s offered, 200k/s served; 400k/s, 93k/s; 600k/s,
+// 15k/s). A budget of bare SYNs per loop iteration (one receive burst) sheds the excess at the
+// door for the price of parsing it: the other segments of a burst, which finish work already
+// paid for, are always taken. The budget is small because each admitted SYN brings about four
+// more segments (its ACK and request, FIN, last ACK) into bursts of 32: measured, 2 and 4 held
+// at 400k/s offered, 8 and more collapsed, and 2 did best at 600k/s. A SYN dropped here is
+// retransmitted by its client (RFC 9293 §3.8.1), as after a full backlog without cookies.
+bool ShardCore::syn_admitted() {
+  if (config.syn_budget == 0 || !behind_ || syns_this_iteration_ < config.syn_budget) {
+    ++syns_this_iteration_;
+    shedding_syns_ = behind_ && config.syn_budget != 0 && syns_this_iteration_ >= config.syn_budget;
+    return true;
+  }
+  ++counters.drop_syn_budget;
+  return false;
+}
+
+void ShardCore::syn_shed() {
+  ++segments_this_iteration_;
+  ++counters.drop_syn_budget;
+}
+
+// Once per loop iteration (advance()): a full burst means frames were left waiting in the ring;
+// kBehindIterations of them in a row, a queue that is growing.
+void ShardCore::admission_advance() {
+  full_bursts_in_a_row_ = segments_this_iteration_ >= kFullBurst ? full_bursts_in_a_row_ + 1 : 0;
+  behind_ = full_bursts_in_a_row_ >= kBehindIterations;
+  segments_this_iteration_ = 0;
+  syns_this_iteration_ = 0;
+  shedding_syns_ = false;
+}
+
+}  // namespace dtcp::tcp
