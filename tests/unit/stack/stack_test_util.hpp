@@ -366,8 +366,14 @@ class RecordingTcp final : public TcpReceiver {
     icmp_errors.push_back(error);
     (void)now;
   }
+  // Admission past capacity: while `shedding` is set, the interface drops bare SYNs before
+  // their checksums and reports each here (a shard counts it as drop_syn_budget).
+  const bool* syn_shedding_flag() const override { return &shedding; }
+  void syn_shed() override { ++syns_shed; }
   std::vector<Segment> segments;
   std::vector<wire::IcmpTcpError> icmp_errors;
+  bool shedding = false;
+  uint64_t syns_shed = 0;
 };
 
 // --- counters -------------------------------------------------------------------------------

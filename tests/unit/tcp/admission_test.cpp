@@ -126,6 +126,35 @@ TEST_F(SynAdmission, RetransmittedSynPastBudget_DroppedBeforeLookup) {
   EXPECT_EQ(shard->counters().conn_established, 1u);
 }
 
+// The shed before the checksums (Interface::input, tests/unit/stack/syn_shed_test.cpp) reads
+// syn_shedding_flag(): set once this iteration's budget is used up while behind, and only then,
+// cleared by the next advance(). A SYN the interface sheds is reported with syn_shed() and
+// counted as drop_syn_budget (so in the MIB's ListenDrops), as one shed here would be.
+TEST_F(SynAdmission, SheddingFlag_SetWhenBudgetUsedWhileBehind_ClearedNextIteration) {
+  build(2);
+  const bool* shedding = shard->syn_shedding_flag();
+  ASSERT_NE(shedding, nullptr);
+  inject(0, syn_from(40000));
+  inject_in_burst(syn_from(40001));
+  inject_in_burst(syn_from(40002));
+  EXPECT_FALSE(*shedding) << "not behind: no budget applies";
+  for (uint16_t p = 40000; p < 40003; ++p) expect_reply(syn_ack_to(p));
+  full_bursts(1);
+  inject(1, syn_from(41000));
+  EXPECT_FALSE(*shedding) << "one of two used";
+  inject_in_burst(syn_from(41001));
+  EXPECT_TRUE(*shedding) << "budget used up while behind";
+  shard->syn_shed();
+  shard->syn_shed();
+  EXPECT_EQ(shard->counters().drop_syn_budget, 2u);
+  expect_reply(syn_ack_to(41000));
+  expect_reply(syn_ack_to(41001));
+  expect_nothing();
+  inject(2, syn_from(42000));
+  EXPECT_FALSE(*shedding) << "a new iteration, not behind (4 segments in the last)";
+  expect_reply(syn_ack_to(42000));
+}
+
 TEST_F(SynAdmission, ZeroBudget_NoLimit) {
   build(0);
   full_bursts(0);
