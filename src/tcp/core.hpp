@@ -453,13 +453,21 @@ class ShardCore {
   // and how many iterations in a row handed it a full receive burst. One full burst is a
   // moment's queue, which a shard at capacity sees all the time (and a SYN dropped costs its
   // client a 1 s retransmission); kBehindIterations of them in a row are half of a 1024-entry
-  // receive ring left waiting, a queue that is growing: then the shard is behind.
+  // receive ring left waiting. But a closed-loop client at capacity keeps the ring that full
+  // too without offering more than is served, so behind_ also needs SYNs offered faster than
+  // handshakes complete: syn_excess_ (bare SYNs seen, shed or not, less handshakes completed,
+  // since the bursts began to come back full) above the SYN backlog.
   static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
   static constexpr uint32_t kBehindIterations = 16;
   void admission_advance();
-  uint32_t syns_this_iteration_ = 0;
+  uint32_t syns_this_iteration_ = 0;          // bare SYNs taken
+  uint32_t syns_refused_this_iteration_ = 0;  // bare SYNs dropped for the budget, here or by the interface
   uint32_t segments_this_iteration_ = 0;
   uint32_t full_bursts_in_a_row_ = 0;
+  int64_t syn_excess_ = 0;
+  // SYN-RECEIVED -> ESTABLISHED (cookie ACKs included) since the last advance(): what the SYNs
+  // of this iteration are weighed against.
+  uint32_t handshakes_this_iteration_ = 0;
   bool behind_ = false;
   // Ephemeral ranges found with no free port, by (local address, destination): a connect()
   // that would walk one again fails at once until tuple_freed() forgets the entry. Without it

@@ -514,6 +514,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     t.snd_wl2 = seg.ack;
     ack_advances(t, seg.ack, now, &seg.options);
     establish(t, seg, now);
+    ++handshakes_this_iteration_;  // admission.cpp: a SYN served
     // Fall through: the ACK may also acknowledge a FIN sent from SYN-RECEIVED (close()).
   }
   // RFC 5961 §5.2: acceptable iff SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (SND.NXT here is

@@ -16,12 +16,24 @@ class SynAdmission : public TcpTest {
   void build(uint32_t budget, SynCookies cookies = SynCookies::automatic) {
     config.syn_budget = budget;
     config.syn_cookies = cookies;
+    config.syn_backlog = 256;
     make_shard();
     ASSERT_TRUE(shard->listen(kLocalPort, rec).ok());
   }
-  // 16 full receive bursts in a row at `ms` (32 RSTs to a closed port each: counted, never
-  // answered), so that the iteration after them finds the shard behind.
+  // 16 full receive bursts in a row at `ms`, so that the iteration after them finds the shard
+  // behind: 32 SYNs each to a closed port (answered with RSTs, cleared here), 512 SYNs no
+  // handshake completes, past the SYN backlog of 256 build() sets.
   void full_bursts(int64_t ms, int count = 16) {
+    const In syn{.flags = SYN, .seq = 1, .src_port = 50000, .dst_port = 81};
+    for (int b = 0; b < count; ++b) {
+      inject(ms, syn);
+      for (int i = 1; i < 32; ++i) inject_in_burst(syn);
+    }
+    wire.sent.clear();
+  }
+  // As full_bursts(), but RSTs (counted, never answered): a queue at capacity with no SYN in
+  // it, as a closed-loop client's ACKs and requests keep it.
+  void full_bursts_without_syns(int64_t ms, int count) {
     const In rst{.flags = RST, .seq = 1, .src_port = 50000, .dst_port = 81};
     for (int b = 0; b < count; ++b) {
       inject(ms, rst);
@@ -153,6 +165,39 @@ TEST_F(SynAdmission, SheddingFlag_SetWhenBudgetUsedWhileBehind_ClearedNextIterat
   inject(2, syn_from(42000));
   EXPECT_FALSE(*shedding) << "a new iteration, not behind (4 segments in the last)";
   expect_reply(syn_ack_to(42000));
+}
+
+// A closed loop at capacity: full bursts for as long as it runs, but no more SYNs than
+// handshakes complete. Not behind, however long the streak: every SYN is answered.
+TEST_F(SynAdmission, FullBurstsWithoutExcessSyns_NotBehind) {
+  build(2);
+  full_bursts_without_syns(0, 40);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40008; ++p) inject_in_burst(syn_from(p));
+  for (uint16_t p = 40000; p < 40008; ++p) expect_reply(syn_ack_to(p));
+  expect_nothing();
+  EXPECT_EQ(shard->counters().drop_syn_budget, 0u);
+}
+
+// SYNs seen less handshakes completed: a burst of SYNs whose handshakes all complete in the
+// next bursts leaves no excess; only SYNs left unserved count towards behind.
+TEST_F(SynAdmission, CompletedHandshakes_OffsetTheirSyns) {
+  config.max_connections = 512;  // the 320 connections stay established
+  build(2);
+  for (int b = 0; b < 20; ++b) {
+    const auto base = static_cast<uint16_t>(10000 + b * 16);
+    // 16 SYNs and the 16 ACKs that complete the handshakes of the burst before: 32 a burst.
+    inject(0, syn_from(base));
+    for (uint16_t p = 1; p < 16; ++p) inject_in_burst(syn_from(static_cast<uint16_t>(base + p)));
+    std::vector<uint32_t> iss;
+    for (uint16_t p = 0; p < 16; ++p) iss.push_back(expect_reply(syn_ack_to(static_cast<uint16_t>(base + p))).seq);
+    for (uint16_t p = 0; p < 16; ++p) {
+      inject_in_burst({.flags = ACK, .seq = 1001, .ack = iss[p] + 1, .src_port = static_cast<uint16_t>(base + p)});
+    }
+  }
+  expect_nothing();
+  EXPECT_EQ(shard->counters().conn_established, 320u);
+  EXPECT_EQ(shard->counters().drop_syn_budget, 0u);
 }
 
 TEST_F(SynAdmission, ZeroBudget_NoLimit) {
