@@ -456,7 +456,7 @@ class ShardCore {
   // receive ring left waiting. But a closed-loop client at capacity keeps the ring that full
   // too without offering more than is served, so behind_ also needs SYNs offered faster than
   // handshakes complete: syn_excess_ (bare SYNs seen, shed or not, less handshakes completed,
-  // since the bursts began to come back full) above the SYN backlog.
+  // leaking 1/16384 an iteration) above the SYN backlog.
   static constexpr uint32_t kFullBurst = 32;  // dpdk's kBurstSize: a burst that came back full
   static constexpr uint32_t kBehindIterations = 16;
   void admission_advance();
