@@ -58,14 +58,15 @@ struct TcpConfig {
   // Default per-listener limit of connections in SYN-RECEIVED (ListenOptions may override).
   uint32_t syn_backlog = 1024;
   // Bare SYNs (no ACK, no RST) a shard takes per loop iteration (one receive burst) while it is
-  // behind (16 full receive bursts in a row); the rest are dropped before the connection lookup,
-  // any state or a SYN-ACK (cookie or not), counted as drop_syn_budget, and the peer retransmits
-  // its SYN. 0 = no limit, the default. Measured (issue 15, README "SYN floods"), 2 is the value
-  // to use against open-loop load: dperf over net_memif at 600k SYNs/s (1.5x) was served at
-  // 432k/s with it, 15k/s without (261k/s with 4). It is off because at capacity a closed-loop
-  // client loses to it: dtcp-loadgen's 64 connections over net_ring made 353k-361k/s with it and
-  // 420k-503k/s without, 162-182 SYNs dropped in 6 s each holding a connection for 1 s.
-  uint32_t syn_budget = 0;
+  // behind: 16 full receive bursts in a row, and more SYNs seen than handshakes completed by
+  // over syn_backlog (an open-loop overload; a closed-loop client at capacity offers a SYN per
+  // handshake done and is never shed). The rest are dropped before the connection lookup (by
+  // the interface before the checksums, once the budget is used up), any state or a SYN-ACK
+  // (cookie or not), counted as drop_syn_budget, and the peer retransmits its SYN. 0 = no
+  // limit. Measured (issue 15, README "Admission past capacity"): dperf over net_memif at
+  // 600k SYNs/s was served at 437k-469k/s with 2, 137k/s without; dtcp-loadgen's 64
+  // connections over net_ring lose nothing to it (475k-573k/s with it, 470k-482k/s without).
+  uint32_t syn_budget = 2;
   // Listening ports per shard.
   uint32_t max_listeners = 64;
   // MSS we announce (RFC 9293 §3.7.1) over IPv4: MTU - 40 without options, 1460 for Ethernet.
