@@ -51,9 +51,11 @@ void ShardCore::syn_shed() {
 // about 0.3 s at 60k iterations/s), so that the SYNs that never complete (a client that gave
 // up, a SYN to a closed port) do not add up over hours, while an open loop past capacity, a
 // few SYNs an iteration, holds it far above the backlog. It is not cleared when the ring
-// drains: shedding drains it, and an excess counted up again from 0 (about 100 iterations at
-// 1.5x) let the overload back in each time (dperf at 600k/s, cleared after 16 bursts that were
-// not full: 341k/s served; halved at each: 302k/s).
+// drains, because shedding itself drains it: cleared after 16 bursts that were not full, dperf
+// at 600k/s was served at 341k/s, halved at each such burst 302k/s, leaking 437k-469k/s (one,
+// one and four runs; likely each clearing let the overload back in while the excess counted up
+// again, not verified). Past capacity it still sheds later than full bursts alone did (README,
+// "Admission past capacity": 439k against 561k/s at 600k), the price of sparing a closed loop.
 void ShardCore::admission_advance() {
   const bool full = segments_this_iteration_ >= kFullBurst;
   full_bursts_in_a_row_ = full ? full_bursts_in_a_row_ + 1 : 0;
