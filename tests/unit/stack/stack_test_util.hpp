@@ -358,7 +358,7 @@ class RecordingTcp final : public TcpReceiver {
     uint16_t tso_segsz = 0;
   };
   void tcp_input(rte_mbuf* segment, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) override {
-    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn, segment->ol_flags, segment->tso_segsz});
+    segments.push_back({bytes_of(segment), src, dst, now, segment->nb_segs, ecn, segment->ol_flags, static_cast<uint16_t>(segment->tso_segsz)});
     EXPECT_EQ(segment->pkt_len, bytes_of(segment).size()) << "pkt_len out of step with the chain";
     rte_pktmbuf_free(segment);
   }
