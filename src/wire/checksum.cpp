@@ -26,12 +26,36 @@ uint32_t checksum_accumulate(std::span<const std::byte> bytes, uint32_t sum) {
     std::memcpy(&w, at, 8);
     carries += __builtin_add_overflow(native, w, &native);
   };
+#if defined(__x86_64__)
+  // On x86-64 the carry flag chains the words: one add-with-carry from memory a word, where the
+  // portable loop below needs a load, an add and a carry count (tools/bench --cost: a bulk
+  // segment sent went from 3,329 to 3,091 instructions, a 64-byte request from 4,042 to 4,000).
+  // LEA and DEC leave CF alone, so the chain runs unbroken across turns; the last carry is added
+  // back after the loop.
+  if (size_t blocks = n / 32; blocks != 0) {
+    asm("clc\n"
+        "1:\n\t"
+        "adcq 0(%[p]), %[sum]\n\t"
+        "adcq 8(%[p]), %[sum]\n\t"
+        "adcq 16(%[p]), %[sum]\n\t"
+        "adcq 24(%[p]), %[sum]\n\t"
+        "leaq 32(%[p]), %[p]\n\t"
+        "decq %[blocks]\n\t"
+        "jnz 1b\n\t"
+        "adcq $0, %[sum]"
+        : [sum] "+r"(native), [p] "+r"(p), [blocks] "+r"(blocks)
+        :
+        : "cc", "memory");
+    n %= 32;
+  }
+#else
   for (; n >= 32; n -= 32, p += 32) {
     add_word(p);
     add_word(p + 8);
     add_word(p + 16);
     add_word(p + 24);
   }
+#endif
   for (; n >= 8; n -= 8, p += 8) add_word(p);
   native += carries;
   native += native < carries;  // at most one more carry: `carries` is far below 2^64
