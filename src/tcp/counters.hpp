@@ -8,6 +8,7 @@
 
 #define DTCP_TCP_COUNTERS(X)                                                                          \
   X(rx_segments, "TCP segments received (a coalesced frame counts its wire segments)")                \
+  X(rx_predicted, "segments taken by header prediction (in order, ACK only or ACK and text)")      \
   X(rx_coalesced_segments, "wire segments that arrived coalesced into a larger frame (LRO, rte_gro)") \
   X(rx_payload_bytes, "payload bytes received in sequence")                                           \
   X(rx_out_of_order, "segments queued for reassembly")                                                \

@@ -306,7 +306,58 @@ void ShardCore::challenge_ack(Tcb& t, TimePoint now) {
   t.ack_now = true;
 }
 
+// Header prediction (Van Jacobson's, RFC 1323 §4.2.2 [historic]; FreeBSD's tcp_input() fast
+// path): most segments of an established connection are the next one expected, carry an ACK
+// and nothing else, and pass every check of segment_arrives() untouched. Checked here in one
+// place, each condition names the step it stands for; a segment that fails any of them takes
+// the full path, so the short one never decides anything the full one would decide otherwise.
+// Unlike FreeBSD's, it takes a segment that both carries text and acknowledges new data (a
+// request that acknowledges the last response), since the fifth and seventh steps below are
+// the full path's own.
+bool ShardCore::header_predicted(const Tcb& t, const Segment& seg) const {
+  if (t.state != TcpState::established) return false;
+  // No SYN, FIN, RST, URG, ECE or CWR: steps two, four, six and eight and RFC 3168 do nothing.
+  if ((seg.flags & ~TcpFlags::psh) != TcpFlags::ack) return false;
+  // First step: at RCV.NXT and within the window, so acceptable and nothing to trim. A zero
+  // window with text takes the full path (its text is dropped there).
+  if (seg.seq != t.rcv_nxt || seg.len > t.rcv_wnd()) return false;
+  // RFC 7323 §5.3 R1: a timestamp not older than TS.Recent (PAWS passes).
+  if (t.ts_ok && (!seg.options.timestamps || static_cast<int32_t>(seg.options.timestamps->tsval - t.ts_recent) < 0))
+    return false;
+  // Fifth step: SND.UNA <= SEG.ACK <= SND.MAX, acceptable; no SACK blocks, so no D-SACK and no
+  // scoreboard marks (take_ack() does the rest, duplicate ACKs included).
+  if (seg.ack < t.snd_una || seg.ack > t.snd_max || seg.options.sack_block_count != 0) return false;
+  // Seventh step: text goes straight to the receive queue: no hole to fill, someone to read
+  // it, and no CE mark to echo (RFC 3168 §6.1.3).
+  if (seg.len > 0 && (!t.ooo.empty() || t.app_closed || (t.ecn_ok && seg.ecn == wire::Ecn::ce))) return false;
+  return true;
+}
+
+// What segment_arrives() does with a predicted segment, in its order: TS.Recent (R3), the ACK,
+// the text, the delayed ACK.
+void ShardCore::predicted_segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
+  ++counters.rx_predicted;
+  if (t.ts_ok && seg.seq <= t.last_ack_sent) {
+    t.ts_recent = seg.options.timestamps->tsval;
+    t.ts_recent_stamp = now;
+  }
+  t.last_rx = now;
+  t.keepalive_sent = 0;
+  t.persist_unanswered = 0;
+  take_ack(t, seg, t.snd_una, now);
+  if (seg.len > 0) {
+    queue_text_at_rcv_nxt(t, seg);
+    mem_receive_queued(t);
+    delay_ack(t);
+  }
+  if (!t.zombie) schedule(t);
+}
+
 void ShardCore::segment_arrives(Tcb& t, Segment& seg, TimePoint now) {
+  if (header_predicted(t, seg)) [[likely]] {
+    predicted_segment_arrives(t, seg, now);
+    return;
+  }
   if (t.state == TcpState::syn_sent) {
     syn_sent_segment_arrives(t, seg, now);
     return;
@@ -531,22 +582,7 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
     challenge_ack(t, now);
     return Verdict::drop;
   }
-  const bool ack_is_new = seg.ack > t.snd_una;
-  // With SACK the scoreboard (recovery.cpp) detects and repairs losses; NewReno serves the rest.
-  const bool scoreboard = t.sack_ok && !t.syn_unacked();
-  if (scoreboard) {
-    const SeqNum prior_una = t.snd_una;
-    if (ack_is_new) {
-      if (t.rto_undo_armed) spurious_timeout_check(t, seg);
-      ack_advances(t, seg.ack, now, &seg.options);
-    }
-    scoreboard_ack(t, seg, prior_una, now);
-  } else {
-    newreno_ack(t, seg, ack_is_new, now);
-  }
-  if (!scoreboard) counters.rx_sack_blocks += seg.options.sack_block_count;
-  if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
-  ecn_ack_arrives(t, seg, una_before_segment, now);
+  take_ack(t, seg, una_before_segment, now);
 
   switch (t.state) {
     case TcpState::fin_wait_1:
@@ -576,6 +612,25 @@ Verdict ShardCore::check_ack(Tcb& t, const Segment& seg, TimePoint now) {
       break;
   }
   return Verdict::proceed;
+}
+
+inline void ShardCore::take_ack(Tcb& t, const Segment& seg, SeqNum prior_una, TimePoint now) {
+  const bool ack_is_new = seg.ack > t.snd_una;
+  // With SACK the scoreboard (recovery.cpp) detects and repairs losses; NewReno serves the rest.
+  const bool scoreboard = t.sack_ok && !t.syn_unacked();
+  if (scoreboard) {
+    const SeqNum una = t.snd_una;
+    if (ack_is_new) {
+      if (t.rto_undo_armed) spurious_timeout_check(t, seg);
+      ack_advances(t, seg.ack, now, &seg.options);
+    }
+    scoreboard_ack(t, seg, una, now);
+  } else {
+    newreno_ack(t, seg, ack_is_new, now);
+  }
+  if (!scoreboard) counters.rx_sack_blocks += seg.options.sack_block_count;
+  if (seg.ack >= t.snd_una) update_send_window(t, seg, ack_is_new);
+  ecn_ack_arrives(t, seg, prior_una, now);
 }
 
 // RFC 3522 Eifel detection with the RFC 4015 response: the first ACK of new data after a timeout

@@ -47,17 +47,7 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
     return Verdict::proceed;
   }
   const bool fin = seg.has(TcpFlags::fin);
-  tune_receive_buffer(t);
-  t.rcv_nxt += SeqLen(seg.len);
-  t.rcv_unacked += seg.len;
-  // The peer's segment size, for the every-second-segment ACK (RFC 1122 4.2.3.2): a coalesced
-  // frame's own length would make one "segment" of up to 64 KB and stretch the ACKs to match.
-  const uint32_t wire_size = seg.wire_segment_size != 0 ? std::min<uint32_t>(seg.len, seg.wire_segment_size) : seg.len;
-  t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(wire_size, t.rcv_mss, 0xffff));
-  counters.rx_payload_bytes += seg.len;
-  t.bytes_received += seg.len;
-  queue_in_order(t, std::move(seg.payload));
-  raise(t, kEventReadable);
+  queue_text_at_rcv_nxt(t, seg);
   if (fin) {
     mem_receive_queued(t);
     return Verdict::proceed;  // the eighth step takes it (and ACKs at once)
@@ -77,6 +67,20 @@ Verdict ShardCore::process_text(Tcb& t, Segment& seg) {
   mem_receive_queued(t);
   delay_ack(t);
   return Verdict::proceed;
+}
+
+void ShardCore::queue_text_at_rcv_nxt(Tcb& t, Segment& seg) {
+  tune_receive_buffer(t);
+  t.rcv_nxt += SeqLen(seg.len);
+  t.rcv_unacked += seg.len;
+  // The peer's segment size, for the every-second-segment ACK (RFC 1122 4.2.3.2): a coalesced
+  // frame's own length would make one "segment" of up to 64 KB and stretch the ACKs to match.
+  const uint32_t wire_size = seg.wire_segment_size != 0 ? std::min<uint32_t>(seg.len, seg.wire_segment_size) : seg.len;
+  t.rcv_mss = static_cast<uint16_t>(std::clamp<uint32_t>(wire_size, t.rcv_mss, 0xffff));
+  counters.rx_payload_bytes += seg.len;
+  t.bytes_received += seg.len;
+  queue_in_order(t, std::move(seg.payload));
+  raise(t, kEventReadable);
 }
 
 // RFC 9293 §3.8.6.3 (RFC 1122 4.2.3.2, RFC 5681 §4.2): ACK in-order data within delayed_ack,
