@@ -5,6 +5,7 @@
 #include <cassert>
 
 #include "base/log.hpp"
+#include "wire/bytes.hpp"
 #include "tcp/core.hpp"
 
 namespace dtcp::tcp {
@@ -45,18 +46,20 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
     ++counters.drop_split_header;
     return;
   }
-  const auto view = wire::TcpView::parse(mbuf_span(m));
-  if (!view) {
+  Segment seg;
+  const std::byte* header = mbuf_data(m);
+  const wire::Parsed<uint8_t> header_len = wire::parse_tcp_header(mbuf_span(m), seg.options);
+  if (!header_len) {
     ++counters.rx_segments;
     ++counters.drop_malformed;
     return;
   }
-  const uint32_t payload_len = m->pkt_len - static_cast<uint32_t>(view->header_len());
+  const uint32_t payload_len = m->pkt_len - uint32_t{*header_len};
   uint32_t wire_segments = 1;
   if (coalesced && payload_len > m->tso_segsz) wire_segments = (payload_len + m->tso_segsz - 1u) / m->tso_segsz;
   counters.rx_segments += wire_segments;
   if (wire_segments > 1) counters.rx_coalesced_segments += wire_segments;
-  const FourTuple tuple{dst, src, view->dst_port(), view->src_port()};
+  const FourTuple tuple{dst, src, wire::load_be16(header + 2), wire::load_be16(header)};
   if (bad_source(src) || tuple.local_port == 0 || tuple.remote_port == 0) {
     ++counters.drop_bad_address;
     return;
@@ -67,17 +70,15 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
   // offered: 1.6M SYNs/s with its retransmissions). A SYN that would have found a connection or
   // a TIME-WAIT record loses nothing by it: ours (SYN-ACK or challenge ACK) is retransmitted or
   // rate-limited anyway, and the peer retransmits its SYN (RFC 9293 §3.8.1).
-  if (is_bare_syn(view->flags()) && !syn_admitted()) return;
-  Segment seg;
-  seg.seq = SeqNum(view->seq());
-  seg.ack = SeqNum(view->ack());
-  seg.flags = view->flags();
-  seg.wnd = view->window();
+  seg.flags = static_cast<TcpFlags>(header[13]);
+  if (is_bare_syn(seg.flags) && !syn_admitted()) return;
+  seg.seq = SeqNum(wire::load_be32(header + 4));
+  seg.ack = SeqNum(wire::load_be32(header + 8));
+  seg.wnd = wire::load_be16(header + 14);
   seg.ecn = ecn;
-  seg.options = view->options();
   seg.len = payload_len;
   seg.wire_segment_size = wire_segments > 1 ? m->tso_segsz : static_cast<uint16_t>(std::min<uint32_t>(payload_len, 0xffff));
-  mbuf_chain_trim_front(owner, static_cast<uint32_t>(view->header_len()));
+  mbuf_chain_trim_front(owner, uint32_t{*header_len});
   seg.payload = std::move(owner);
 
   if (Tcb* t = table_.find(tuple)) {

@@ -103,6 +103,13 @@ std::string to_string(TcpFlags flags) {
 }
 
 Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
+  TcpOptions options;
+  const Parsed<uint8_t> header_len = parse_tcp_header(segment, options);
+  if (!header_len) return header_len.error();
+  return TcpView(segment, *header_len, options);
+}
+
+Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options) {
   if (segment.size() < kTcpMinHeaderLen) return ParseError::truncated;
   const size_t header_len = (std::to_integer<size_t>(segment[12]) >> 4) * 4;
   if (header_len < kTcpMinHeaderLen || header_len > segment.size()) return ParseError::bad_data_offset;
@@ -113,11 +120,10 @@ Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
   if (has(flags, TcpFlags::syn) && (has(flags, TcpFlags::fin) || has(flags, TcpFlags::rst))) {
     return ParseError::bad_flags;
   }
-  TcpOptions options;
   if (!parse_options(segment.subspan(kTcpMinHeaderLen, header_len - kTcpMinHeaderLen), options)) {
     return ParseError::bad_option;
   }
-  return TcpView(segment, static_cast<uint8_t>(header_len), options);
+  return static_cast<uint8_t>(header_len);
 }
 
 bool TcpView::verify_checksum(const IpAddr& src, const IpAddr& dst) const {

@@ -71,6 +71,12 @@ struct TcpOptions {
   bool operator==(const TcpOptions&) const = default;
 };
 
+// TcpView::parse()'s checks, with the options parsed into `options` (default-constructed, the
+// caller's own: the receive path's Segment) rather than into a view that is then copied twice.
+// Returns the header length. The fields are then read from the bytes (TcpView's accessors are
+// thin loads of the same offsets).
+Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options);
+
 class TcpView {
  public:
   // Checks, in order: size >= 20 (truncated); data offset >= 5 and data offset*4 <= size
