@@ -13,7 +13,7 @@ struct DtcpServerApp::Conn final : ConnectionHandler {
   bool peer_closed = false;
 
   void start(Connection& c, const ServerContent& content) {
-    session = ServerSession(content);
+    session.reset(content);
     peer_closed = false;
     flush(c);
   }

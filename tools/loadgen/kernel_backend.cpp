@@ -293,7 +293,7 @@ void KernelServer::accept_all(size_t listener) {
     auto& slot = conns_[static_cast<size_t>(fd)];
     const ServerContent& content = *contents_[listener];
     if (!slot) slot = std::make_unique<Conn>(content);
-    else slot->session = ServerSession(content);
+    else slot->session.reset(content);
     slot->fd = fd;
     slot->peer_closed = false;
     slot->want_write = false;

@@ -79,101 +79,137 @@ ServerContent::ServerContent(const ServeSpec& spec) : spec_(spec) {
   for (size_t i = 0; i < source_chunk_.size(); i++) source_chunk_[i] = std::byte{static_cast<uint8_t>('a' + i % 26)};
 }
 
-void ServerSession::reset() {
-  const ServerContent* content = content_;
-  *this = ServerSession(*content);
+void ServerSession::reset(const ServerContent& content) {
+  content_ = &content;
+  s_ = State{};
 }
 
 void ServerSession::on_data(std::span<const std::byte> data) {
   switch (content_->spec().mode) {
     case ServeMode::echo: {
       const uint64_t size = content_->spec().request_size;
-      request_bytes_ += data.size();
-      responses_owed_ += request_bytes_ / size;
-      request_bytes_ %= size;
+      s_.request_bytes += data.size();
+      s_.responses_owed += s_.request_bytes / size;
+      s_.request_bytes %= size;
       return;
     }
     case ServeMode::http:
-      for (std::byte b : data) {
-        if (closing_) return;
-        http_byte(static_cast<char>(b));
-      }
-      return;
+      return http_data(data);
     case ServeMode::sink:
     case ServeMode::source:
       return;
   }
 }
 
-void ServerSession::http_byte(char c) {
-  if (++header_bytes_ > kMaxHeader) return queue(ServerContent::too_large);
-  if (c == '\n') {
-    if (line_len_ > 0 && line_len_ <= sizeof(line_) && line_[line_len_ - 1] == '\r') line_len_--;
-    end_line();
-    line_len_ = 0;
-    return;
+// Lines are found with memchr() and read where they lie in `data`; only a line cut by its end is
+// copied, into line_, to be finished by the next call. A line longer than line_ keeps its start:
+// only the request line needs its end (the version), and a request line that long is refused.
+// The bytes of a request's head are counted up to and including each line's LF: the one that
+// passes kMaxHeader gets a 431 before its line is read.
+void ServerSession::http_data(std::span<const std::byte> data) {
+  const char* at = reinterpret_cast<const char*>(data.data());
+  size_t left = data.size();
+  while (left > 0 && !s_.closing) {
+    const auto* lf = static_cast<const char*>(std::memchr(at, '\n', left));
+    const size_t taken = lf != nullptr ? static_cast<size_t>(lf - at) + 1 : left;
+    if (s_.header_bytes + taken > kMaxHeader) return queue(ServerContent::too_large);
+    s_.header_bytes += taken;
+    if (lf == nullptr) return keep_line_part({at, taken});
+    std::string_view line(at, taken - 1);
+    if (s_.line_len > 0) {  // the line began in an earlier call
+      keep_line_part(line);
+      line = std::string_view(line_, std::min(s_.line_len, sizeof(line_)));
+    }
+    size_t length = s_.line_len > 0 ? s_.line_len : line.size();
+    if (length > 0 && length <= sizeof(line_) && line.back() == '\r') {
+      --length;
+      line.remove_suffix(1);
+    }
+    end_line(line.substr(0, std::min(line.size(), sizeof(line_))), length);
+    s_.line_len = 0;
+    at += taken;
+    left -= taken;
   }
-  if (line_len_ < sizeof(line_)) line_[line_len_] = c;
-  line_len_++;
-  // A line longer than the buffer keeps its start; only the request line needs its end (the
-  // version), and a request line that long is refused below.
 }
 
-void ServerSession::end_line() {
-  const std::string_view line(line_, std::min(line_len_, sizeof(line_)));
-  if (request_line_) {
+void ServerSession::keep_line_part(std::string_view part) {
+  if (s_.line_len < sizeof(line_)) std::memcpy(line_ + s_.line_len, part.data(), std::min(part.size(), sizeof(line_) - s_.line_len));
+  s_.line_len += part.size();
+}
+
+// `line` is a whole line without its CRLF, or its first sizeof(line_) bytes when `length` is more.
+void ServerSession::end_line(std::string_view line, size_t length) {
+  if (s_.request_line) {
     if (line.empty()) return;  // RFC 9112 §2.2: empty lines before a request are ignored
-    request_line_ = false;
+    s_.request_line = false;
     const size_t sp1 = line.find(' ');
     const size_t sp2 = line.rfind(' ');
-    if (line_len_ > sizeof(line_) || sp1 == std::string_view::npos || sp2 == sp1) {
-      bad_ = true;
+    if (length > sizeof(line_) || sp1 == std::string_view::npos || sp2 == sp1) {
+      s_.bad = true;
       return;
     }
     const std::string_view method = line.substr(0, sp1);
     const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
     const std::string_view version = line.substr(sp2 + 1);
-    target_ok_ = content_->path().empty() || target == content_->path();
-    if (version == "HTTP/1.0") http10_ = true;
-    else if (version != "HTTP/1.1") bad_ = true;
-    head_ = method == "HEAD";
-    method_ok_ = head_ || method == "GET";
+    s_.target_ok = content_->path().empty() || target == content_->path();
+    if (version == "HTTP/1.0") s_.http10 = true;
+    else if (version != "HTTP/1.1") s_.bad = true;
+    s_.head = method == "HEAD";
+    s_.method_ok = s_.head || method == "GET";
     return;
   }
   if (line.empty()) return end_request();
   const size_t colon = line.find(':');
-  // RFC 9112 §5.1: no whitespace in or after the field name.
-  if (colon == std::string_view::npos || colon == 0 || line.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
-    bad_ = true;
+  if (colon == std::string_view::npos || colon == 0) {
+    s_.bad = true;
     return;
   }
   const std::string_view name = line.substr(0, colon);
-  const std::string_view value = trim(line.substr(colon + 1));
-  if (iequals(name, "connection")) {
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      const std::string_view token = trim(rest.substr(0, comma));
-      if (iequals(token, "close")) conn_close_ = true;
-      if (iequals(token, "keep-alive")) conn_keep_alive_ = true;
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  // RFC 9112 §5.1: no whitespace in or after the field name.
+  for (const char c : name) {
+    if (c == ' ' || c == '\t') {
+      s_.bad = true;
+      return;
     }
-  } else if (iequals(name, "content-length")) {
-    has_body_ |= value != "0";
-  } else if (iequals(name, "transfer-encoding")) {
-    has_body_ = true;
-  } else if (iequals(name, "range")) {
-    parse_range(value);
-  } else if (iequals(name, "if-range")) {
-    if_range_ = true;
+  }
+  // Only five fields matter here; the length tells them apart before any compare, so the others
+  // (Host, User-Agent, Accept, ...) cost a switch and their value is never trimmed.
+  const auto value = [&] { return trim(line.substr(colon + 1)); };
+  switch (name.size()) {
+    case 10:
+      if (iequals(name, "connection")) {
+        std::string_view rest = value();
+        while (!rest.empty()) {
+          const size_t comma = rest.find(',');
+          const std::string_view token = trim(rest.substr(0, comma));
+          if (iequals(token, "close")) s_.conn_close = true;
+          if (iequals(token, "keep-alive")) s_.conn_keep_alive = true;
+          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+      }
+      return;
+    case 14:
+      if (iequals(name, "content-length")) s_.has_body |= value() != "0";
+      return;
+    case 17:
+      if (iequals(name, "transfer-encoding")) s_.has_body = true;
+      return;
+    case 5:
+      if (iequals(name, "range")) parse_range(value());
+      return;
+    case 8:
+      if (iequals(name, "if-range")) s_.if_range = true;
+      return;
+    default:
+      return;
   }
 }
 
 // RFC 9110 §14.1.1: ranges-specifier = "bytes=" int-range / suffix-range, of which we take one;
-// several ranges (a comma), another unit or a malformed one leave range_ false and the whole
+// several ranges (a comma), another unit or a malformed one leave s_.range false and the whole
 // body is sent, which §14.2 allows ("a server MAY ignore the Range header field").
 void ServerSession::parse_range(std::string_view value) {
-  range_ = false;
+  s_.range = false;
   constexpr std::string_view unit = "bytes=";
   if (value.size() < unit.size() || !iequals(value.substr(0, unit.size()), unit)) return;
   value.remove_prefix(unit.size());
@@ -191,121 +227,121 @@ void ServerSession::parse_range(std::string_view value) {
   const std::string_view first = trim(value.substr(0, dash));
   const std::string_view last = trim(value.substr(dash + 1));
   if (first.empty()) {
-    range_suffix_ = true;
-    range_ = number(last, range_last_);
+    s_.range_suffix = true;
+    s_.range = number(last, s_.range_last);
     return;
   }
-  range_suffix_ = false;
-  if (!number(first, range_first_)) return;
+  s_.range_suffix = false;
+  if (!number(first, s_.range_first)) return;
   if (last.empty()) {
-    range_last_ = UINT64_MAX;
-  } else if (!number(last, range_last_) || range_last_ < range_first_) {
+    s_.range_last = UINT64_MAX;
+  } else if (!number(last, s_.range_last) || s_.range_last < s_.range_first) {
     return;  // §14.1.1: last-pos < first-pos is invalid
   }
-  range_ = true;
+  s_.range = true;
 }
 
 void ServerSession::end_request() {
-  requests_++;
+  s_.requests++;
   uint8_t kind;
   // FIXME: request bodies are refused rather than read; the load generator never sends one.
-  if (bad_ || has_body_) {
+  if (s_.bad || s_.has_body) {
     kind = ServerContent::bad_request;
-  } else if (!method_ok_) {
+  } else if (!s_.method_ok) {
     kind = ServerContent::not_allowed;
-  } else if (!target_ok_) {
+  } else if (!s_.target_ok) {
     kind = ServerContent::not_found;
   } else {
-    const bool keep = http10_ ? (conn_keep_alive_ && !conn_close_) : !conn_close_;
-    if (head_) kind = !keep ? ServerContent::head_close : http10_ ? ServerContent::head_keep_alive_10 : ServerContent::head_keep_alive;
-    else kind = !keep ? ServerContent::get_close : http10_ ? ServerContent::get_keep_alive_10 : ServerContent::get_keep_alive;
+    const bool keep = s_.http10 ? (s_.conn_keep_alive && !s_.conn_close) : !s_.conn_close;
+    if (s_.head) kind = !keep ? ServerContent::head_close : s_.http10 ? ServerContent::head_keep_alive_10 : ServerContent::head_keep_alive;
+    else kind = !keep ? ServerContent::get_close : s_.http10 ? ServerContent::get_keep_alive_10 : ServerContent::get_keep_alive;
     // RFC 9110 §14.2: only GET has range handling; HEAD ignores Range.
-    if (!head_ && range_ && !if_range_ && !content_->partial_prefix().empty()) {
+    if (!s_.head && s_.range && !s_.if_range && !content_->partial_prefix().empty()) {
       const uint64_t size = content_->body().size();
-      if (range_suffix_) {
+      if (s_.range_suffix) {
         // §14.1.3: the last N bytes, the whole body when it is shorter; -0 selects nothing.
-        if (range_last_ == 0 || size == 0) {
+        if (s_.range_last == 0 || size == 0) {
           kind = ServerContent::range_not_satisfiable;
         } else {
           kind = ServerContent::partial;
-          range_first_ = size - std::min(range_last_, size);
-          range_last_ = size - 1;
+          s_.range_first = size - std::min(s_.range_last, size);
+          s_.range_last = size - 1;
         }
-      } else if (range_first_ >= size) {
+      } else if (s_.range_first >= size) {
         kind = ServerContent::range_not_satisfiable;  // §14.1.2: the first byte is past the end
       } else {
         kind = ServerContent::partial;
-        range_last_ = std::min(range_last_, size - 1);
+        s_.range_last = std::min(s_.range_last, size - 1);
       }
-      if (kind == ServerContent::partial) queue_partial(range_first_, range_last_, !keep, http10_);
+      if (kind == ServerContent::partial) queue_partial(s_.range_first, s_.range_last, !keep, s_.http10);
     }
   }
   if (kind != ServerContent::partial) queue(kind);
-  header_bytes_ = 0;
-  request_line_ = true;
-  bad_ = head_ = method_ok_ = target_ok_ = http10_ = conn_close_ = conn_keep_alive_ = has_body_ = false;
-  range_ = range_suffix_ = if_range_ = false;
+  s_.header_bytes = 0;
+  s_.request_line = true;
+  s_.bad = s_.head = s_.method_ok = s_.target_ok = s_.http10 = s_.conn_close = s_.conn_keep_alive = s_.has_body = false;
+  s_.range = s_.range_suffix = s_.if_range = false;
 }
 
 void ServerSession::queue_partial(uint64_t first, uint64_t last, bool close, bool http10) {
-  if (run_count_ == kMaxQueued || part_count_ == kMaxRanges) {
+  if (s_.run_count == kMaxQueued || s_.part_count == kMaxRanges) {
     // As in queue(): what is queued is sent, then the connection closes.
-    closing_ = true;
+    s_.closing = true;
     return;
   }
-  parts_[(part_head_ + part_count_) % kMaxRanges] = Part{first, last - first + 1, close, http10};
-  part_count_++;
-  runs_[(run_head_ + run_count_) % kMaxQueued] = Run{ServerContent::partial, 1};
-  run_count_++;
-  closing_ |= close;
-  if (run_count_ == 1) format_partial_head();
+  parts_[(s_.part_head + s_.part_count) % kMaxRanges] = Part{first, last - first + 1, close, http10};
+  s_.part_count++;
+  runs_[(s_.run_head + s_.run_count) % kMaxQueued] = Run{ServerContent::partial, 1};
+  s_.run_count++;
+  s_.closing |= close;
+  if (s_.run_count == 1) format_partial_head();
 }
 
 // The front 206's head: the shared prefix, then Content-Range (RFC 9110 §14.4), Content-Length
 // and the Connection header as the 200 would have it.
 void ServerSession::format_partial_head() {
-  const Part& p = parts_[part_head_];
+  const Part& p = parts_[s_.part_head];
   const auto prefix = content_->partial_prefix();
   std::memcpy(partial_head_, prefix.data(), prefix.size());
   const int n = std::snprintf(partial_head_ + prefix.size(), sizeof(partial_head_) - prefix.size(),
                               "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%zu\r\nContent-Length: %" PRIu64 "\r\n%s\r\n",
                               p.first, p.first + p.length - 1, content_->body().size(), p.length,
                               p.close ? "Connection: close\r\n" : p.http10 ? "Connection: keep-alive\r\n" : "");
-  partial_head_len_ = prefix.size() + static_cast<size_t>(n);  // the buffer holds the longest
+  s_.partial_head_len = prefix.size() + static_cast<size_t>(n);  // the buffer holds the longest
 }
 
 ServerContent::Response ServerSession::front() const {
-  const uint8_t kind = runs_[run_head_].kind;
+  const uint8_t kind = runs_[s_.run_head].kind;
   if (kind != ServerContent::partial) return content_->http(kind);
-  const Part& p = parts_[part_head_];
-  return {std::as_bytes(std::span(partial_head_, partial_head_len_)), content_->body().subspan(p.first, p.length)};
+  const Part& p = parts_[s_.part_head];
+  return {std::as_bytes(std::span(partial_head_, s_.partial_head_len)), content_->body().subspan(p.first, p.length)};
 }
 
 void ServerSession::queue(uint8_t kind) {
-  if (run_count_ > 0 && kind != ServerContent::partial) {
-    Run& last = runs_[(run_head_ + run_count_ - 1) % kMaxQueued];
+  if (s_.run_count > 0 && kind != ServerContent::partial) {
+    Run& last = runs_[(s_.run_head + s_.run_count - 1) % kMaxQueued];
     if (last.kind == kind) {
       last.count++;
-      closing_ |= ServerContent::closes(kind);
+      s_.closing |= ServerContent::closes(kind);
       return;
     }
   }
-  if (run_count_ == kMaxQueued) {
+  if (s_.run_count == kMaxQueued) {
     // A client pipelining this many alternating kinds gets what is queued, then a close.
-    closing_ = true;
+    s_.closing = true;
     return;
   }
-  runs_[(run_head_ + run_count_) % kMaxQueued] = Run{kind, 1};
-  run_count_++;
-  closing_ |= ServerContent::closes(kind);
+  runs_[(s_.run_head + s_.run_count) % kMaxQueued] = Run{kind, 1};
+  s_.run_count++;
+  s_.closing |= ServerContent::closes(kind);
 }
 
 std::span<const std::byte> ServerSession::pending() const {
   switch (content_->spec().mode) {
     case ServeMode::echo:
-      return responses_owed_ ? content_->raw_response().subspan(offset_) : std::span<const std::byte>();
+      return s_.responses_owed ? content_->raw_response().subspan(s_.offset) : std::span<const std::byte>();
     case ServeMode::http:
-      return run_count_ ? front().from(offset_) : std::span<const std::byte>();
+      return s_.run_count ? front().from(s_.offset) : std::span<const std::byte>();
     case ServeMode::sink:
       return {};
     case ServeMode::source:
@@ -317,24 +353,24 @@ std::span<const std::byte> ServerSession::pending() const {
 void ServerSession::sent(size_t n) {
   switch (content_->spec().mode) {
     case ServeMode::echo:
-      offset_ += n;
-      if (offset_ == content_->raw_response().size()) {
-        offset_ = 0;
-        responses_owed_--;
+      s_.offset += n;
+      if (s_.offset == content_->raw_response().size()) {
+        s_.offset = 0;
+        s_.responses_owed--;
       }
       return;
     case ServeMode::http:
-      offset_ += n;
-      if (offset_ == front().size()) {
-        offset_ = 0;
-        if (runs_[run_head_].kind == ServerContent::partial) {
-          part_head_ = (part_head_ + 1) % kMaxRanges;
-          part_count_--;
+      s_.offset += n;
+      if (s_.offset == front().size()) {
+        s_.offset = 0;
+        if (runs_[s_.run_head].kind == ServerContent::partial) {
+          s_.part_head = (s_.part_head + 1) % kMaxRanges;
+          s_.part_count--;
         }
-        if (--runs_[run_head_].count == 0) {
-          run_head_ = (run_head_ + 1) % kMaxQueued;
-          run_count_--;
-          if (run_count_ > 0 && runs_[run_head_].kind == ServerContent::partial) format_partial_head();
+        if (--runs_[s_.run_head].count == 0) {
+          s_.run_head = (s_.run_head + 1) % kMaxQueued;
+          s_.run_count--;
+          if (s_.run_count > 0 && runs_[s_.run_head].kind == ServerContent::partial) format_partial_head();
         }
       }
       return;

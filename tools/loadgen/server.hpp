@@ -114,7 +114,9 @@ class ServerSession {
   static constexpr size_t kMaxRanges = 4;     // pipelined 206 responses queued
 
   explicit ServerSession(const ServerContent& content) : content_(&content) {}
-  void reset();
+  // A new connection's session, served `content`: costs a State's few fields, not the buffers.
+  void reset(const ServerContent& content);
+  void reset() { reset(*content_); }
   // Reads `data` (all of it: bytes after a request that ends the connection are discarded).
   void on_data(std::span<const std::byte> data);
   // Bytes to send next; empty when nothing is owed now.
@@ -122,13 +124,14 @@ class ServerSession {
   // `n` bytes of pending() were sent.
   void sent(size_t n);
   // All that is owed has been sent and the protocol ends the connection (an HTTP close).
-  bool done() const { return closing_ && pending().empty(); }
-  uint64_t requests() const { return requests_; }
+  bool done() const { return s_.closing && pending().empty(); }
+  uint64_t requests() const { return s_.requests; }
   const ServerContent& content() const { return *content_; }
 
  private:
-  void http_byte(char c);
-  void end_line();
+  void http_data(std::span<const std::byte> data);
+  void keep_line_part(std::string_view part);
+  void end_line(std::string_view line, size_t length);
   void end_request();
   void queue(uint8_t kind);
   void queue_partial(uint64_t first, uint64_t last, bool close, bool http10);
@@ -137,19 +140,49 @@ class ServerSession {
   void format_partial_head();
 
   const ServerContent* content_;
-  // echo
-  uint64_t request_bytes_ = 0;    // of the current request
-  uint64_t responses_owed_ = 0;   // whole responses not yet started
+  // Everything a new connection starts afresh (reset() assigns a default State); the buffers
+  // below it are read only up to the counts State keeps, so they are never cleared.
+  struct State {
+    // echo
+    uint64_t request_bytes = 0;   // of the current request
+    uint64_t responses_owed = 0;  // whole responses not yet started
+    // http: the queue of runs_, the first of which is being sent
+    size_t run_head = 0;
+    size_t run_count = 0;
+    size_t offset = 0;      // into the response being sent
+    bool closing = false;   // a response that closes is queued; input is ignored from then on
+    size_t part_head = 0;   // parts_
+    size_t part_count = 0;
+    size_t partial_head_len = 0;
+    // http request parsing
+    size_t header_bytes = 0;
+    size_t line_len = 0;  // of the line cut by the end of the last on_data(), in line_
+    bool request_line = true;
+    bool bad = false;
+    bool head = false;
+    bool method_ok = false;
+    bool target_ok = false;
+    bool http10 = false;
+    bool conn_close = false;
+    bool conn_keep_alive = false;
+    bool has_body = false;
+    // Range: bytes=range_first-range_last (range_last UINT64_MAX: to the end), or the last
+    // range_last bytes when range_suffix. If-Range makes it ignored: there is no validator here
+    // that could match (RFC 9110 §13.1.5).
+    bool range = false;
+    bool range_suffix = false;
+    bool if_range = false;
+    uint64_t range_first = 0;
+    uint64_t range_last = 0;
+    uint64_t requests = 0;
+  };
+  State s_;
   // http: queue of runs (kind, count), the first of which is being sent.
   struct Run {
     uint8_t kind;
     uint64_t count;
   };
   std::array<Run, kMaxQueued> runs_{};
-  size_t run_head_ = 0;
-  size_t run_count_ = 0;
-  size_t offset_ = 0;  // into the response being sent
-  bool closing_ = false;  // a response that closes is queued; input is ignored from then on
   // http: the queued 206 responses, in the order of their `partial` runs (one each), and the
   // head of the first, formatted when it reaches the front of the queue.
   struct Part {
@@ -159,32 +192,8 @@ class ServerSession {
     bool http10;
   };
   std::array<Part, kMaxRanges> parts_{};
-  size_t part_head_ = 0;
-  size_t part_count_ = 0;
-  size_t partial_head_len_ = 0;
   char partial_head_[ServerContent::kMaxPartialPrefix + 192];
-  // http request parsing
-  size_t header_bytes_ = 0;
-  size_t line_len_ = 0;
-  bool request_line_ = true;
-  bool bad_ = false;
-  bool head_ = false;
-  bool method_ok_ = false;
-  bool target_ok_ = false;
-  bool http10_ = false;
-  bool conn_close_ = false;
-  bool conn_keep_alive_ = false;
-  bool has_body_ = false;
-  // Range: bytes=range_first_-range_last_ (range_last_ UINT64_MAX: to the end), or the last
-  // range_last_ bytes when range_suffix_. If-Range makes it ignored: there is no validator here
-  // that could match (RFC 9110 §13.1.5).
-  bool range_ = false;
-  bool range_suffix_ = false;
-  bool if_range_ = false;
-  uint64_t range_first_ = 0;
-  uint64_t range_last_ = 0;
   char line_[256];  // the request line's target is compared with ServeSpec::path
-  uint64_t requests_ = 0;
 };
 
 }  // namespace dtcp::loadgen

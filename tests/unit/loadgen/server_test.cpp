@@ -82,6 +82,64 @@ TEST(ServerSession, Http_ByteAtATime) {
   EXPECT_EQ(drain(s), "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 3\r\n\r\nxxx");
 }
 
+// Lines are read where they lie in each piece; a line cut by a piece's end is finished by the
+// next one, whatever the cut: inside the method, the version, a field name or value, the CRLF.
+TEST(ServerSession, Http_LinesCutAcrossPieces_ReadAsWhole) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 3});
+  const std::string_view request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string whole = [&] {
+    ServerSession s(content);
+    s.on_data(bytes(request));
+    return drain(s);
+  }();
+  EXPECT_EQ(whole, "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxxx");
+  for (size_t cut = 1; cut < request.size(); cut++) {
+    for (size_t second = cut + 1; second <= request.size(); second++) {
+      ServerSession s(content);
+      s.on_data(bytes(request.substr(0, cut)));
+      s.on_data(bytes(request.substr(cut, second - cut)));
+      s.on_data(bytes(request.substr(second)));
+      EXPECT_EQ(drain(s), whole) << "cut at " << cut << " and " << second;
+      EXPECT_TRUE(s.done());
+    }
+  }
+}
+
+// A request line longer than the line buffer is refused whether it comes whole or in pieces,
+// and a long header field (kept only in part) does not stop the request that follows.
+TEST(ServerSession, Http_LongLines_SameWholeOrCut) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 1});
+  const std::string long_target = "GET /" + std::string(300, 'a') + " HTTP/1.1\r\n\r\n";
+  const std::string long_field = "GET / HTTP/1.1\r\nX-Long: " + std::string(600, 'b') + "\r\nConnection: close\r\n\r\n";
+  for (const auto& [request, status] : {std::pair{long_target, "400"}, std::pair{long_field, "200"}}) {
+    ServerSession whole(content);
+    whole.on_data(bytes(request));
+    const std::string expected = drain(whole);
+    EXPECT_EQ(expected.substr(9, 3), status);
+    for (size_t piece : {1u, 7u, 255u, 256u, 257u, 300u}) {
+      ServerSession s(content);
+      for (size_t at = 0; at < request.size(); at += piece) s.on_data(bytes(std::string_view(request).substr(at, piece)));
+      EXPECT_EQ(drain(s), expected) << "pieces of " << piece;
+    }
+  }
+}
+
+// reset() starts a connection afresh: a line half read, queued responses and a close are gone.
+TEST(ServerSession, Reset_ForgetsTheLastConnection) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 2});
+  const ServerContent other(ServeSpec{.mode = ServeMode::http, .body_size = 4});
+  ServerSession s(content);
+  s.on_data(bytes("GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HT"));
+  ASSERT_TRUE(s.done() || !s.pending().empty());
+  s.reset(other);
+  EXPECT_TRUE(s.pending().empty());
+  EXPECT_FALSE(s.done());
+  EXPECT_EQ(s.requests(), 0u);
+  s.on_data(bytes("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(drain(s), "HTTP/1.1 200 OK\r\nServer: dtcp-loadgen\r\nContent-Length: 4\r\n\r\nxxxx");
+  EXPECT_FALSE(s.done());
+}
+
 TEST(ServerSession, Http_Errors_CloseTheConnection) {
   const ServerContent content(ServeSpec{.mode = ServeMode::http});
   struct Case {
