@@ -81,9 +81,10 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
   mbuf_chain_trim_front(owner, uint32_t{*header_len});
   seg.payload = std::move(owner);
 
-  if (Tcb* t = table_.find(tuple)) {
+  const size_t hash = keys_.table_hash(tuple);
+  if (Tcb* t = table_.find(tuple, hash)) {
     segment_arrives(*t, seg, now);
-  } else if (TimeWaitRecord* tw = tw_table_.find(tuple)) {
+  } else if (TimeWaitRecord* tw = tw_table_.find(tuple, hash)) {
     time_wait_segment_arrives(*tw, seg, tuple, now);
   } else if (Listener* l = find_listener(tuple.local_port, tuple.local.family())) {
     listen_segment_arrives(*l, tuple, seg, now, nullptr);

@@ -30,8 +30,10 @@ class TupleTable {
     return std::bit_ceil(std::max<size_t>(capacity, 16)) * sizeof(BucketType);
   }
 
-  T* find(const FourTuple& t) {
-    auto it = set_.find(t, KeyHash{keys_}, KeyEqual{});
+  T* find(const FourTuple& t) { return find(t, keys_->table_hash(t)); }
+  // `hash`: keys.table_hash(t), computed once for both of a shard's tables.
+  T* find(const FourTuple& t, size_t hash) {
+    auto it = set_.find(t, KnownHash{hash}, KeyEqual{});
     return it == set_.end() ? nullptr : &*it;
   }
   bool contains(const FourTuple& t) const {
@@ -56,6 +58,10 @@ class TupleTable {
   struct KeyHash {
     const SecretKeys* keys;
     size_t operator()(const FourTuple& t) const { return keys->table_hash(t); }
+  };
+  struct KnownHash {
+    size_t hash;
+    size_t operator()(const FourTuple&) const { return hash; }
   };
   struct KeyEqual {
     bool operator()(const FourTuple& t, const T& e) const { return t == e.tuple; }
