@@ -1,17 +1,31 @@
 #include "loadgen/http_parser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string_view>
 
 namespace dtcp::loadgen {
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// RFC 9110 §5.6.2 tchar, as a table: it is asked of every byte of every field name.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; c++) table[static_cast<size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; c++) table[static_cast<size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; c++) table[static_cast<size_t>(c)] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+bool is_tchar(char c) { return kTchar[static_cast<unsigned char>(c)]; }
+// A field name's byte as it is kept (lower case); 0 for a byte that is not a tchar.
+constexpr std::array<char, 256> kNameByte = [] {
+  std::array<char, 256> table{};
+  for (size_t c = 0; c < 256; c++) {
+    if (kTchar[c]) table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return table;
+}();
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -115,6 +129,9 @@ bool HttpResponseParser::end_field() {
   if (in_trailers_ || name_overflow_) return true;  // trailers change nothing we act on
   const std::string_view name(name_, name_len_);
   const std::string_view value(value_, value_trimmed_len_);
+  // The three names acted on differ in length: the others cost a compare of sizes.
+  const size_t acted_on[] = {14, 17, 10};
+  if (std::find(std::begin(acted_on), std::end(acted_on), name.size()) == std::end(acted_on)) return true;
   if (name == "content-length") {
     if (value_overflow_ || value.empty()) return (error_ = HttpError::bad_content_length), false;
     uint64_t n = 0;
@@ -210,14 +227,52 @@ HttpResponseParser::Result HttpResponseParser::feed(std::span<const std::byte> d
       return {n, status_};
     }
 
+    // Inside a status line, a field name or a field value, the bytes up to the next one that
+    // ends or breaks the line are taken as a run, each as the byte-by-byte steps below would take
+    // it; a run stops short of the byte that would pass kMaxHeaderBytes, which is then failed
+    // below. A 110-byte response: 6,077 instructions a byte at a time, 2,927 with the runs
+    // (callgrind; the tables and the lazy error choice below are part of it).
+    if (state_ == State::status_line || state_ == State::field_name || state_ == State::field_value) {
+      const size_t end = i + static_cast<size_t>(std::min<uint64_t>(n - i, kMaxHeaderBytes - header_bytes_));
+      const size_t start = i;
+      const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+      if (state_ == State::status_line) {
+        while (i < end && bytes[i] != '\r' && bytes[i] != '\n') {
+          if (line_len_ < kStatusMax) status_buf_[line_len_] = static_cast<char>(bytes[i]);
+          line_len_++;
+          i++;
+        }
+      } else if (state_ == State::field_name) {
+        for (char kept; i < end && (kept = kNameByte[bytes[i]]) != 0; i++) {
+          if (name_len_ < kNameMax) name_[name_len_++] = kept;
+          else name_overflow_ = true;
+        }
+      } else {
+        for (; i < end; i++) {
+          const unsigned char c = bytes[i];
+          if (c == ' ' || c == '\t') {
+            if (!value_started_) continue;
+          } else if (c < 0x20 || c == 0x7f) {
+            break;  // CR, LF or a CTL: the steps below
+          } else {
+            value_started_ = true;
+          }
+          if (value_len_ < kValueMax) {
+            value_[value_len_++] = static_cast<char>(c);
+            if (c != ' ' && c != '\t') value_trimmed_len_ = value_len_;
+          } else {
+            value_overflow_ = true;
+          }
+        }
+      }
+      header_bytes_ += i - start;
+      if (i == n) break;
+    }
     const char c = static_cast<char>(data[i++]);
     const bool in_head = state_ == State::status_line || state_ == State::field_start ||
                          state_ == State::field_name || state_ == State::field_value ||
                          (state_ == State::line_lf && line_ != Line::chunk_size);
     if (in_head && ++header_bytes_ > kMaxHeaderBytes) return fail(HttpError::header_too_large, i);
-    const HttpError line_error = line_ == Line::status       ? HttpError::bad_status_line
-                                 : line_ == Line::chunk_size ? HttpError::bad_chunk
-                                                             : HttpError::bad_header;
     bool end_of_line = false;
     switch (state_) {
       case State::status_line:
@@ -283,7 +338,12 @@ HttpResponseParser::Result HttpResponseParser::feed(std::span<const std::byte> d
         }
         break;
       case State::line_lf:
-        if (c != '\n') return fail(line_error, i);
+        if (c != '\n') {
+          return fail(line_ == Line::status       ? HttpError::bad_status_line
+                      : line_ == Line::chunk_size ? HttpError::bad_chunk
+                                                  : HttpError::bad_header,
+                      i);
+        }
         end_of_line = true;
         break;
       case State::chunk_size: {

@@ -201,6 +201,33 @@ TEST(HttpParser, HeaderTooLarge_Rejected) {
   EXPECT_EQ(r.status, Status::error);
 }
 
+// The byte that passes kMaxHeaderBytes fails the response, wherever it falls: in the status
+// line, a field name or a field value (read as runs of bytes), or on a line's CR or LF; and the
+// same byte whether the head comes whole or in pieces of any size.
+TEST(HttpParser, HeaderTooLarge_FailsAtTheByteThatPassesTheLimit) {
+  const std::string status_line = "HTTP/1.1 200 OK";
+  const std::string field = "X-Filler: 0123456789\r\n";
+  for (size_t shift = 0; shift < field.size() + 2; shift++) {
+    // A status line padded by `shift` bytes of reason, then fields up to well past the limit.
+    std::string text = status_line + std::string(shift, 'k') + "\r\n";
+    while (text.size() <= HttpResponseParser::kMaxHeaderBytes + field.size()) text += field;
+    const Parsed whole = parse(text);
+    EXPECT_EQ(whole.status, Status::error) << shift;
+    EXPECT_EQ(whole.consumed, HttpResponseParser::kMaxHeaderBytes + 1) << shift;
+    for (size_t piece : {1u, 7u, 64u, 1000u}) {
+      HttpResponseParser p;
+      const Parsed cut = parse(p, text, piece);
+      EXPECT_EQ(cut.status, Status::error) << shift << " in pieces of " << piece;
+      EXPECT_EQ(cut.consumed, HttpResponseParser::kMaxHeaderBytes + 1) << shift << " in pieces of " << piece;
+      EXPECT_EQ(p.error(), HttpError::header_too_large);
+    }
+  }
+  // A status line alone longer than the limit.
+  const Parsed long_status = parse("HTTP/1.1 200 " + std::string(HttpResponseParser::kMaxHeaderBytes, 'r') + "\r\n\r\n");
+  EXPECT_EQ(long_status.status, Status::error);
+  EXPECT_EQ(long_status.consumed, HttpResponseParser::kMaxHeaderBytes + 1);
+}
+
 TEST(HttpParser, TruncatedBody_IsAnErrorAtClose) {
   HttpResponseParser p;
   EXPECT_EQ(parse(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").status, Status::need_more);
