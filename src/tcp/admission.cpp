@@ -59,11 +59,14 @@ void ShardCore::syn_shed() {
 void ShardCore::admission_advance() {
   const bool full = segments_this_iteration_ >= kFullBurst;
   full_bursts_in_a_row_ = full ? full_bursts_in_a_row_ + 1 : 0;
-  syn_excess_ += int64_t{syns_this_iteration_} + int64_t{syns_refused_this_iteration_} -
-                 int64_t{handshakes_this_iteration_};
+  // In 1/2^14 SYN: kept in whole SYNs, the leak (>> 14) of an excess below 16384 was nothing,
+  // so an excess past the backlog never went away without handshakes to offset it, and a shard
+  // kept busy by other traffic stayed behind for good (admission_test, SynExcessLeaks).
+  syn_excess_ += (int64_t{syns_this_iteration_} + int64_t{syns_refused_this_iteration_} -
+                  int64_t{handshakes_this_iteration_}) * kSynExcessOne;
   syn_excess_ -= syn_excess_ >> 14;
   if (syn_excess_ < 0) syn_excess_ = 0;
-  behind_ = full_bursts_in_a_row_ >= kBehindIterations && syn_excess_ > int64_t{config.syn_backlog};
+  behind_ = full_bursts_in_a_row_ >= kBehindIterations && syn_excess_ > int64_t{config.syn_backlog} * kSynExcessOne;
   segments_this_iteration_ = 0;
   syns_this_iteration_ = 0;
   syns_refused_this_iteration_ = 0;

@@ -476,6 +476,7 @@ class ShardCore {
   uint32_t syns_refused_this_iteration_ = 0;  // bare SYNs dropped for the budget, here or by the interface
   uint32_t segments_this_iteration_ = 0;
   uint32_t full_bursts_in_a_row_ = 0;
+  static constexpr int64_t kSynExcessOne = int64_t{1} << 14;  // syn_excess_ is fixed point
   int64_t syn_excess_ = 0;
   // SYN-RECEIVED -> ESTABLISHED (cookie ACKs included) since the last advance(): what the SYNs
   // of this iteration are weighed against.

@@ -200,6 +200,33 @@ TEST_F(SynAdmission, CompletedHandshakes_OffsetTheirSyns) {
   EXPECT_EQ(shard->counters().drop_syn_budget, 0u);
 }
 
+// The SYN excess leaks: a burst of SYNs that never completed (a client that opened 1024 at once,
+// some of them lost) puts the shard behind, but once SYNs stop coming faster than handshakes
+// complete it stops being so, however full its bursts stay with other traffic. The excess of 520
+// SYNs (full_bursts() and 8 more) is 266 after 11,000 iterations (x e^(-11000/16384)), past the
+// backlog of 256 still; with 8 more SYNs, 274, below the backlog after 1,100 more. Kept in whole SYNs, 1/16384 of an excess below 16384 is nothing, and the shard
+// stayed behind for good, shedding every retransmitted SYN but two an iteration (a closed loop
+// of 1024 connections over net_memif after a connection-rate run: 336 of them never connected).
+TEST_F(SynAdmission, SynExcessLeaks_BehindEndsWithoutNewSyns) {
+  build(2);
+  full_bursts(0);
+  inject(0, syn_from(40000));
+  for (uint16_t p = 40001; p < 40008; ++p) inject_in_burst(syn_from(p));
+  EXPECT_EQ(shard->counters().drop_syn_budget, 6u) << "behind: the budget applies";
+  wire.sent.clear();
+  full_bursts_without_syns(1, 11000);
+  inject(2, syn_from(41000));
+  for (uint16_t p = 41001; p < 41008; ++p) inject_in_burst(syn_from(p));
+  EXPECT_EQ(shard->counters().drop_syn_budget, 12u) << "11,000 iterations on: still behind";
+  wire.sent.clear();
+  full_bursts_without_syns(3, 1200);
+  inject(4, syn_from(42000));
+  for (uint16_t p = 42001; p < 42008; ++p) inject_in_burst(syn_from(p));
+  for (uint16_t p = 42000; p < 42008; ++p) expect_reply(syn_ack_to(p));
+  expect_nothing();
+  EXPECT_EQ(shard->counters().drop_syn_budget, 12u) << "12,200 iterations on: the excess has leaked below the backlog";
+}
+
 TEST_F(SynAdmission, ZeroBudget_NoLimit) {
   build(0);
   full_bursts(0);
