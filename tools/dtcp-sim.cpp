@@ -3,7 +3,8 @@
 //   dtcp-sim --seed N [--verbose|--trace] replay one seed; prints its scenario, counters, trace hash
 //                                         (--trace: every frame sent and received, every state change)
 //   dtcp-sim --cost WORKLOAD [--side client|server] [--count N]
-//                                         one cost workload (connection, request, bulk: src/sim/cost.hpp),
+//                                         one cost workload (connection, request, bulk: src/sim/cost.hpp;
+//                                         http: the load generator's HTTP work, tools/loadgen/http_cost.hpp),
 //                                         metering one side for callgrind; prints what it did
 //   dtcp-sim --seeds A..B [--seeds-file F] [--determinism K]
 //                                         soak: every seed in A..B (and every seed listed in F, one
@@ -28,6 +29,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
+#include "loadgen/http_cost.hpp"
 #include "sim/cost.hpp"
 #include "sim/sim.hpp"
 
@@ -38,7 +40,7 @@ namespace {
                "dtcp-sim: %s\n"
                "usage: dtcp-sim --seed N [--verbose | --trace]\n"
                "       dtcp-sim --seeds A..B [--seeds-file FILE] [--determinism K]\n"
-               "       dtcp-sim --cost connection|request|bulk [--side client|server] [--count N]\n",
+               "       dtcp-sim --cost connection|request|bulk|http [--side client|server] [--count N]\n",
                why);
   std::exit(2);
 }
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   bool trace = false;
   uint64_t determinism_every = 50;
   std::optional<dtcp::sim::CostOptions> cost;
+  bool http_cost = false;
   int cost_side = -1;
   uint64_t cost_count = 1000;
   for (int i = 1; i < argc; i++) {
@@ -102,8 +105,10 @@ int main(int argc, char** argv) {
         cost->workload = dtcp::sim::CostWorkload::request;
       } else if (w == "bulk") {
         cost->workload = dtcp::sim::CostWorkload::bulk;
+      } else if (w == "http") {
+        http_cost = true;
       } else {
-        usage(("--cost: expected connection, request or bulk, got '" + w + "'").c_str());
+        usage(("--cost: expected connection, request, bulk or http, got '" + w + "'").c_str());
       }
     } else if (a == "--side") {
       const std::string v = value();
@@ -129,6 +134,14 @@ int main(int argc, char** argv) {
   }
   if (seeds.empty() && !cost) usage("give --seed N, --seeds A..B or --cost WORKLOAD");
   if (cost && !seeds.empty()) usage("--cost runs alone, without --seed or --seeds");
+  if (http_cost) {
+    // No stack, so no EAL: the HTTP work alone.
+    if (cost_side < 0) usage("--cost http: give --side client (the response parser) or server (the request side)");
+    const dtcp::loadgen::HttpCostResult r = dtcp::loadgen::run_http_cost(cost_side == 1, cost_count);
+    std::printf("dtcp-sim cost: workload=http side=%s count=%" PRIu64 " ops=%" PRIu64 " %s%s\n",
+                cost_side == 0 ? "client" : "server", cost_count, r.ops, r.ok ? "ok" : "FAILED: ", r.failure.c_str());
+    return r.ok ? 0 : 1;
+  }
 
   // EAL for the mbuf pool only: no devices, no hugepages, a file prefix of our own.
   const std::string prefix = "--file-prefix=dtcpsim" + std::to_string(getpid());
