@@ -66,8 +66,13 @@ class CongestionController {
   virtual uint32_t cwnd() const = 0;
   virtual uint32_t ssthresh() const = 0;
   // Slow-start rounds exited by HyStart++ (RFC 9406) and CUBIC epochs started, for counters.
-  virtual uint32_t epochs() const { return 0; }
-  virtual uint32_t hystart_exits() const { return 0; }
+  // Plain fields, not virtual calls: every ACK that grows cwnd reads both before and after.
+  uint32_t epochs() const { return epochs_; }
+  uint32_t hystart_exits() const { return hystart_exits_; }
+
+ protected:
+  uint32_t epochs_ = 0;
+  uint32_t hystart_exits_ = 0;
 };
 
 inline constexpr uint32_t kMaxCwnd = 1u << 30;

@@ -86,8 +86,6 @@ class CubicCongestion final : public CongestionController {
   void set_cwnd(uint32_t cwnd) override;
   uint32_t cwnd() const override { return static_cast<uint32_t>(cwnd_); }
   uint32_t ssthresh() const override { return ssthresh_; }
-  uint32_t epochs() const override { return epochs_; }
-  uint32_t hystart_exits() const override { return hystart_exits_; }
 
   // For listings and tests: W_max in bytes (0 before the first congestion event or slow-start
   // exit), and whether HyStart++ is in Conservative Slow Start.
@@ -108,8 +106,6 @@ class CubicCongestion final : public CongestionController {
   uint32_t smss_ = 536;
   double cwnd_ = 0;  // bytes
   uint32_t ssthresh_ = 0;
-  uint32_t epochs_ = 0;
-  uint32_t hystart_exits_ = 0;
 
   // RFC 9438 §4 state, bytes and seconds.
   double w_max_ = 0;
