@@ -201,6 +201,23 @@ TEST(HttpParser, HeaderTooLarge_Rejected) {
   EXPECT_EQ(r.status, Status::error);
 }
 
+// Field names match in any case; other names of the same lengths (10, 14, 17) are not taken
+// for them.
+TEST(HttpParser, FieldNames_AnyCase_AndOnlyThoseNames) {
+  HttpResponseParser p;
+  const Parsed mixed = parse(p, "HTTP/1.1 200 OK\r\ncOnTeNt-LeNgTh: 3\r\nCONNECTION: close\r\n\r\nabc");
+  EXPECT_EQ(mixed.status, Status::complete);
+  EXPECT_EQ(mixed.body, "abc");
+  EXPECT_FALSE(p.keep_alive());
+  HttpResponseParser q;
+  const Parsed others = parse(q,
+                              "HTTP/1.1 200 OK\r\nConnectiox: close\r\nContent-Lengtx: 99\r\n"
+                              "Transfer-Encodinx: chunked\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(others.status, Status::complete);
+  EXPECT_EQ(others.body, "abc");
+  EXPECT_TRUE(q.keep_alive());
+}
+
 // The byte that passes kMaxHeaderBytes fails the response, wherever it falls: in the status
 // line, a field name or a field value (read as runs of bytes), or on a line's CR or LF; and the
 // same byte whether the head comes whole or in pieces of any size.

@@ -124,6 +124,39 @@ TEST(ServerSession, Http_LongLines_SameWholeOrCut) {
   }
 }
 
+// kMaxHeader counts a request head's bytes up to and including each LF: a head of exactly 8192
+// bytes is served, one of 8193 (its last LF the byte past the limit) gets a 431, whole or cut.
+TEST(ServerSession, Http_HeadLimit_ExactlyAtTheByte) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 1});
+  for (const auto& [filler, status] : {std::pair{size_t{8169}, "200"}, std::pair{size_t{8170}, "431"}}) {
+    const std::string request = "GET / HTTP/1.1\r\nX: " + std::string(filler, 'f') + "\r\n\r\n";
+    ASSERT_EQ(request.size(), filler + 23);
+    for (size_t piece : {request.size(), size_t{1}, size_t{100}, size_t{4096}}) {
+      ServerSession s(content);
+      for (size_t at = 0; at < request.size(); at += piece) s.on_data(bytes(std::string_view(request).substr(at, piece)));
+      EXPECT_EQ(drain(s).substr(9, 3), status) << request.size() << " bytes in pieces of " << piece;
+    }
+  }
+}
+
+// A request line is refused when longer than the 256 bytes kept of it: 255 bytes and a CR are
+// 256 (the CR dropped, served), 256 and a CR are 257 (refused), also when the CR and the LF come
+// in two pieces.
+TEST(ServerSession, Http_RequestLineAtTheBufferSize) {
+  const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 1});
+  for (const auto& [length, status] : {std::pair{size_t{255}, "200"}, std::pair{size_t{256}, "400"}}) {
+    const std::string line = "GET /" + std::string(length - 14, 'a') + " HTTP/1.1";
+    ASSERT_EQ(line.size(), length);
+    const std::string request = line + "\r\n\r\n";
+    for (size_t cut : {request.size(), length + 1, length, size_t{1}}) {
+      ServerSession s(content);
+      s.on_data(bytes(std::string_view(request).substr(0, cut)));
+      s.on_data(bytes(std::string_view(request).substr(cut)));
+      EXPECT_EQ(drain(s).substr(9, 3), status) << length << " cut at " << cut;
+    }
+  }
+}
+
 // reset() starts a connection afresh: a line half read, queued responses and a close are gone.
 TEST(ServerSession, Reset_ForgetsTheLastConnection) {
   const ServerContent content(ServeSpec{.mode = ServeMode::http, .body_size = 2});
