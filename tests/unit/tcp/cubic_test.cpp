@@ -77,6 +77,22 @@ TEST(Cubic, Init_TenSegmentsAndArbitrarilyHighSsthresh) {
   EXPECT_EQ(cc.cwnd(), kSmss);  // at least one segment
 }
 
+// init() on a controller that has run (a reused connection's) starts its counts afresh: the
+// epoch and HyStart++ exit counts are fields of the base class, reset with the rest.
+TEST(Cubic, Init_AfterUse_CountsStartAtZero) {
+  CubicCongestion cc;
+  cc.init(kSmss, 10, at(0s));
+  cc.set_cwnd(100 * kSmss);
+  cc.congestion_event(CongestionEvent::timeout, 100 * kSmss, at(0s));
+  cc.set_cwnd(70 * kSmss);
+  cc.ack_received(ca_ack(at(2s), kSmss));
+  ASSERT_EQ(cc.epochs(), 1u);
+  cc.init(kSmss, 10, at(3s));
+  EXPECT_EQ(cc.epochs(), 0u);
+  EXPECT_EQ(cc.hystart_exits(), 0u);
+  EXPECT_EQ(cc.cwnd(), 10 * kSmss);
+}
+
 TEST(Cubic, SlowStart_GrowsByBytesAckedAtMostEightSegmentsPerAck) {
   CubicCongestion cc;
   cc.init(kSmss, 10, at(0s));
