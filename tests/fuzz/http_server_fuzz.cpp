@@ -5,7 +5,8 @@
 // is owed and no larger than a head plus the body; sending always ends (no response is owed
 // forever once the input stops); a body view lies inside the shared body; done() stays once
 // reached; and what is sent does not depend on how the input was cut, which is what an
-// incremental parser promises. A third pass drains between pieces and checks the same bounds.
+// incremental parser promises. A third pass drains between pieces and checks the same bounds, and
+// a session reset after use (a new connection on a pooled session) answers as a fresh one.
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +41,8 @@ void drain(ServerSession& s, const ServerContent& content, size_t limit, std::st
   }
 }
 
-std::string serve(const ServerContent& content, std::span<const std::byte> bytes, size_t piece, size_t limit,
-                  bool drain_between) {
-  ServerSession s(content);
+std::string serve_on(ServerSession& s, const ServerContent& content, std::span<const std::byte> bytes, size_t piece,
+                     size_t limit, bool drain_between) {
   std::string out;
   bool was_done = false;
   for (size_t at = 0; at < bytes.size(); at += piece) {
@@ -54,6 +54,12 @@ std::string serve(const ServerContent& content, std::span<const std::byte> bytes
   drain(s, content, limit, out);
   DTCP_FUZZ_CHECK(s.pending().empty());
   return out;
+}
+
+std::string serve(const ServerContent& content, std::span<const std::byte> bytes, size_t piece, size_t limit,
+                  bool drain_between) {
+  ServerSession s(content);
+  return serve_on(s, content, bytes, piece, limit, drain_between);
 }
 
 }  // namespace
@@ -79,5 +85,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string pieces = serve(content, bytes, piece, limit, false);
   DTCP_FUZZ_CHECK(whole == pieces);
   serve(content, bytes, piece, limit, true);
+  // A session reused for a new connection (reset() after whatever this input left in it: a line
+  // half read, responses queued, a close) serves the input as a fresh one does.
+  ServerSession reused(content);
+  serve_on(reused, content, bytes, piece, limit, false);
+  reused.on_data(bytes.subspan(0, bytes.size() / 2));
+  reused.reset(content);
+  DTCP_FUZZ_CHECK(serve_on(reused, content, bytes, bytes.size() + 1, content.body().size() + kMaxHead, false) == whole);
   return 0;
 }
