@@ -129,9 +129,6 @@ bool HttpResponseParser::end_field() {
   if (in_trailers_ || name_overflow_) return true;  // trailers change nothing we act on
   const std::string_view name(name_, name_len_);
   const std::string_view value(value_, value_trimmed_len_);
-  // The three names acted on differ in length: the others cost a compare of sizes.
-  const size_t acted_on[] = {14, 17, 10};
-  if (std::find(std::begin(acted_on), std::end(acted_on), name.size()) == std::end(acted_on)) return true;
   if (name == "content-length") {
     if (value_overflow_ || value.empty()) return (error_ = HttpError::bad_content_length), false;
     uint64_t n = 0;

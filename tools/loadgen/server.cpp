@@ -172,36 +172,26 @@ void ServerSession::end_line(std::string_view line, size_t length) {
       return;
     }
   }
-  // Only five fields matter here; the length tells them apart before any compare, so the others
-  // (Host, User-Agent, Accept, ...) cost a switch and their value is never trimmed.
+  // Only five fields matter here (iequals() compares lengths first), and only their values are
+  // trimmed: Host, User-Agent, Accept and the like cost five length compares.
   const auto value = [&] { return trim(line.substr(colon + 1)); };
-  switch (name.size()) {
-    case 10:
-      if (iequals(name, "connection")) {
-        std::string_view rest = value();
-        while (!rest.empty()) {
-          const size_t comma = rest.find(',');
-          const std::string_view token = trim(rest.substr(0, comma));
-          if (iequals(token, "close")) s_.conn_close = true;
-          if (iequals(token, "keep-alive")) s_.conn_keep_alive = true;
-          rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-        }
-      }
-      return;
-    case 14:
-      if (iequals(name, "content-length")) s_.has_body |= value() != "0";
-      return;
-    case 17:
-      if (iequals(name, "transfer-encoding")) s_.has_body = true;
-      return;
-    case 5:
-      if (iequals(name, "range")) parse_range(value());
-      return;
-    case 8:
-      if (iequals(name, "if-range")) s_.if_range = true;
-      return;
-    default:
-      return;
+  if (iequals(name, "connection")) {
+    std::string_view rest = value();
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view token = trim(rest.substr(0, comma));
+      if (iequals(token, "close")) s_.conn_close = true;
+      if (iequals(token, "keep-alive")) s_.conn_keep_alive = true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  } else if (iequals(name, "content-length")) {
+    s_.has_body |= value() != "0";
+  } else if (iequals(name, "transfer-encoding")) {
+    s_.has_body = true;
+  } else if (iequals(name, "range")) {
+    parse_range(value());
+  } else if (iequals(name, "if-range")) {
+    s_.if_range = true;
   }
 }
 
