@@ -449,6 +449,12 @@ class ShardCore {
   TcbList reap_;
   OrphanList orphans_;  // oldest first
   TimePoint now_;
+  // Whether dtcp.tcp is at debug, for the state-change trace. rte_log_can_log() is a call into
+  // EAL, about 60 instructions with its caller's share, and a connection changes state about six
+  // times: this copy is read instead and refreshed once a timer tick in advance(), so a level set
+  // at run time (rte_log_set_level) applies within a millisecond.
+  bool trace_state_changes_ = false;
+  Tick trace_level_tick_ = 0;
   int depth_ = 0;
   uint32_t tlp_probe_allowance_ = 0;  // bytes a tail loss probe may send beyond cwnd
   uint32_t port_counter_ = 0;

@@ -52,6 +52,8 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
       tw_table_(std::max<uint32_t>(cfg.max_time_wait, 1), keys_),
       wheel_(tick_floor(now)),
       now_(now),
+      trace_state_changes_(log::enabled(log::Subsystem::tcp, log::Level::debug)),
+      trace_level_tick_(tick_floor(now)),
       challenge_window_start_(now) {
   free_tcbs_.reserve(cfg.max_connections);
   for (uint32_t i = cfg.max_connections; i-- > 0;) free_tcbs_.push_back(&tcbs_[i]);
@@ -209,7 +211,7 @@ void ShardCore::set_state(Tcb& t, TcpState next) {
   }
   // Out of line, so the transition itself (about six a connection) does not pay for the
   // registers the formatting needs.
-  if (env.state_tracer || log::enabled(log::Subsystem::tcp, log::Level::debug)) [[unlikely]]
+  if (env.state_tracer || trace_state_changes_) [[unlikely]]
     trace_state_change(t, next);
   t.state = next;
 }

@@ -1,10 +1,14 @@
 // Opening: passive, active, simultaneous; the CLOSED, LISTEN, SYN-SENT and SYN-RECEIVED rules of
 // RFC 9293 §3.10.7; pools, backlog and ephemeral ports.
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
+#include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "base/log.hpp"
 #include "harness.hpp"
 #include "tcp/isn.hpp"
 
@@ -470,6 +474,45 @@ TEST(TcpCounterList, EveryEntryIsAFieldSummedAndDescribed) {
   DTCP_TCP_COUNTERS(DTCP_CHECK_SUM)
 #undef DTCP_CHECK_SUM
 
+}
+
+// The state-change trace reads a copy of dtcp.tcp's level that advance() refreshes once a timer
+// tick (rte_log_can_log is a call into EAL): a level set while the shard runs applies from the
+// next tick on, both ways.
+TEST_F(Handshake, TcpDebugLevelSetAtRunTime_StateChangesTracedFromTheNextTick) {
+  struct CapturedTcpLog {
+    CapturedTcpLog() {
+      saved_level = rte_log_get_level(log::type_id(log::Subsystem::tcp));
+      stream = open_memstream(&buffer, &size);
+      rte_openlog_stream(stream);
+    }
+    ~CapturedTcpLog() {
+      rte_openlog_stream(nullptr);
+      std::fclose(stream);
+      std::free(buffer);
+      rte_log_set_level(log::type_id(log::Subsystem::tcp), static_cast<uint32_t>(saved_level));
+    }
+    std::string text() {
+      std::fflush(stream);
+      return std::string(buffer, size);
+    }
+    int saved_level = 0;
+    FILE* stream = nullptr;
+    char* buffer = nullptr;
+    size_t size = 0;
+  } captured;
+  // Without the harness's tracer, which makes every change take the trace path.
+  record_transitions = false;
+  make_shard();  // reads the level: error, as main.cpp set it
+  rte_log_set_level(log::type_id(log::Subsystem::tcp), RTE_LOG_DEBUG);
+  at(1);
+  const uint32_t iss = listen_and_syn_received();
+  EXPECT_NE(captured.text().find(" -> SYN-RECEIVED\n"), std::string::npos) << captured.text();
+  rte_log_set_level(log::type_id(log::Subsystem::tcp), RTE_LOG_ERR);
+  at(2);
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 1});
+  ASSERT_EQ(rec.conn->state(), TcpState::established);
+  EXPECT_EQ(captured.text().find("-> ESTABLISHED"), std::string::npos) << captured.text();
 }
 
 }  // namespace

@@ -92,10 +92,12 @@ void TcpTest::make_shard() {
   if (local_addr.is_v4()) env.local_addr = local_addr;
   else env.local_addr6 = local_addr;
   env.secret_seed = 42;
-  env.state_tracer = [](void* ctx, const Endpoint&, const Endpoint&, TcpState from, TcpState to) {
-    static_cast<TcpTest*>(ctx)->transitions.push_back(std::string(to_string(from)) + ">" + to_string(to));
-  };
-  env.state_tracer_ctx = this;
+  if (record_transitions) {
+    env.state_tracer = [](void* ctx, const Endpoint&, const Endpoint&, TcpState from, TcpState to) {
+      static_cast<TcpTest*>(ctx)->transitions.push_back(std::string(to_string(from)) + ">" + to_string(to));
+    };
+    env.state_tracer_ctx = this;
+  }
   env.pool_shards = pool_shards;
   env.tso_max_payload_v4 = env.tso_max_payload_v6 = tso_max_payload;
   env.tso_ip_packet_max = tso_ip_packet_max;

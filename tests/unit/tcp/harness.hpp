@@ -196,6 +196,7 @@ class TcpTest : public ::testing::Test {
   uint32_t tso_max_payload = 0;
   uint16_t tso_ip_packet_max = 0;
   std::vector<std::string> transitions;  // "ESTABLISHED>FIN-WAIT-1", from the shard's tracer
+  bool record_transitions = true;         // the next make_shard() installs that tracer
 
  private:
   bool in_burst_ = false;
