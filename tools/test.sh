@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds the optimised tree and the
-# AddressSanitizer+UBSan tree, runs every unit and integration test in both, and ends with one
+# The whole test suite: installs what is missing, builds the optimised tree, the
+# AddressSanitizer+UBSan tree and the release tree, runs every unit and integration test in the
+# first two and the simulation's checks in the third, and ends with one
 # "N passed, N failed" line counting individual test cases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ tools/build.sh build || exit 1
 tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug || exit 1
 # The libFuzzer targets (clang, ASan+UBSan): only they and what they link are built.
 tools/fuzz.sh --build || exit 1
+# The release tree (-O3, LTO, no asserts) that tools/demo.sh runs and tools/bench measures.
+tools/build.sh build-release || exit 1
 
 status=0
 for dir in build build-asan; do
@@ -24,6 +27,34 @@ rm -f "$fuzz_log"
 if [ $# -eq 0 ]; then
   echo "== meson test -C build-fuzz"
   meson test -C build-fuzz --no-rebuild --print-errorlogs || status=1
+fi
+
+# The release tree has no test binaries (building them all with LTO would cost minutes): what
+# is checked there is what differs from `build` in it, the optimiser across the layers. The
+# simulation soak (the seeds of tests/sim) and every cost workload, each one case.
+release_passed=0
+release_failed=0
+release_check() {
+  local name=$1; shift
+  if "$@" > "build-release/$name.log" 2>&1; then
+    release_passed=$((release_passed + 1))
+    echo "release: $name OK"
+  else
+    release_failed=$((release_failed + 1))
+    status=1
+    echo "release: $name FAIL (build-release/$name.log):"
+    tail -20 "build-release/$name.log"
+  fi
+}
+if [ $# -eq 0 ]; then
+  echo "== release tree (build-release)"
+  release_check sim_soak build-release/tools/dtcp-sim --seeds 1..3000 --seeds-file tests/sim/regression_seeds.txt
+  for workload in connection:300 request:1000 bulk:16; do
+    release_check "sim_cost_${workload%%:*}" build-release/tools/dtcp-sim --cost "${workload%%:*}" --count "${workload##*:}"
+  done
+  for side in client server; do
+    release_check "sim_cost_http_$side" build-release/tools/dtcp-sim --cost http --side "$side" --count 1000
+  done
 fi
 
 # Count test cases: a GoogleTest binary counts its own cases, any other test counts once.
@@ -50,7 +81,9 @@ for path in sys.argv[1:]:
 print(passed, failed)
 PY
 )
-if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+passed=$(( ${passed:-0} + release_passed ))
+failed=$(( ${failed:-0} + release_failed ))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ -z "${DTCP_PACKETDRILL:-}" ]; then
   echo "packetdrill scripts (tests/packetdrill): skipped, DTCP_PACKETDRILL names no packetdrill binary"
 fi

@@ -28,7 +28,7 @@ bool RxCoalescer::candidate(rte_mbuf* m) const {
     return false;
   }
   const uint32_t ip_len = rte_be_to_cpu_16(ip->total_length);
-  if (ip_len > m->data_len - RTE_ETHER_HDR_LEN) return false;
+  if (ip_len > uint32_t{m->data_len} - RTE_ETHER_HDR_LEN) return false;
   const auto* tcp = rte_pktmbuf_mtod_offset(m, const rte_tcp_hdr*, RTE_ETHER_HDR_LEN + sizeof(rte_ipv4_hdr));
   const uint32_t tcp_header_len = static_cast<uint32_t>(tcp->data_off >> 4) * 4;
   if (tcp_header_len < sizeof(rte_tcp_hdr) || tcp->tcp_flags != RTE_TCP_ACK_FLAG ||
