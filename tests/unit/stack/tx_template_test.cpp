@@ -55,7 +55,9 @@ class TxTemplate : public InterfaceTest {
     ASSERT_TRUE(ip) << wire::to_string(ip.error());
     const auto tcp = wire::TcpView::parse(ip->payload());
     ASSERT_TRUE(tcp);
-    if (software_checksums) EXPECT_TRUE(tcp->verify_checksum(ip->src(), ip->dst()));
+    if (software_checksums) {
+      EXPECT_TRUE(tcp->verify_checksum(ip->src(), ip->dst()));
+    }
   }
 
   wire::TxHeaderTemplate tmpl_;
@@ -144,6 +146,81 @@ TEST_F(TxTemplate, Ipv4_EntryExpired_SegmentQueuedForResolution) {
   const Bytes frame = send_templated(t0_ + 41s, kOurIp, kPeerIp, 3, {});
   EXPECT_EQ(parse_frame(frame).ether_type, 0x0806) << "a broadcast request, the segment queued";
   EXPECT_EQ(parse_frame(frame).eth_dst, wire::MacAddr::broadcast());
+}
+
+// A connection's first segment copies the last template built when it is for the same addresses
+// and still valid (Interface::send_tcp). The copy must give the slow path's frame, and must not be
+// taken for another peer, another local address, or once the peer's entry changed.
+TEST_F(TxTemplate, Ipv4_NewConnectionToTheSamePeer_ItsFrameIsTheSlowPathFrame) {
+  learn_peer();
+  send_templated(t0_, kOurIp, kPeerIp, 1, {});
+  wire::TxHeaderTemplate second;
+  sink_.clear();
+  iface_->advance(t0_ + 1s);
+  iface_->send_tcp(outgoing_segment(tcp_ack(5), filled(7)), kOurIp, kPeerIp, wire::Ecn::not_ect, second);
+  ASSERT_EQ(sink_.size(), 1u);
+  const Bytes fast = sink_.bytes(0);
+  EXPECT_EQ(second.generation, tmpl_.generation);
+  EXPECT_EQ(second.bytes, tmpl_.bytes);
+  const Bytes slow = send_slow(t0_ + 1s, kOurIp, kPeerIp, 5, filled(7));
+  EXPECT_EQ(with_id_of(slow, fast), slow);
+  expect_valid_ipv4_tcp(fast, true);
+}
+
+TEST_F(TxTemplate, Ipv4_NewConnectionToAnotherPeer_BuildsItsOwn) {
+  learn_peer();
+  learn(kOtherIp, kOtherMac, t0_);
+  send_templated(t0_, kOurIp, kPeerIp, 1, {});
+  wire::TxHeaderTemplate other;
+  sink_.clear();
+  iface_->send_tcp(outgoing_segment(tcp_ack(2), {}), kOurIp, kOtherIp, wire::Ecn::not_ect, other);
+  ASSERT_EQ(sink_.size(), 1u);
+  const ParsedFrame f = parse_frame(sink_.bytes(0));
+  EXPECT_EQ(f.eth_dst, kOtherMac);
+  EXPECT_EQ(wire::load_be32(f.payload.data() + 16), kOtherIp.value) << "the IPv4 destination";
+}
+
+TEST_F(TxTemplate, Ipv4_NewConnectionFromAnotherLocalAddress_BuildsItsOwn) {
+  setup_.address_count = 2;  // 198.18.0.1 and .2 (kPeerIp's address): the peer is kOtherIp here
+  rebuild();
+  learn(kOtherIp, kOtherMac, t0_);
+  send_templated(t0_, kOurIp, kOtherIp, 1, {});
+  const wire::Ipv4Addr second_address{kOurIp.value + 1};
+  wire::TxHeaderTemplate other;
+  sink_.clear();
+  iface_->send_tcp(outgoing_segment(tcp_ack(2), {}), second_address, kOtherIp, wire::Ecn::not_ect, other);
+  ASSERT_EQ(sink_.size(), 1u);
+  const Bytes frame = sink_.bytes(0);
+  EXPECT_EQ(wire::load_be32(parse_frame(frame).payload.data() + 12), second_address.value) << "the IPv4 source";
+  expect_valid_ipv4_tcp(frame, true);
+}
+
+TEST_F(TxTemplate, Ipv4_PeerMacChangedSinceTheLastTemplate_NewConnectionFollowsIt) {
+  learn_peer();
+  send_templated(t0_, kOurIp, kPeerIp, 1, {});
+  receive(arp_frame(wire::MacAddr::broadcast(), kPeerNewMac,
+                    {.op = wire::ArpOp::request, .sender_mac = kPeerNewMac, .sender_ip = kPeerIp,
+                     .target_ip = kPeerIp}),
+          t0_ + 1s);
+  wire::TxHeaderTemplate second;
+  sink_.clear();
+  iface_->advance(t0_ + 2s);
+  iface_->send_tcp(outgoing_segment(tcp_ack(2), {}), kOurIp, kPeerIp, wire::Ecn::not_ect, second);
+  ASSERT_EQ(sink_.size(), 1u);
+  EXPECT_EQ(parse_frame(sink_.bytes(0)).eth_dst, kPeerNewMac);
+}
+
+// RFC 1122 2.3.2.1 for a new connection: past the entry's timeout its first segment takes the
+// slow path, which sends the unicast refresh, though the last template was built before.
+TEST_F(TxTemplate, Ipv4_NewConnectionPastEntryTimeout_RefreshRequestStillSent) {
+  learn_peer();  // deadline t0 + 30 s
+  send_templated(t0_, kOurIp, kPeerIp, 1, {});
+  wire::TxHeaderTemplate second;
+  sink_.clear();
+  iface_->advance(t0_ + 30s);
+  iface_->send_tcp(outgoing_segment(tcp_ack(2), {}), kOurIp, kPeerIp, wire::Ecn::not_ect, second);
+  ASSERT_EQ(sink_.size(), 2u) << "the refresh request, then the segment";
+  EXPECT_EQ(parse_frame(sink_.bytes(0)).ether_type, 0x0806);
 }
 
 class TxTemplate6 : public TxTemplate {
