@@ -69,6 +69,30 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
   return o;
 }
 
+// The header of a segment build_options() would give the timestamps option at most (an ACK
+// without SACK blocks, not a SYN or RST), written straight into the fresh mbuf `m`: the bytes
+// wire::write_tcp_header() writes for it (Linux's layout, NOP NOP TS), checksum zero.
+void ShardCore::write_plain_header(const Tcb& t, rte_mbuf* m, SeqNum seq, TcpFlags flags, uint16_t window) const {
+  const size_t hlen = wire::kTcpMinHeaderLen + (t.ts_ok ? 12 : 0);
+  std::byte* p = rte_pktmbuf_mtod(m, std::byte*);
+  wire::store_be16(p, t.tuple.local_port);
+  wire::store_be16(p + 2, t.tuple.remote_port);
+  wire::store_be32(p + 4, seq.value());
+  wire::store_be32(p + 8, t.rcv_nxt.value());
+  p[12] = static_cast<std::byte>((hlen / 4) << 4);
+  p[13] = static_cast<std::byte>(flags);
+  wire::store_be16(p + 14, window);
+  wire::store_be32(p + 16, 0);  // checksum and urgent pointer
+  if (t.ts_ok) {
+    wire::store_be32(p + 20, 0x0101080au);  // NOP, NOP, kind 8, length 10 (RFC 7323 §3)
+    wire::store_be32(p + 24, ts_clock(t));
+    wire::store_be32(p + 28, t.ts_recent);
+  }
+  m->data_len = static_cast<uint16_t>(hlen);
+  m->pkt_len = static_cast<uint32_t>(hlen);
+  m->l4_len = hlen;
+}
+
 // RFC 2883 §4: a duplicate to report goes first (D-SACK). Then RFC 2018 §4: the block holding the
 // segment that arrived last, then the blocks reported most recently before (so that each block is
 // reported in several ACKs and a lost ACK does not hide it, as Linux keeps its selective_acks in
@@ -130,44 +154,66 @@ void ShardCore::fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_b
 
 bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_offset, uint32_t len) {
   const wire::Ecn ecn = ecn_mark(t, seq, flags, len);
-  wire::TcpHeader h;
-  h.src_port = t.tuple.local_port;
-  h.dst_port = t.tuple.remote_port;
-  h.seq = seq.value();
-  h.flags = flags;
-  if (wire::has(flags, TcpFlags::ack)) h.ack = t.rcv_nxt.value();
-  // Windows in SYN segments are never scaled (RFC 7323 §2.2).
-  h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(t.rcv_space, 0xffff))
-                                             : advertise_window(t);
-  h.options = build_options(t, flags, len);
   // Data waits (retried) beyond mem_high; control segments may use the reserve, and so may the
   // segment at SND.UNA: data already queued must be able to leave, or a pool held by queued data
   // frees nothing (Linux transmits from its queue without charging more memory). At most one
   // such segment per connection per round trip, as the next one starts beyond SND.UNA.
   if (len > 0 && seq != t.snd_una && !mem_data_allowed()) return false;
-  if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
-  rte_mbuf* m = start_segment(env.pool, h);
-  if (!m) {
-    ++counters.tx_no_mbuf;
-    return false;
-  }
-  if (wire::has(flags, TcpFlags::ack)) {
+  // Most segments of a connection are ACKs, with or without data, with at most the timestamps
+  // option: their header is written directly (write_plain_header), with no header and options
+  // structure built first. A SYN, a RST and an ACK with SACK blocks take the general writer.
+  const bool plain = wire::has(flags, TcpFlags::ack) && !wire::has(flags, TcpFlags::syn) &&
+                     !wire::has(flags, TcpFlags::rst) && !(t.sack_ok && (!t.ooo.empty() || t.dsack_pending));
+  rte_mbuf* m;
+  if (plain) [[likely]] {
+    const uint16_t window = advertise_window(t);
+    if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
+    m = rte_pktmbuf_alloc(env.pool);
+    if (!m) {
+      ++counters.tx_no_mbuf;
+      return false;
+    }
+    write_plain_header(t, m, seq, flags, window);
     // Whatever carries an ACK settles a delayed one (RFC 9293 §3.8.6.3: piggybacking).
     t.last_ack_sent = t.rcv_nxt;
     t.rcv_unacked = 0;
     t.delack_deadline = kNever;
-    counters.tx_sack_blocks += h.options.sack_block_count;
-    size_t first = 0;
-    if (t.dsack_pending && h.options.sack_block_count > 0) {
-      ++counters.tx_dsack;
-      t.dsack_pending = false;
-      first = 1;
+    // No blocks reported (nothing held, or no SACK): what the next ACK reports starts afresh.
+    if (t.ooo.empty()) t.sack_history_count = 0;
+  } else {
+    wire::TcpHeader h;
+    h.src_port = t.tuple.local_port;
+    h.dst_port = t.tuple.remote_port;
+    h.seq = seq.value();
+    h.flags = flags;
+    if (wire::has(flags, TcpFlags::ack)) h.ack = t.rcv_nxt.value();
+    // Windows in SYN segments are never scaled (RFC 7323 §2.2).
+    h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(t.rcv_space, 0xffff))
+                                               : advertise_window(t);
+    h.options = build_options(t, flags, len);
+    if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
+    m = start_segment(env.pool, h);
+    if (!m) {
+      ++counters.tx_no_mbuf;
+      return false;
     }
-    // Remember the order reported (by a left edge each) for the next ACK's blocks.
-    if (h.options.sack_block_count > first || t.ooo.empty()) {
-      t.sack_history_count = 0;
-      for (size_t i = first; i < h.options.sack_block_count; ++i)
-        t.sack_history[t.sack_history_count++] = h.options.sack_blocks[i].left;
+    if (wire::has(flags, TcpFlags::ack)) {
+      t.last_ack_sent = t.rcv_nxt;
+      t.rcv_unacked = 0;
+      t.delack_deadline = kNever;
+      counters.tx_sack_blocks += h.options.sack_block_count;
+      size_t first = 0;
+      if (t.dsack_pending && h.options.sack_block_count > 0) {
+        ++counters.tx_dsack;
+        t.dsack_pending = false;
+        first = 1;
+      }
+      // Remember the order reported (by a left edge each) for the next ACK's blocks.
+      if (h.options.sack_block_count > first || t.ooo.empty()) {
+        t.sack_history_count = 0;
+        for (size_t i = first; i < h.options.sack_block_count; ++i)
+          t.sack_history[t.sack_history_count++] = h.options.sack_blocks[i].left;
+      }
     }
   }
   // Copy the payload out of the send queue, chaining more mbufs when one is full.
