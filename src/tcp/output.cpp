@@ -27,17 +27,13 @@ bool sends_data(TcpState s) {
   }
 }
 
-// Writes `header` at the start of a fresh mbuf; nullptr if the pool is empty.
-rte_mbuf* start_segment(rte_mempool* pool, const wire::TcpHeader& header) {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool);
-  if (!m) return nullptr;
-  // Written straight into the fresh mbuf's room, which always holds the largest header (60
-  // bytes), then appended by the length the writer reports.
+// Writes `header` at the start of the fresh mbuf `m`: straight into its room, which always holds
+// the largest header (60 bytes), then appended by the length the writer reports.
+void write_segment_header(rte_mbuf* m, const wire::TcpHeader& header) {
   assert(rte_pktmbuf_tailroom(m) >= wire::kTcpMinHeaderLen + wire::kTcpMaxOptionsLen);
   const size_t hlen = wire::write_tcp_header({rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_tailroom(m)}, header);
   rte_pktmbuf_append(m, static_cast<uint16_t>(hlen));
   m->l4_len = hlen;
-  return m;
 }
 
 }  // namespace
@@ -164,16 +160,16 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   // structure built first. A SYN, a RST and an ACK with SACK blocks take the general writer.
   const bool plain = wire::has(flags, TcpFlags::ack) && !wire::has(flags, TcpFlags::syn) &&
                      !wire::has(flags, TcpFlags::rst) && !(t.sack_ok && (!t.ooo.empty() || t.dsack_pending));
-  rte_mbuf* m;
+  if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
+  rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
+  if (!m) {
+    ++counters.tx_no_mbuf;
+    return false;
+  }
+  // The window is advertised only once the segment has its mbuf: advertise_window() moves
+  // RCV.ADV, which must stay the edge the peer was actually told.
   if (plain) [[likely]] {
-    const uint16_t window = advertise_window(t);
-    if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
-    m = rte_pktmbuf_alloc(env.pool);
-    if (!m) {
-      ++counters.tx_no_mbuf;
-      return false;
-    }
-    write_plain_header(t, m, seq, flags, window);
+    write_plain_header(t, m, seq, flags, advertise_window(t));
     // Whatever carries an ACK settles a delayed one (RFC 9293 §3.8.6.3: piggybacking).
     t.last_ack_sent = t.rcv_nxt;
     t.rcv_unacked = 0;
@@ -191,12 +187,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     h.window = wire::has(flags, TcpFlags::syn) ? static_cast<uint16_t>(std::min<uint32_t>(t.rcv_space, 0xffff))
                                                : advertise_window(t);
     h.options = build_options(t, flags, len);
-    if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
-    m = start_segment(env.pool, h);
-    if (!m) {
-      ++counters.tx_no_mbuf;
-      return false;
-    }
+    write_segment_header(m, h);
     if (wire::has(flags, TcpFlags::ack)) {
       t.last_ack_sent = t.rcv_nxt;
       t.rcv_unacked = 0;
@@ -295,11 +286,12 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
 // it may use the memory reserve.
 bool ShardCore::send_header(const FourTuple& tuple, const wire::TcpHeader& h) {
   mem_note_control();
-  rte_mbuf* m = start_segment(env.pool, h);
+  rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
   if (!m) {
     ++counters.tx_no_mbuf;
     return false;
   }
+  write_segment_header(m, h);
   ++counters.tx_segments;
   if (wire::has(h.flags, TcpFlags::rst)) ++counters.tx_rst;
   env.output->send_segment(m, tuple.local, tuple.remote, wire::Ecn::not_ect);
