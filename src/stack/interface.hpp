@@ -197,8 +197,9 @@ class Interface {
   // rebuilds the template when the next hop resolved to a REACHABLE entry. Either way the same
   // bytes, counters and offload flags.
   //
-  // A connection's first segment (its SYN or SYN-ACK) takes a copy of the last template built,
-  // when that one is for the same addresses and still valid: the headers depend on nothing else
+  // A segment whose own template is not valid (a connection's first, its SYN or SYN-ACK, or one
+  // after its entry changed) takes a copy of the last template built, when that one is for the
+  // same addresses and still valid: the headers depend on nothing else
   // (the next hop and its entry follow from the destination, the generation and expiry say the
   // entry is unchanged), and the connections a server accepts, or a client opens, mostly share
   // their peer. That spares each connection the slow path's route and neighbour lookup and the

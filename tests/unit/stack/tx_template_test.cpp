@@ -255,6 +255,23 @@ TEST_F(TxTemplate6, Ipv6_TemplatedFrame_IsTheSlowPathFrame) {
   EXPECT_EQ(counters_.tx_tcp6, counters_.tx_tcp);
 }
 
+// The copy of the last template built, over IPv6: not for another peer.
+TEST_F(TxTemplate6, Ipv6_NewConnectionToAnotherPeer_BuildsItsOwn) {
+  resolve_peer6(t0_);
+  send_slow(t0_, kOurIp6, kOtherIp6, 1, {});
+  receive(solicited_na_frame(kOtherIp6, kOtherMac), t0_);
+  ASSERT_EQ(iface_->neighbor_cache().find(kOtherIp6)->state, NeighborCache::State::reachable);
+  send_templated(t0_, kOurIp6, kPeerIp6, 2, {});
+  ASSERT_NE(tmpl_.generation, 0u);
+  wire::TxHeaderTemplate other;
+  sink_.clear();
+  iface_->send_tcp(outgoing_segment(tcp_ack(3), {}), kOurIp6, kOtherIp6, wire::Ecn::not_ect, other);
+  ASSERT_EQ(sink_.size(), 1u);
+  const Bytes frame = sink_.bytes(0);
+  EXPECT_EQ(parse_frame(frame).eth_dst, kOtherMac);
+  EXPECT_EQ(frame, send_slow(t0_, kOurIp6, kOtherIp6, 3, {})) << "the slow path's frame";
+}
+
 // RFC 4861 §7.3.3: when ReachableTime ends the entry goes STALE, and the next segment must start
 // DELAY (and so the probe that confirms the neighbour): the template is not used past it.
 TEST_F(TxTemplate6, Ipv6_ReachableTimeEnds_NextSegmentStartsDelay) {

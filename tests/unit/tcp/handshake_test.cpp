@@ -477,8 +477,9 @@ TEST(TcpCounterList, EveryEntryIsAFieldSummedAndDescribed) {
 }
 
 // The state-change trace reads a copy of dtcp.tcp's level that advance() refreshes once a timer
-// tick (rte_log_can_log is a call into EAL): a level set while the shard runs applies from the
-// next tick on, both ways.
+// tick (rte_log_can_log is a call into EAL): a level raised while the shard runs applies from the
+// next tick on. (A level lowered applies at once: the log macro checks the level itself; the
+// second half checks only that nothing is written then.)
 TEST_F(Handshake, TcpDebugLevelSetAtRunTime_StateChangesTracedFromTheNextTick) {
   struct CapturedTcpLog {
     CapturedTcpLog() {
