@@ -348,6 +348,8 @@ class ShardCore {
   void send_reset_for(const FourTuple& tuple, const Segment& seg);
   wire::TcpOptions build_options(const Tcb& t, wire::TcpFlags flags, uint32_t payload_len) const;
   void write_plain_header(const Tcb& t, rte_mbuf* m, SeqNum seq, wire::TcpFlags flags, uint16_t window) const;
+  // RFC 2018 §4: an ACK reports SACK blocks while out-of-order data is held, or a D-SACK waits.
+  static bool reports_sack(const Tcb& t) { return t.sack_ok && (!t.ooo.empty() || t.dsack_pending); }
   void fill_sack_blocks(const Tcb& t, wire::TcpOptions& o, size_t max_blocks) const;
   void send_window_probe(Tcb& t);
   void retransmit_head(Tcb& t);

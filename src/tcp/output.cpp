@@ -56,7 +56,7 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
   }
   if (wire::has(flags, TcpFlags::rst)) return o;  // like Linux: resets carry no options
   if (t.ts_ok) o.timestamps = wire::TcpTimestamps{ts_clock(t), t.ts_recent};
-  if (t.sack_ok && (!t.ooo.empty() || t.dsack_pending)) {
+  if (reports_sack(t)) {
     // RFC 2018 §4: report the held out-of-order data, as many blocks as fit beside the payload
     // (a full-sized segment has no room; ACKs always do).
     const uint32_t room = t.snd_mss - std::min<uint32_t>(t.snd_mss, payload_len + (t.ts_ok ? 12 : 0));
@@ -66,24 +66,12 @@ wire::TcpOptions ShardCore::build_options(const Tcb& t, TcpFlags flags, uint32_t
 }
 
 // The header of a segment build_options() would give the timestamps option at most (an ACK
-// without SACK blocks, not a SYN or RST), written straight into the fresh mbuf `m`: the bytes
-// wire::write_tcp_header() writes for it (Linux's layout, NOP NOP TS), checksum zero.
+// without SACK blocks, not a SYN or RST), written straight into the fresh mbuf `m`.
 void ShardCore::write_plain_header(const Tcb& t, rte_mbuf* m, SeqNum seq, TcpFlags flags, uint16_t window) const {
-  const size_t hlen = wire::kTcpMinHeaderLen + (t.ts_ok ? 12 : 0);
-  std::byte* p = rte_pktmbuf_mtod(m, std::byte*);
-  wire::store_be16(p, t.tuple.local_port);
-  wire::store_be16(p + 2, t.tuple.remote_port);
-  wire::store_be32(p + 4, seq.value());
-  wire::store_be32(p + 8, t.rcv_nxt.value());
-  p[12] = static_cast<std::byte>((hlen / 4) << 4);
-  p[13] = static_cast<std::byte>(flags);
-  wire::store_be16(p + 14, window);
-  wire::store_be32(p + 16, 0);  // checksum and urgent pointer
-  if (t.ts_ok) {
-    wire::store_be32(p + 20, 0x0101080au);  // NOP, NOP, kind 8, length 10 (RFC 7323 §3)
-    wire::store_be32(p + 24, ts_clock(t));
-    wire::store_be32(p + 28, t.ts_recent);
-  }
+  const wire::TcpTimestamps ts{ts_clock(t), t.ts_recent};
+  const size_t hlen = wire::write_tcp_timestamps_header({rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_tailroom(m)},
+                                                        t.tuple.local_port, t.tuple.remote_port, seq.value(),
+                                                        t.rcv_nxt.value(), flags, window, t.ts_ok ? &ts : nullptr);
   m->data_len = static_cast<uint16_t>(hlen);
   m->pkt_len = static_cast<uint32_t>(hlen);
   m->l4_len = hlen;
@@ -159,7 +147,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   // option: their header is written directly (write_plain_header), with no header and options
   // structure built first. A SYN, a RST and an ACK with SACK blocks take the general writer.
   const bool plain = wire::has(flags, TcpFlags::ack) && !wire::has(flags, TcpFlags::syn) &&
-                     !wire::has(flags, TcpFlags::rst) && !(t.sack_ok && (!t.ooo.empty() || t.dsack_pending));
+                     !wire::has(flags, TcpFlags::rst) && !reports_sack(t);
   if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
   rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
   if (!m) {
@@ -168,12 +156,14 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   }
   // The window is advertised only once the segment has its mbuf: advertise_window() moves
   // RCV.ADV, which must stay the edge the peer was actually told.
-  if (plain) [[likely]] {
-    write_plain_header(t, m, seq, flags, advertise_window(t));
+  if (wire::has(flags, TcpFlags::ack)) {
     // Whatever carries an ACK settles a delayed one (RFC 9293 §3.8.6.3: piggybacking).
     t.last_ack_sent = t.rcv_nxt;
     t.rcv_unacked = 0;
     t.delack_deadline = kNever;
+  }
+  if (plain) [[likely]] {
+    write_plain_header(t, m, seq, flags, advertise_window(t));
     // No blocks reported (nothing held, or no SACK): what the next ACK reports starts afresh.
     if (t.ooo.empty()) t.sack_history_count = 0;
   } else {
@@ -189,9 +179,6 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
     h.options = build_options(t, flags, len);
     write_segment_header(m, h);
     if (wire::has(flags, TcpFlags::ack)) {
-      t.last_ack_sent = t.rcv_nxt;
-      t.rcv_unacked = 0;
-      t.delack_deadline = kNever;
       counters.tx_sack_blocks += h.options.sack_block_count;
       size_t first = 0;
       if (t.dsack_pending && h.options.sack_block_count > 0) {

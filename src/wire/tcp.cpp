@@ -217,6 +217,30 @@ size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header) {
   return len;
 }
 
+size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                                   uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps) {
+  const size_t len = kTcpMinHeaderLen + (timestamps ? 12 : 0);
+  assert(out.size() >= len);
+  std::byte* p = out.data();
+  store_be16(p, src_port);
+  store_be16(p + 2, dst_port);
+  store_be32(p + 4, seq);
+  store_be32(p + 8, ack);
+  p[12] = static_cast<std::byte>((len / 4) << 4);
+  p[13] = static_cast<std::byte>(flags);
+  store_be16(p + 14, window);
+  store_be32(p + 16, 0);  // checksum and urgent pointer
+  if (timestamps) {
+    p[20] = std::byte{kOptNop};
+    p[21] = std::byte{kOptNop};
+    p[22] = std::byte{kOptTimestamps};
+    p[23] = std::byte{kOptTimestampsLen};
+    store_be32(p + 24, timestamps->tsval);
+    store_be32(p + 28, timestamps->tsecr);
+  }
+  return len;
+}
+
 void fill_tcp_checksum(std::span<std::byte> segment, const IpAddr& src, const IpAddr& dst) {
   assert(segment.size() >= kTcpMinHeaderLen && segment.size() <= 0xffff);
   store_be16(segment.data() + 16, 0);

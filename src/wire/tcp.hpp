@@ -145,6 +145,13 @@ inline size_t tcp_header_len(const TcpHeader& header) { return kTcpMinHeaderLen 
 // Requires out.size() >= tcp_header_len(header).
 size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header);
 
+// What write_tcp_header() writes for a header whose only option is the timestamps one, or
+// none (`timestamps` null), without a TcpHeader built first: most segments of a connection, the
+// ACKs with or without data (tcp/output.cpp). Urgent pointer and checksum zero. Requires
+// out.size() >= 32; returns the length, 20 or 32.
+size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                                   uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps);
+
 // Fills the checksum of a complete segment (header + payload) in place. Whatever is in the
 // checksum field is ignored. Requires segment.size() >= 20 and <= 65535.
 void fill_tcp_checksum(std::span<std::byte> segment, const IpAddr& src, const IpAddr& dst);

@@ -256,6 +256,27 @@ TEST(Tcp, Write_LinuxSynOptionLayout_ByteExact) {
   EXPECT_TRUE(std::equal(out.begin() + 20, out.begin() + 40, expected.begin(), expected.end()));
 }
 
+// The short writer for ACKs (with or without data) gives the general writer's bytes, with the
+// timestamps option and without, whatever the flags.
+TEST(Tcp, WriteTimestampsHeader_SameBytesAsTheGeneralWriter) {
+  const TcpTimestamps ts{0x01020304, 0xa0b0c0d0};
+  for (const TcpFlags flags : {TcpFlags::ack, TcpFlags::ack | TcpFlags::psh, TcpFlags::ack | TcpFlags::fin,
+                               TcpFlags::ack | TcpFlags::ece | TcpFlags::cwr}) {
+    for (const bool with_ts : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "flags " << static_cast<int>(flags) << " timestamps " << with_ts);
+      TcpHeader header{.src_port = 0x1234, .dst_port = 80, .seq = 0xdeadbeef, .ack = 0x01020304, .flags = flags,
+                       .window = 0xfedc};
+      if (with_ts) header.options.timestamps = ts;
+      std::array<std::byte, 60> general{}, plain{};
+      const size_t len = write_tcp_header(general, header);
+      ASSERT_EQ(write_tcp_timestamps_header(plain, 0x1234, 80, 0xdeadbeef, 0x01020304, flags, 0xfedc,
+                                            with_ts ? &ts : nullptr),
+                len);
+      EXPECT_EQ(plain, general);
+    }
+  }
+}
+
 struct LayoutCase {
   const char* name;
   TcpOptions options;
