@@ -206,19 +206,16 @@ class Interface {
   // template's building, about 230 instructions a connection and side.
   void send_tcp(rte_mbuf* segment, const wire::IpAddr& src, const wire::IpAddr& dst, wire::Ecn ecn,
                 wire::TxHeaderTemplate& tmpl) {
-    const uint32_t generation = tx_generation(src.is_v4());
-    if (tmpl.generation == generation && now_ < tmpl.expiry) [[likely]] {
-      return send_tcp_templated(segment, ecn, tmpl);
-    }
-    if (last_template_.generation == generation && now_ < last_template_.expiry && last_template_dst_ == dst &&
-        last_template_src_ == src) {
+    const bool v4 = src.is_v4();
+    if (template_valid(tmpl, v4)) [[likely]] return send_tcp_templated(segment, ecn, tmpl);
+    if (template_valid(last_template_, v4) && last_template_dst_ == dst && last_template_src_ == src) {
       tmpl = last_template_;
       return send_tcp_templated(segment, ecn, tmpl);
     }
     tx_template_ = &tmpl;
     send_tcp(segment, src, dst, ecn);
     tx_template_ = nullptr;
-    if (tmpl.generation == tx_generation(src.is_v4()) && now_ < tmpl.expiry) {
+    if (template_valid(tmpl, v4)) {
       last_template_ = tmpl;
       last_template_src_ = src;
       last_template_dst_ = dst;
@@ -266,6 +263,10 @@ class Interface {
   // neighbour cache's plus the router advertisements' (both only grow, so their sum changes
   // whenever either does).
   uint32_t tx_generation(bool v4) const { return v4 ? arp_.generation() : nd_.generation() + route6_generation_; }
+  // Built under the current epoch and before its entry's deadline.
+  bool template_valid(const wire::TxHeaderTemplate& t, bool v4) const {
+    return t.generation == tx_generation(v4) && now_ < t.expiry;
+  }
   void send_tcp_templated(rte_mbuf* segment, wire::Ecn ecn, const wire::TxHeaderTemplate& tmpl);
   // Build *tx_template_ from `packet` (starting at its IP header) for the REACHABLE entry of
   // `next_hop`; nothing when there is no such entry (probing, STALE, DELAY: the slow path's

@@ -97,11 +97,12 @@ void ShardCore::advance(TimePoint now) {
   Entry entry(*this);
   now_ = now;
   admission_advance();  // admission.cpp: the lcore loop calls advance() once per receive burst
-  if (const Tick tick = tick_floor(now); tick != trace_level_tick_) {
+  const Tick tick = tick_floor(now);
+  if (tick != trace_level_tick_) {
     trace_level_tick_ = tick;
     trace_state_changes_ = log::enabled(log::Subsystem::tcp, log::Level::debug);
   }
-  wheel_.advance(tick_floor(now), [&](TimerEntry& e) {
+  wheel_.advance(tick, [&](TimerEntry& e) {
     ++counters.timers_fired;
     on_timer(owner_of(e, &Tcb::timer), now);
   });
