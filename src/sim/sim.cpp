@@ -735,7 +735,8 @@ std::string Sim::check_resources() const {
     std::snprintf(buf, sizeof buf, "link holds %zu frames; ", in_flight_.size());
     out += buf;
   }
-  const unsigned avail = rte_mempool_avail_count(pool_);
+  unsigned avail = rte_mempool_avail_count(pool_);
+  for (const auto& h : hosts_) avail += h->shard_.mbufs_stashed();  // free, kept by the shard
   if (avail != pool_->size) {
     std::snprintf(buf, sizeof buf, "%u mbufs not back in the pool (%u of %u); ", pool_->size - avail, avail,
                   pool_->size);

@@ -103,7 +103,7 @@ size_t ShardCore::api_read(Tcb& t, std::span<std::byte> out) {
   const auto n = static_cast<uint32_t>(std::min<size_t>(out.size(), t.rcv_buf.bytes()));
   if (n == 0) return 0;
   t.rcv_buf.copy_out(0, out.first(n));
-  t.rcv_buf.drop_front(n);
+  t.rcv_buf.drop_front(n, mbufs_);
   t.rcv_copied += n;
   if (!t.zombie) maybe_window_update(t);
   return n;
@@ -112,7 +112,7 @@ size_t ShardCore::api_read(Tcb& t, std::span<std::byte> out) {
 void ShardCore::api_consume(Tcb& t, size_t n) {
   Entry entry(*this);
   const auto k = static_cast<uint32_t>(std::min<size_t>(n, t.rcv_buf.bytes()));
-  t.rcv_buf.drop_front(k);
+  t.rcv_buf.drop_front(k, mbufs_);
   t.rcv_copied += k;
   if (t.zombie) return;
   if (k > 0) maybe_window_update(t);
@@ -166,7 +166,7 @@ size_t ShardCore::api_send(Tcb& t, std::span<const std::byte> data) {
       // holding received data it cannot forward never frees it, and a pool filled by such
       // receive queues stays full (the ring_pressure stall).
       const bool first = t.snd_buf.empty();
-      rte_mbuf* m = first || mem_data_allowed() ? rte_pktmbuf_alloc(env.pool) : nullptr;
+      rte_mbuf* m = first || mem_data_allowed() ? mbufs_.alloc() : nullptr;
       if (m && first && !mem_data_would_be_allowed()) ++counters.mem_reserve_used;
       if (!m) {
         // Nothing may be in flight to bring an ACK (and with it on_writable()): retry on the

@@ -437,6 +437,7 @@ class ShardCore {
   SecretKeys keys_;
   uint8_t rcv_wscale_ = 0;  // RFC 7323 §2.3: the shift that lets 65535 << shift cover recv_buffer
   SentSegmentPool sent_pool_;  // before tcbs_: their maps hold its records
+  MbufStash mbufs_;            // what segments are built from and freed into (env.pool's)
   std::unique_ptr<Tcb[]> tcbs_;
   std::vector<Tcb*> free_tcbs_;
   TupleTable<Tcb> table_;

@@ -91,6 +91,8 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
   } else {
     closed_segment_arrives(tuple, seg);
   }
+  // What was not queued (a bare ACK, a SYN, a duplicate) goes to the stash, not the pool.
+  if (seg.payload) mbufs_.free_chain(seg.payload.release());
 }
 
 void ShardCore::advance(TimePoint now) {
@@ -664,7 +666,7 @@ void ShardCore::ack_advances(Tcb& t, SeqNum ack, TimePoint now, const wire::TcpO
   if (t.syn_unacked()) --data;
   if (t.fin_queued && t.snd_una <= t.fin_seq && ack > t.fin_seq) --data;
   assert(data <= t.snd_buf.bytes());
-  t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()), t.snd_cursor);
+  t.snd_buf.drop_front(std::min(data, t.snd_buf.bytes()), t.snd_cursor, mbufs_);
   t.snd_una = ack;
   t.bytes_acked += data;
   if (const Duration span = now - t.rate_sample_start; span >= std::max(t.srtt, Duration(1000))) {

@@ -104,6 +104,92 @@ inline MbufPtr mbuf_chain_pop_front(MbufPtr& m) {
   return MbufPtr(head);
 }
 
+// A shard's own store of free mbufs in front of its pool (issue 15: bulk allocation and free).
+// DPDK's per-lcore mempool cache keeps the common store out of most allocations, but each
+// rte_pktmbuf_alloc() and free still finds that cache through the lcore id and checks its
+// thresholds: about 50 instructions a round trip, and a request/response on a kept connection
+// makes two (the send queue's copy of the response, the segment that carries it) and frees two
+// (the request once read, the response once acknowledged). Segments the shard frees come back
+// here and its next segments are built from them; the pool sees bulk transfers of half the
+// capacity, only when the stash runs empty or full. Only mbufs of the stash's own pool are kept
+// (received frames may come from another); the others go straight back.
+//
+// The stashed mbufs are free but the pool counts them in use: the shard's memory-pressure
+// estimate adds count(), and whoever checks a pool for leaks while shards live adds every
+// shard's count (Shard::mbufs_stashed()). The capacity is at most a 64th of the pool, so a small
+// pool shared by several shards is not hoarded.
+class MbufStash {
+ public:
+  static constexpr uint32_t kMaxCapacity = 64;
+
+  MbufStash() = default;
+  MbufStash(const MbufStash&) = delete;
+  MbufStash& operator=(const MbufStash&) = delete;
+  ~MbufStash() { flush(); }
+
+  // Keeps up to `capacity` (at most kMaxCapacity and a 64th of the pool, rounded down to an even
+  // number; below 4 it keeps none and passes every call through).
+  void init(rte_mempool* pool, uint32_t capacity) {
+    flush();
+    pool_ = pool;
+    capacity = std::min({capacity, kMaxCapacity, pool != nullptr ? pool->size / 64 : 0u}) & ~1u;
+    capacity_ = capacity >= 4 ? capacity : 0;
+  }
+  uint32_t count() const { return count_; }
+  uint32_t capacity() const { return capacity_; }
+
+  // rte_pktmbuf_alloc(), from the stash when it holds one.
+  rte_mbuf* alloc() {
+    if (count_ == 0) [[unlikely]] return refill_and_alloc();
+    rte_mbuf* m = objs_[--count_];
+    rte_pktmbuf_reset(m);
+    return m;
+  }
+  // rte_pktmbuf_free_seg(): a segment whose last reference this was (direct again if it was
+  // attached) is kept when it is of the stash's pool and there is room.
+  void free_seg(rte_mbuf* m) {
+    m = rte_pktmbuf_prefree_seg(m);
+    if (m == nullptr) return;
+    if (m->pool != pool_ || count_ == capacity_) [[unlikely]] return spill_and_free(m);
+    objs_[count_++] = m;
+  }
+  // rte_pktmbuf_free() of a chain, each segment through free_seg().
+  void free_chain(rte_mbuf* m) {
+    while (m != nullptr) {
+      rte_mbuf* next = m->next;
+      free_seg(m);
+      m = next;
+    }
+  }
+  // Everything back to the pool.
+  void flush() {
+    if (count_ > 0) rte_mempool_put_bulk(pool_, reinterpret_cast<void**>(objs_), count_);
+    count_ = 0;
+  }
+
+ private:
+  [[gnu::noinline]] rte_mbuf* refill_and_alloc() {
+    const uint32_t batch = capacity_ / 2;
+    if (batch == 0 || rte_mempool_get_bulk(pool_, reinterpret_cast<void**>(objs_), batch) != 0)
+      return rte_pktmbuf_alloc(pool_);  // fewer left than a batch: one at a time
+    count_ = batch;
+    return alloc();
+  }
+  // `m` has been through rte_pktmbuf_prefree_seg() (rte_mbuf_raw_free()'s precondition).
+  [[gnu::noinline]] void spill_and_free(rte_mbuf* m) {
+    if (m->pool != pool_ || capacity_ == 0) return rte_mbuf_raw_free(m);
+    const uint32_t batch = capacity_ / 2;
+    count_ -= batch;
+    rte_mempool_put_bulk(pool_, reinterpret_cast<void**>(objs_ + count_), batch);
+    objs_[count_++] = m;
+  }
+
+  rte_mempool* pool_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint32_t count_ = 0;
+  rte_mbuf* objs_[kMaxCapacity];
+};
+
 // FIFO of stand-alone mbuf segments linked through m->next (see top of file).
 class MbufQueue {
  public:
@@ -153,13 +239,13 @@ class MbufQueue {
     --count_;
     return m;
   }
-  // Drops the first n bytes (n <= bytes()), freeing emptied segments.
-  void drop_front(uint32_t n) {
+  // Drops the first n bytes (n <= bytes()), freeing emptied segments into `stash`.
+  void drop_front(uint32_t n, MbufStash& stash) {
     while (n > 0) {
       rte_mbuf* m = head_;
       if (n >= m->data_len) {
         n -= m->data_len;
-        rte_pktmbuf_free_seg(pop_front());
+        stash.free_seg(pop_front());
       } else {
         mbuf_trim_front(m, static_cast<uint16_t>(n));
         bytes_ -= n;
@@ -209,16 +295,20 @@ class MbufQueue {
       offset = 0;
     }
   }
-  void drop_front(uint32_t n, Cursor& cursor) {
+  void drop_front(uint32_t n, Cursor& cursor, MbufStash& stash) {
     if (cursor.m != nullptr && cursor.offset >= n) {
       cursor.offset -= n;  // only segments before the cursor are freed or trimmed
     } else {
       cursor = Cursor{};
     }
-    drop_front(n);
+    drop_front(n, stash);
   }
   // Inlined test, out-of-line loop: a connection's close and release clear its three queues,
   // mostly empty, about ten times a connection.
+  void clear(MbufStash& stash) {
+    if (head_) free_all(stash);
+  }
+  // Straight back to the pool (the queue's destructor, and code outside a shard).
   void clear() {
     if (head_) free_all();
   }
@@ -249,6 +339,9 @@ class MbufQueue {
  private:
   [[gnu::noinline]] void free_all() {
     while (head_) rte_pktmbuf_free_seg(pop_front());
+  }
+  [[gnu::noinline]] void free_all(MbufStash& stash) {
+    while (head_) stash.free_seg(pop_front());
   }
 
   rte_mbuf* head_ = nullptr;

@@ -149,7 +149,7 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   const bool plain = wire::has(flags, TcpFlags::ack) && !wire::has(flags, TcpFlags::syn) &&
                      !wire::has(flags, TcpFlags::rst) && !reports_sack(t);
   if (len == 0 || seq == t.snd_una) mem_note_control(); else mem_note_alloc();
-  rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
+  rte_mbuf* m = mbufs_.alloc();
   if (!m) {
     ++counters.tx_no_mbuf;
     return false;
@@ -199,10 +199,10 @@ bool ShardCore::send_segment(Tcb& t, SeqNum seq, TcpFlags flags, uint32_t data_o
   uint32_t copied = 0;
   while (copied < len) {
     if (rte_pktmbuf_tailroom(last) == 0) {
-      rte_mbuf* next = rte_pktmbuf_alloc(env.pool);
+      rte_mbuf* next = mbufs_.alloc();
       mem_note_alloc();
       if (!next) {
-        rte_pktmbuf_free(m);
+        mbufs_.free_chain(m);
         ++counters.tx_no_mbuf;
         return false;
       }
@@ -273,7 +273,7 @@ bool ShardCore::send_bare(const FourTuple& tuple, uint32_t seq, uint32_t ack, Tc
 // it may use the memory reserve.
 bool ShardCore::send_header(const FourTuple& tuple, const wire::TcpHeader& h) {
   mem_note_control();
-  rte_mbuf* m = rte_pktmbuf_alloc(env.pool);
+  rte_mbuf* m = mbufs_.alloc();
   if (!m) {
     ++counters.tx_no_mbuf;
     return false;

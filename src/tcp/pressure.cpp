@@ -45,6 +45,7 @@ void ShardCore::mem_refresh() {
   // count through the pool's ops, as rte_mempool_ops_get_count does; that one is not exported).
   unsigned available = rte_mempool_get_ops(env.pool->ops_index)->get_count(env.pool);
   for (const unsigned lcore : mem_cache_lcores_) available += env.pool->local_cache[lcore].len;
+  available += mbufs_.count();  // free, though the pool counts them in use
   mem_free_ = std::min(available, env.pool->size);
   const uint32_t in_use = mem_in_use();
   if (!mem_under_pressure_ && in_use > mem_pressure_) {

@@ -69,6 +69,7 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
     mem_pressure_ = static_cast<uint32_t>(cfg.mem_pressure * mem_size_);
     mem_high_ = static_cast<uint32_t>(cfg.mem_high * mem_size_);
     mem_mbuf_bytes_ = rte_pktmbuf_data_room_size(env.pool);
+    mbufs_.init(env.pool, env.mbuf_stash);
     if (env.pool->cache_size != 0) {
       unsigned lcore;
       RTE_LCORE_FOREACH(lcore) mem_cache_lcores_.push_back(lcore);
@@ -136,7 +137,7 @@ void ShardCore::release_tcb(Tcb& t) {
   assert(!t.table_hook.is_linked() && !t.pending_hook.is_linked());
   assert(t.zombie && t.snd_buf.empty() && t.ooo.empty() && t.sent.empty());
   t.timer.cancel();
-  t.rcv_buf.clear();
+  t.rcv_buf.clear(mbufs_);
   ++counters.conn_closed;
   free_tcbs_.push_back(&t);
 }
@@ -235,11 +236,11 @@ void ShardCore::close_connection(Tcb& t, CloseReason reason) {
   t.rexmit_deadline = t.persist_deadline = t.fin_wait_2_deadline = t.tx_retry_deadline = kNever;
   t.rack_deadline = t.tlp_deadline = kNever;
   t.sent.clear(sent_pool_);
-  t.snd_buf.clear();
+  t.snd_buf.clear(mbufs_);
   t.snd_cursor = {};
-  t.ooo.clear();
+  t.ooo.clear(mbufs_);
   // After a normal close the bytes already received stay readable until on_closed() returns.
-  if (reason != CloseReason::normal) t.rcv_buf.clear();
+  if (reason != CloseReason::normal) t.rcv_buf.clear(mbufs_);
   leave_syn_backlog(t);
   if (t.orphan) {
     orphans_.erase(orphans_.iterator_to(t));
@@ -749,6 +750,7 @@ ShardResources Shard::resources() const {
   return r;
 }
 const TcpCounters& Shard::counters() const { return core_->counters; }
+unsigned Shard::mbufs_stashed() const { return core_->mbufs_.count(); }
 size_t Shard::connections_in_use() const { return core_->config.max_connections - core_->free_tcbs_.size(); }
 size_t Shard::connection_capacity() const { return core_->config.max_connections; }
 size_t Shard::time_wait_count() const { return core_->tw_table_.size(); }

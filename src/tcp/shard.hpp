@@ -70,6 +70,9 @@ struct ShardEnv {
   uint32_t tso_max_payload_v4 = 0;
   uint32_t tso_max_payload_v6 = 0;
   uint16_t tso_ip_packet_max = 0;
+  // Free mbufs of `pool` the shard keeps in front of it (MbufStash in src/tcp/mbuf.hpp): at most
+  // 64 and a 64th of the pool; 0 sends every allocation and free to the pool.
+  uint32_t mbuf_stash = 64;
 };
 
 // A snapshot of one connection or TIME-WAIT record, for the counters printer.
@@ -216,6 +219,9 @@ class Shard {
   }
   size_t connections_in_use() const;
   size_t connection_capacity() const;
+  // Free mbufs of the pool the shard keeps for its next segments (ShardEnv::mbuf_stash): the
+  // pool counts them in use, so a leak check while the shard lives adds them.
+  unsigned mbufs_stashed() const;
   size_t time_wait_count() const;
   // Earliest time advance() has work to do, or TimePoint::max() when nothing is pending; lets
   // the lcore loop sleep when idle. A lower bound (1 ms tick).

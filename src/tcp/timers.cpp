@@ -31,7 +31,7 @@ void ShardCore::on_timer(Tcb& t, TimePoint now) {
     t.tx_retry_deadline = kNever;  // drain()'s output() retries sending
     // A send() cut short by mbuf exhaustion: let the application try again.
     if (t.want_writable && !t.app_closed && api_send_space(t) > 0) {
-      if (rte_mempool_avail_count(env.pool) == 0 || !mem_data_would_be_allowed()) {
+      if ((mbufs_.count() == 0 && rte_mempool_avail_count(env.pool) == 0) || !mem_data_would_be_allowed()) {
         t.tx_retry_deadline = now + kClockGranularity;  // still none: look again next tick
       } else {
         t.want_writable = false;

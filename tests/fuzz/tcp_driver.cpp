@@ -50,6 +50,9 @@ Driver::Driver(rte_mempool* pool, const DriverOptions& options) : pool_(pool), o
   env.output = this;
   env.local_addr = kLocalAddr;
   env.secret_seed = 42;
+  // A stash would keep free mbufs out of the pool the scarce run holds away, where this shard
+  // alone could use them: none, so the shard meets the scarcity.
+  if (options.scarce_mbufs) env.mbuf_stash = 0;
   shard_ = std::make_unique<tcp::Shard>(config_, env, now_);
 }
 

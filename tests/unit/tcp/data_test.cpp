@@ -294,13 +294,15 @@ TEST_F(ForwardReadable, SinkStopsEarly_RestStaysReadable) {
 TEST_F(Data, TinySegments_CoalescedIntoFewMbufs) {
   const uint32_t iss = established();
   rec.auto_read = false;
-  const unsigned before = rte_mempool_in_use_count(g_pool);
+  // In use by the pool's count, less what the shard keeps free (MbufStash).
+  auto in_use = [&] { return rte_mempool_in_use_count(g_pool) - shard->mbufs_stashed(); };
+  const unsigned before = in_use();
   for (uint32_t i = 0; i < 200; ++i) {
     inject({.flags = ACK, .seq = 1001 + i, .ack = iss + 1, .data = std::string(1, char('a' + i % 26))});
   }
   wire.sent.clear();
   EXPECT_EQ(rec.conn->readable(), 200u);
-  EXPECT_LE(rte_mempool_in_use_count(g_pool), before + 1);
+  EXPECT_LE(in_use(), before + 1);
   EXPECT_EQ(shard->counters().rx_coalesced, 199u);
   std::byte buf[300];
   ASSERT_EQ(rec.conn->read(buf), 200u);
@@ -346,7 +348,11 @@ TEST_F(Data, SendBufferFull_PartialSend_WritableAfterAck) {
   EXPECT_EQ(rec.conn->send_space(), 1460u);
 }
 
+// The next two hold every mbuf of the pool; the shard keeps none of its own (mbuf_stash = 0), so
+// it finds none either.
 TEST_F(Data, MbufExhaustion_RetransmissionRetriedNextTick) {
+  mbuf_stash = 0;
+  make_shard();
   const uint32_t iss = established();  // RTO 10 ms
   rec.conn->send(bytes_of("data"));
   expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
@@ -361,9 +367,27 @@ TEST_F(Data, MbufExhaustion_RetransmissionRetriedNextTick) {
   expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
 }
 
+// The mbufs the shard keeps (MbufStash) are free though the pool counts them in use: with the
+// pool dry, the retransmission of SND.UNA (which the control reserve lets through) is built from
+// one of them, on time.
+TEST_F(Data, MbufExhaustion_TheShardsOwnFreeMbufsStillServe) {
+  const uint32_t iss = established();  // RTO 10 ms
+  rec.conn->send(bytes_of("data"));
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
+  ASSERT_GT(shard->mbufs_stashed(), 0u);
+  std::vector<rte_mbuf*> hoard;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(g_pool)) hoard.push_back(m);
+  at(10);
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 4});
+  EXPECT_EQ(shard->counters().tx_no_mbuf, 0u);
+  for (rte_mbuf* m : hoard) rte_pktmbuf_free(m);
+}
+
 // A send() cut short by an empty mbuf pool, with nothing in flight to bring an ACK: on_writable()
 // still follows once mbufs are back, so the application can finish its write.
 TEST_F(Data, MbufExhaustionDuringSend_WritableFollowsWithoutAnAck) {
+  mbuf_stash = 0;
+  make_shard();
   const uint32_t iss = established();
   std::vector<rte_mbuf*> hoard;
   while (rte_mbuf* m = rte_pktmbuf_alloc(g_pool)) hoard.push_back(m);
@@ -451,6 +475,7 @@ namespace {
 // and whole-segment drops and copies that end on segment boundaries.
 TEST(MbufQueueCursor, MatchesWalkFromHead) {
   MbufQueue q;
+  MbufStash direct;  // not initialised: every free goes straight to the pool
   std::string all;
   uint32_t next_byte = 0;
   auto append = [&](uint16_t len) {
@@ -475,7 +500,7 @@ TEST(MbufQueueCursor, MatchesWalkFromHead) {
     }
     if (round % 3 == 0) {
       const uint32_t n = std::min<uint32_t>(offset, (round * 53) % 1700);
-      q.drop_front(n, cursor);
+      q.drop_front(n, cursor, direct);
       dropped += n;
       offset -= n;
     }

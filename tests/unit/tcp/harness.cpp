@@ -99,6 +99,7 @@ void TcpTest::make_shard() {
     env.state_tracer_ctx = this;
   }
   env.pool_shards = pool_shards;
+  env.mbuf_stash = mbuf_stash;
   env.tso_max_payload_v4 = env.tso_max_payload_v6 = tso_max_payload;
   env.tso_ip_packet_max = tso_ip_packet_max;
   transitions.clear();
