@@ -127,10 +127,12 @@ bool HttpResponseParser::end_status_line() {
 
 bool HttpResponseParser::end_field() {
   if (in_trailers_ || name_overflow_) return true;  // trailers change nothing we act on
-  const std::string_view name(name_, name_len_);
-  const std::string_view value(value_, value_trimmed_len_);
+  return act_on_field(std::string_view(name_, name_len_), std::string_view(value_, value_trimmed_len_), value_overflow_);
+}
+
+bool HttpResponseParser::act_on_field(std::string_view name, std::string_view value, bool value_overflow) {
   if (name == "content-length") {
-    if (value_overflow_ || value.empty()) return (error_ = HttpError::bad_content_length), false;
+    if (value_overflow || value.empty()) return (error_ = HttpError::bad_content_length), false;
     uint64_t n = 0;
     for (char c : value) {
       if (c < '0' || c > '9') return (error_ = HttpError::bad_content_length), false;
@@ -142,7 +144,7 @@ bool HttpResponseParser::end_field() {
     has_content_length_ = true;
     content_length_ = n;
   } else if (name == "transfer-encoding") {
-    if (value_overflow_) return (error_ = HttpError::bad_header), false;
+    if (value_overflow) return (error_ = HttpError::bad_header), false;
     // The codings of repeated fields form one list; what matters is whether chunked is last.
     has_transfer_encoding_ = true;
     const size_t comma = value.rfind(',');
@@ -197,11 +199,100 @@ bool HttpResponseParser::end_headers() {
   return true;
 }
 
+// What the byte-by-byte steps would do with the line, done at once: the line is found with
+// memchr, its name checked against the tchar table, its value for CTLs, and only a name that may
+// be one we act on is lowered (into name_); no value is copied. Anything those steps would judge
+// otherwise (an error, with the byte it fails at; a name or value past the buffers; a bare CR;
+// the header limit) is left to them, with nothing changed.
+HttpResponseParser::Taken HttpResponseParser::take_whole_line(const unsigned char* bytes, size_t& i, size_t n,
+                                                              Result& result) {
+  const unsigned char* line = bytes + i;
+  const auto* lf = static_cast<const unsigned char*>(std::memchr(line, '\n', n - i));
+  if (lf == nullptr) return Taken::no;  // cut by the end of the data
+  const size_t line_bytes = static_cast<size_t>(lf - line) + 1;
+  if (header_bytes_ + line_bytes > kMaxHeaderBytes) return Taken::no;
+  size_t len = line_bytes - 1;  // without the LF, then without a CR before it (RFC 9112 §2.2)
+  if (len > 0 && line[len - 1] == '\r') len--;
+
+  if (state_ == State::status_line) {
+    // Only its first 13 bytes are checked (end_status_line()); the reason phrase may hold
+    // anything but CR and LF.
+    if (std::memchr(line, '\r', len) != nullptr) return Taken::no;
+    std::memcpy(status_buf_, line, std::min(len, kStatusMax));
+    line_len_ = len;
+    if (!end_status_line()) {
+      line_len_ = 0;
+      return Taken::no;
+    }
+    header_bytes_ += line_bytes;
+    i += line_bytes;
+    line_ = Line::field;
+    state_ = State::field_start;
+    return Taken::yes;
+  }
+
+  if (len == 0) {  // the empty line that ends the head (or the trailers)
+    header_bytes_ += line_bytes;
+    i += line_bytes;
+    line_ = Line::field_end;
+    if (in_trailers_) {
+      state_ = State::done;
+      status_ = Status::complete;
+      result = {i, status_};
+      return Taken::returns;
+    }
+    if (!end_headers()) {
+      result = fail(error_, i);
+      return Taken::returns;
+    }
+    if (status_ == Status::complete) {
+      result = {i, status_};
+      return Taken::returns;
+    }
+    return Taken::yes;
+  }
+
+  size_t name_len = 0;
+  while (name_len < len && kTchar[line[name_len]]) name_len++;
+  // Empty (obsolete folding starts with SP or HTAB), no colon, or a byte before it that is not a
+  // tchar (whitespace before the colon, RFC 9112 §5.1).
+  if (name_len == 0 || name_len == len || line[name_len] != ':') return Taken::no;
+  size_t value = name_len + 1;
+  while (value < len && (line[value] == ' ' || line[value] == '\t')) value++;
+  if (len - value > kValueMax) return Taken::no;  // the steps below mark the overflow
+  for (size_t k = value; k < len; k++) {
+    const unsigned char c = line[k];
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return Taken::no;
+  }
+  size_t value_end = len;
+  while (value_end > value && (line[value_end - 1] == ' ' || line[value_end - 1] == '\t')) value_end--;
+  header_bytes_ += line_bytes;
+  i += line_bytes;
+  line_ = Line::field;
+  state_ = State::field_start;
+  // Only content-length (14), transfer-encoding (17) and connection (10) are acted on.
+  if (in_trailers_ || (name_len != 14 && name_len != 17 && name_len != 10)) return Taken::yes;
+  for (size_t k = 0; k < name_len; k++) name_[k] = kNameByte[line[k]];
+  const std::string_view field_value(reinterpret_cast<const char*>(line + value), value_end - value);
+  if (!act_on_field(std::string_view(name_, name_len), field_value, false)) {
+    result = fail(error_, i);
+    return Taken::returns;
+  }
+  return Taken::yes;
+}
+
 HttpResponseParser::Result HttpResponseParser::feed(std::span<const std::byte> data) {
   if (status_ != Status::need_more) return {0, status_};
   const size_t n = data.size();
   size_t i = 0;
   while (i < n) {
+    // A whole line at the start of one: at once (take_whole_line()).
+    if (state_ == State::field_start || (state_ == State::status_line && line_len_ == 0)) {
+      Result result{};
+      const Taken taken = take_whole_line(reinterpret_cast<const unsigned char*>(data.data()), i, n, result);
+      if (taken == Taken::returns) return result;
+      if (taken == Taken::yes) continue;
+    }
     // Body bytes in bulk.
     if (state_ == State::body_length || state_ == State::chunk_data) {
       const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, n - i));

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace dtcp::loadgen {
 
@@ -89,6 +90,13 @@ class HttpResponseParser {
   Result fail(HttpError e, size_t consumed);
   bool end_status_line();
   bool end_field();
+  // A field we act on (name in lower case, value trimmed): false on error (error_ says which).
+  bool act_on_field(std::string_view name, std::string_view value, bool value_overflow);
+  enum class Taken : uint8_t { no, yes, returns };
+  // The head's common case: a whole, well-formed line at data[i] (status line or field line, or
+  // the empty line), taken at once without copying it. `no` (nothing changed) leaves anything
+  // else to the byte-by-byte steps; `returns`: feed() returns `result`.
+  Taken take_whole_line(const unsigned char* bytes, size_t& i, size_t n, Result& result);
   // At the empty line: decides how the body is delimited. Returns false on error.
   bool end_headers();
   void deliver(std::span<const std::byte> bytes);

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dtcp::loadgen {
 namespace {
@@ -262,6 +263,65 @@ TEST(HttpParser, ErrorIsSticky) {
   EXPECT_EQ(p.feed(bytes(kContentLength)).status, Status::error);
   p.reset();
   EXPECT_EQ(p.feed(bytes(kContentLength)).status, Status::complete);
+}
+
+}  // namespace
+}  // namespace dtcp::loadgen
+
+namespace dtcp::loadgen {
+namespace {
+
+// A whole line is taken at once (take_whole_line()); a line cut by the end of the data goes byte
+// by byte. Fed whole and fed a byte at a time, every response must come out the same: the same
+// status, error, bytes consumed, code, keep-alive and body. The responses are a few good ones
+// with each byte replaced by, and each position given an extra, byte that matters to the
+// grammar (CR, LF, SP, HTAB, colon, a CTL, DEL, a letter, a digit, a comma).
+TEST(HttpParser, WholeLinesAndSingleBytes_SameOutcomeForEveryEdit) {
+  const std::string_view bases[] = {
+      kContentLength,
+      kChunked,
+      "HTTP/1.0 200 OK\r\nConnection: keep-alive, x\r\nContent-Length: 2\r\n\r\nab",
+      "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip, chunked\r\nX-Long-Field-Name-Beyond-Thirty-Two-Bytes: 1\r\n\n",
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\nContent-Length:3 \t\nConnection:\tclose\n\nxyz",
+  };
+  // Values past the 128 bytes kept of one: a "close" beyond them is not seen, a Content-Length
+  // that long is refused.
+  const std::string long_values[] = {
+      "HTTP/1.1 200 OK\r\nConnection: " + std::string(120, 'a') + ", close\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::string(125, '0') + "1\r\n\r\nz",
+  };
+  const char edits[] = {'\r', '\n', ' ', '\t', ':', '\x01', '\x7f', 'A', '7', ','};
+  size_t variants = 0;
+  auto same = [&](const std::string& text) {
+    HttpResponseParser whole_parser, bytes_parser;
+    const Parsed whole = parse(whole_parser, text);
+    const Parsed bytes = parse(bytes_parser, text, 1);
+    ASSERT_EQ(whole.status, bytes.status) << testing::PrintToString(text);
+    ASSERT_EQ(whole.consumed, bytes.consumed) << testing::PrintToString(text);
+    ASSERT_EQ(whole_parser.error(), bytes_parser.error()) << testing::PrintToString(text);
+    ASSERT_EQ(whole.body, bytes.body) << testing::PrintToString(text);
+    if (whole.status == Status::complete) {
+      ASSERT_EQ(whole_parser.status_code(), bytes_parser.status_code()) << testing::PrintToString(text);
+      ASSERT_EQ(whole_parser.keep_alive(), bytes_parser.keep_alive()) << testing::PrintToString(text);
+    }
+    ++variants;
+  };
+  std::vector<std::string_view> all(std::begin(bases), std::end(bases));
+  for (const std::string& v : long_values) all.push_back(v);
+  for (const std::string_view base : all) {
+    same(std::string(base));
+    for (size_t at = 0; at < base.size(); at++) {
+      for (const char c : edits) {
+        std::string replaced(base);
+        replaced[at] = c;
+        same(replaced);
+        std::string inserted(base);
+        inserted.insert(at, 1, c);
+        same(inserted);
+      }
+    }
+  }
+  EXPECT_GT(variants, 5000u);
 }
 
 }  // namespace
