@@ -116,8 +116,9 @@ inline MbufPtr mbuf_chain_pop_front(MbufPtr& m) {
 //
 // The stashed mbufs are free but the pool counts them in use: the shard's memory-pressure
 // estimate adds count(), and whoever checks a pool for leaks while shards live adds every
-// shard's count (Shard::mbufs_stashed()). The capacity is at most a 64th of the pool, so a small
-// pool shared by several shards is not hoarded.
+// shard's count (Shard::mbufs_stashed()). Like a mempool cache, a stash out of other lcores'
+// reach is bounded: all the shards drawing on a pool keep at most a 64th of it between them
+// (a pool too small for that keeps none), and a shard entering memory pressure empties its own.
 class MbufStash {
  public:
   static constexpr uint32_t kMaxCapacity = 64;
@@ -127,14 +128,23 @@ class MbufStash {
   MbufStash& operator=(const MbufStash&) = delete;
   ~MbufStash() { flush(); }
 
-  // Keeps up to `capacity` (at most kMaxCapacity and a 64th of the pool, rounded down to an even
-  // number; below 4 it keeps none and passes every call through).
-  void init(rte_mempool* pool, uint32_t capacity) {
+  // Keeps up to `capacity`, at most kMaxCapacity and this shard's part of a 64th of the pool
+  // (`pool_shards` draw on it), rounded down to an even number; below 4 it keeps none and passes
+  // every call through.
+  void init(rte_mempool* pool, uint32_t capacity, uint32_t pool_shards = 1) {
     flush();
     pool_ = pool;
-    capacity = std::min({capacity, kMaxCapacity, pool != nullptr ? pool->size / 64 : 0u}) & ~1u;
-    capacity_ = capacity >= 4 ? capacity : 0;
+    const uint32_t share = pool != nullptr ? pool->size / (64 * std::max<uint32_t>(1, pool_shards)) : 0;
+    capacity = std::min({capacity, kMaxCapacity, share}) & ~1u;
+    capacity_ = configured_ = capacity >= 4 ? capacity : 0;
   }
+  // Under memory pressure: everything back to the pool, and every call passed through until
+  // resume(), so the pool's last mbufs are where every lcore and the NIC can take them.
+  void suspend() {
+    flush();
+    capacity_ = 0;
+  }
+  void resume() { capacity_ = configured_; }
   uint32_t count() const { return count_; }
   uint32_t capacity() const { return capacity_; }
 
@@ -186,6 +196,7 @@ class MbufStash {
 
   rte_mempool* pool_ = nullptr;
   uint32_t capacity_ = 0;
+  uint32_t configured_ = 0;  // the capacity suspend() leaves and resume() restores
   uint32_t count_ = 0;
   rte_mbuf* objs_[kMaxCapacity];
 };

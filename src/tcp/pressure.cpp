@@ -52,12 +52,14 @@ void ShardCore::mem_refresh() {
     mem_enter_pressure();
   } else if (mem_under_pressure_ && in_use < mem_low_) {
     mem_under_pressure_ = false;
+    mbufs_.resume();
   }
 }
 
 void ShardCore::mem_enter_pressure() {
   if (env.pool == nullptr) return;
   mem_under_pressure_ = true;
+  mbufs_.suspend();  // its free mbufs back where every lcore and the NIC can take them
   ++counters.mem_pressure_entered;
 }
 

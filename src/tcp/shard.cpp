@@ -69,7 +69,7 @@ ShardCore::ShardCore(const TcpConfig& cfg, const ShardEnv& e, TimePoint now)
     mem_pressure_ = static_cast<uint32_t>(cfg.mem_pressure * mem_size_);
     mem_high_ = static_cast<uint32_t>(cfg.mem_high * mem_size_);
     mem_mbuf_bytes_ = rte_pktmbuf_data_room_size(env.pool);
-    mbufs_.init(env.pool, env.mbuf_stash);
+    mbufs_.init(env.pool, env.mbuf_stash, env.pool_shards);
     if (env.pool->cache_size != 0) {
       unsigned lcore;
       RTE_LCORE_FOREACH(lcore) mem_cache_lcores_.push_back(lcore);

@@ -71,7 +71,7 @@ struct ShardEnv {
   uint32_t tso_max_payload_v6 = 0;
   uint16_t tso_ip_packet_max = 0;
   // Free mbufs of `pool` the shard keeps in front of it (MbufStash in src/tcp/mbuf.hpp): at most
-  // 64 and a 64th of the pool; 0 sends every allocation and free to the pool.
+  // 64, and a 64th of the pool among its pool_shards; 0 sends every allocation and free to the pool.
   uint32_t mbuf_stash = 64;
 };
 

@@ -52,6 +52,40 @@ TEST_F(MbufStashTest, CapacityIsAtMost64AndA64thOfThePool) {
   EXPECT_EQ(stash_.capacity(), 0u);
 }
 
+// The shards drawing on one pool keep at most a 64th of it between them.
+TEST_F(MbufStashTest, CapacityIsTheShardsPartOfA64thOfThePool) {
+  rte_mempool* small = rte_pktmbuf_pool_create("stash_small", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  ASSERT_NE(small, nullptr);
+  MbufStash s;
+  s.init(small, 64);
+  EXPECT_EQ(s.capacity(), 14u);  // 1023 / 64 = 15, even
+  s.init(small, 64, 2);
+  EXPECT_EQ(s.capacity(), 6u);   // 1023 / 128 = 7
+  s.init(small, 64, 4);
+  EXPECT_EQ(s.capacity(), 0u);   // 3: too few
+  s.init(g_pool, 64, 8);
+  EXPECT_EQ(s.capacity(), 30u);  // 16383 / 512 = 31
+  rte_mempool_free(small);
+}
+
+TEST_F(MbufStashTest, SuspendedItKeepsNothingUntilResumed) {
+  stash_.init(g_pool, 64);
+  rte_mbuf* m = take();
+  ASSERT_EQ(stash_.count(), 31u);
+  stash_.suspend();
+  EXPECT_EQ(stash_.count(), 0u);
+  expect_accounted();
+  give_back(m);
+  EXPECT_EQ(stash_.count(), 0u) << "straight back to the pool";
+  const unsigned before = rte_mempool_avail_count(g_pool);
+  take();
+  EXPECT_EQ(rte_mempool_avail_count(g_pool), before - 1) << "one from the pool, no batch";
+  stash_.resume();
+  take();
+  EXPECT_EQ(stash_.count(), 31u);
+  expect_accounted();
+}
+
 TEST_F(MbufStashTest, FirstAllocationTakesHalfTheCapacityFromThePool) {
   stash_.init(g_pool, 64);
   const unsigned before = rte_mempool_avail_count(g_pool);

@@ -25,7 +25,11 @@ class Pressure : public TcpTest {
   // Takes mbufs from the pool until `free` are left, counting those the shard keeps (free,
   // though the pool counts them in use).
   void hold_until_free(unsigned free) {
-    while (rte_mempool_avail_count(g_pool) + shard->mbufs_stashed() > free) held_.push_back(rte_pktmbuf_alloc(g_pool));
+    while (rte_mempool_avail_count(g_pool) + shard->mbufs_stashed() > free) {
+      rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+      ASSERT_NE(m, nullptr) << "the shard keeps more than " << free << " free";
+      held_.push_back(m);
+    }
   }
   void release() {
     for (rte_mbuf* m : held_) rte_pktmbuf_free(m);
@@ -98,6 +102,27 @@ TEST_F(Pressure, TheShardsOwnFreeMbufsCountAsFree) {
   at(now_ms() + 1);  // the free count is read again on entry (the test pool has no cache)
   EXPECT_EQ(counters().mem_pressure_entered, 0u);
   EXPECT_EQ(rec.conn->send(bytes(pattern(3000))), 3000u) << "the whole send buffer, no fair share";
+}
+
+// Under pressure the pool's last mbufs must be where every lcore and the NIC can take them: a
+// shard entering it gives its own free ones back and keeps none until the pressure ends.
+TEST_F(Pressure, EnteringPressure_TheShardsFreeMbufsGoBackUntilItEnds) {
+  const uint32_t iss = established();
+  EXPECT_EQ(rec.conn->send(bytes(pattern(100))), 100u);
+  expect_reply({.flags = ACK | PSH, .seq = iss + 1, .ack = 1001, .len = 100});
+  ASSERT_GT(shard->mbufs_stashed(), 0u);
+  hold_until_free(kFreeUnderPressure);
+  at(now_ms() + 1);
+  EXPECT_EQ(counters().mem_pressure_entered, 1u);
+  EXPECT_EQ(shard->mbufs_stashed(), 0u);
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 101});  // frees the 100 bytes' mbuf
+  EXPECT_EQ(rec.conn->send(bytes(pattern(100))), 100u);
+  expect_reply({.flags = ACK | PSH, .seq = iss + 101, .ack = 1001, .len = 100});
+  EXPECT_EQ(shard->mbufs_stashed(), 0u) << "kept none under pressure";
+  release();
+  at(now_ms() + 1);
+  inject({.flags = ACK, .seq = 1001, .ack = iss + 201});  // frees the second 100 bytes' mbuf, and its own
+  EXPECT_EQ(shard->mbufs_stashed(), 2u) << "kept again once the pressure ended";
 }
 
 // Under pressure send() takes no more than the connection's fair share of the pool; the ACK that
