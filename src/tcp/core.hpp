@@ -409,7 +409,8 @@ class ShardCore {
     if (mem_free_ > 0) --mem_free_;
     if (!mem_under_pressure_ && mem_size_ - std::min(mem_size_, mem_free_) > mem_pressure_) mem_enter_pressure();
   }
-  void mem_enter_pressure();
+  // Once an episode: out of line, so the allocation paths that may call it stay short.
+  [[gnu::cold, gnu::noinline]] void mem_enter_pressure();
   // Under pressure: the mbufs one connection may hold per direction (send queue; receive and
   // reassembly queues), Linux's per-socket fair share of tcp_mem[2].
   uint32_t mem_share() const;
