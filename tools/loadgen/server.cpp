@@ -1,5 +1,6 @@
 #include "loadgen/server.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -165,12 +166,14 @@ void ServerSession::end_line(std::string_view line, size_t length) {
     return;
   }
   const std::string_view name = line.substr(0, colon);
-  // RFC 9112 §5.1: no whitespace in or after the field name.
-  for (const char c : name) {
-    if (c == ' ' || c == '\t') {
-      s_.bad = true;
-      return;
-    }
+  // RFC 9112 §5.1: no whitespace in or after the field name, which is a token (RFC 9110 §5.6.2:
+  // no CTL either). SP, HTAB and the CTLs are the bytes up to 0x20: one smallest byte, found
+  // without a branch a byte (a loop testing SP and HTAB in turn took a third of a request).
+  unsigned char smallest = 0xff;
+  for (const char c : name) smallest = std::min(smallest, static_cast<unsigned char>(c));
+  if (smallest <= 0x20) {
+    s_.bad = true;
+    return;
   }
   // Only five fields matter here (iequals() compares lengths first), and only their values are
   // trimmed: Host, User-Agent, Accept and the like cost five length compares.

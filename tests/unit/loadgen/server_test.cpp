@@ -181,6 +181,8 @@ TEST(ServerSession, Http_Errors_CloseTheConnection) {
   };
   for (const Case& c : {Case{"POST / HTTP/1.1\r\n\r\n", "405"}, Case{"GET / HTTP/9.9\r\n\r\n", "400"},
                         Case{"garbage\r\n\r\n", "400"}, Case{"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "400"},
+                        Case{"GET / HTTP/1.1\r\nName\t: x\r\n\r\n", "400"}, Case{"GET / HTTP/1.1\r\nNa\x01me: x\r\n\r\n", "400"},
+                        Case{"GET / HTTP/1.1\r\nName : x\r\n\r\n", "400"},
                         Case{"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", "400"}}) {
     ServerSession s(content);
     s.on_data(bytes(c.request));
