@@ -63,7 +63,9 @@ TEST(Impairment, Ce_MarksEctFramesOnly_ChecksumStillVerifies) {
     ASSERT_NE(m, nullptr);
     const auto ip = ip_of(m);
     EXPECT_TRUE(ip);
-    if (ip) EXPECT_EQ(ip->dscp_ecn(), tos);
+    if (ip) {
+      EXPECT_EQ(ip->dscp_ecn(), tos);
+    }
     rte_pktmbuf_free(m);
   }
   EXPECT_EQ(counters.impair_ce_marked, 3u);
