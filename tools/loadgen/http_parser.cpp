@@ -27,6 +27,14 @@ constexpr std::array<char, 256> kNameByte = [] {
   return table;
 }();
 
+// A CTL other than HTAB (RFC 9110 §5.5: not in a field value), by byte.
+constexpr std::array<bool, 256> kValueCtl = [] {
+  std::array<bool, 256> table{};
+  for (size_t c = 0; c < 0x20; c++) table[c] = c != '\t';
+  table[0x7f] = true;
+  return table;
+}();
+
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -252,18 +260,18 @@ HttpResponseParser::Taken HttpResponseParser::take_whole_line(const unsigned cha
     return Taken::yes;
   }
 
+  // line[len] is the CR or LF, not a tchar: the scan needs no other bound.
   size_t name_len = 0;
-  while (name_len < len && kTchar[line[name_len]]) name_len++;
+  while (kTchar[line[name_len]]) name_len++;
   // Empty (obsolete folding starts with SP or HTAB), no colon, or a byte before it that is not a
   // tchar (whitespace before the colon, RFC 9112 §5.1).
   if (name_len == 0 || name_len == len || line[name_len] != ':') return Taken::no;
   size_t value = name_len + 1;
   while (value < len && (line[value] == ' ' || line[value] == '\t')) value++;
   if (len - value > kValueMax) return Taken::no;  // the steps below mark the overflow
-  for (size_t k = value; k < len; k++) {
-    const unsigned char c = line[k];
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return Taken::no;
-  }
+  bool ctl = false;  // one test at the end, not a branch a byte
+  for (size_t k = value; k < len; k++) ctl |= kValueCtl[line[k]];
+  if (ctl) return Taken::no;
   size_t value_end = len;
   while (value_end > value && (line[value_end - 1] == ' ' || line[value_end - 1] == '\t')) value_end--;
   header_bytes_ += line_bytes;
