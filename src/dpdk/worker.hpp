@@ -269,7 +269,7 @@ class QueueStack final : public Stack,
 class Worker {
  public:
   Worker(unsigned lcore, const RuntimeConfig& runtime, std::atomic<bool>& stop)
-      : lcore_(lcore), runtime_(runtime), stop_(stop), backoff_(runtime.idle_polls, runtime.idle_sleep_max) {}
+      : lcore_(lcore), stop_(stop), backoff_(runtime.idle_polls, runtime.idle_sleep_max) {}
   ~Worker();
   void add_queue(const Config& config, const PortConfig& port, uint16_t port_id, uint16_t queue_id,
                  const PortCapabilities& caps);
@@ -324,7 +324,6 @@ class Worker {
 
   static constexpr size_t kCounterWords = sizeof(StackCounters) / sizeof(uint64_t);
   unsigned lcore_;
-  const RuntimeConfig& runtime_;
   std::atomic<bool>& stop_;
   IdlePolicy idle_ = IdlePolicy::busy;
   const AppFactory* factory_ = nullptr;

@@ -246,7 +246,6 @@ class Engine {
   Phase phase_ = Phase::warmup;
   Nanos started_ = 0;
   Nanos measure_start_ = 0;
-  Nanos measure_end_ = 0;
   Nanos next_expiry_scan_ = 0;
   uint32_t active_ = 0;  // slots holding a connection
   uint32_t in_flight_ = 0;  // slots holding a request
