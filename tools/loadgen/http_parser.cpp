@@ -272,8 +272,6 @@ HttpResponseParser::Taken HttpResponseParser::take_whole_line(const unsigned cha
   bool ctl = false;  // one test at the end, not a branch a byte
   for (size_t k = value; k < len; k++) ctl |= kValueCtl[line[k]];
   if (ctl) return Taken::no;
-  size_t value_end = len;
-  while (value_end > value && (line[value_end - 1] == ' ' || line[value_end - 1] == '\t')) value_end--;
   header_bytes_ += line_bytes;
   i += line_bytes;
   line_ = Line::field;
@@ -281,6 +279,8 @@ HttpResponseParser::Taken HttpResponseParser::take_whole_line(const unsigned cha
   // Only content-length (14), transfer-encoding (17) and connection (10) are acted on.
   if (in_trailers_ || (name_len != 14 && name_len != 17 && name_len != 10)) return Taken::yes;
   for (size_t k = 0; k < name_len; k++) name_[k] = kNameByte[line[k]];
+  size_t value_end = len;  // trailing whitespace is not the value's (RFC 9112 §5.1)
+  while (value_end > value && (line[value_end - 1] == ' ' || line[value_end - 1] == '\t')) value_end--;
   const std::string_view field_value(reinterpret_cast<const char*>(line + value), value_end - value);
   if (!act_on_field(std::string_view(name_, name_len), field_value, false)) {
     result = fail(error_, i);
@@ -416,7 +416,7 @@ HttpResponseParser::Result HttpResponseParser::feed(std::span<const std::byte> d
           state_ = State::line_lf;
         } else if (c == '\n') {
           end_of_line = true;
-        } else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+        } else if (kValueCtl[static_cast<unsigned char>(c)]) {
           return fail(HttpError::bad_header, i);
         } else if (c == ' ' || c == '\t') {
           if (value_started_) {
