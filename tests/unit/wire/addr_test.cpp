@@ -210,6 +210,27 @@ TEST(IpAddr, EitherFamily_ParseAndToString) {
   EXPECT_FALSE(IpAddr::parse("::g"));
 }
 
+// The conversion stores two words at run time and bytes in a constant expression: both must give
+// the RFC 4291 §2.5.5.2 layout, ::ffff:a.b.c.d, and v4() must read the address back.
+TEST(IpAddr, FromIpv4_MappedBytesAtRunTimeAndCompileTime) {
+  constexpr IpAddr at_compile_time(Ipv4Addr::from_octets(198, 18, 7, 201));
+  const std::array<uint8_t, 16> mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 7, 201};
+  EXPECT_EQ(at_compile_time.bytes, mapped);
+  volatile uint32_t value = Ipv4Addr::from_octets(198, 18, 7, 201).value;  // no constant folding
+  const IpAddr at_run_time(Ipv4Addr{value});
+  EXPECT_EQ(at_run_time.bytes, mapped);
+  EXPECT_EQ(at_run_time, at_compile_time);
+  EXPECT_EQ(at_run_time.v4(), Ipv4Addr::from_octets(198, 18, 7, 201));
+  EXPECT_EQ(IpAddr(v6("::ffff:10.1.2.3")).v4(), Ipv4Addr::from_octets(10, 1, 2, 3));
+  for (const uint32_t v : {0u, 1u, 0x80000000u, 0xc6120001u, 0xffffffffu}) {
+    volatile uint32_t in = v;
+    const IpAddr a(Ipv4Addr{in});
+    EXPECT_TRUE(a.is_v4()) << v;
+    EXPECT_EQ(a.v4().value, v);
+    EXPECT_EQ(a.to_string(), Ipv4Addr{v}.to_string());
+  }
+}
+
 TEST(IpAddr, UnspecifiedAndUnusable_BothFamilies) {
   EXPECT_TRUE(IpAddr{}.is_unspecified());
   EXPECT_TRUE(IpAddr{}.is_v6());
