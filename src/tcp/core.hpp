@@ -152,7 +152,14 @@ class ShardCore {
   class Entry {
    public:
     explicit Entry(ShardCore& core) : core_(core) {
-      if (core_.depth_++ == 0) core_.mem_refresh();
+      // The refresh's own interval is checked here, inline: most entries are within it.
+      if (core_.depth_++ == 0 && core_.now_ >= core_.mem_refresh_due_) core_.mem_refresh();
+    }
+    // An entry that brings the time (a segment, the loop's advance(), connect()): the clock
+    // moves first, so the refresh's interval is judged on it.
+    Entry(ShardCore& core, TimePoint now) : core_(core) {
+      core_.now_ = now;
+      if (core_.depth_++ == 0 && now >= core_.mem_refresh_due_) core_.mem_refresh();
     }
     ~Entry() {
       if (core_.depth_ == 1) core_.drain();
@@ -392,7 +399,8 @@ class ShardCore {
   }
 
   // ---- pressure.cpp: memory pressure (Linux tcp_mem), the shard's use of the mbuf pool ----
-  // Reads the pool's free count (each outermost entry) and enters or leaves pressure.
+  // Reads the pool's free count and enters or leaves pressure: at an outermost entry, each one
+  // when the pool has no per-lcore cache, else once per kMemRefreshInterval (mem_refresh_due_).
   void mem_refresh();
   // False beyond mem_high: only control segments may take an mbuf now (counts the refusal).
   bool mem_data_allowed();
@@ -514,7 +522,9 @@ class ShardCore {
   uint32_t mem_low_ = 0, mem_pressure_ = 0, mem_high_ = 0;
   uint32_t mem_mbuf_bytes_ = 0;  // data room of one pool mbuf
   bool mem_under_pressure_ = false;
-  TimePoint mem_refreshed_{};
+  // The first outermost entry at or after this reads the pool again (mem_refresh()): at once
+  // (min) without caches or before the first refresh on the clock, never (max) without a pool.
+  TimePoint mem_refresh_due_ = TimePoint::min();
   // The lcores that may hold mbufs of the pool in their caches (the enabled EAL lcores, read at
   // construction): counting only theirs gives rte_mempool_avail_count's answer without walking
   // all RTE_MAX_LCORE caches (about 400 instructions a refresh, counted by tools/bench --cost).

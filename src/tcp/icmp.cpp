@@ -32,8 +32,7 @@ uint32_t plateau_below(uint32_t size) {
 }  // namespace
 
 void ShardCore::icmp_error(const wire::IcmpTcpError& e, TimePoint now) {
-  Entry entry(*this);
-  now_ = now;
+  Entry entry(*this, now);
   const FourTuple tuple{e.local, e.remote, e.local_port, e.remote_port};
   Tcb* t = table_.find(tuple);
   if (t == nullptr) {

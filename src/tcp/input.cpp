@@ -32,8 +32,7 @@ bool header_in_first_mbuf(const rte_mbuf* m) {
 }  // namespace
 
 void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn ecn, TimePoint now) {
-  Entry entry(*this);
-  now_ = now;
+  Entry entry(*this, now);
   MbufPtr owner(m);
   ++segments_this_iteration_;
   // A frame coalesced by LRO or rte_gro (RTE_MBUF_F_RX_LRO, tso_segsz = the size of the segments
@@ -96,8 +95,7 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
 }
 
 void ShardCore::advance(TimePoint now) {
-  Entry entry(*this);
-  now_ = now;
+  Entry entry(*this, now);
   admission_advance();  // admission.cpp: the lcore loop calls advance() once per receive burst
   const Tick tick = tick_floor(now);
   if (tick != trace_level_tick_) {

@@ -37,10 +37,11 @@ SeqNum ooo_end(const rte_mbuf* m) { return ooo_seq(m) + SeqLen(m->data_len); }
 }  // namespace
 
 void ShardCore::mem_refresh() {
-  if (env.pool == nullptr) return;
-  if (env.pool->cache_size != 0 && mem_refreshed_ != TimePoint{} && now_ - mem_refreshed_ < kMemRefreshInterval)
+  if (env.pool == nullptr) {
+    mem_refresh_due_ = TimePoint::max();
     return;
-  mem_refreshed_ = now_;
+  }
+  if (env.pool->cache_size != 0 && now_ != TimePoint{}) mem_refresh_due_ = now_ + kMemRefreshInterval;
   // rte_mempool_avail_count(), over the caches that can be non-empty only (the common store's
   // count through the pool's ops, as rte_mempool_ops_get_count does; that one is not exported).
   unsigned available = rte_mempool_get_ops(env.pool->ops_index)->get_count(env.pool);

@@ -396,8 +396,7 @@ void ShardCore::tuple_freed(const FourTuple& t) {
 
 ConnectResult ShardCore::connect(wire::IpAddr dst, uint16_t dst_port, ConnectionHandler& handler,
                                  const ConnectOptions& options, TimePoint now) {
-  Entry entry(*this);
-  now_ = now;
+  Entry entry(*this, now);
   if (dst.is_unusable_peer() || dst_port == 0) return {ConnectError::invalid_address};
   // The caller (the Stack) has checked that a local_address given is one of ours.
   const wire::IpAddr local = !options.local_address.is_unspecified() ? options.local_address

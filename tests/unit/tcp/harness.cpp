@@ -87,7 +87,7 @@ void TcpTest::make_shard() {
   shard.reset();
   wire.sent.clear();
   ShardEnv env;
-  env.pool = g_pool;
+  env.pool = pool != nullptr ? pool : g_pool;
   env.output = &wire;
   if (local_addr.is_v4()) env.local_addr = local_addr;
   else env.local_addr6 = local_addr;

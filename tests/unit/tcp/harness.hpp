@@ -191,6 +191,7 @@ class TcpTest : public ::testing::Test {
   std::unique_ptr<Shard> shard;
   TimePoint now_{};
   bool check_no_leaks = true;
+  rte_mempool* pool = nullptr;  // ShardEnv::pool of the next make_shard() (nullptr: g_pool, which has no cache)
   uint32_t mbuf_stash = 64;   // ShardEnv::mbuf_stash of the next make_shard() (0: a dry pool is dry for TCP too)
   uint32_t pool_shards = 1;  // ShardEnv::pool_shards of the next make_shard() (memory pressure tests)
   // ShardEnv's TSO fields of the next make_shard(), the same for both families (0: no TSO).

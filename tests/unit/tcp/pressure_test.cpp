@@ -104,6 +104,28 @@ TEST_F(Pressure, TheShardsOwnFreeMbufsCountAsFree) {
   EXPECT_EQ(rec.conn->send(bytes(pattern(3000))), 3000u) << "the whole send buffer, no fair share";
 }
 
+// With per-lcore caches the pool's free count is a walk of the caches, so it is read at most once
+// per kMemRefreshInterval (20 µs), at the first entry due on the entry's own clock: mbufs taken
+// in between go unseen until then (the shard's own allocations lower its estimate meanwhile).
+TEST_F(Pressure, CachedPool_FreeCountReadAgainOnlyOnceTheIntervalPassed) {
+  rte_mempool* cached = rte_pktmbuf_pool_create("tcp_test_cached", 4095, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  ASSERT_NE(cached, nullptr);
+  pool = cached;
+  make_shard();
+  at_us(1'000'000);  // read: the next read is due at 1'000'020
+  std::vector<rte_mbuf*> taken;  // 3500 of 4095 in use: above mem_pressure (3071)
+  for (int i = 0; i < 3500; i++) taken.push_back(rte_pktmbuf_alloc(cached));
+  EXPECT_EQ(std::count(taken.begin(), taken.end(), nullptr), 0);
+  at_us(1'000'019);
+  EXPECT_EQ(counters().mem_pressure_entered, 0u) << "read again within the interval";
+  at_us(1'000'020);
+  EXPECT_EQ(counters().mem_pressure_entered, 1u) << "not read again once the interval passed";
+  for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+  pool = nullptr;
+  make_shard();  // the cached pool's shard gives its mbufs back before the pool goes
+  rte_mempool_free(cached);
+}
+
 // Under pressure the pool's last mbufs must be where every lcore and the NIC can take them: a
 // shard entering it gives its own free ones back and keeps none until the pressure ends.
 TEST_F(Pressure, EnteringPressure_TheShardsFreeMbufsGoBackUntilItEnds) {
