@@ -37,7 +37,17 @@ struct MacAddr {
 
   static constexpr MacAddr broadcast() { return MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
 
-  friend bool operator==(const MacAddr&, const MacAddr&) = default;
+  // Two loads a side at run time (every received frame compares its destination with ours).
+  friend constexpr bool operator==(const MacAddr& a, const MacAddr& b) {
+    if (std::is_constant_evaluated()) return a.bytes == b.bytes;
+    uint32_t a4, b4;
+    uint16_t a2, b2;
+    std::memcpy(&a4, a.bytes.data(), 4);
+    std::memcpy(&b4, b.bytes.data(), 4);
+    std::memcpy(&a2, a.bytes.data() + 4, 2);
+    std::memcpy(&b2, b.bytes.data() + 4, 2);
+    return ((a4 ^ b4) | static_cast<uint32_t>(a2 ^ b2)) == 0;
+  }
 };
 
 struct Ipv4Addr {

@@ -40,6 +40,7 @@ Interface::Interface(const InterfaceSetup& setup, FrameSink& sink, NetCounters& 
       counters_(counters),
       arp_(setup.arp),
       netmask_(setup.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - setup.prefix_len)),
+      subnet_broadcast_(setup.prefix_len < 31 ? (setup.address.value & netmask_) | ~netmask_ : 0),
       link_local_(wire::Ipv6Addr::link_local_from_mac(setup.mac)),
       nd_(setup.nd),
       now_(now),
@@ -243,10 +244,8 @@ void Interface::ipv4_input(rte_mbuf* frame, size_t offset, bool link_broadcast, 
   // our subnet's), or our own address is discarded. Off-link subnets are unknown to us, so their
   // broadcast addresses cannot be told from hosts.
   const wire::Ipv4Addr src = ip->src();
-  const bool directed_broadcast =
-      on_link(src) && (src.value | netmask_) == ~uint32_t{0} && setup_.prefix_len < 31;
-  if (src.is_unspecified() || src.is_loopback() || src.is_multicast() || src.is_broadcast() || directed_broadcast ||
-      is_local(src)) {
+  if (src.is_unspecified() || src.is_loopback() || src.is_multicast() || src.is_broadcast() ||
+      src.value == subnet_broadcast_ || is_local(src)) {
     return drop(frame, counters_.drop_ip_bad_source);
   }
 

@@ -340,6 +340,9 @@ class Interface {
   ArpLearnedHook arp_learned_ = nullptr;
   void* arp_learned_ctx_ = nullptr;
   uint32_t netmask_;
+  // Our subnet's broadcast address, a source RFC 1122 §3.2.1.3 discards; 0 (unspecified, which
+  // it discards anyway) on a /31 or /32, which has none (RFC 3021).
+  uint32_t subnet_broadcast_;
   uint16_t next_ip_id_ = 1;
   // The template send_tcp() is building through the slow path (nullptr otherwise): ip_output()
   // and ip6_output() fill it when their lookup says send to a REACHABLE entry.

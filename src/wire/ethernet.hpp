@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "wire/addr.hpp"
@@ -36,7 +37,7 @@ class EthernetView {
   explicit EthernetView(std::span<const std::byte> bytes) : bytes_(bytes) {}
   MacAddr mac_at(size_t offset) const {
     MacAddr mac;
-    for (size_t i = 0; i < 6; ++i) mac.bytes[i] = std::to_integer<uint8_t>(bytes_[offset + i]);
+    std::memcpy(mac.bytes.data(), bytes_.data() + offset, 6);
     return mac;
   }
 
