@@ -233,13 +233,14 @@ class ShardCore {
     return std::min(floor, config.max_rto * (k + 1));
   }
   void enter_time_wait(Tcb& t, TimePoint now);
-  void time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now);
+  // `hash`, here and in the listen path: keys_.table_hash(tuple), the segment's lookup's.
+  void time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, size_t hash, TimePoint now);
   void expire_time_wait(TimePoint now);
   void free_time_wait(TimeWaitRecord& tw);
 
   // ---- input.cpp: segment arrival ----
   void closed_segment_arrives(const FourTuple& tuple, const Segment& seg);
-  void listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
+  void listen_segment_arrives(Listener& l, const FourTuple& tuple, size_t hash, Segment& seg, TimePoint now,
                               const SeqNum* time_wait_snd_nxt);
   // Admission of a bare SYN (no ACK, no RST), before the lookups and anything else is spent on
   // it: false (counted) when the shard is behind and this loop iteration's syn_budget is used up.
@@ -294,7 +295,7 @@ class ShardCore {
   // An ACK to the listener: true if its cookie was valid (the connection was built and the
   // segment processed on it, or dropped for lack of a TCB); false if invalid (counted; the
   // caller sends the RST).
-  bool syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now);
+  bool syn_cookie_ack(Listener& l, const FourTuple& tuple, size_t hash, Segment& seg, TimePoint now);
   // SYN-ACK retransmissions allowed for a half-open connection of `l` now (Linux's young/old rule).
   uint32_t syn_ack_retry_limit(const Listener& l) const;
   void leave_syn_backlog(Tcb& t);

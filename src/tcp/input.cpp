@@ -84,9 +84,9 @@ void ShardCore::input(rte_mbuf* m, wire::IpAddr src, wire::IpAddr dst, wire::Ecn
   if (Tcb* t = table_.find(tuple, hash)) {
     segment_arrives(*t, seg, now);
   } else if (TimeWaitRecord* tw = tw_table_.find(tuple, hash)) {
-    time_wait_segment_arrives(*tw, seg, tuple, now);
+    time_wait_segment_arrives(*tw, seg, tuple, hash, now);
   } else if (Listener* l = find_listener(tuple.local_port, tuple.local.family())) {
-    listen_segment_arrives(*l, tuple, seg, now, nullptr);
+    listen_segment_arrives(*l, tuple, hash, seg, now, nullptr);
   } else {
     closed_segment_arrives(tuple, seg);
   }
@@ -124,7 +124,7 @@ void ShardCore::apply_listener_buffers(Tcb& t, const Listener& l) {
   if (l.recv_buffer != 0) t.set_receive_buffer(l.recv_buffer);
 }
 
-void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now,
+void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, size_t hash, Segment& seg, TimePoint now,
                                        const SeqNum* time_wait_snd_nxt) {
   if (seg.has(TcpFlags::rst)) {
     ++counters.drop_listen_rst;
@@ -134,7 +134,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
     // RFC 4987 §3.6: the ACK answering a cookie SYN-ACK finds no TCB; its cookie rebuilds one.
     // Anything else, or a cookie that fails, is an ACK to a listener (RFC 9293 §3.10.7.2).
     if (!seg.has(TcpFlags::syn) && cookie_ack_expected(l, now)) {
-      if (syn_cookie_ack(l, tuple, seg, now)) return;
+      if (syn_cookie_ack(l, tuple, hash, seg, now)) return;
     } else {
       ++counters.drop_listen_ack;
     }
@@ -191,7 +191,7 @@ void ShardCore::listen_segment_arrives(Listener& l, const FourTuple& tuple, Segm
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = iss;
   set_state(*t, TcpState::syn_received);
-  table_.insert(*t);
+  table_.insert(*t, hash);
   ++counters.conn_passive_opens;
   send_syn(*t, now);  // on mbuf exhaustion the retransmission timer sends it later
   restart_rexmit(*t, now);

@@ -450,6 +450,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   if (t.ack_now) send_ack(t);
   set_state(t, TcpState::time_wait);
   const FourTuple tuple = t.tuple;
+  const size_t hash = t.tuple_hash;  // the same table hash: both tables key on the tuple
   const SeqNum snd_nxt = t.snd_max;
   const SeqNum rcv_nxt = t.rcv_nxt;
   const auto window = static_cast<uint16_t>(std::min<uint32_t>(t.rcv_wnd() >> t.rcv_wscale, 0xffff));
@@ -473,7 +474,7 @@ void ShardCore::enter_time_wait(Tcb& t, TimePoint now) {
   tw->ts_recent = ts_recent;
   tw->ts_offset = ts_offset;
   tw->deadline = now + 2 * config.msl;
-  tw_table_.insert(*tw);
+  tw_table_.insert(*tw, hash);
   tw_expiry_.push_back(*tw);
   ++counters.time_wait_entered;
 }
@@ -493,7 +494,8 @@ void ShardCore::expire_time_wait(TimePoint now) {
 }
 
 // RFC 9293 §3.10.7.4 for TIME-WAIT, on the compact record.
-void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, TimePoint now) {
+void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, const FourTuple& tuple, size_t hash,
+                                          TimePoint now) {
   if (seg.has(TcpFlags::rst)) {
     // RFC 1337 (TIME-WAIT assassination): ignore RST in TIME-WAIT. Linux, by default
     // (tcp_rfc1337 = 0), closes the TIME-WAIT instead.
@@ -514,7 +516,7 @@ void ShardCore::time_wait_segment_arrives(TimeWaitRecord& tw, Segment& seg, cons
       const SeqNum old_snd_nxt = tw.snd_nxt;
       free_time_wait(tw);
       ++counters.time_wait_reused;
-      listen_segment_arrives(*l, tuple, seg, now, &old_snd_nxt);
+      listen_segment_arrives(*l, tuple, hash, seg, now, &old_snd_nxt);
       return;
     }
   }

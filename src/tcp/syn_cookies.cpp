@@ -112,7 +112,7 @@ void ShardCore::send_syn_cookie(Listener& l, const FourTuple& tuple, const Segme
   l.last_cookie_sent = now;
 }
 
-bool ShardCore::syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg, TimePoint now) {
+bool ShardCore::syn_cookie_ack(Listener& l, const FourTuple& tuple, size_t hash, Segment& seg, TimePoint now) {
   const uint32_t isn = seg.ack.value() - 1;
   const uint32_t peer_isn = seg.seq.value() - 1;
   const uint32_t value = isn - keys_.cookie_hash_tuple(tuple) - peer_isn;
@@ -170,7 +170,7 @@ bool ShardCore::syn_cookie_ack(Listener& l, const FourTuple& tuple, Segment& seg
     t->cookie_untimed = true;
   }
   set_state(*t, TcpState::syn_received);
-  table_.insert(*t);
+  table_.insert(*t, hash);
   ++counters.conn_passive_opens;
   // The usual SYN-RECEIVED processing: the ACK establishes, data and FIN on it are taken.
   segment_arrives(*t, seg, now);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <memory>
 
@@ -39,7 +40,20 @@ class TupleTable {
   bool contains(const FourTuple& t) const {
     return set_.find(t, KeyHash{keys_}, KeyEqual{}) != set_.end();
   }
-  void insert(T& e) { set_.insert(e); }
+  void insert(T& e) { insert(e, keys_->table_hash(e.tuple)); }
+  // `hash`: keys.table_hash(e.tuple), already computed by the caller (the segment's lookup, or
+  // the control block's own for its TIME-WAIT record). An element that keeps its hash
+  // (Tcb::tuple_hash) remembers it here, so that erase() needs none computed either.
+  void insert(T& e, size_t hash) {
+    assert(hash == keys_->table_hash(e.tuple));
+    if constexpr (kKeepsHash) {
+      e.tuple_hash = hash;
+      set_.insert(e);
+    } else {
+      typename Set::insert_commit_data commit;
+      if (set_.insert_unique_check(e.tuple, KnownHash{hash}, KeyEqual{}, commit).second) set_.insert_unique_commit(e, commit);
+    }
+  }
   void erase(T& e) { set_.erase(set_.iterator_to(e)); }
   size_t size() const { return set_.size(); }
   template <class Fn>
@@ -48,9 +62,13 @@ class TupleTable {
   }
 
  private:
+  static constexpr bool kKeepsHash = requires(T& e) { e.tuple_hash = size_t{}; };
   struct Hash {
     const SecretKeys* keys;
-    size_t operator()(const T& e) const { return keys->table_hash(e.tuple); }
+    size_t operator()(const T& e) const {
+      if constexpr (kKeepsHash) return e.tuple_hash;
+      else return keys->table_hash(e.tuple);
+    }
   };
   struct Equal {
     bool operator()(const T& a, const T& b) const { return a.tuple == b.tuple; }
