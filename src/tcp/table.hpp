@@ -43,7 +43,9 @@ class TupleTable {
   void insert(T& e) { insert(e, keys_->table_hash(e.tuple)); }
   // `hash`: keys.table_hash(e.tuple), already computed by the caller (the segment's lookup, or
   // the control block's own for its TIME-WAIT record). An element that keeps its hash
-  // (Tcb::tuple_hash) remembers it here, so that erase() needs none computed either.
+  // (Tcb::tuple_hash) remembers it here, where the table's hasher reads it: its insert computes
+  // none, and its TIME-WAIT record's insert takes it (the same key). Erase finds the bucket by
+  // walking to the list's end node (Boost 1.74), without a hash.
   void insert(T& e, size_t hash) {
     assert(hash == keys_->table_hash(e.tuple));
     if constexpr (kKeepsHash) {

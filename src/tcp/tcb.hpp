@@ -253,7 +253,7 @@ struct Tcb final : Connection, TcbFields {
 
   // ---- intrusive hooks (unlinked whenever the block is free) ----
   boost::intrusive::unordered_set_member_hook<> table_hook;
-  size_t tuple_hash = 0;  // keys.table_hash(tuple), set by TupleTable::insert() (its erase needs it)
+  size_t tuple_hash = 0;  // keys.table_hash(tuple), set by TupleTable::insert(); its TIME-WAIT record reuses it
   boost::intrusive::list_member_hook<> pending_hook;  // drain() / reap lists
   boost::intrusive::list_member_hook<> orphan_hook;   // ShardCore::orphans_, while orphan
 
