@@ -1,6 +1,7 @@
 // IPv4 headers (RFC 791 §3.1).
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include "wire/addr.hpp"
 #include "wire/bytes.hpp"
+#include "wire/checksum.hpp"
 #include "wire/ecn.hpp"
 #include "wire/parse_error.hpp"
 
@@ -88,5 +90,24 @@ void write_ipv4(std::span<std::byte> out, const Ipv4Header& header, bool fill_ch
 // Returns false and changes nothing for Not-ECT and CE packets. `packet` starts at the IPv4
 // header, which the caller has checked is at least 20 bytes.
 bool ipv4_mark_ce(std::span<std::byte> packet, bool fix_checksum = true);
+
+// Inline: it runs for every received IPv4 packet, and its result then stays in registers.
+inline Parsed<Ipv4View> Ipv4View::parse_prefix(std::span<const std::byte> packet, size_t packet_len, bool verify_checksum) {
+  if (packet.size() < kIpv4MinHeaderLen) return ParseError::truncated;
+  const uint8_t version_ihl = std::to_integer<uint8_t>(packet[0]);
+  if ((version_ihl >> 4) != 4) return ParseError::bad_version;
+  const size_t header_len = size_t{version_ihl & 0x0fu} * 4;
+  if (header_len < kIpv4MinHeaderLen) return ParseError::bad_header_length;
+  if (header_len > packet.size()) return ParseError::truncated;
+  const size_t total_length = load_be16(packet.data() + 2);
+  if (total_length < header_len) return ParseError::bad_total_length;
+  if (total_length > packet_len) return ParseError::truncated;
+  // RFC 1122 §3.2.1.2: silently discard a datagram whose header checksum is wrong.
+  if (verify_checksum && (header_len == kIpv4MinHeaderLen ? ipv4_header_checksum(packet.data())
+                                                          : internet_checksum(packet.first(header_len))) != 0) {
+    return ParseError::bad_checksum;
+  }
+  return Ipv4View(packet.first(std::min(total_length, packet.size())), static_cast<uint8_t>(header_len));
+}
 
 }  // namespace dtcp::wire
