@@ -29,12 +29,6 @@ uint8_t u8(std::span<const std::byte> s, size_t i) { return std::to_integer<uint
 // Returns false on an impossible option. RFC 9293 §3.1: options may begin on any octet; the
 // list ends at EOL or at the end of the header, whichever comes first.
 bool parse_options(std::span<const std::byte> opts, TcpOptions& out) {
-  // RFC 7323 Appendix A's layout, which Linux and dtcp put on every segment of a connection with
-  // timestamps: NOP, NOP, Timestamps. Taken whole (the header prediction of RFC 1323 §4.2.2).
-  if (opts.size() == 2 + kOptTimestampsLen && load_be32(opts.data()) == 0x0101080au) {
-    out.timestamps = TcpTimestamps{load_be32(opts.data() + 4), load_be32(opts.data() + 8)};
-    return true;
-  }
   size_t i = 0;
   while (i < opts.size()) {
     const uint8_t kind = u8(opts, i);
@@ -109,22 +103,7 @@ Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
   return TcpView(segment, *header_len, options);
 }
 
-Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options) {
-  if (segment.size() < kTcpMinHeaderLen) return ParseError::truncated;
-  const size_t header_len = (std::to_integer<size_t>(segment[12]) >> 4) * 4;
-  if (header_len < kTcpMinHeaderLen || header_len > segment.size()) return ParseError::bad_data_offset;
-  // No stack sends SYN with FIN or RST; they are scanner probes. Linux discards SYN|FIN in
-  // LISTEN (tcp_rcv_state_process) and FreeBSD has net.inet.tcp.drop_synfin. Rejecting them
-  // here keeps the state machine from having to decide which flag wins.
-  const auto flags = static_cast<TcpFlags>(segment[13]);
-  if (has(flags, TcpFlags::syn) && (has(flags, TcpFlags::fin) || has(flags, TcpFlags::rst))) {
-    return ParseError::bad_flags;
-  }
-  if (!parse_options(segment.subspan(kTcpMinHeaderLen, header_len - kTcpMinHeaderLen), options)) {
-    return ParseError::bad_option;
-  }
-  return static_cast<uint8_t>(header_len);
-}
+bool parse_tcp_options(std::span<const std::byte> options, TcpOptions& out) { return parse_options(options, out); }
 
 bool TcpView::verify_checksum(const IpAddr& src, const IpAddr& dst) const {
   if (bytes_.size() > 0xffff) return false;
@@ -214,30 +193,6 @@ size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header) {
   const auto len = static_cast<size_t>(q - p);
   assert(len <= out.size());
   p[12] = static_cast<std::byte>((len / 4) << 4);
-  return len;
-}
-
-size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
-                                   uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps) {
-  const size_t len = kTcpMinHeaderLen + (timestamps ? 12 : 0);
-  assert(out.size() >= len);
-  std::byte* p = out.data();
-  store_be16(p, src_port);
-  store_be16(p + 2, dst_port);
-  store_be32(p + 4, seq);
-  store_be32(p + 8, ack);
-  p[12] = static_cast<std::byte>((len / 4) << 4);
-  p[13] = static_cast<std::byte>(flags);
-  store_be16(p + 14, window);
-  store_be32(p + 16, 0);  // checksum and urgent pointer
-  if (timestamps) {
-    p[20] = std::byte{kOptNop};
-    p[21] = std::byte{kOptNop};
-    p[22] = std::byte{kOptTimestamps};
-    p[23] = std::byte{kOptTimestampsLen};
-    store_be32(p + 24, timestamps->tsval);
-    store_be32(p + 28, timestamps->tsecr);
-  }
   return len;
 }
 

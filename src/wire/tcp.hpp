@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -75,7 +76,12 @@ struct TcpOptions {
 // caller's own: the receive path's Segment) rather than into a view that is then copied twice.
 // Returns the header length. The fields are then read from the bytes (TcpView's accessors are
 // thin loads of the same offsets).
-Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options);
+// Inline, as every received segment takes it; options other than the common layout go to
+// parse_tcp_options().
+inline Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options);
+// The options field of any layout into `out` (RFC 9293 §3.1: options may begin on any octet; the
+// list ends at EOL or at the end of the header). False on an impossible option.
+bool parse_tcp_options(std::span<const std::byte> options, TcpOptions& out);
 
 class TcpView {
  public:
@@ -149,11 +155,55 @@ size_t write_tcp_header(std::span<std::byte> out, const TcpHeader& header);
 // none (`timestamps` null), without a TcpHeader built first: most segments of a connection, the
 // ACKs with or without data (tcp/output.cpp). Urgent pointer and checksum zero. Requires
 // out.size() >= 32; returns the length, 20 or 32.
-size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
-                                   uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps);
+inline size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                                          uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps);
 
 // Fills the checksum of a complete segment (header + payload) in place. Whatever is in the
 // checksum field is ignored. Requires segment.size() >= 20 and <= 65535.
 void fill_tcp_checksum(std::span<std::byte> segment, const IpAddr& src, const IpAddr& dst);
+
+inline Parsed<uint8_t> parse_tcp_header(std::span<const std::byte> segment, TcpOptions& options) {
+  if (segment.size() < kTcpMinHeaderLen) return ParseError::truncated;
+  const size_t header_len = (std::to_integer<size_t>(segment[12]) >> 4) * 4;
+  if (header_len < kTcpMinHeaderLen || header_len > segment.size()) return ParseError::bad_data_offset;
+  // No stack sends SYN with FIN or RST; they are scanner probes. Linux discards SYN|FIN in
+  // LISTEN (tcp_rcv_state_process) and FreeBSD has net.inet.tcp.drop_synfin. Rejecting them
+  // here keeps the state machine from having to decide which flag wins.
+  const auto flags = static_cast<TcpFlags>(segment[13]);
+  if (has(flags, TcpFlags::syn) && (has(flags, TcpFlags::fin) || has(flags, TcpFlags::rst))) {
+    return ParseError::bad_flags;
+  }
+  const std::span<const std::byte> opts = segment.subspan(kTcpMinHeaderLen, header_len - kTcpMinHeaderLen);
+  // RFC 7323 Appendix A's layout, which Linux and dtcp put on every segment of a connection with
+  // timestamps: NOP, NOP, Timestamps (kind 8, length 10). Taken whole (the header prediction of
+  // RFC 1323 §4.2.2).
+  if (opts.size() == 12 && load_be32(opts.data()) == 0x0101080au) {
+    options.timestamps = TcpTimestamps{load_be32(opts.data() + 4), load_be32(opts.data() + 8)};
+  } else if (!opts.empty() && !parse_tcp_options(opts, options)) {
+    return ParseError::bad_option;
+  }
+  return static_cast<uint8_t>(header_len);
+}
+
+inline size_t write_tcp_timestamps_header(std::span<std::byte> out, uint16_t src_port, uint16_t dst_port, uint32_t seq,
+                                          uint32_t ack, TcpFlags flags, uint16_t window, const TcpTimestamps* timestamps) {
+  const size_t len = kTcpMinHeaderLen + (timestamps ? 12 : 0);
+  assert(out.size() >= len);
+  std::byte* p = out.data();
+  store_be16(p, src_port);
+  store_be16(p + 2, dst_port);
+  store_be32(p + 4, seq);
+  store_be32(p + 8, ack);
+  p[12] = static_cast<std::byte>((len / 4) << 4);
+  p[13] = static_cast<std::byte>(flags);
+  store_be16(p + 14, window);
+  store_be32(p + 16, 0);  // checksum and urgent pointer
+  if (timestamps) {
+    store_be32(p + 20, 0x0101080au);  // NOP, NOP, Timestamps (kind 8, length 10): RFC 7323 Appendix A
+    store_be32(p + 24, timestamps->tsval);
+    store_be32(p + 28, timestamps->tsecr);
+  }
+  return len;
+}
 
 }  // namespace dtcp::wire
