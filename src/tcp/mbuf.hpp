@@ -71,7 +71,8 @@ inline void mbuf_trim_back(rte_mbuf* m, uint16_t n) {
 // trimming, freeing the segments that empty.
 //
 // Removes `n` bytes (n <= pkt_len) from the front of the chain held by `m`; the head may change.
-inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
+// The chain's part, out of line: frees the leading segments the trim empties, lowers `n` by them.
+[[gnu::noinline]] inline void mbuf_chain_free_trimmed_front(MbufPtr& m, uint32_t& n) {
   while (m->next != nullptr && n >= m->data_len) {
     rte_mbuf* head = m.release();
     rte_mbuf* next = head->next;
@@ -83,6 +84,10 @@ inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
     rte_pktmbuf_free_seg(head);
     m.reset(next);
   }
+}
+// Inline for the common case, a segment in one mbuf (every received segment's header comes off).
+inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
+  if (m->next != nullptr && n >= m->data_len) [[unlikely]] mbuf_chain_free_trimmed_front(m, n);
   m->data_off = static_cast<uint16_t>(m->data_off + n);
   m->data_len = static_cast<uint16_t>(m->data_len - n);
   m->pkt_len -= n;
