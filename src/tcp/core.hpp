@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -424,9 +425,15 @@ class ShardCore {
   // reassembly queues), Linux's per-socket fair share of tcp_mem[2].
   uint32_t mem_share() const;
   // Bytes send() may add now under pressure (UINT32_MAX when not under pressure).
-  uint32_t mem_send_room(const Tcb& t) const;
+  uint32_t mem_send_room(const Tcb& t) const {
+    return mem_under_pressure_ ? mem_send_share_room(t) : std::numeric_limits<uint32_t>::max();
+  }
+  uint32_t mem_send_share_room(const Tcb& t) const;  // under pressure: the fair share's room
   // Bytes the receive window may cover from RCV.NXT under pressure (UINT32_MAX otherwise).
-  uint32_t mem_recv_room(const Tcb& t) const;
+  uint32_t mem_recv_room(const Tcb& t) const {
+    return mem_under_pressure_ ? mem_recv_share_room(t) : std::numeric_limits<uint32_t>::max();
+  }
+  uint32_t mem_recv_share_room(const Tcb& t) const;  // under pressure: the fair share's room
   // After received data was queued: collapse, then prune the reassembly queue, while the
   // connection holds more than its share (Linux tcp_prune_queue()).
   void mem_receive_queued(Tcb& t);
@@ -531,5 +538,40 @@ class ShardCore {
   // all RTE_MAX_LCORE caches (about 400 instructions a refresh, counted by tools/bench --cost).
   std::vector<unsigned> mem_cache_lcores_;
 };
+
+// ---- receive.cpp's window arithmetic, inline: every segment sent advertises a window ----
+
+// RFC 9293 §3.8.6.2.2 (RFC 1122 4.2.3.3): the right edge RCV.NXT + RCV.WND moves only when it can
+// move by at least min(recv_buffer / 2, MSS), and it never moves left (no window shrinking).
+// Under memory pressure the window covers no more than the connection's fair share of the pool
+// (pressure.cpp); the edge already advertised stays where it is.
+inline uint32_t ShardCore::window_opening(const Tcb& t, bool* clamped) const {
+  const uint32_t used = t.rcv_buf.bytes();
+  uint32_t free_space = t.rcv_space > used ? t.rcv_space - used : 0;
+  if (const uint32_t room = mem_recv_room(t); room < free_space) {
+    free_space = room;
+    if (clamped) *clamped = true;
+  }
+  const uint32_t wnd = std::min<uint32_t>(free_space, uint32_t{0xffff} << t.rcv_wscale);
+  const SeqNum edge = t.rcv_nxt + SeqLen(wnd);
+  if (!(edge > t.rcv_adv)) return 0;
+  const uint32_t grow = (edge - t.rcv_adv).value();
+  const uint32_t threshold = std::min<uint32_t>(t.rcv_space / 2, config.mss);
+  return grow >= threshold ? grow : 0;
+}
+
+inline uint16_t ShardCore::advertise_window(Tcb& t) {
+  bool clamped = false;
+  if (const uint32_t grow = window_opening(t, &clamped)) t.rcv_adv += SeqLen(grow);
+  if (clamped) ++counters.mem_window_clamped;
+  // With window scaling the field loses the low rcv_wscale bits. Rounding up and moving
+  // RCV.ADV to match (as Linux's tcp_select_window() does) keeps the edge the peer sees equal
+  // to rcv_adv, so it never appears to move left (RFC 7323 §2.4).
+  const uint32_t unit = 1u << t.rcv_wscale;
+  const uint32_t field = std::min<uint32_t>((t.rcv_wnd() + unit - 1) >> t.rcv_wscale, 0xffff);
+  const SeqNum edge = t.rcv_nxt + SeqLen(field << t.rcv_wscale);
+  if (edge > t.rcv_adv) t.rcv_adv = edge;
+  return static_cast<uint16_t>(field);
+}
 
 }  // namespace dtcp::tcp

@@ -89,8 +89,7 @@ uint32_t ShardCore::mem_share() const {
   return static_cast<uint32_t>(std::max<uint64_t>(kMemMinShare, mem_high_ / (2 * connections)));
 }
 
-uint32_t ShardCore::mem_send_room(const Tcb& t) const {
-  if (!mem_under_pressure_) return std::numeric_limits<uint32_t>::max();
+uint32_t ShardCore::mem_send_share_room(const Tcb& t) const {
   const rte_mbuf* tail = t.snd_buf.tail();
   const uint32_t tail_room = tail && mbuf_writable(tail) ? mbuf_tailroom(tail) : 0;
   const uint32_t share = mem_share();
@@ -101,8 +100,7 @@ uint32_t ShardCore::mem_send_room(const Tcb& t) const {
 // RFC 9293 §3.8.6.2.2 lets a receiver offer less than its buffer; the edge already offered is
 // never taken back (RFC 7323 §2.4): this only stops the window from growing as it is consumed,
 // as Linux's tcp_clamp_window()/tcp_adjust_rcv_ssthresh() do under pressure.
-uint32_t ShardCore::mem_recv_room(const Tcb& t) const {
-  if (!mem_under_pressure_) return std::numeric_limits<uint32_t>::max();
+uint32_t ShardCore::mem_recv_share_room(const Tcb& t) const {
   const uint32_t share = mem_share();
   const uint32_t held = t.rcv_buf.count() + t.ooo.count();
   return share > held ? (share - held) * std::max<uint32_t>(t.rcv_mss, kDefaultMss) : 0;
