@@ -574,4 +574,41 @@ inline uint16_t ShardCore::advertise_window(Tcb& t) {
   return static_cast<uint16_t>(field);
 }
 
+// ---- recovery.cpp's and timers.cpp's per-ACK steps, inline: each ACK of new data takes them ----
+
+// RFC 8985 §7.2: after new data goes out or an ACK arrives, in the open state, with SACK, and no
+// probe outstanding: PTO = 2 * SRTT, plus the peer's worst delayed ACK when what is in flight may
+// be held by it (RFC: one segment; here less than two full ones, since a receiver ACKs every
+// second full-sized segment at once and holds a lone or short one), for which min_rto stands in
+// (10 ms against dtcp peers, 200 ms in the Linux profile). The probe fires no later than the
+// retransmission timer would, and replaces it (Linux: tcp_schedule_loss_probe() clamps to the
+// RTO): a lost tail then costs a probe, not a timeout's collapse of cwnd.
+inline void ShardCore::arm_tlp(Tcb& t, TimePoint now) {
+  t.tlp_deadline = kNever;
+  if (!t.sack_ok || !config.rack || t.loss_state != Tcb::LossState::open || t.tlp_in_flight) return;
+  if (t.snd_una == t.snd_max || t.syn_unacked() || t.rexmit_deadline == kNever) return;
+  Duration pto = t.have_rtt ? 2 * t.srtt : std::chrono::seconds(1);
+  if (t.flight_size() < 2 * t.eff_mss()) pto += config.min_rto;
+  pto = std::max<Duration>(pto, 2 * kClockGranularity);
+  t.tlp_deadline = std::min(now + pto, t.rexmit_deadline);
+}
+
+// RFC 6298 §2.2, §2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick), clamped per §2.4, §2.5.
+inline void ShardCore::rtt_sample(Tcb& t, Duration r) {
+  if (r.count() < 0) return;
+  t.latest_rtt = r;
+  t.latest_rtt_at = now_;
+  if (!t.have_rtt) {
+    t.srtt = r;
+    t.rttvar = r / 2;
+    t.have_rtt = true;
+  } else {
+    const Duration delta = t.srtt > r ? t.srtt - r : r - t.srtt;
+    t.rttvar = (3 * t.rttvar + delta) / 4;
+    t.srtt = (7 * t.srtt + r) / 8;
+  }
+  t.rto = std::clamp<Duration>(t.srtt + std::max<Duration>(kClockGranularity, 4 * t.rttvar), config.min_rto,
+                               config.max_rto);
+}
+
 }  // namespace dtcp::tcp

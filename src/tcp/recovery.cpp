@@ -464,23 +464,6 @@ bool ShardCore::retransmit_lost(Tcb& t, TimePoint now) {
   return true;
 }
 
-// RFC 8985 §7.2: after new data goes out or an ACK arrives, in the open state, with SACK, and no
-// probe outstanding: PTO = 2 * SRTT, plus the peer's worst delayed ACK when what is in flight may
-// be held by it (RFC: one segment; here less than two full ones, since a receiver ACKs every
-// second full-sized segment at once and holds a lone or short one), for which min_rto stands in
-// (10 ms against dtcp peers, 200 ms in the Linux profile). The probe fires no later than the
-// retransmission timer would, and replaces it (Linux: tcp_schedule_loss_probe() clamps to the
-// RTO): a lost tail then costs a probe, not a timeout's collapse of cwnd.
-void ShardCore::arm_tlp(Tcb& t, TimePoint now) {
-  t.tlp_deadline = kNever;
-  if (!t.sack_ok || !config.rack || t.loss_state != Tcb::LossState::open || t.tlp_in_flight) return;
-  if (t.snd_una == t.snd_max || t.syn_unacked() || t.rexmit_deadline == kNever) return;
-  Duration pto = t.have_rtt ? 2 * t.srtt : std::chrono::seconds(1);
-  if (t.flight_size() < 2 * t.eff_mss()) pto += config.min_rto;
-  pto = std::max<Duration>(pto, 2 * kClockGranularity);
-  t.tlp_deadline = std::min(now + pto, t.rexmit_deadline);
-}
-
 // RFC 8985 §7.3: the probe. New data if the peer's window allows (it then also probes for the
 // loss of the tail), else the last segment sent again; either way the RTO is re-armed.
 void ShardCore::on_tlp_timeout(Tcb& t, TimePoint now) {

@@ -173,22 +173,4 @@ void ShardCore::on_persist_timeout(Tcb& t, TimePoint now) {
   output(t, now, /*force=*/true);  // SWS override timeout (RFC 9293 §3.8.6.2.1)
 }
 
-// RFC 6298 §2.2, §2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick), clamped per §2.4, §2.5.
-void ShardCore::rtt_sample(Tcb& t, Duration r) {
-  if (r.count() < 0) return;
-  t.latest_rtt = r;
-  t.latest_rtt_at = now_;
-  if (!t.have_rtt) {
-    t.srtt = r;
-    t.rttvar = r / 2;
-    t.have_rtt = true;
-  } else {
-    const Duration delta = t.srtt > r ? t.srtt - r : r - t.srtt;
-    t.rttvar = (3 * t.rttvar + delta) / 4;
-    t.srtt = (7 * t.srtt + r) / 8;
-  }
-  t.rto = std::clamp<Duration>(t.srtt + std::max<Duration>(kClockGranularity, 4 * t.rttvar), config.min_rto,
-                               config.max_rto);
-}
-
 }  // namespace dtcp::tcp
