@@ -70,7 +70,6 @@ inline void mbuf_trim_back(rte_mbuf* m, uint16_t n) {
 // scattered rx): head pkt_len/nb_segs describe the whole chain. These keep them in step while
 // trimming, freeing the segments that empty.
 //
-// Removes `n` bytes (n <= pkt_len) from the front of the chain held by `m`; the head may change.
 // The chain's part, out of line: frees the leading segments the trim empties, lowers `n` by them.
 [[gnu::noinline]] inline void mbuf_chain_free_trimmed_front(MbufPtr& m, uint32_t& n) {
   while (m->next != nullptr && n >= m->data_len) {
@@ -85,6 +84,7 @@ inline void mbuf_trim_back(rte_mbuf* m, uint16_t n) {
     m.reset(next);
   }
 }
+// Removes `n` bytes (n <= pkt_len) from the front of the chain held by `m`; the head may change.
 // Inline for the common case, a segment in one mbuf (every received segment's header comes off).
 inline void mbuf_chain_trim_front(MbufPtr& m, uint32_t n) {
   if (m->next != nullptr && n >= m->data_len) [[unlikely]] mbuf_chain_free_trimmed_front(m, n);

@@ -17,7 +17,6 @@
 // shard's own allocations lower the estimate, so it errs on the safe side.
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include <rte_mempool.h>
 

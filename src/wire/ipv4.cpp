@@ -1,7 +1,5 @@
 #include "wire/ipv4.hpp"
 
-#include <algorithm>
-
 #include "wire/checksum.hpp"
 
 namespace dtcp::wire {
