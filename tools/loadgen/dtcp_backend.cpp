@@ -212,8 +212,7 @@ struct DtcpIdleClientApp::Handler final : ConnectionHandler {
 DtcpIdleClientApp::DtcpIdleClientApp(const IdleSpec& spec, wire::IpAddr target, uint16_t port, Duration delay,
                                      LiveCounters& live, IdleResult& result, std::atomic<int>& clients_running,
                                      const HoldCounters* server)
-    : spec_(spec),
-      target_(target),
+    : target_(target),
       port_(port),
       delay_(delay),
       result_(result),

@@ -101,7 +101,6 @@ class DtcpIdleClientApp final : public App, public IdleTransport {
   struct Handler;
   void on_phase(IdleEngine::Phase phase);
 
-  const IdleSpec& spec_;
   wire::IpAddr target_;
   uint16_t port_;
   Duration delay_;
