@@ -168,7 +168,10 @@ void expect_sleeping(pid_t tid, std::thread& t, const std::atomic<bool>& returne
   }, 200ms);
   const int64_t cpu1 = thread_cpu_ns(t);
   EXPECT_FALSE(returned.load()) << "the call returned while nothing could satisfy it";
-  EXPECT_GE(sleeping, samples - 2) << sleeping << " of " << samples << " samples in state S";
+  // A spinning waiter is in state R nearly always. A sleeping one leaves S only for its re-checks,
+  // each seen in every sample taken while it waits for a CPU: on a loaded machine (the suite's
+  // tests in parallel on two) 4 of 187 samples were R, so the bound is 90 %, not all but 2.
+  EXPECT_GE(sleeping * 10, samples * 9) << sleeping << " of " << samples << " samples in state S";
   // A spinning waiter would use the whole 200 ms; a sleeping one a little for each 100 ms re-check,
   // which on a loaded CI machine (ASan tests beside it) was once 8.6 ms: the bound is 10 %.
   EXPECT_LT(cpu1 - cpu0, 20'000'000) << "CPU time over 200 ms of blocking: " << (cpu1 - cpu0) << " ns";
