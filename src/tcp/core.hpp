@@ -152,15 +152,12 @@ class ShardCore {
   // re-entrant callbacks safe.
   class Entry {
    public:
-    explicit Entry(ShardCore& core) : core_(core) {
-      // The refresh's own interval is checked here, inline: most entries are within it.
-      if (core_.depth_++ == 0 && core_.now_ >= core_.mem_refresh_due_) core_.mem_refresh();
-    }
+    explicit Entry(ShardCore& core) : core_(core) { enter(); }
     // An entry that brings the time (a segment, the loop's advance(), connect()): the clock
     // moves first, so the refresh's interval is judged on it.
     Entry(ShardCore& core, TimePoint now) : core_(core) {
       core_.now_ = now;
-      if (core_.depth_++ == 0 && now >= core_.mem_refresh_due_) core_.mem_refresh();
+      enter();
     }
     ~Entry() {
       if (core_.depth_ == 1) core_.drain();
@@ -170,6 +167,10 @@ class ShardCore {
     Entry& operator=(const Entry&) = delete;
 
    private:
+    // The refresh's own interval is checked here, inline: most entries are within it.
+    void enter() {
+      if (core_.depth_++ == 0 && core_.now_ >= core_.mem_refresh_due_) core_.mem_refresh();
+    }
     ShardCore& core_;
   };
 

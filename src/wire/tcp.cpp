@@ -26,9 +26,29 @@ constexpr size_t kSackBlockLen = 8;
 
 uint8_t u8(std::span<const std::byte> s, size_t i) { return std::to_integer<uint8_t>(s[i]); }
 
+}  // namespace
+
+std::string to_string(TcpFlags flags) {
+  static constexpr const char* kNames[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+  std::string out;
+  for (unsigned bit = 0; bit < 8; ++bit) {
+    if ((static_cast<uint8_t>(flags) & (1u << bit)) == 0) continue;
+    if (!out.empty()) out += '|';
+    out += kNames[bit];
+  }
+  return out.empty() ? "none" : out;
+}
+
+Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
+  TcpOptions options;
+  const Parsed<uint8_t> header_len = parse_tcp_header(segment, options);
+  if (!header_len) return header_len.error();
+  return TcpView(segment, *header_len, options);
+}
+
 // Returns false on an impossible option. RFC 9293 §3.1: options may begin on any octet; the
 // list ends at EOL or at the end of the header, whichever comes first.
-bool parse_options(std::span<const std::byte> opts, TcpOptions& out) {
+bool parse_tcp_options(std::span<const std::byte> opts, TcpOptions& out) {
   size_t i = 0;
   while (i < opts.size()) {
     const uint8_t kind = u8(opts, i);
@@ -82,28 +102,6 @@ bool parse_options(std::span<const std::byte> opts, TcpOptions& out) {
   }
   return true;
 }
-
-}  // namespace
-
-std::string to_string(TcpFlags flags) {
-  static constexpr const char* kNames[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
-  std::string out;
-  for (unsigned bit = 0; bit < 8; ++bit) {
-    if ((static_cast<uint8_t>(flags) & (1u << bit)) == 0) continue;
-    if (!out.empty()) out += '|';
-    out += kNames[bit];
-  }
-  return out.empty() ? "none" : out;
-}
-
-Parsed<TcpView> TcpView::parse(std::span<const std::byte> segment) {
-  TcpOptions options;
-  const Parsed<uint8_t> header_len = parse_tcp_header(segment, options);
-  if (!header_len) return header_len.error();
-  return TcpView(segment, *header_len, options);
-}
-
-bool parse_tcp_options(std::span<const std::byte> options, TcpOptions& out) { return parse_options(options, out); }
 
 bool TcpView::verify_checksum(const IpAddr& src, const IpAddr& dst) const {
   if (bytes_.size() > 0xffff) return false;
